@@ -1,0 +1,1 @@
+//! Adapters from the ports of `guard-core` to AWS and Slack.

@@ -1,0 +1,1 @@
+//! The pure domain of Budget Guard.

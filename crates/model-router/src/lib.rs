@@ -1,0 +1,1 @@
+//! Reads a routing flag and returns the model id to call.
