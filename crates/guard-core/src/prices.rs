@@ -1,0 +1,1 @@
+//! Price catalog (being written).
