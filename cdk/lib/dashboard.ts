@@ -1,0 +1,133 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { FUNCTION_NAMES, type FunctionName } from './iam';
+import type { ExportedPolicy } from './policy';
+
+export interface DashboardProps {
+  readonly dashboardName: string;
+  readonly policy: ExportedPolicy;
+  readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly metricsNamespace: string;
+}
+
+const PERIOD = Duration.minutes(5);
+
+/** A graph of every `AWS/Bedrock` metric of one name, one line per ModelId, whatever models are used. */
+function bedrockByModel(metricName: string, label: string): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: `SEARCH('{AWS/Bedrock,ModelId} MetricName="${metricName}"', 'Sum', ${PERIOD.toSeconds()})`,
+    usingMetrics: {},
+    label,
+    period: PERIOD,
+  });
+}
+
+export function buildDashboard(scope: Construct, id: string, props: DashboardProps): cloudwatch.Dashboard {
+  const { policy, metricsNamespace } = props;
+  const currency = policy.settings.currency;
+  const dashboard = new cloudwatch.Dashboard(scope, id, {
+    dashboardName: props.dashboardName,
+    defaultInterval: Duration.days(7),
+  });
+
+  // Bedrock usage, by model.
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Bedrock input tokens by model',
+      left: [bedrockByModel('InputTokenCount', '')],
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Bedrock output tokens by model',
+      left: [bedrockByModel('OutputTokenCount', '')],
+      width: 12,
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Bedrock invocations by model',
+      left: [bedrockByModel('Invocations', '')],
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Bedrock throttles by model',
+      left: [bedrockByModel('InvocationThrottles', '')],
+      width: 12,
+    }),
+  );
+
+  // Estimated spend against each watched budget, with the budget amount as a line.
+  const budgetWidgets = Object.entries(policy.budgets)
+    .filter(([, b]) => b.watch)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(
+      ([key, b]) =>
+        new cloudwatch.GraphWidget({
+          title: `${key}: estimated spend vs ${b.amount} ${currency} (${b.period})`,
+          left: [
+            new cloudwatch.Metric({
+              namespace: metricsNamespace,
+              metricName: 'EstimatedSpend',
+              dimensionsMap: { Budget: b.name },
+              statistic: 'Maximum',
+              period: PERIOD,
+              label: b.name,
+            }),
+          ],
+          leftAnnotations: [{ value: b.amount, label: `budget ${b.amount} ${currency}`, color: cloudwatch.Color.RED }],
+          leftYAxis: { min: 0, label: currency, showUnits: false },
+          width: 8,
+        }),
+    );
+  for (let i = 0; i < budgetWidgets.length; i += 3) dashboard.addWidgets(...budgetWidgets.slice(i, i + 3));
+
+  // Where each route is on its ladder (0 = first choice).
+  const routes = Object.keys(policy.routes).sort();
+  if (routes.length > 0) {
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Route ladder step (0 = first choice)',
+        left: routes.map(
+          (route) =>
+            new cloudwatch.Metric({
+              namespace: metricsNamespace,
+              metricName: 'RouteStep',
+              dimensionsMap: { Route: route },
+              statistic: 'Maximum',
+              period: PERIOD,
+              label: route,
+            }),
+        ),
+        leftYAxis: { min: 0, showUnits: false },
+        width: 24,
+      }),
+    );
+  }
+
+  // The guard's own health.
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Budget Guard errors',
+      left: FUNCTION_NAMES.map((name) =>
+        props.functions[name].metricErrors({ period: PERIOD, statistic: 'Sum', label: `${name} errors` }),
+      ),
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Budget Guard dead-letter queue depth',
+      left: [
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: PERIOD,
+          statistic: 'Maximum',
+          label: 'messages waiting',
+        }),
+      ],
+      width: 12,
+    }),
+  );
+  return dashboard;
+}

@@ -1,0 +1,200 @@
+// Maps `budget-guard iam-actions --format json` to IAM statements. Every permission a function's
+// role gets for the guard's own work comes from that list, which the Rust code declares next to the
+// code that makes the calls, so Rust and CDK cannot drift. This module is pure: plain data in, plain
+// data out, so it is unit-tested without synthesizing anything.
+
+export const FUNCTION_NAMES = ['provisioner', 'alert-handler', 'spend-watcher'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+export const RESOURCE_KINDS = [
+  'owned-budgets',
+  'flags',
+  'state',
+  'alerts-topic',
+  'notify-topic',
+  'slack-secrets',
+  'metrics-namespace',
+  'any',
+] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+export interface ActionGrant {
+  readonly actions: readonly string[];
+  readonly resource: ResourceKind;
+}
+
+/** The output of `budget-guard iam-actions --format json`. */
+export type IamActions = Readonly<Record<FunctionName, readonly ActionGrant[]>>;
+
+export class IamContractError extends Error {
+  override name = 'IamContractError';
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const ACTION = /^[a-z0-9-]+:[A-Za-z0-9*]+$/;
+
+/** Checks the shape of the CLI's answer; an unknown function or resource kind is an error. */
+export function parseIamActions(raw: unknown): IamActions {
+  if (!isObject(raw)) throw new IamContractError('iam-actions: top level is not an object');
+  const out: Partial<Record<FunctionName, ActionGrant[]>> = {};
+  for (const key of Object.keys(raw)) {
+    if (!(FUNCTION_NAMES as readonly string[]).includes(key)) {
+      throw new IamContractError(`iam-actions: unknown function "${key}" (known: ${FUNCTION_NAMES.join(', ')})`);
+    }
+  }
+  for (const fn of FUNCTION_NAMES) {
+    const grants = raw[fn];
+    if (!Array.isArray(grants)) throw new IamContractError(`iam-actions: "${fn}" is missing or not a list`);
+    out[fn] = grants.map((g: unknown, i: number): ActionGrant => {
+      if (!isObject(g)) throw new IamContractError(`iam-actions: ${fn}[${i}] is not an object`);
+      const { actions, resource } = g;
+      if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => typeof a === 'string' && ACTION.test(a))) {
+        throw new IamContractError(`iam-actions: ${fn}[${i}].actions is not a non-empty list of IAM actions`);
+      }
+      if (typeof resource !== 'string' || !(RESOURCE_KINDS as readonly string[]).includes(resource)) {
+        throw new IamContractError(
+          `iam-actions: ${fn}[${i}].resource "${String(resource)}" is not one of ${RESOURCE_KINDS.join(', ')}`,
+        );
+      }
+      return { actions: actions as string[], resource: resource as ResourceKind };
+    });
+  }
+  return out as IamActions;
+}
+
+/** What the resource kinds stand for in one deployment. Values may be CDK tokens. */
+export interface ResourceContext {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly budgetPrefix: string;
+  readonly flagsPath: string;
+  readonly statePath: string;
+  readonly alertsTopicArn: string;
+  readonly notifyTopicArn: string;
+  readonly slackSecretNames: readonly string[];
+  readonly metricsNamespace: string;
+}
+
+export interface StatementSpec {
+  readonly sid: string;
+  readonly kind: ResourceKind;
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+  readonly conditions?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+/** `/budget-guard/routes/` however it was written: leading and trailing slash, no doubles. */
+export function normalizeParameterPath(p: string): string {
+  const trimmed = p.replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '/' : `/${trimmed}/`;
+}
+
+/**
+ * The parameter ARNs for a path: every parameter below it (`.../parameter/a/b/*`) and the path itself
+ * (`.../parameter/a/b`), which is the resource GetParametersByPath is authorized against.
+ */
+export function parameterArns(ctx: ResourceContext, p: string): string[] {
+  const base = `arn:${ctx.partition}:ssm:${ctx.region}:${ctx.account}:parameter`;
+  const norm = normalizeParameterPath(p);
+  if (norm === '/') return [`${base}/*`];
+  return [`${base}${norm.slice(0, -1)}`, `${base}${norm}*`];
+}
+
+/** The resources (and conditions) one kind maps to; `undefined` when the kind has nothing to grant. */
+export function resourcesFor(
+  kind: ResourceKind,
+  ctx: ResourceContext,
+): { resources: string[]; conditions?: Record<string, Record<string, string>> } | undefined {
+  switch (kind) {
+    case 'owned-budgets':
+      // Budgets are global: no region in the ARN. Only budgets with the policy's prefix.
+      return { resources: [`arn:${ctx.partition}:budgets::${ctx.account}:budget/${ctx.budgetPrefix}*`] };
+    case 'flags':
+      return { resources: parameterArns(ctx, ctx.flagsPath) };
+    case 'state':
+      return { resources: parameterArns(ctx, ctx.statePath) };
+    case 'alerts-topic':
+      return { resources: [ctx.alertsTopicArn] };
+    case 'notify-topic':
+      return { resources: [ctx.notifyTopicArn] };
+    case 'slack-secrets':
+      if (ctx.slackSecretNames.length === 0) return undefined;
+      // Secrets Manager appends `-` and six random characters to a secret's name in its ARN.
+      return {
+        resources: [...ctx.slackSecretNames]
+          .sort()
+          .map((n) => `arn:${ctx.partition}:secretsmanager:${ctx.region}:${ctx.account}:secret:${n}-??????`),
+      };
+    case 'metrics-namespace':
+      return {
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': ctx.metricsNamespace } },
+      };
+    case 'any':
+      return { resources: ['*'] };
+  }
+}
+
+function pascal(kind: string): string {
+  return kind
+    .split(/[^A-Za-z0-9]+/)
+    .filter((p) => p !== '')
+    .map((p) => p[0]!.toUpperCase() + p.slice(1))
+    .join('');
+}
+
+/**
+ * One statement per resource kind a function uses, with the union of its actions (sorted, unique).
+ * Kinds are emitted in the order of RESOURCE_KINDS, so the output is stable.
+ */
+export function statementsFor(grants: readonly ActionGrant[], ctx: ResourceContext): StatementSpec[] {
+  const byKind = new Map<ResourceKind, Set<string>>();
+  for (const g of grants) {
+    const set = byKind.get(g.resource) ?? new Set<string>();
+    for (const a of g.actions) set.add(a);
+    byKind.set(g.resource, set);
+  }
+  const out: StatementSpec[] = [];
+  for (const kind of RESOURCE_KINDS) {
+    const actions = byKind.get(kind);
+    if (!actions) continue;
+    const mapped = resourcesFor(kind, ctx);
+    if (!mapped) continue;
+    out.push({
+      sid: `BudgetGuard${pascal(kind)}`,
+      kind,
+      actions: [...actions].sort(),
+      resources: mapped.resources,
+      ...(mapped.conditions ? { conditions: mapped.conditions } : {}),
+    });
+  }
+  return out;
+}
+
+/** The functions whose role may `sns:Publish` to the alerts topic, per the CLI's list. */
+export function alertsTopicPublishers(iam: IamActions): FunctionName[] {
+  return FUNCTION_NAMES.filter((fn) =>
+    iam[fn].some((g) => g.resource === 'alerts-topic' && g.actions.some((a) => a === 'sns:Publish' || a === 'sns:*')),
+  );
+}
+
+/** Why a wildcard that a kind needs is there: the reason given when acknowledging cdk-nag's IAM5. */
+export const WILDCARD_REASONS: Readonly<Record<ResourceKind, string>> = {
+  'owned-budgets':
+    'Budgets the guard owns are exactly those whose name starts with the policy prefix; the trailing * is that prefix match, never all budgets.',
+  flags:
+    'One SSM parameter per route under the policy flags_path; routes come and go with the policy, so the path prefix is the narrowest fixed resource.',
+  state:
+    'The guard keeps its state as SSM parameters under the policy state_path; the path prefix is the narrowest fixed resource.',
+  'alerts-topic': 'The alerts topic ARN has no wildcard.',
+  'notify-topic': 'The notify topic ARN has no wildcard.',
+  'slack-secrets':
+    'Secrets Manager ARNs end in a random 6-character suffix; -?????? matches exactly the named secret and nothing longer.',
+  'metrics-namespace':
+    'cloudwatch:PutMetricData has no resource-level permissions; the cloudwatch:namespace condition limits it to the BudgetGuard namespace.',
+  any: 'These actions (per budget-guard iam-actions, e.g. cloudwatch:GetMetricData) support no resource-level permissions, so IAM requires Resource *.',
+};

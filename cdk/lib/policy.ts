@@ -1,0 +1,202 @@
+// The policy as the CDK app sees it: the files (for the layer and the hash) and the merged model the
+// CLI exports (for topics, secrets, IAM and the dashboard).
+
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CliError, exportPolicyJson, iamActionsJson, resolveCli, validatePolicy } from './cli';
+import { parseIamActions, type IamActions } from './iam';
+
+export interface PolicySettings {
+  readonly budget_prefix: string;
+  readonly currency: string;
+  readonly flags_path: string;
+  readonly state_path: string;
+  readonly retain_on_delete: boolean;
+}
+
+export type Channel =
+  | { readonly slack: { readonly webhook_secret: string } }
+  | { readonly email: { readonly addresses: readonly string[] } };
+
+export interface Route {
+  readonly ladder: readonly string[];
+  readonly parameter: string;
+}
+
+export interface Budget {
+  readonly name: string;
+  readonly amount: number;
+  readonly period: string;
+  readonly watch: boolean;
+  readonly [extra: string]: unknown;
+}
+
+/** The output of `budget-guard export <dir>`. */
+export interface ExportedPolicy {
+  readonly settings: PolicySettings;
+  readonly channels: Readonly<Record<string, Channel>>;
+  readonly routes: Readonly<Record<string, Route>>;
+  readonly budgets: Readonly<Record<string, Budget>>;
+}
+
+function fail(what: string): never {
+  throw new CliError(`budget-guard export: unexpected JSON: ${what}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(obj: Record<string, unknown>, key: string, where: string): string {
+  const v = obj[key];
+  if (typeof v !== 'string') fail(`${where}.${key} is not a string`);
+  return v;
+}
+
+/** Checks the shape of `budget-guard export` output, so a contract change fails loudly at synth. */
+export function parseExportedPolicy(raw: unknown): ExportedPolicy {
+  if (!isObject(raw)) fail('top level is not an object');
+  const s = raw.settings;
+  if (!isObject(s)) fail('settings is not an object');
+  const settings: PolicySettings = {
+    budget_prefix: str(s, 'budget_prefix', 'settings'),
+    currency: str(s, 'currency', 'settings'),
+    flags_path: str(s, 'flags_path', 'settings'),
+    state_path: str(s, 'state_path', 'settings'),
+    retain_on_delete: s.retain_on_delete === true,
+  };
+
+  const channels: Record<string, Channel> = {};
+  const rawChannels = raw.channels ?? {};
+  if (!isObject(rawChannels)) fail('channels is not an object');
+  for (const [name, c] of Object.entries(rawChannels)) {
+    if (!isObject(c)) fail(`channels.${name} is not an object`);
+    if (isObject(c.slack)) {
+      channels[name] = { slack: { webhook_secret: str(c.slack, 'webhook_secret', `channels.${name}.slack`) } };
+    } else if (isObject(c.email)) {
+      const addresses = c.email.addresses;
+      if (!Array.isArray(addresses) || !addresses.every((a) => typeof a === 'string')) {
+        fail(`channels.${name}.email.addresses is not a list of strings`);
+      }
+      channels[name] = { email: { addresses: addresses as string[] } };
+    } else {
+      fail(`channels.${name} is neither slack nor email`);
+    }
+  }
+
+  const routes: Record<string, Route> = {};
+  const rawRoutes = raw.routes ?? {};
+  if (!isObject(rawRoutes)) fail('routes is not an object');
+  for (const [name, r] of Object.entries(rawRoutes)) {
+    if (!isObject(r)) fail(`routes.${name} is not an object`);
+    const ladder = r.ladder;
+    if (!Array.isArray(ladder) || !ladder.every((m) => typeof m === 'string')) {
+      fail(`routes.${name}.ladder is not a list of model ids`);
+    }
+    routes[name] = { ladder: ladder as string[], parameter: str(r, 'parameter', `routes.${name}`) };
+  }
+
+  const budgets: Record<string, Budget> = {};
+  const rawBudgets = raw.budgets ?? {};
+  if (!isObject(rawBudgets)) fail('budgets is not an object');
+  for (const [key, b] of Object.entries(rawBudgets)) {
+    if (!isObject(b)) fail(`budgets.${key} is not an object`);
+    const amount = typeof b.amount === 'string' ? Number(b.amount) : b.amount;
+    if (typeof amount !== 'number' || !Number.isFinite(amount)) fail(`budgets.${key}.amount is not a number`);
+    budgets[key] = {
+      ...b,
+      name: str(b, 'name', `budgets.${key}`),
+      amount,
+      period: str(b, 'period', `budgets.${key}`),
+      watch: b.watch !== false,
+    };
+  }
+  return { settings, channels, routes, budgets };
+}
+
+/** The names of the Secrets Manager secrets that hold the Slack webhook URLs, sorted, unique. */
+export function slackSecretNames(policy: ExportedPolicy): string[] {
+  const names = new Set<string>();
+  for (const c of Object.values(policy.channels)) {
+    if ('slack' in c) names.add(c.slack.webhook_secret);
+  }
+  return [...names].sort();
+}
+
+/** Every model id on any route's ladder, sorted, unique. */
+export function ladderModels(policy: ExportedPolicy): string[] {
+  const models = new Set<string>();
+  for (const r of Object.values(policy.routes)) for (const m of r.ladder) models.add(m);
+  return [...models].sort();
+}
+
+const POLICY_FILE = /\.ya?ml$/;
+
+/** The policy's YAML files (top level of the directory), sorted by name (byte order). */
+export function policyFiles(policyDir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(policyDir);
+  } catch (e) {
+    throw new CliError(`cannot read the policy directory ${policyDir}: ${(e as Error).message}`);
+  }
+  return entries
+    .filter((name) => POLICY_FILE.test(name) && statSync(path.join(policyDir, name)).isFile())
+    .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+}
+
+/**
+ * SHA-256 over the policy files as committed, in name order. Each file contributes its name, a NUL,
+ * its length in bytes as decimal, a NUL, then its bytes, so moving text from one file to another or
+ * renaming a file also changes the hash.
+ */
+export function policySha256(policyDir: string, files: readonly string[] = policyFiles(policyDir)): string {
+  const h = createHash('sha256');
+  for (const name of files) {
+    const bytes = readFileSync(path.join(policyDir, name));
+    h.update(name, 'utf8');
+    h.update('\0');
+    h.update(String(bytes.length));
+    h.update('\0');
+    h.update(bytes);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Copies the policy files, byte for byte, into `<tmp>/policy/` so the layer zip holds `policy/*.yaml`,
+ * which Lambda mounts at `/opt/policy/`.
+ */
+export function stagePolicyLayer(policyDir: string, files: readonly string[]): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'budget-guard-policy-layer-'));
+  const dest = path.join(root, 'policy');
+  mkdirSync(dest);
+  for (const name of files) copyFileSync(path.join(policyDir, name), path.join(dest, name));
+  return root;
+}
+
+/** Everything the stack needs to know about the policy, all of it from the real CLI and files. */
+export interface LoadedPolicy {
+  readonly dir: string;
+  readonly files: readonly string[];
+  readonly sha256: string;
+  readonly model: ExportedPolicy;
+  readonly iam: IamActions;
+  /** Anything `validate` printed on success (warnings), to show the user. */
+  readonly validateOutput: string;
+}
+
+/** Validates the policy with the CLI, then reads the merged model and the IAM actions from it. */
+export function loadPolicy(policyDir: string, bin: string = resolveCli()): LoadedPolicy {
+  const dir = path.resolve(policyDir);
+  const validateOutput = validatePolicy(bin, dir);
+  const files = policyFiles(dir);
+  if (files.length === 0) {
+    throw new CliError(`no policy files (*.yaml) in ${dir}`);
+  }
+  const model = parseExportedPolicy(exportPolicyJson(bin, dir));
+  const iam = parseIamActions(iamActionsJson(bin));
+  return { dir, files, sha256: policySha256(dir, files), model, iam, validateOutput };
+}

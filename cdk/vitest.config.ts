@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// Offline unit and template tests. Bundling is skipped (context `aws:cdk:bundling-stacks` = []),
+// so no Rust cross-compile happens here; see vitest.bundle.config.ts for the one test that bundles.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/**/*.bundle.test.ts', 'node_modules/**', 'cdk.out/**', 'dist/**'],
+    environment: 'node',
+    // Synthesizing the stack runs the real budget-guard CLI (and, the first time, may build it).
+    testTimeout: 180_000,
+    hookTimeout: 900_000,
+    pool: 'forks',
+    env: { CDK_DISABLE_CLI_TELEMETRY: 'true' },
+  },
+});
