@@ -170,7 +170,7 @@ export class BudgetGuardStack extends Stack {
   readonly roles: Readonly<Record<FunctionName, iam.Role>>;
   readonly policyLayer: lambda.LayerVersion;
   readonly dashboard: cloudwatch.Dashboard;
-  readonly slackSecrets: readonly secretsmanager.Secret[];
+  readonly slackSecrets: readonly secretsmanager.CfnSecret[];
 
   constructor(scope: Construct, id: string, props: BudgetGuardStackProps) {
     super(scope, id, props);
@@ -254,16 +254,15 @@ export class BudgetGuardStack extends Stack {
     //    with `aws secretsmanager put-secret-value`.
     const secretNames = slackSecretNames(model);
     const createSecrets = props.createSecrets ?? true;
-    const createdSecrets: secretsmanager.Secret[] = [];
+    const createdSecrets: secretsmanager.CfnSecret[] = [];
     if (createSecrets) {
       for (const name of secretNames) {
-        const secret = new secretsmanager.Secret(this, `SlackWebhook-${name.replace(/[^A-Za-z0-9]/g, '_')}`, {
-          secretName: name,
+        // The L1 resource on purpose: the L2 `Secret` always asks for a generated value.
+        const secret = new secretsmanager.CfnSecret(this, `SlackWebhook-${name.replace(/[^A-Za-z0-9]/g, '_')}`, {
+          name,
           description: `Budget Guard: Slack incoming webhook URL (set it with aws secretsmanager put-secret-value --secret-id ${name})`,
-          removalPolicy,
         });
-        const cfn = secret.node.defaultChild as secretsmanager.CfnSecret;
-        cfn.addPropertyDeletionOverride('GenerateSecretString');
+        secret.applyRemovalPolicy(removalPolicy);
         Validations.of(secret).acknowledge({
           id: 'AwsSolutions-SMG4',
           reason:
@@ -481,8 +480,12 @@ export class BudgetGuardStack extends Stack {
         NotifyTopicArn: this.notifyTopic.topicArn,
       },
     });
-    // The subscription and the topic policies must be in place before budgets start to alert.
-    provisioning.node.addDependency(this.alertsTopic, this.notifyTopic);
+    // The topic policies must be in place before the provisioner points budgets at the topic (the
+    // topics themselves are already dependencies through the ARNs above).
+    for (const topic of [this.alertsTopic, this.notifyTopic]) {
+      const topicPolicy = topic.node.tryFindChild('Policy');
+      if (topicPolicy) provisioning.node.addDependency(topicPolicy);
+    }
 
     // 11. Schedules.
     const scheduleTarget = (fn: lambda.IFunction, detailType: string, maxEventAge: Duration) =>
@@ -508,9 +511,10 @@ export class BudgetGuardStack extends Stack {
       targets: [scheduleTarget(spendWatcher, 'spend-tick', Duration.minutes(5))],
     });
 
-    // 12. Dashboard.
+    // 12. Dashboard, named after the stack (known at synth time, so the URL below needs no token).
+    const dashboardName = this.stackName;
     this.dashboard = buildDashboard(this, 'Dashboard', {
-      dashboardName: this.stackName,
+      dashboardName,
       policy: model,
       functions: this.functions,
       deadLetterQueue: this.deadLetterQueue,
@@ -528,7 +532,7 @@ export class BudgetGuardStack extends Stack {
     });
     new CfnOutput(this, 'DashboardUrl', {
       description: 'The Budget Guard CloudWatch dashboard',
-      value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`,
+      value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${dashboardName}`,
     });
     new CfnOutput(this, 'FlagsPath', {
       description: 'SSM parameter path of the routing flags (one parameter per route)',

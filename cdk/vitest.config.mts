@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Offline unit and template tests. Bundling is skipped (context `aws:cdk:bundling-stacks` = []),
-// so no Rust cross-compile happens here; see vitest.bundle.config.ts for the one test that bundles.
+// so no Rust cross-compile happens here; see vitest.bundle.config.mts for the one test that bundles.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],

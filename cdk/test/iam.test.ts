@@ -1,0 +1,206 @@
+// Unit tests of the pure mapping from `budget-guard iam-actions` to IAM statements, on a sample of
+// the CLI's JSON (test input only: the stack runs the real CLI).
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  alertsTopicPublishers,
+  FUNCTION_NAMES,
+  IamContractError,
+  normalizeParameterPath,
+  parameterArns,
+  parseIamActions,
+  RESOURCE_KINDS,
+  resourcesFor,
+  statementsFor,
+  WILDCARD_REASONS,
+  type ResourceContext,
+} from '../lib/iam';
+import { ladderModels, parseExportedPolicy, slackSecretNames } from '../lib/policy';
+
+const fixture = (name: string): unknown =>
+  JSON.parse(readFileSync(path.join(__dirname, 'fixtures', name), 'utf8')) as unknown;
+
+const ctx: ResourceContext = {
+  partition: 'aws',
+  region: 'eu-west-1',
+  account: '123456789012',
+  budgetPrefix: 'bg-',
+  flagsPath: '/budget-guard/routes/',
+  statePath: '/budget-guard/state/',
+  alertsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:alerts',
+  notifyTopicArn: 'arn:aws:sns:eu-west-1:123456789012:notify',
+  slackSecretNames: ['budget-guard/slack/ops'],
+  metricsNamespace: 'BudgetGuard',
+};
+
+describe('parseIamActions', () => {
+  it('reads the sample of budget-guard iam-actions --format json', () => {
+    const iam = parseIamActions(fixture('iam-actions.sample.json'));
+    expect(Object.keys(iam).sort()).toEqual([...FUNCTION_NAMES].sort());
+    expect(iam['spend-watcher']).toContainEqual({ actions: ['cloudwatch:GetMetricData'], resource: 'any' });
+  });
+
+  it('rejects an unknown resource kind, so a new kind in Rust cannot silently grant nothing', () => {
+    const raw = { provisioner: [{ actions: ['s3:GetObject'], resource: 'buckets' }], 'alert-handler': [], 'spend-watcher': [] };
+    expect(() => parseIamActions(raw)).toThrow(IamContractError);
+    expect(() => parseIamActions(raw)).toThrow(/buckets/);
+  });
+
+  it('rejects an unknown function and a missing one', () => {
+    expect(() => parseIamActions({ provisioner: [], 'alert-handler': [], 'spend-watcher': [], extra: [] })).toThrow(/extra/);
+    expect(() => parseIamActions({ provisioner: [], 'alert-handler': [] })).toThrow(/spend-watcher/);
+  });
+
+  it('rejects malformed actions', () => {
+    const bad = { provisioner: [{ actions: ['not an action'], resource: 'any' }], 'alert-handler': [], 'spend-watcher': [] };
+    expect(() => parseIamActions(bad)).toThrow(/provisioner\[0\]\.actions/);
+    const empty = { provisioner: [{ actions: [], resource: 'any' }], 'alert-handler': [], 'spend-watcher': [] };
+    expect(() => parseIamActions(empty)).toThrow(IamContractError);
+  });
+});
+
+describe('resourcesFor', () => {
+  it('narrows owned budgets to the prefix, with no region in the ARN', () => {
+    expect(resourcesFor('owned-budgets', ctx)).toEqual({ resources: ['arn:aws:budgets::123456789012:budget/bg-*'] });
+  });
+
+  it('maps flags and state to the parameters under their path and the path itself', () => {
+    expect(resourcesFor('flags', ctx)?.resources).toEqual([
+      'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/routes',
+      'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/routes/*',
+    ]);
+    expect(resourcesFor('state', ctx)?.resources).toEqual([
+      'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state',
+      'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state/*',
+    ]);
+  });
+
+  it('maps the topics to their ARNs', () => {
+    expect(resourcesFor('alerts-topic', ctx)?.resources).toEqual([ctx.alertsTopicArn]);
+    expect(resourcesFor('notify-topic', ctx)?.resources).toEqual([ctx.notifyTopicArn]);
+  });
+
+  it('maps slack secrets to each named secret with the 6-character suffix, and to nothing without any', () => {
+    expect(resourcesFor('slack-secrets', { ...ctx, slackSecretNames: ['b/two', 'a/one'] })?.resources).toEqual([
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:a/one-??????',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:b/two-??????',
+    ]);
+    expect(resourcesFor('slack-secrets', { ...ctx, slackSecretNames: [] })).toBeUndefined();
+  });
+
+  it('limits PutMetricData to the BudgetGuard namespace', () => {
+    expect(resourcesFor('metrics-namespace', ctx)).toEqual({
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': 'BudgetGuard' } },
+    });
+  });
+
+  it('gives "any" the wildcard resource', () => {
+    expect(resourcesFor('any', ctx)).toEqual({ resources: ['*'] });
+  });
+
+  it('has a reason for every kind', () => {
+    for (const k of RESOURCE_KINDS) expect(WILDCARD_REASONS[k].length).toBeGreaterThan(20);
+  });
+});
+
+describe('normalizeParameterPath / parameterArns', () => {
+  it.each([
+    ['/budget-guard/routes/', '/budget-guard/routes/'],
+    ['budget-guard/routes', '/budget-guard/routes/'],
+    ['//a//', '/a/'],
+    ['/', '/'],
+  ])('%s -> %s', (input, want) => expect(normalizeParameterPath(input)).toBe(want));
+
+  it('gives the whole parameter space for the root path', () => {
+    expect(parameterArns(ctx, '/')).toEqual(['arn:aws:ssm:eu-west-1:123456789012:parameter/*']);
+  });
+});
+
+describe('statementsFor', () => {
+  const iam = parseIamActions(fixture('iam-actions.sample.json'));
+
+  it('gives one statement per kind with the union of its actions, sorted', () => {
+    const grants = [
+      { actions: ['ssm:PutParameter'], resource: 'state' as const },
+      { actions: ['ssm:GetParameter', 'ssm:PutParameter'], resource: 'state' as const },
+    ];
+    expect(statementsFor(grants, ctx)).toEqual([
+      {
+        sid: 'BudgetGuardState',
+        kind: 'state',
+        actions: ['ssm:GetParameter', 'ssm:PutParameter'],
+        resources: [
+          'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state',
+          'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state/*',
+        ],
+      },
+    ]);
+  });
+
+  it('covers every action of every function in the sample, each on its narrowed resource', () => {
+    for (const fn of FUNCTION_NAMES) {
+      const statements = statementsFor(iam[fn], ctx);
+      for (const grant of iam[fn]) {
+        const st = statements.find((s) => s.kind === grant.resource);
+        expect(st, `${fn} ${grant.resource}`).toBeDefined();
+        for (const a of grant.actions) expect(st!.actions).toContain(a);
+        expect(st!.resources).toEqual(resourcesFor(grant.resource, ctx)!.resources);
+      }
+    }
+  });
+
+  it('grants nothing that is not in the list', () => {
+    for (const fn of FUNCTION_NAMES) {
+      const listed = new Set(iam[fn].flatMap((g) => g.actions));
+      for (const st of statementsFor(iam[fn], ctx)) for (const a of st.actions) expect(listed.has(a)).toBe(true);
+    }
+  });
+
+  it('puts the namespace condition on PutMetricData', () => {
+    const st = statementsFor(iam['spend-watcher'], ctx).find((s) => s.kind === 'metrics-namespace');
+    expect(st?.conditions).toEqual({ StringEquals: { 'cloudwatch:namespace': 'BudgetGuard' } });
+    expect(st?.actions).toEqual(['cloudwatch:PutMetricData']);
+  });
+
+  it('drops slack-secrets when the policy names no secret', () => {
+    const st = statementsFor(iam['alert-handler'], { ...ctx, slackSecretNames: [] });
+    expect(st.find((s) => s.kind === 'slack-secrets')).toBeUndefined();
+  });
+
+  it('names the alerts topic publishers from the list (the spend watcher)', () => {
+    expect(alertsTopicPublishers(iam)).toEqual(['spend-watcher']);
+  });
+});
+
+describe('parseExportedPolicy', () => {
+  const policy = parseExportedPolicy(fixture('export.sample.json'));
+
+  it('reads settings, channels, routes and budgets', () => {
+    expect(policy.settings).toEqual({
+      budget_prefix: 'bg-',
+      currency: 'USD',
+      flags_path: '/budget-guard/routes/',
+      state_path: '/budget-guard/state/',
+      retain_on_delete: false,
+    });
+    expect(slackSecretNames(policy)).toEqual(['budget-guard/slack/ops']);
+    expect(ladderModels(policy)).toContain('anthropic.claude-haiku-4-5');
+    expect(policy.budgets['team-a']).toMatchObject({ name: 'bg-team-a', amount: 500, period: 'monthly', watch: true });
+    expect(policy.budgets['team-b']?.watch).toBe(false);
+  });
+
+  it('accepts a decimal amount printed as a string', () => {
+    const raw = JSON.parse(JSON.stringify(fixture('export.sample.json'))) as { budgets: Record<string, { amount: unknown }> };
+    raw.budgets['team-a']!.amount = '500.50';
+    expect(parseExportedPolicy(raw).budgets['team-a']?.amount).toBe(500.5);
+  });
+
+  it('fails loudly on a contract change', () => {
+    expect(() => parseExportedPolicy({ settings: {} })).toThrow(/settings\.budget_prefix/);
+    expect(() =>
+      parseExportedPolicy({ ...(fixture('export.sample.json') as object), channels: { x: { pager: {} } } }),
+    ).toThrow(/channels\.x/);
+  });
+});
