@@ -1,1 +1,69 @@
-fn main() {}
+//! `budget-guard`: the command line of Budget Guard.
+//!
+//! Exit codes: 0 success, 1 the policy is invalid or the command failed, 2 usage or I/O error.
+//! `plan --detailed-exitcode` exits 2 when there are changes.
+
+mod commands;
+mod output;
+mod policy_files;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "budget-guard",
+    version,
+    about = "Guard rails for Amazon Bedrock spend, kept as code",
+    long_about = "Budget Guard turns a YAML budget policy into AWS Budgets, Slack and email alerts, and \
+                  routing flags that step applications down to cheaper models when a budget is hit.\n\n\
+                  PATHS are policy files or folders (all *.yaml files of a folder are merged); the \
+                  default is ./policies. AWS commands use the standard AWS environment (region, \
+                  profile, credentials, AWS_ENDPOINT_URL).",
+    after_help = "Exit codes: 0 success, 1 invalid policy or failed command, 2 usage or I/O error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a policy: YAML, structure, names, prices and AWS limits, every error at file:line:col.
+    Validate(commands::validate::Args),
+    /// List the bundled Bedrock price catalog (USD per 1,000 tokens), with each figure's source.
+    Prices(commands::prices::Args),
+    /// Estimate each budget's cost per period from the policy's usage, on every ladder step.
+    Estimate(commands::estimate::Args),
+    /// Show the changes that applying the policy would make to AWS Budgets.
+    Plan(commands::plan::Args),
+    /// Print the checked policy as JSON (what the CDK app and the functions read).
+    Export(commands::export::Args),
+    /// Print the JSON Schema of policy files (what policies/schema.json holds).
+    Schema,
+    /// Print the IAM actions each function needs, per kind of resource (the CDK app's source).
+    IamActions(commands::iam_actions::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => commands::validate::run(args),
+        Command::Prices(args) => commands::prices::run(args),
+        Command::Estimate(args) => commands::estimate::run(args),
+        Command::Plan(args) => commands::plan::run(args),
+        Command::Export(args) => commands::export::run(args),
+        Command::IamActions(args) => commands::iam_actions::run(args),
+        Command::Schema => {
+            print!("{}", guard_core::policy::schema_json());
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,4 @@
-//! Adapters from the ports of `guard-core` to AWS and Slack.
+//! Adapters from the ports of `guard-core` to AWS and Slack. Each module wraps one service with
+//! real SDK clients, maps typed SDK errors to the port's errors, and declares its IAM actions.
+
+pub mod iam;

@@ -1,5 +1,10 @@
 //! The pure domain of Budget Guard: no I/O, no clock, no environment. Time and state are inputs.
 
+pub mod account;
 pub mod alert;
+pub mod diagnostic;
+pub mod estimate;
 pub mod period;
+pub mod plan;
+pub mod policy;
 pub mod prices;

@@ -1,0 +1,86 @@
+use super::export::policy_failure;
+use crate::output::{Format, print_json, table, usd};
+use crate::policy_files::load_policy;
+use guard_core::estimate::{BudgetEstimate, estimate};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Policy files or folders [default: policies]
+    pub paths: Vec<PathBuf>,
+    /// text: a table per budget; json: {budgets: [{name, amount, estimated, use_cases, steps, ...}]}
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let policy = match load_policy(&args.paths) {
+        Ok(policy) => policy,
+        Err(e) => return Ok(policy_failure(e)),
+    };
+    let budgets = estimate(&policy)?;
+    match args.format {
+        Format::Json => print_json(&serde_json::json!({ "budgets": budgets }))?,
+        Format::Text => crate::output::emit(&render(&budgets)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn render(budgets: &[BudgetEstimate]) -> String {
+    let mut out = String::new();
+    for b in budgets {
+        out.push_str(&format!(
+            "{}: {} of {} {} ({}%, {} days)\n",
+            b.name,
+            usd(b.estimated),
+            usd(b.amount),
+            b.period,
+            b.share_percent.normalize(),
+            b.days
+        ));
+        let rows: Vec<Vec<String>> = b
+            .use_cases
+            .iter()
+            .map(|u| {
+                vec![
+                    u.name.clone(),
+                    u.model.clone(),
+                    format!("${}", u.cost_per_request.round_dp(6).normalize()),
+                    usd(u.cost_per_day),
+                    usd(u.cost),
+                ]
+            })
+            .collect();
+        for line in table(&["USE CASE", "MODEL", "PER REQUEST", "PER DAY", "PER PERIOD"], &rows, &[2, 3, 4]).lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+        if b.crosses.is_empty() {
+            out.push_str("  crosses no threshold\n");
+        } else {
+            out.push_str(&format!("  crosses: {}\n", b.crosses.join(", ")));
+        }
+        if !b.steps.is_empty() {
+            let rows: Vec<Vec<String>> = b
+                .steps
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.route.clone(),
+                        s.step.to_string(),
+                        s.model.clone(),
+                        usd(s.estimated),
+                        format!("{}%", s.share_percent.normalize()),
+                        usd(s.saving),
+                    ]
+                })
+                .collect();
+            out.push_str("  on lower ladder steps:\n");
+            for line in table(&["ROUTE", "STEP", "MODEL", "ESTIMATED", "SHARE", "SAVING"], &rows, &[1, 3, 4, 5]).lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,187 @@
+//! What a policy's usage costs: per use case, per budget, and on each lower step of each ladder.
+//!
+//! Cost of a use case = (input / 1000 x input price + output / 1000 x output price + cache terms)
+//! x requests per day x days in the period. The period has its nominal length (30 days a month),
+//! as costing guides count.
+
+use crate::policy::{BudgetSpec, Policy, ThresholdSpec};
+use crate::prices::Catalog;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UseCaseEstimate {
+    pub name: String,
+    pub route: Option<String>,
+    pub model: String,
+    #[serde(with = "rust_decimal::serde::float")]
+    pub cost_per_request: Decimal,
+    #[serde(with = "rust_decimal::serde::float")]
+    pub cost_per_day: Decimal,
+    /// Cost over the budget's period.
+    #[serde(with = "rust_decimal::serde::float")]
+    pub cost: Decimal,
+}
+
+/// The budget's estimate if one route ran on a lower step of its ladder.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StepEstimate {
+    pub route: String,
+    pub step: usize,
+    pub model: String,
+    #[serde(with = "rust_decimal::serde::float")]
+    pub estimated: Decimal,
+    #[serde(with = "rust_decimal::serde::float")]
+    pub share_percent: Decimal,
+    /// What the budget saves per period against the top of the ladder.
+    #[serde(with = "rust_decimal::serde::float")]
+    pub saving: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BudgetEstimate {
+    pub name: String,
+    pub period: crate::period::Period,
+    pub days: u32,
+    #[serde(with = "rust_decimal::serde::float")]
+    pub amount: Decimal,
+    #[serde(with = "rust_decimal::serde::float")]
+    pub estimated: Decimal,
+    #[serde(with = "rust_decimal::serde::float")]
+    pub share_percent: Decimal,
+    /// The thresholds the estimate reaches, as the policy writes them (`50%`, `$450`).
+    pub crosses: Vec<String>,
+    pub use_cases: Vec<UseCaseEstimate>,
+    pub steps: Vec<StepEstimate>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EstimateError {
+    #[error("no price for model `{0}`")]
+    UnknownModel(String),
+}
+
+/// Cost of one request of a use case on `model`.
+pub fn cost_per_request(
+    catalog: &Catalog,
+    model: &str,
+    input: u64,
+    output: u64,
+    cache_read: u64,
+    cache_write: u64,
+) -> Result<Decimal, EstimateError> {
+    let resolved = catalog.resolve(model).ok_or_else(|| EstimateError::UnknownModel(model.to_owned()))?;
+    Ok(resolved.price.cost(input, output, cache_read, cache_write))
+}
+
+/// Rounds money for display and comparison: to the cent, half away from zero.
+pub fn cents(amount: Decimal) -> Decimal {
+    amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+fn share(part: Decimal, whole: Decimal) -> Decimal {
+    if whole.is_zero() { Decimal::ZERO } else { (part * Decimal::ONE_HUNDRED / whole).round_dp(1) }
+}
+
+/// Estimates every budget of the policy.
+pub fn estimate(policy: &Policy) -> Result<Vec<BudgetEstimate>, EstimateError> {
+    let catalog = policy.catalog();
+    policy.budgets.values().map(|b| estimate_budget(policy, &catalog, b)).collect()
+}
+
+/// The estimated cost per period of a budget's use cases, with `route` on `model` instead of the
+/// top of its ladder when given.
+fn budget_cost(
+    policy: &Policy,
+    catalog: &Catalog,
+    budget: &BudgetSpec,
+    swap: Option<(&str, &str)>,
+) -> Result<(Decimal, Vec<UseCaseEstimate>), EstimateError> {
+    let days = Decimal::from(budget.period.nominal_days());
+    let mut total = Decimal::ZERO;
+    let mut use_cases = Vec::new();
+    for u in &budget.usage {
+        let model = match (&u.route, swap) {
+            (Some(route), Some((swapped, model))) if route == swapped => model.to_owned(),
+            (Some(route), _) => policy.routes.get(route).map(|r| r.model_at(1).to_owned()).unwrap_or(u.model.clone()),
+            (None, _) => u.model.clone(),
+        };
+        let per_request =
+            cost_per_request(catalog, &model, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens)?;
+        let per_day = per_request * Decimal::from(u.requests_per_day);
+        let cost = per_day * days;
+        total += cost;
+        use_cases.push(UseCaseEstimate {
+            name: u.name.clone(),
+            route: u.route.clone(),
+            model,
+            cost_per_request: per_request.normalize(),
+            cost_per_day: per_day.normalize(),
+            cost: cents(cost),
+        });
+    }
+    Ok((cents(total), use_cases))
+}
+
+fn estimate_budget(policy: &Policy, catalog: &Catalog, budget: &BudgetSpec) -> Result<BudgetEstimate, EstimateError> {
+    let (estimated, use_cases) = budget_cost(policy, catalog, budget, None)?;
+    let mut routes: Vec<&str> = budget.usage.iter().filter_map(|u| u.route.as_deref()).collect();
+    routes.dedup();
+    let mut steps = Vec::new();
+    for route_name in routes {
+        let Some(route) = policy.routes.get(route_name) else { continue };
+        for step in 2..=route.ladder.len() {
+            let model = route.model_at(step);
+            let (cost, _) = budget_cost(policy, catalog, budget, Some((route_name, model)))?;
+            steps.push(StepEstimate {
+                route: route_name.to_owned(),
+                step,
+                model: model.to_owned(),
+                estimated: cost,
+                share_percent: share(cost, budget.amount),
+                saving: estimated - cost,
+            });
+        }
+    }
+    Ok(BudgetEstimate {
+        name: budget.name.clone(),
+        period: budget.period,
+        days: budget.period.nominal_days(),
+        amount: budget.amount,
+        estimated,
+        share_percent: share(estimated, budget.amount),
+        crosses: crossed(&budget.thresholds, budget.amount, estimated),
+        use_cases,
+        steps,
+    })
+}
+
+/// The thresholds that spend of `spent` reaches. An estimate is a whole period's spend, so it
+/// reaches actual and forecasted thresholds alike.
+pub fn crossed(thresholds: &[ThresholdSpec], amount: Decimal, spent: Decimal) -> Vec<String> {
+    thresholds
+        .iter()
+        .filter(|t| spent > t.dollars(amount))
+        .map(|t| match t.basis {
+            crate::policy::raw::Basis::Actual => t.label(),
+            crate::policy::raw::Basis::Forecasted => format!("{} forecasted", t.label()),
+        })
+        .collect()
+}
+
+/// How much a route saves per month when it runs on `to` instead of `from`, over every use case of
+/// every budget that the route serves. Used by alert messages.
+pub fn monthly_saving(policy: &Policy, route: &str, from: &str, to: &str) -> Option<Decimal> {
+    let catalog = policy.catalog();
+    let mut saving = Decimal::ZERO;
+    let mut any = false;
+    for budget in policy.budgets.values() {
+        for u in budget.usage.iter().filter(|u| u.route.as_deref() == Some(route)) {
+            let a = cost_per_request(&catalog, from, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens).ok()?;
+            let b = cost_per_request(&catalog, to, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens).ok()?;
+            saving += (a - b) * Decimal::from(u.requests_per_day) * Decimal::from(30);
+            any = true;
+        }
+    }
+    any.then(|| cents(saving))
+}

@@ -1,0 +1,349 @@
+//! The plan: what must change in an account for it to match the policy. A pure function of the
+//! desired and the live state, so that the offline plan (live = empty), the live plan and apply all
+//! share it.
+
+use crate::account::{AccountState, BudgetState, EmailSubscription, Expression, NotificationKey, Subscriber};
+use crate::policy::raw::Basis;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub old: String,
+    pub new: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    CreateBudget(BudgetState),
+    UpdateBudget { old: BudgetState, new: BudgetState, fields: Vec<FieldChange> },
+    DeleteBudget(BudgetState),
+    CreateNotification { budget: String, key: NotificationKey, subscribers: Vec<Subscriber> },
+    DeleteNotification { budget: String, key: NotificationKey },
+    CreateSubscriber { budget: String, key: NotificationKey, subscriber: Subscriber },
+    DeleteSubscriber { budget: String, key: NotificationKey, subscriber: Subscriber },
+    Subscribe(EmailSubscription),
+    Unsubscribe(EmailSubscription),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Change {
+    pub fn action(&self) -> Action {
+        match self {
+            Change::CreateBudget(_)
+            | Change::CreateNotification { .. }
+            | Change::CreateSubscriber { .. }
+            | Change::Subscribe(_) => Action::Create,
+            Change::UpdateBudget { .. } => Action::Update,
+            _ => Action::Delete,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Change::CreateBudget(_) | Change::UpdateBudget { .. } | Change::DeleteBudget(_) => "budget",
+            Change::CreateNotification { .. } | Change::DeleteNotification { .. } => "notification",
+            Change::CreateSubscriber { .. } | Change::DeleteSubscriber { .. } => "subscriber",
+            Change::Subscribe(_) | Change::Unsubscribe(_) => "email_subscription",
+        }
+    }
+
+    /// The budget a change belongs to, if any.
+    pub fn budget(&self) -> Option<&str> {
+        match self {
+            Change::CreateBudget(b) | Change::DeleteBudget(b) => Some(&b.name),
+            Change::UpdateBudget { new, .. } => Some(&new.name),
+            Change::CreateNotification { budget, .. }
+            | Change::DeleteNotification { budget, .. }
+            | Change::CreateSubscriber { budget, .. }
+            | Change::DeleteSubscriber { budget, .. } => Some(budget),
+            Change::Subscribe(_) | Change::Unsubscribe(_) => None,
+        }
+    }
+
+    /// The JSON form: `{action, kind, name, ...}` with the Budgets API's names and values.
+    pub fn to_json(&self) -> Value {
+        let action = match self.action() {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        };
+        let mut value = json!({ "action": action, "kind": self.kind() });
+        let obj = value.as_object_mut().expect("json! of an object is an object");
+        let mut put = |k: &str, v: Value| {
+            obj.insert(k.to_owned(), v);
+        };
+        let budget_fields = |b: &BudgetState, put: &mut dyn FnMut(&str, Value)| {
+            put("name", json!(b.name));
+            put("limit", decimal(b.limit));
+            put("unit", json!("USD"));
+            put("time_unit", json!(b.time_unit.time_unit()));
+            put("budget_type", json!("COST"));
+            put("filter_expression", serde_json::to_value(&b.filter).unwrap_or(Value::Null));
+        };
+        let key_fields = |budget: &str, key: &NotificationKey, put: &mut dyn FnMut(&str, Value)| {
+            put("name", json!(budget));
+            put("budget", json!(budget));
+            put("notification_type", json!(basis_api(key.notification_type)));
+            put("comparison_operator", json!("GREATER_THAN"));
+            put("threshold", decimal(key.threshold));
+            put("threshold_type", json!(key.threshold_type.as_api()));
+        };
+        let subscriber_fields = |s: &Subscriber, put: &mut dyn FnMut(&str, Value)| {
+            put("subscription_type", serde_json::to_value(s.subscription_type).unwrap_or(Value::Null));
+            put("address", json!(s.address));
+        };
+        match self {
+            Change::CreateBudget(b) | Change::DeleteBudget(b) => budget_fields(b, &mut put),
+            Change::UpdateBudget { new, fields, .. } => {
+                budget_fields(new, &mut put);
+                put(
+                    "changes",
+                    Value::Array(
+                        fields.iter().map(|f| json!({ "field": f.field, "old": f.old, "new": f.new })).collect(),
+                    ),
+                );
+            }
+            Change::CreateNotification { budget, key, subscribers } => {
+                key_fields(budget, key, &mut put);
+                put(
+                    "subscribers",
+                    Value::Array(
+                        subscribers
+                            .iter()
+                            .map(|s| json!({ "subscription_type": s.subscription_type, "address": s.address }))
+                            .collect(),
+                    ),
+                );
+            }
+            Change::DeleteNotification { budget, key } => key_fields(budget, key, &mut put),
+            Change::CreateSubscriber { budget, key, subscriber } | Change::DeleteSubscriber { budget, key, subscriber } => {
+                key_fields(budget, key, &mut put);
+                subscriber_fields(subscriber, &mut put);
+            }
+            Change::Subscribe(s) | Change::Unsubscribe(s) => {
+                put("name", json!(s.address));
+                put("channel", json!(s.channel));
+                put("address", json!(s.address));
+                put("protocol", json!("email"));
+            }
+        }
+        value
+    }
+
+    /// One line as infrastructure tools print it: `+`, `~` with old and new, `-`.
+    pub fn render(&self) -> String {
+        match self {
+            Change::CreateBudget(b) => format!(
+                "+ budget {}: {} USD {}, {}",
+                b.name,
+                b.limit.normalize(),
+                b.time_unit.time_unit(),
+                b.filter.as_ref().map(Expression::describe).unwrap_or_else(|| "all costs".into())
+            ),
+            Change::UpdateBudget { new, fields, .. } => {
+                let mut line = format!("~ budget {}", new.name);
+                for f in fields {
+                    line.push_str(&format!("\n    ~ {}: {} -> {}", f.field, f.old, f.new));
+                }
+                line
+            }
+            Change::DeleteBudget(b) => format!("- budget {}", b.name),
+            Change::CreateNotification { budget, key, subscribers } => format!(
+                "+ notification {budget}: {} -> {}",
+                key.label(),
+                subscribers.iter().map(|s| s.address.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            Change::DeleteNotification { budget, key } => format!("- notification {budget}: {}", key.label()),
+            Change::CreateSubscriber { budget, key, subscriber } => {
+                format!("+ subscriber {budget}: {} -> {}", key.label(), subscriber.address)
+            }
+            Change::DeleteSubscriber { budget, key, subscriber } => {
+                format!("- subscriber {budget}: {} -> {}", key.label(), subscriber.address)
+            }
+            Change::Subscribe(s) => format!("+ email subscription {} (channel {})", s.address, s.channel),
+            Change::Unsubscribe(s) => format!("- email subscription {} (channel {})", s.address, s.channel),
+        }
+    }
+}
+
+pub fn basis_api(basis: Basis) -> &'static str {
+    match basis {
+        Basis::Actual => "ACTUAL",
+        Basis::Forecasted => "FORECASTED",
+    }
+}
+
+fn decimal(d: rust_decimal::Decimal) -> Value {
+    serde_json::to_value(rust_decimal::serde::float::serialize(&d, serde_json::value::Serializer).unwrap_or(Value::Null))
+        .unwrap_or(Value::Null)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    /// Email addresses that wait for their owner to confirm: counted as present, shown so that
+    /// nobody wonders why they get no mail.
+    pub pending: Vec<EmailSubscription>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn count(&self, action: Action) -> usize {
+        self.changes.iter().filter(|c| c.action() == action).count()
+    }
+
+    pub fn summary(&self) -> String {
+        if self.is_empty() {
+            return "No changes: the account matches the policy.".into();
+        }
+        format!(
+            "Plan: {} to create, {} to update, {} to delete.",
+            self.count(Action::Create),
+            self.count(Action::Update),
+            self.count(Action::Delete)
+        )
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "changes": self.changes.iter().map(Change::to_json).collect::<Vec<_>>(),
+            "pending_confirmation": self.pending.iter().map(|s| json!({"channel": s.channel, "address": s.address})).collect::<Vec<_>>(),
+            "summary": {
+                "create": self.count(Action::Create),
+                "update": self.count(Action::Update),
+                "delete": self.count(Action::Delete),
+            },
+        })
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for change in &self.changes {
+            out.push_str(&change.render());
+            out.push('\n');
+        }
+        for s in &self.pending {
+            out.push_str(&format!("  email subscription {} (channel {}) is pending confirmation\n", s.address, s.channel));
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
+}
+
+/// What must change for `live` to match `desired`. Ordered: creates (budgets, then notifications,
+/// subscribers, email subscriptions), updates, then deletes (subscribers, notifications, budgets,
+/// email subscriptions). A budget's own notifications are not listed when the budget itself is
+/// created or deleted with them.
+pub fn plan(desired: &AccountState, live: &AccountState) -> Plan {
+    let mut creates = Vec::new();
+    let mut updates = Vec::new();
+    let empty = Default::default();
+
+    for (name, want) in &desired.budgets {
+        match live.budgets.get(name) {
+            None => creates.push(Change::CreateBudget(want.clone())),
+            Some(have) => {
+                let fields = budget_field_changes(have, want);
+                if !fields.is_empty() {
+                    updates.push(Change::UpdateBudget { old: have.clone(), new: want.clone(), fields });
+                }
+            }
+        }
+    }
+    let mut notification_creates = Vec::new();
+    let mut subscriber_creates = Vec::new();
+    let mut subscriber_deletes = Vec::new();
+    let mut notification_deletes = Vec::new();
+    for (budget, wanted) in &desired.notifications {
+        let had = live.notifications.get(budget).unwrap_or(&empty);
+        for (key, subscribers) in wanted {
+            match had.get(key) {
+                None => notification_creates.push(Change::CreateNotification {
+                    budget: budget.clone(),
+                    key: *key,
+                    subscribers: subscribers.clone(),
+                }),
+                Some(have) => {
+                    for s in subscribers.iter().filter(|s| !have.contains(s)) {
+                        subscriber_creates.push(Change::CreateSubscriber { budget: budget.clone(), key: *key, subscriber: s.clone() });
+                    }
+                    for s in have.iter().filter(|s| !subscribers.contains(s)) {
+                        subscriber_deletes.push(Change::DeleteSubscriber { budget: budget.clone(), key: *key, subscriber: s.clone() });
+                    }
+                }
+            }
+        }
+        for key in had.keys().filter(|k| !wanted.contains_key(k)) {
+            notification_deletes.push(Change::DeleteNotification { budget: budget.clone(), key: *key });
+        }
+    }
+    let mut budget_deletes = Vec::new();
+    for (name, have) in &live.budgets {
+        if !desired.budgets.contains_key(name) {
+            budget_deletes.push(Change::DeleteBudget(have.clone()));
+        }
+    }
+
+    let mut subscribes = Vec::new();
+    let mut unsubscribes = Vec::new();
+    let mut pending = Vec::new();
+    let same = |a: &EmailSubscription, b: &EmailSubscription| a.channel == b.channel && a.address.eq_ignore_ascii_case(&b.address);
+    for want in &desired.email_subscriptions {
+        match live.email_subscriptions.iter().find(|have| same(have, want)) {
+            None => subscribes.push(Change::Subscribe(want.clone())),
+            Some(have) if have.pending => pending.push(have.clone()),
+            Some(_) => {}
+        }
+    }
+    for have in &live.email_subscriptions {
+        // A pending subscription cannot be removed until its owner confirms it.
+        if !have.pending && !desired.email_subscriptions.iter().any(|want| same(have, want)) {
+            unsubscribes.push(Change::Unsubscribe(have.clone()));
+        }
+    }
+
+    let mut changes = creates;
+    changes.extend(notification_creates);
+    changes.extend(subscriber_creates);
+    changes.extend(subscribes);
+    changes.extend(updates);
+    changes.extend(subscriber_deletes);
+    changes.extend(notification_deletes);
+    changes.extend(budget_deletes);
+    changes.extend(unsubscribes);
+    Plan { changes, pending }
+}
+
+fn budget_field_changes(have: &BudgetState, want: &BudgetState) -> Vec<FieldChange> {
+    let mut fields = Vec::new();
+    if have.limit.normalize() != want.limit.normalize() {
+        fields.push(FieldChange { field: "limit", old: have.limit.normalize().to_string(), new: want.limit.normalize().to_string() });
+    }
+    if have.time_unit != want.time_unit {
+        fields.push(FieldChange {
+            field: "time_unit",
+            old: have.time_unit.time_unit().into(),
+            new: want.time_unit.time_unit().into(),
+        });
+    }
+    let norm = |f: &Option<Expression>| f.as_ref().map(Expression::normalized);
+    if norm(&have.filter) != norm(&want.filter) {
+        let describe = |f: &Option<Expression>| f.as_ref().map(Expression::describe).unwrap_or_else(|| "all costs".into());
+        fields.push(FieldChange { field: "filter", old: describe(&have.filter), new: describe(&want.filter) });
+    }
+    fields
+}

@@ -1,0 +1,189 @@
+//! From file contents to a checked `Policy`, in layers: bytes and size, YAML syntax, duplicate
+//! keys, structure (unknown fields, missing fields, kinds of values), then semantics. Every error
+//! of every file is collected before anything is reported.
+
+use super::model::Policy;
+use super::raw::PolicyFile;
+use super::schema_check::SchemaChecker;
+use super::validate;
+use super::yaml_tree::{self, Node, NodeKind};
+use crate::diagnostic::{self, Diagnostic, Span};
+use schemars::schema_for;
+use std::sync::OnceLock;
+
+/// Files larger than this are refused outright: a policy of 500 budgets is well under 1 MiB, and
+/// the bound keeps validation of any input well under a second.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// A policy file as read from disk: its name for messages and its bytes.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> SourceFile {
+        SourceFile { name: name.into(), bytes: bytes.into() }
+    }
+
+    /// The text of the file, when it is UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.bytes).ok()
+    }
+}
+
+/// A file that passed the YAML and structure layers.
+pub(crate) struct ParsedFile<'a> {
+    pub name: &'a str,
+    pub tree: Node,
+    pub file: PolicyFile,
+}
+
+/// The JSON Schema of a policy file, as `policies/schema.json` holds it.
+pub fn schema() -> &'static serde_json::Value {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| serde_json::to_value(schema_for!(PolicyFile)).unwrap_or_default())
+}
+
+/// The schema as `policies/schema.json` should contain it, byte for byte.
+pub fn schema_json() -> String {
+    let mut text = serde_json::to_string_pretty(schema()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Loads and checks a whole policy (all files of a folder). Errors come back sorted; warnings come
+/// with a valid policy too.
+pub fn load(sources: &[SourceFile]) -> (Option<Policy>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let mut parsed = Vec::new();
+    for source in sources {
+        if let Some(file) = parse_file(source, &mut diagnostics) {
+            parsed.push(file);
+        }
+    }
+    if sources.is_empty() {
+        diagnostics.push(Diagnostic::error(
+            "<policy>",
+            Span::start(),
+            "no policy files: give a `.yaml` file or a folder that has some",
+        ));
+    }
+    let policy = if parsed.len() == sources.len() && !sources.is_empty() {
+        validate::validate(&parsed, &mut diagnostics)
+    } else {
+        // Checking references across files while one of them is broken would report names as
+        // missing that are only unreadable.
+        None
+    };
+    diagnostic::sort(&mut diagnostics);
+    let has_errors = diagnostics.iter().any(|d| d.severity == diagnostic::Severity::Error);
+    (if has_errors { None } else { policy }, diagnostics)
+}
+
+fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<ParsedFile<'a>> {
+    let name = source.name.as_str();
+    if source.bytes.len() > MAX_FILE_BYTES {
+        out.push(
+            Diagnostic::error(
+                name,
+                Span::start(),
+                format!("file is {} bytes; a policy file may be at most {MAX_FILE_BYTES} bytes", source.bytes.len()),
+            )
+            .with_help("split the policy into several files of one folder"),
+        );
+        return None;
+    }
+    let text = match std::str::from_utf8(&source.bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let span = position_of(&source.bytes, e.valid_up_to());
+            out.push(
+                Diagnostic::error(name, span, "file is not UTF-8 text")
+                    .with_help("policy files are YAML text; is this a binary file?"),
+            );
+            return None;
+        }
+    };
+    if let Some(offset) = text.find('\0') {
+        out.push(
+            Diagnostic::error(name, position_of(text.as_bytes(), offset), "file holds a NUL byte")
+                .with_help("policy files are YAML text; is this a binary file?"),
+        );
+        return None;
+    }
+    let tree = match yaml_tree::parse(text) {
+        Ok(Some(tree)) => tree,
+        Ok(None) => {
+            out.push(
+                Diagnostic::error(name, Span::start(), "policy file is empty")
+                    .with_help("a policy file starts with `version: 1`"),
+            );
+            return None;
+        }
+        Err(e) => {
+            let help = if e.message.contains("tab") || text.contains('\t') {
+                "YAML indents with spaces, never tabs"
+            } else {
+                "check the indentation and the brackets and quotes around this place"
+            };
+            out.push(Diagnostic::error(name, e.span, format!("invalid YAML: {}", e.message)).with_help(help));
+            return None;
+        }
+    };
+    let before = out.len();
+    if tree.is_null() {
+        out.push(
+            Diagnostic::error(name, Span::start(), "policy file is empty")
+                .with_help("a policy file starts with `version: 1`"),
+        );
+        return None;
+    }
+    check_duplicate_keys(name, &tree, out);
+    SchemaChecker::new(schema()).check(name, &tree, out);
+    if out.len() > before {
+        return None;
+    }
+    match serde_yaml::from_str::<PolicyFile>(text) {
+        Ok(file) => Some(ParsedFile { name, tree, file }),
+        Err(e) => {
+            let span = e
+                .location()
+                .map(|l| Span::new(l.line(), l.column(), 1))
+                .unwrap_or_else(Span::start);
+            let message = e.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+            out.push(Diagnostic::error(name, span, message));
+            None
+        }
+    }
+}
+
+fn check_duplicate_keys(file: &str, node: &Node, out: &mut Vec<Diagnostic>) {
+    match &node.kind {
+        NodeKind::Map(entries) => {
+            for (i, (key, value)) in entries.iter().enumerate() {
+                if let Some(name) = key.scalar() {
+                    if let Some((first, _)) = entries[..i].iter().find(|(k, _)| k.scalar() == Some(name)) {
+                        out.push(
+                            Diagnostic::error(file, key.span, format!("duplicate key `{name}`"))
+                                .with_help(format!("`{name}` is already set at line {}; keep one", first.span.line)),
+                        );
+                    }
+                }
+                check_duplicate_keys(file, value, out);
+            }
+        }
+        NodeKind::Seq(items) => items.iter().for_each(|n| check_duplicate_keys(file, n, out)),
+        _ => {}
+    }
+}
+
+fn position_of(bytes: &[u8], offset: usize) -> Span {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    Span::new(line, column, 1)
+}

@@ -1,0 +1,13 @@
+//! The policy: the YAML format (`raw`), loading in layers (`load`), the semantic checks
+//! (`validate`) and the checked model everything else reads (`model`).
+
+mod load;
+pub mod model;
+pub mod raw;
+mod schema_check;
+mod validate;
+pub mod yaml_tree;
+
+pub use load::{MAX_FILE_BYTES, SourceFile, load, schema, schema_json};
+pub use model::*;
+pub use validate::{AMAZON_BEDROCK_SERVICE, MAX_BUDGET_NAME, MAX_EMAILS_PER_NOTIFICATION, MAX_THRESHOLDS, is_email, parse_threshold};

@@ -1,0 +1,178 @@
+//! The checked policy: every name resolved, every threshold typed, every amount exact. Everything
+//! downstream (estimate, plan, alert handling, the spend watcher, the CDK app through `export`)
+//! reads this, never the raw files.
+
+use super::raw::{Basis, Settings};
+use crate::period::Period;
+use crate::prices::{Catalog, ModelPrice};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Policy {
+    pub settings: Settings,
+    pub channels: BTreeMap<String, ChannelSpec>,
+    pub routes: BTreeMap<String, RouteSpec>,
+    pub budgets: BTreeMap<String, BudgetSpec>,
+    /// Prices the policy sets, by model id; they replace the bundled catalog's.
+    pub pricing: BTreeMap<String, ModelPrice>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelSpec {
+    Slack { webhook_secret: String },
+    Email { addresses: Vec<String> },
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub name: String,
+    /// Model ids from the most capable (step 1) to the cheapest.
+    pub ladder: Vec<String>,
+    /// The SSM parameter of the route's flag.
+    pub parameter: String,
+}
+
+impl RouteSpec {
+    /// The model at a 1-based ladder step, clamped to the ladder.
+    pub fn model_at(&self, step: usize) -> &str {
+        let index = step.clamp(1, self.ladder.len().max(1)) - 1;
+        self.ladder.get(index).map(String::as_str).unwrap_or_default()
+    }
+
+    /// The 1-based step of a model on the ladder.
+    pub fn step_of(&self, model_id: &str) -> Option<usize> {
+        self.ladder.iter().position(|m| m == model_id).map(|i| i + 1)
+    }
+
+    pub fn cheapest_step(&self) -> usize {
+        self.ladder.len().max(1)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BudgetSpec {
+    /// The policy's name for the budget, without the prefix.
+    pub key: String,
+    /// The AWS budget name: prefix and key.
+    pub name: String,
+    #[serde(with = "rust_decimal::serde::float")]
+    pub amount: Decimal,
+    pub period: Period,
+    pub scope: ScopeSpec,
+    pub watch: bool,
+    pub thresholds: Vec<ThresholdSpec>,
+    pub usage: Vec<UseCaseSpec>,
+}
+
+/// What a budget covers, expanded: the exact Cost Explorer services and the other filters.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct ScopeSpec {
+    pub services: Vec<String>,
+    /// The models whose token metrics the spend watcher prices for this budget.
+    pub models: Vec<String>,
+    pub tags: BTreeMap<String, Vec<String>>,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ThresholdType {
+    Percentage,
+    AbsoluteValue,
+}
+
+impl ThresholdType {
+    pub fn as_api(self) -> &'static str {
+        match self {
+            ThresholdType::Percentage => "PERCENTAGE",
+            ThresholdType::AbsoluteValue => "ABSOLUTE_VALUE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ThresholdSpec {
+    /// The number as AWS Budgets takes it: a percentage or USD.
+    #[serde(with = "rust_decimal::serde::float")]
+    pub value: Decimal,
+    pub threshold_type: ThresholdType,
+    pub basis: Basis,
+    pub notify: Vec<String>,
+    pub downgrade: Option<DowngradeSpec>,
+}
+
+impl ThresholdSpec {
+    /// The threshold in USD for a budget of `amount`.
+    pub fn dollars(&self, amount: Decimal) -> Decimal {
+        match self.threshold_type {
+            ThresholdType::AbsoluteValue => self.value,
+            ThresholdType::Percentage => (amount * self.value / Decimal::ONE_HUNDRED).round_dp(2),
+        }
+    }
+
+    /// The threshold as a share of `amount`, in percent.
+    pub fn percent(&self, amount: Decimal) -> Decimal {
+        match self.threshold_type {
+            ThresholdType::Percentage => self.value,
+            ThresholdType::AbsoluteValue if amount.is_zero() => Decimal::ZERO,
+            ThresholdType::AbsoluteValue => (self.value * Decimal::ONE_HUNDRED / amount).round_dp(2),
+        }
+    }
+
+    /// How the policy would write it: `90%` or `$450`.
+    pub fn label(&self) -> String {
+        match self.threshold_type {
+            ThresholdType::Percentage => format!("{}%", self.value.normalize()),
+            ThresholdType::AbsoluteValue => format!("${}", self.value.normalize()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DowngradeSpec {
+    pub route: String,
+    /// The 1-based ladder step to go to (2 or lower on the ladder).
+    pub to_step: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UseCaseSpec {
+    pub name: String,
+    pub route: Option<String>,
+    /// The model priced: the use case's model, or the top of its route's ladder.
+    pub model: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub requests_per_day: u64,
+}
+
+impl Policy {
+    /// The bundled catalog with the policy's prices applied.
+    pub fn catalog(&self) -> Catalog {
+        Catalog::bundled().with_overrides(self.pricing.values().cloned())
+    }
+
+    /// The budget an AWS budget name belongs to, if the guard owns it.
+    pub fn budget_by_name(&self, name: &str) -> Option<&BudgetSpec> {
+        let key = name.strip_prefix(&self.settings.budget_prefix)?;
+        self.budgets.get(key)
+    }
+
+    /// Whether an AWS budget name carries this guard's prefix.
+    pub fn owns(&self, budget_name: &str) -> bool {
+        budget_name.starts_with(&self.settings.budget_prefix)
+    }
+
+    /// The budgets whose thresholds downgrade `route`.
+    pub fn budgets_for_route<'a>(&'a self, route: &'a str) -> impl Iterator<Item = &'a BudgetSpec> + 'a {
+        self.budgets.values().filter(move |b| {
+            b.thresholds.iter().any(|t| t.downgrade.as_ref().is_some_and(|d| d.route == route))
+        })
+    }
+}

@@ -1,0 +1,232 @@
+//! What a policy file says, as written: the serde types behind `policies/*.yaml` and the JSON
+//! Schema. Values whose meaning needs checking (thresholds, targets, emails, amounts) stay close to
+//! their text here; `validate` turns them into the checked model of `model.rs`.
+
+use crate::period::Period;
+use crate::prices::PriceOverride;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One policy file. Every file of a policy folder has this shape; their sections merge.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Budget Guard policy")]
+pub struct PolicyFile {
+    /// The policy format version. Always 1.
+    pub version: u32,
+    /// Settings for the whole guard. At most one file of a folder may have them.
+    #[serde(default)]
+    pub settings: Option<Settings>,
+    /// Where alerts go: Slack channels and email lists, by name.
+    #[serde(default)]
+    pub channels: BTreeMap<String, Channel>,
+    /// Per application, a ladder of Bedrock model ids from the most capable to the cheapest.
+    #[serde(default)]
+    pub routes: BTreeMap<String, Route>,
+    /// Budgets by name; the AWS budget is named `<budget_prefix><name>`.
+    #[serde(default)]
+    pub budgets: BTreeMap<String, Budget>,
+    /// Prices per model id that replace the bundled catalog's, or add models it does not know.
+    #[serde(default)]
+    pub pricing: BTreeMap<String, PriceOverride>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Budgets whose names start with this prefix belong to the guard; no other budget is ever
+    /// changed. Default `bg-`.
+    #[serde(default = "default_prefix")]
+    pub budget_prefix: String,
+    /// The currency of every amount. Only USD, the currency of AWS Budgets for Bedrock.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// The SSM Parameter Store path of the routing flags. Default `/budget-guard/routes/`.
+    #[serde(default = "default_flags_path")]
+    pub flags_path: String,
+    /// The SSM Parameter Store path where the guard keeps its own state (alerts handled, thresholds
+    /// the spend watcher has tripped). Default `/budget-guard/state/`.
+    #[serde(default = "default_state_path")]
+    pub state_path: String,
+    /// Keep the budgets and email subscriptions when the stack is deleted. Default false.
+    #[serde(default)]
+    pub retain_on_delete: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            budget_prefix: default_prefix(),
+            currency: default_currency(),
+            flags_path: default_flags_path(),
+            state_path: default_state_path(),
+            retain_on_delete: false,
+        }
+    }
+}
+
+fn default_prefix() -> String {
+    "bg-".into()
+}
+fn default_currency() -> String {
+    "USD".into()
+}
+fn default_flags_path() -> String {
+    "/budget-guard/routes/".into()
+}
+fn default_state_path() -> String {
+    "/budget-guard/state/".into()
+}
+
+/// A place alerts go: exactly one of `slack` or `email`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    /// A Slack incoming webhook, kept in Secrets Manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SlackChannel>,
+    /// Email addresses. Each gets an SNS email subscription to confirm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SlackChannel {
+    /// Name of the Secrets Manager secret that holds the webhook URL (never the URL itself).
+    pub webhook_secret: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Bedrock model ids (or inference profile ids), from the most capable to the cheapest.
+    pub ladder: Vec<String>,
+    /// The SSM parameter of the route's flag. Default `<flags_path><route name>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// The budgeted amount in USD, greater than zero.
+    #[schemars(with = "f64")]
+    pub amount: serde_yaml::Number,
+    /// How often the budget resets.
+    pub period: Period,
+    /// What spend the budget covers. Default: all Bedrock spend.
+    #[serde(default)]
+    pub scope: Scope,
+    /// Let the spend watcher price Bedrock's token metrics every minute and trip this budget's
+    /// thresholds hours before AWS Budgets can.
+    #[serde(default)]
+    pub watch: bool,
+    /// Up to 10 thresholds (the AWS Budgets limit per budget).
+    #[serde(default)]
+    pub thresholds: Vec<Threshold>,
+    /// The expected usage, for `budget-guard estimate`.
+    #[serde(default)]
+    pub usage: Vec<UseCase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// What spend a budget covers. With nothing set: all Bedrock spend, which is the `Amazon Bedrock`
+/// service plus the Marketplace service (`... (Amazon Bedrock Edition)`) of each model in scope.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    /// The models whose spend counts when the budget covers all Bedrock spend. Default: every
+    /// model of every route and use case in the policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    /// Explicit Cost Explorer services instead of all Bedrock spend.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+    /// Cost allocation tags: key to accepted values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, Vec<String>>,
+    /// Linked account ids (12 digits).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// AWS regions, e.g. `us-east-1`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    /// Spend so far in the period.
+    #[default]
+    Actual,
+    /// AWS's forecast of spend by the end of the period.
+    Forecasted,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// A share of the amount (`90%`) or an amount (`$450`).
+    #[schemars(with = "String", regex(pattern = r"^\s*(\d+(\.\d+)?\s*%|\$\s*[\d,]+(\.\d+)?)\s*$"))]
+    pub at: serde_yaml::Value,
+    /// Whether the threshold applies to actual spend (default) or to the forecast.
+    #[serde(default)]
+    pub on: Basis,
+    /// Channels to tell.
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// Step a route down its ladder when this threshold is crossed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downgrade: Option<Downgrade>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Downgrade {
+    /// The route to step down.
+    pub route: String,
+    /// Where to: a ladder step (1 is the top), `cheapest`, or a model id of the ladder.
+    #[schemars(with = "StepTarget")]
+    pub to: serde_yaml::Value,
+}
+
+/// Schema-only description of a downgrade target.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum StepTarget {
+    /// A ladder step; 1 is the most capable model.
+    Step(u32),
+    /// `cheapest`, or a model id of the route's ladder.
+    Name(String),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UseCase {
+    /// What the use case is, e.g. `support chatbot`.
+    pub name: String,
+    /// The route that serves it (its top model is priced, then each lower step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// Or a model id, when no route serves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Input tokens per request.
+    pub input_tokens: u64,
+    /// Output tokens per request.
+    pub output_tokens: u64,
+    /// Input tokens per request read from the prompt cache.
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    /// Input tokens per request written to the prompt cache.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// Requests per day.
+    pub requests_per_day: u64,
+}

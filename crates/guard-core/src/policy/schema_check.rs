@@ -1,0 +1,232 @@
+//! The structure layer: walks a YAML tree beside the policy's JSON Schema (generated from the serde
+//! types, so the two cannot disagree) and reports every unknown field, missing field and value of
+//! the wrong kind, each at its place, where serde would stop at the first.
+
+use super::yaml_tree::{Node, NodeKind, is_null_text};
+use crate::diagnostic::{Diagnostic, Span};
+use serde_json::{Map, Value};
+
+pub struct SchemaChecker<'s> {
+    root: &'s Value,
+}
+
+impl<'s> SchemaChecker<'s> {
+    pub fn new(root: &'s Value) -> Self {
+        SchemaChecker { root }
+    }
+
+    pub fn check(&self, file: &str, node: &Node, out: &mut Vec<Diagnostic>) {
+        self.walk(file, node, self.root, "the policy file", out);
+    }
+
+    fn resolve(&self, mut schema: &'s Value) -> &'s Value {
+        // `$ref: "#/$defs/Name"`, possibly chained.
+        for _ in 0..16 {
+            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else { break };
+            let name = reference.rsplit('/').next().unwrap_or_default();
+            match self.root.get("$defs").and_then(|d| d.get(name)) {
+                Some(target) => schema = target,
+                None => break,
+            }
+        }
+        schema
+    }
+
+    fn walk(&self, file: &str, node: &Node, schema: &'s Value, what: &str, out: &mut Vec<Diagnostic>) {
+        let schema = self.resolve(schema);
+        if matches!(node.kind, NodeKind::Alias) || schema.as_bool() == Some(true) {
+            return;
+        }
+        if let Some(branches) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
+            // Take the first branch that accepts the node; if none does, report the errors of the
+            // branch that got furthest (fewest errors), which is the one the author most likely meant.
+            let mut best: Option<Vec<Diagnostic>> = None;
+            for branch in branches {
+                let mut errors = Vec::new();
+                self.walk(file, node, branch, what, &mut errors);
+                if errors.is_empty() {
+                    return;
+                }
+                if best.as_ref().is_none_or(|b| errors.len() < b.len()) {
+                    best = Some(errors);
+                }
+            }
+            out.extend(best.unwrap_or_default());
+            return;
+        }
+        let types = types_of(schema);
+        if !types.is_empty() && !types.iter().any(|t| accepts(t, node)) {
+            let expected = types.iter().filter(|t| *t != "null").map(|t| describe_type(t)).collect::<Vec<_>>();
+            let found = match &node.kind {
+                NodeKind::Scalar { text, .. } if !node.is_null() => format!("`{}`", shorten(text)),
+                _ => node.describe().to_owned(),
+            };
+            out.push(
+                Diagnostic::error(file, node.span, format!("{what} should be {}, found {found}", expected.join(" or ")))
+                    .with_help(type_help(&types)),
+            );
+            return;
+        }
+        if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+            if let Some(text) = node.scalar() {
+                let allowed: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+                if !allowed.is_empty() && !allowed.contains(&text) {
+                    let mut d = Diagnostic::error(
+                        file,
+                        node.span,
+                        format!("unknown value `{}` for {what}", shorten(text)),
+                    );
+                    d = match did_you_mean(text, allowed.iter().copied()) {
+                        Some(s) => d.with_help(format!("did you mean `{s}`? expected one of: {}", allowed.join(", "))),
+                        None => d.with_help(format!("expected one of: {}", allowed.join(", "))),
+                    };
+                    out.push(d);
+                }
+            }
+            return;
+        }
+        match &node.kind {
+            NodeKind::Map(entries) => self.walk_map(file, node, entries, schema, what, out),
+            NodeKind::Seq(items) => {
+                if let Some(item_schema) = schema.get("items") {
+                    for (i, item) in items.iter().enumerate() {
+                        self.walk(file, item, item_schema, &format!("item {} of {what}", i + 1), out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn walk_map(
+        &self,
+        file: &str,
+        node: &Node,
+        entries: &[(Node, Node)],
+        schema: &'s Value,
+        what: &str,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let empty = Map::new();
+        let properties = schema.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+        let additional = schema.get("additionalProperties");
+        for (key, value) in entries {
+            let Some(name) = key.scalar() else {
+                out.push(Diagnostic::error(file, key.span, format!("keys of {what} must be plain names")));
+                continue;
+            };
+            if let Some(prop) = properties.get(name) {
+                self.walk(file, value, prop, &format!("`{name}`"), out);
+            } else {
+                match additional {
+                    Some(Value::Bool(false)) => {
+                        let mut d = Diagnostic::error(file, key.span, format!("unknown field `{name}` in {what}"));
+                        let known: Vec<&str> = properties.keys().map(String::as_str).collect();
+                        d = match did_you_mean(name, known.iter().copied()) {
+                            Some(s) => d.with_help(format!("did you mean `{s}`? expected one of: {}", known.join(", "))),
+                            None => d.with_help(format!("expected one of: {}", known.join(", "))),
+                        };
+                        out.push(d);
+                    }
+                    Some(extra @ Value::Object(_)) => {
+                        self.walk(file, value, extra, &format!("`{name}`"), out);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(required) = schema.get("required").and_then(Value::as_array) {
+            for field in required.iter().filter_map(Value::as_str) {
+                if !entries.iter().any(|(k, _)| k.scalar() == Some(field)) {
+                    let span = Span::new(node.span.line, node.span.column, 1);
+                    out.push(
+                        Diagnostic::error(file, span, format!("missing field `{field}` in {what}"))
+                            .with_help(format!("add `{field}:`{}", describe_field(properties.get(field)))),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn describe_field(schema: Option<&Value>) -> String {
+    schema
+        .and_then(|s| s.get("description"))
+        .and_then(Value::as_str)
+        .map(|d| format!(" ({})", d.trim_end_matches('.').to_lowercase()))
+        .unwrap_or_default()
+}
+
+fn types_of(schema: &Value) -> Vec<String> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn accepts(ty: &str, node: &Node) -> bool {
+    match (&node.kind, ty) {
+        (NodeKind::Alias, _) => true,
+        (NodeKind::Map(_), "object") => true,
+        (NodeKind::Seq(_), "array") => true,
+        (NodeKind::Scalar { .. }, "null") => node.is_null(),
+        (NodeKind::Scalar { text, quoted }, _) if !*quoted && is_null_text(text) => ty == "null",
+        (NodeKind::Scalar { .. }, "string") => true,
+        (NodeKind::Scalar { text, quoted: false }, "integer") => is_integer(text),
+        (NodeKind::Scalar { text, quoted: false }, "number") => is_integer(text) || text.parse::<f64>().is_ok_and(f64::is_finite),
+        (NodeKind::Scalar { text, quoted: false }, "boolean") => matches!(text.as_str(), "true" | "false" | "True" | "False" | "TRUE" | "FALSE"),
+        _ => false,
+    }
+}
+
+fn is_integer(text: &str) -> bool {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+}
+
+fn describe_type(ty: &str) -> &'static str {
+    match ty {
+        "object" => "a mapping",
+        "array" => "a list",
+        "string" => "text",
+        "integer" => "a whole number",
+        "number" => "a number",
+        "boolean" => "true or false",
+        _ => "something else",
+    }
+}
+
+fn type_help(types: &[String]) -> String {
+    if types.iter().any(|t| t == "array") {
+        "write a list, one `- item` per line, or `[a, b]`".into()
+    } else if types.iter().any(|t| t == "object") {
+        "write `key: value` lines indented under this one".into()
+    } else if types.iter().any(|t| t == "integer") {
+        "write a whole number without quotes, e.g. `1000`".into()
+    } else if types.iter().any(|t| t == "number") {
+        "write a number without quotes or currency sign, e.g. `500` or `12.50`".into()
+    } else if types.iter().any(|t| t == "boolean") {
+        "write `true` or `false`".into()
+    } else {
+        "write a single value on this line".into()
+    }
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() > 40 {
+        format!("{}...", text.chars().take(40).collect::<String>())
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The closest candidate to a misspelt name, if one is close enough to be what was meant.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}

@@ -1,0 +1,746 @@
+//! The semantic layer: names that must exist, numbers that must make sense, the limits of AWS
+//! Budgets. It turns the raw files into the checked `Policy`, reporting every problem at the place
+//! in the file that causes it.
+
+use super::load::ParsedFile;
+use super::model::{
+    BudgetSpec, ChannelSpec, DowngradeSpec, Policy, RouteSpec, ScopeSpec, ThresholdSpec, ThresholdType,
+    UseCaseSpec,
+};
+use super::raw::{Basis, Budget, Channel, Route, Settings, Threshold, UseCase};
+use super::schema_check::did_you_mean;
+use super::yaml_tree::Seg;
+use crate::diagnostic::{Diagnostic, Severity, Span};
+use crate::period::Period;
+use crate::prices::{Catalog, ModelPrice};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+/// AWS Budgets: at most 10 notifications per budget, 10 email subscribers per notification, budget
+/// names up to 100 characters.
+pub const MAX_THRESHOLDS: usize = 10;
+pub const MAX_EMAILS_PER_NOTIFICATION: usize = 10;
+pub const MAX_BUDGET_NAME: usize = 100;
+
+pub const AMAZON_BEDROCK_SERVICE: &str = "Amazon Bedrock";
+
+fn key(s: &str) -> Seg {
+    Seg::Key(s.to_owned())
+}
+
+/// Where something was written: which file, and the path to it in that file.
+#[derive(Clone)]
+struct Origin {
+    file: usize,
+    path: Vec<Seg>,
+}
+
+impl Origin {
+    fn join(&self, segs: impl IntoIterator<Item = Seg>) -> Origin {
+        let mut path = self.path.clone();
+        path.extend(segs);
+        Origin { file: self.file, path }
+    }
+}
+
+struct Ctx<'a> {
+    files: &'a [ParsedFile<'a>],
+    out: &'a mut Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    /// The span of the value at `origin`, or of its key, or of the nearest parent that exists.
+    fn span(&self, origin: &Origin) -> Span {
+        let tree = &self.files[origin.file].tree;
+        let mut path = origin.path.as_slice();
+        loop {
+            if let Some(node) = tree.at(path) {
+                return node.span;
+            }
+            match path.split_last() {
+                Some((_, parent)) => path = parent,
+                None => return Span::start(),
+            }
+        }
+    }
+
+    fn key_span(&self, origin: &Origin) -> Span {
+        self.files[origin.file].tree.key_span(&origin.path).unwrap_or_else(|| self.span(origin))
+    }
+
+    fn text(&self, origin: &Origin) -> Option<&str> {
+        self.files[origin.file].tree.at(&origin.path).and_then(|n| n.scalar())
+    }
+
+    fn error(&mut self, origin: &Origin, message: impl Into<String>, help: impl Into<String>) {
+        let span = self.span(origin);
+        self.push(origin, span, message.into(), help.into(), Severity::Error);
+    }
+
+    fn error_at_key(&mut self, origin: &Origin, message: impl Into<String>, help: impl Into<String>) {
+        let span = self.key_span(origin);
+        self.push(origin, span, message.into(), help.into(), Severity::Error);
+    }
+
+    fn warning(&mut self, origin: &Origin, message: impl Into<String>, help: impl Into<String>) {
+        let span = self.key_span(origin);
+        self.push(origin, span, message.into(), help.into(), Severity::Warning);
+    }
+
+    fn push(&mut self, origin: &Origin, span: Span, message: String, help: String, severity: Severity) {
+        let mut d = Diagnostic::error(self.files[origin.file].name, span, message);
+        d.severity = severity;
+        if !help.is_empty() {
+            d.help = Some(help);
+        }
+        self.out.push(d);
+    }
+
+    fn location(&self, origin: &Origin) -> String {
+        let span = self.key_span(origin);
+        format!("{}:{}:{}", self.files[origin.file].name, span.line, span.column)
+    }
+}
+
+/// Names merged across files, each with where it was written.
+struct Merged<'a, T> {
+    items: BTreeMap<&'a str, (Origin, &'a T)>,
+}
+
+fn merge<'a, T>(
+    ctx: &mut Ctx<'_>,
+    section: &str,
+    what: &str,
+    pick: impl Fn(&'a ParsedFile<'a>) -> &'a BTreeMap<String, T>,
+    files: &'a [ParsedFile<'a>],
+) -> Merged<'a, T> {
+    let mut items: BTreeMap<&'a str, (Origin, &'a T)> = BTreeMap::new();
+    for (i, file) in files.iter().enumerate() {
+        for (name, item) in pick(file) {
+            let origin = Origin { file: i, path: vec![key(section), key(name)] };
+            if let Some((first, _)) = items.get(name.as_str()) {
+                let first_at = ctx.location(first);
+                ctx.error_at_key(
+                    &origin,
+                    format!("{what} `{name}` is defined twice"),
+                    format!("the first `{name}` is at {first_at}; names are unique across all files of a policy"),
+                );
+            } else {
+                items.insert(name, (origin, item));
+            }
+        }
+    }
+    Merged { items }
+}
+
+pub(crate) fn validate(files: &[ParsedFile<'_>], out: &mut Vec<Diagnostic>) -> Option<Policy> {
+    let errors_before = out.iter().filter(|d| d.severity == Severity::Error).count();
+    let mut ctx = Ctx { files, out };
+
+    for (i, file) in files.iter().enumerate() {
+        if file.file.version != 1 {
+            ctx.error(
+                &Origin { file: i, path: vec![key("version")] },
+                format!("unsupported policy version {}", file.file.version),
+                "this Budget Guard reads `version: 1`",
+            );
+        }
+    }
+
+    let settings = check_settings(&mut ctx, files);
+    let pricing = merge(&mut ctx, "pricing", "price of model", |f| &f.file.pricing, files);
+    for (model, (origin, price)) in &pricing.items {
+        let terms = [
+            ("input_per_1k", Some(price.input_per_1k)),
+            ("output_per_1k", Some(price.output_per_1k)),
+            ("cache_read_per_1k", price.cache_read_per_1k),
+            ("cache_write_per_1k", price.cache_write_per_1k),
+            ("batch_input_per_1k", price.batch_input_per_1k),
+            ("batch_output_per_1k", price.batch_output_per_1k),
+        ];
+        for (field, value) in terms {
+            if value.is_some_and(|v| v.is_sign_negative()) {
+                ctx.error(
+                    &origin.join([key(field)]),
+                    format!("price `{field}` of `{model}` is negative"),
+                    "prices are USD per 1,000 tokens, zero or more",
+                );
+            }
+        }
+    }
+    let catalog = Catalog::bundled()
+        .with_policy_overrides(pricing.items.iter().map(|(model, (_, price))| (*model, (*price).clone())));
+    let prices: BTreeMap<String, ModelPrice> = pricing
+        .items
+        .keys()
+        .filter_map(|model| catalog.get(model).map(|p| ((*model).to_owned(), p.clone())))
+        .collect();
+
+    let channels = merge(&mut ctx, "channels", "channel", |f| &f.file.channels, files);
+    let channel_specs = check_channels(&mut ctx, &channels);
+    let routes = merge(&mut ctx, "routes", "route", |f| &f.file.routes, files);
+    let route_specs = check_routes(&mut ctx, &routes, &settings, &catalog);
+    let budgets = merge(&mut ctx, "budgets", "budget", |f| &f.file.budgets, files);
+
+    let all_models: BTreeSet<String> = route_specs
+        .values()
+        .flat_map(|r| r.ladder.iter().cloned())
+        .chain(budgets.items.values().flat_map(|(_, b)| b.usage.iter().filter_map(|u| u.model.clone())))
+        .collect();
+
+    let mut budget_specs = BTreeMap::new();
+    for (name, (origin, budget)) in &budgets.items {
+        if let Some(spec) = check_budget(
+            &mut ctx,
+            name,
+            origin,
+            budget,
+            &settings,
+            &channel_specs,
+            &route_specs,
+            &catalog,
+            &all_models,
+        ) {
+            budget_specs.insert((*name).to_owned(), spec);
+        }
+    }
+
+    let errors_after = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    (errors_after == errors_before).then(|| Policy {
+        settings,
+        channels: channel_specs,
+        routes: route_specs,
+        budgets: budget_specs,
+        pricing: prices,
+    })
+}
+
+fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> Settings {
+    let mut chosen: Option<(usize, &Settings)> = None;
+    for (i, file) in files.iter().enumerate() {
+        if let Some(settings) = &file.file.settings {
+            match chosen {
+                Some((first, _)) => {
+                    let first_at = ctx.location(&Origin { file: first, path: vec![key("settings")] });
+                    ctx.error_at_key(
+                        &Origin { file: i, path: vec![key("settings")] },
+                        "`settings` appear in more than one file",
+                        format!("keep one `settings` section (the first is at {first_at})"),
+                    );
+                }
+                None => chosen = Some((i, settings)),
+            }
+        }
+    }
+    let Some((file, settings)) = chosen else { return Settings::default() };
+    let at = |field: &str| Origin { file, path: vec![key("settings"), key(field)] };
+    let prefix = &settings.budget_prefix;
+    if prefix.is_empty() {
+        ctx.error(&at("budget_prefix"), "`budget_prefix` is empty", "the prefix marks the budgets the guard owns; without one it would own every budget of the account");
+    } else if let Some(bad) = prefix.chars().find(|c| matches!(c, ':' | '\\') || c.is_control()) {
+        ctx.error(&at("budget_prefix"), format!("`budget_prefix` contains `{}`", bad.escape_default()), "AWS budget names cannot contain `:` or `\\`");
+    }
+    if settings.currency != "USD" {
+        ctx.error(&at("currency"), format!("currency `{}` is not supported", settings.currency), "AWS Budgets for Bedrock spend are in USD; write `currency: USD`");
+    }
+    for (field, value) in [("flags_path", &settings.flags_path), ("state_path", &settings.state_path)] {
+        if !is_ssm_path(value) {
+            ctx.error(&at(field), format!("`{field}` `{value}` is not an SSM parameter path"), "write a path that starts and ends with `/`, e.g. `/budget-guard/routes/`, of letters, digits and `_.-/`");
+        }
+    }
+    if settings.flags_path == settings.state_path {
+        ctx.error(&at("state_path"), "`state_path` is the same as `flags_path`", "keep the guard's own state apart from the routing flags that applications read");
+    }
+    settings.clone()
+}
+
+fn is_ssm_path(path: &str) -> bool {
+    path.len() > 1
+        && path.starts_with('/')
+        && path.ends_with('/')
+        && !path.contains("//")
+        && path.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+}
+
+fn check_channels(ctx: &mut Ctx<'_>, channels: &Merged<'_, Channel>) -> BTreeMap<String, ChannelSpec> {
+    let mut specs = BTreeMap::new();
+    for (name, (origin, channel)) in &channels.items {
+        check_name(ctx, origin, "channel", name);
+        match (&channel.slack, &channel.email) {
+            (Some(slack), None) => {
+                let secret = slack.webhook_secret.trim();
+                let at = origin.join([key("slack"), key("webhook_secret")]);
+                if secret.starts_with("https://") || secret.starts_with("http://") || secret.contains("hooks.slack.com") {
+                    ctx.error(&at, "`webhook_secret` holds a URL", "put the webhook URL into a Secrets Manager secret and write the secret's name here; a URL in git is a leaked credential");
+                } else if secret.is_empty() || !secret.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c)) {
+                    ctx.error(&at, format!("`{secret}` is not a Secrets Manager secret name"), "secret names use letters, digits and `/_+=.@-`");
+                }
+                specs.insert((*name).to_owned(), ChannelSpec::Slack { webhook_secret: secret.to_owned() });
+            }
+            (None, Some(emails)) => {
+                if emails.is_empty() {
+                    ctx.error(&origin.join([key("email")]), format!("email channel `{name}` has no addresses"), "list at least one address");
+                }
+                if emails.len() > MAX_EMAILS_PER_NOTIFICATION {
+                    ctx.error(&origin.join([key("email")]), format!("email channel `{name}` has {} addresses", emails.len()), format!("AWS Budgets allows at most {MAX_EMAILS_PER_NOTIFICATION} email subscribers per notification; use a mailing list address"));
+                }
+                let mut seen = BTreeSet::new();
+                for (i, email) in emails.iter().enumerate() {
+                    let at = origin.join([key("email"), Seg::Index(i)]);
+                    if !is_email(email) {
+                        ctx.error(&at, format!("`{email}` is not a valid email address"), "write an address like `finops@example.com`");
+                    } else if !seen.insert(email.to_lowercase()) {
+                        ctx.error(&at, format!("`{email}` is listed twice"), "list each address once");
+                    }
+                }
+                specs.insert((*name).to_owned(), ChannelSpec::Email { addresses: emails.clone() });
+            }
+            (Some(_), Some(_)) => ctx.error_at_key(origin, format!("channel `{name}` is both Slack and email"), "a channel is either `slack:` or `email:`; make two channels"),
+            (None, None) => ctx.error_at_key(origin, format!("channel `{name}` says neither `slack` nor `email`"), "add `slack: {webhook_secret: <secret name>}` or `email: [address, ...]`"),
+        }
+    }
+    specs
+}
+
+pub fn is_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty()
+        && local.len() <= 64
+        && email.len() <= 254
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c))
+        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+fn check_name(ctx: &mut Ctx<'_>, origin: &Origin, what: &str, name: &str) {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        ctx.error_at_key(origin, format!("{what} name `{name}` is not allowed"), "names use letters, digits, `-` and `_`, up to 64 characters");
+    }
+}
+
+/// Ladder steps must get cheaper: compared by the price of a request of 1,000 input and 1,000
+/// output tokens, which orders every pair of catalog models the way a costing guide would.
+fn blended(price: &ModelPrice) -> Decimal {
+    price.input_per_1k + price.output_per_1k
+}
+
+fn check_routes(
+    ctx: &mut Ctx<'_>,
+    routes: &Merged<'_, Route>,
+    settings: &Settings,
+    catalog: &Catalog,
+) -> BTreeMap<String, RouteSpec> {
+    let mut specs = BTreeMap::new();
+    let mut parameters: BTreeMap<String, String> = BTreeMap::new();
+    for (name, (origin, route)) in &routes.items {
+        check_name(ctx, origin, "route", name);
+        if route.ladder.is_empty() {
+            ctx.error(&origin.join([key("ladder")]), format!("route `{name}` has an empty ladder"), "list model ids from the most capable to the cheapest");
+        }
+        let mut previous: Option<(usize, Decimal)> = None;
+        for (i, model) in route.ladder.iter().enumerate() {
+            let at = origin.join([key("ladder"), Seg::Index(i)]);
+            if route.ladder[..i].contains(model) {
+                ctx.error(&at, format!("model `{model}` is on the ladder of `{name}` twice"), "each step is a different model");
+                continue;
+            }
+            match catalog.resolve(model) {
+                None => unknown_model(ctx, &at, model, catalog),
+                Some(resolved) => {
+                    let cost = blended(&resolved.price);
+                    if let Some((above, above_cost)) = previous {
+                        if cost >= above_cost {
+                            ctx.error(
+                                &at,
+                                format!("step {} of `{name}` is not cheaper than step {}", i + 1, above + 1),
+                                format!(
+                                    "`{model}` costs ${} per 1K input + 1K output tokens, `{}` above it ${}; order the ladder from the most capable to the cheapest",
+                                    cost.normalize(),
+                                    route.ladder[above],
+                                    above_cost.normalize()
+                                ),
+                            );
+                        }
+                    }
+                    previous = Some((i, cost));
+                }
+            }
+        }
+        let parameter = route.parameter.clone().unwrap_or_else(|| format!("{}{name}", settings.flags_path));
+        if route.parameter.is_some() && !(parameter.starts_with('/') && !parameter.ends_with('/')) {
+            ctx.error(&origin.join([key("parameter")]), format!("`{parameter}` is not an SSM parameter name"), "write a full name such as `/budget-guard/routes/chatbot`");
+        }
+        if let Some(other) = parameters.insert(parameter.clone(), (*name).to_owned()) {
+            ctx.error_at_key(origin, format!("routes `{other}` and `{name}` share the flag `{parameter}`"), "each route needs its own flag parameter");
+        }
+        specs.insert((*name).to_owned(), RouteSpec { name: (*name).to_owned(), ladder: route.ladder.clone(), parameter });
+    }
+    specs
+}
+
+fn unknown_model(ctx: &mut Ctx<'_>, at: &Origin, model: &str, catalog: &Catalog) {
+    let ids: Vec<&str> = catalog.entries().map(|p| p.model_id.as_str()).collect();
+    let bare = model.split_once('.').filter(|(p, _)| p.len() <= 7).map(|(_, rest)| rest).unwrap_or(model);
+    let help = match did_you_mean(bare, ids.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`? `budget-guard prices` lists known models; add others under `pricing:`"),
+        None => "`budget-guard prices` lists known models; add others under `pricing:` with their prices".into(),
+    };
+    ctx.error(at, format!("unknown model `{model}`: no price for it"), help);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_budget(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    origin: &Origin,
+    budget: &Budget,
+    settings: &Settings,
+    channels: &BTreeMap<String, ChannelSpec>,
+    routes: &BTreeMap<String, RouteSpec>,
+    catalog: &Catalog,
+    all_models: &BTreeSet<String>,
+) -> Option<BudgetSpec> {
+    let errors_before = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    let full_name = format!("{}{name}", settings.budget_prefix);
+    if full_name.chars().count() > MAX_BUDGET_NAME {
+        ctx.error_at_key(origin, format!("budget name `{full_name}` is {} characters long", full_name.chars().count()), format!("AWS budget names, prefix included, are at most {MAX_BUDGET_NAME} characters"));
+    }
+    if let Some(bad) = name.chars().find(|c| matches!(c, ':' | '\\') || c.is_control()) {
+        ctx.error_at_key(origin, format!("budget name `{name}` contains `{}`", bad.escape_default()), "AWS budget names cannot contain `:` or `\\`");
+    }
+    if name.trim().is_empty() {
+        ctx.error_at_key(origin, "budget name is empty", "name the budget, e.g. `chatbot-monthly`");
+    }
+
+    let amount_at = origin.join([key("amount")]);
+    let amount = match ctx.text(&amount_at).map(parse_amount) {
+        Some(Ok(amount)) if amount > Decimal::ZERO => amount,
+        Some(Ok(_)) => {
+            ctx.error(&amount_at, format!("budget `{name}` has an amount of zero or less"), "a budget amount is greater than 0 USD");
+            Decimal::ONE
+        }
+        _ => {
+            ctx.error(&amount_at, format!("amount of budget `{name}` is not a number of USD"), "write a number such as `500` or `1200.50`");
+            Decimal::ONE
+        }
+    };
+
+    let scope = check_scope(ctx, origin, budget, catalog, all_models);
+
+    let thresholds_at = origin.join([key("thresholds")]);
+    if budget.thresholds.len() > MAX_THRESHOLDS {
+        ctx.error_at_key(&thresholds_at, format!("budget `{name}` has {} thresholds", budget.thresholds.len()), format!("AWS Budgets allows at most {MAX_THRESHOLDS} notifications per budget"));
+    }
+    let mut thresholds = Vec::new();
+    let mut seen: BTreeMap<(Basis, Decimal), usize> = BTreeMap::new();
+    for (i, threshold) in budget.thresholds.iter().enumerate() {
+        let at = thresholds_at.join([Seg::Index(i)]);
+        if let Some(spec) = check_threshold(ctx, name, &at, threshold, amount, budget.period, channels, routes) {
+            let dollars = spec.dollars(amount);
+            if let Some(first) = seen.insert((spec.basis, dollars), i) {
+                ctx.error(
+                    &at.join([key("at")]),
+                    format!("threshold {} repeats threshold {} of budget `{name}` ({} of {} spend)", i + 1, first + 1, spec.label(), basis_word(spec.basis)),
+                    "each threshold of a budget is unique for actual and for forecasted spend",
+                );
+            }
+            thresholds.push(spec);
+        }
+    }
+
+    let mut usage = Vec::new();
+    for (i, use_case) in budget.usage.iter().enumerate() {
+        let at = origin.join([key("usage"), Seg::Index(i)]);
+        if let Some(spec) = check_use_case(ctx, &at, use_case, routes, catalog) {
+            usage.push(spec);
+        }
+    }
+
+    let errors_after = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    (errors_after == errors_before).then(|| BudgetSpec {
+        key: name.to_owned(),
+        name: full_name,
+        amount,
+        period: budget.period,
+        scope,
+        watch: budget.watch,
+        thresholds,
+        usage,
+    })
+}
+
+fn basis_word(basis: Basis) -> &'static str {
+    match basis {
+        Basis::Actual => "actual",
+        Basis::Forecasted => "forecasted",
+    }
+}
+
+/// An exact decimal from the text of a YAML number (`500`, `1200.50`, `1_000`).
+fn parse_amount(text: &str) -> Result<Decimal, ()> {
+    let cleaned: String = text.trim().chars().filter(|c| *c != '_').collect();
+    if cleaned.is_empty() || cleaned.contains(['e', 'E']) {
+        return Err(());
+    }
+    Decimal::from_str_exact(&cleaned).map_err(|_| ())
+}
+
+fn check_scope(
+    ctx: &mut Ctx<'_>,
+    origin: &Origin,
+    budget: &Budget,
+    catalog: &Catalog,
+    all_models: &BTreeSet<String>,
+) -> ScopeSpec {
+    let scope = &budget.scope;
+    let at = origin.join([key("scope")]);
+    if !scope.services.is_empty() && !scope.models.is_empty() {
+        ctx.error_at_key(&at.join([key("services")]), "a scope lists both `services` and `models`", "`models` narrows all Bedrock spend to some models; `services` names Cost Explorer services instead. Keep one");
+    }
+    for (i, model) in scope.models.iter().enumerate() {
+        if catalog.resolve(model).is_none() {
+            unknown_model(ctx, &at.join([key("models"), Seg::Index(i)]), model, catalog);
+        }
+    }
+    for (i, service) in scope.services.iter().enumerate() {
+        if service.trim().is_empty() {
+            ctx.error(&at.join([key("services"), Seg::Index(i)]), "empty service name", "write a Cost Explorer service name such as `Amazon Bedrock`");
+        }
+    }
+    for (i, account) in scope.accounts.iter().enumerate() {
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            ctx.error(&at.join([key("accounts"), Seg::Index(i)]), format!("`{account}` is not an AWS account id"), "account ids are 12 digits; quote them so YAML keeps leading zeros: `\"012345678901\"`");
+        }
+    }
+    for (i, region) in scope.regions.iter().enumerate() {
+        if !is_region(region) {
+            ctx.error(&at.join([key("regions"), Seg::Index(i)]), format!("`{region}` is not an AWS region"), "write a region code such as `us-east-1`");
+        }
+    }
+    for (tag, values) in &scope.tags {
+        if values.is_empty() {
+            ctx.error(&at.join([key("tags"), key(tag)]), format!("tag `{tag}` lists no values"), "list the tag values whose spend counts");
+        }
+    }
+    let models: Vec<String> = if scope.models.is_empty() {
+        all_models.iter().cloned().collect()
+    } else {
+        scope.models.clone()
+    };
+    let services: Vec<String> = if scope.services.is_empty() {
+        let mut services = catalog.services_for(models.iter().map(String::as_str));
+        services.insert(AMAZON_BEDROCK_SERVICE.to_owned());
+        services.into_iter().collect()
+    } else {
+        let set: BTreeSet<String> = scope.services.iter().cloned().collect();
+        set.into_iter().collect()
+    };
+    ScopeSpec {
+        services,
+        models,
+        tags: scope.tags.clone(),
+        accounts: scope.accounts.clone(),
+        regions: scope.regions.clone(),
+    }
+}
+
+fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_threshold(
+    ctx: &mut Ctx<'_>,
+    budget: &str,
+    at: &Origin,
+    threshold: &Threshold,
+    amount: Decimal,
+    period: Period,
+    channels: &BTreeMap<String, ChannelSpec>,
+    routes: &BTreeMap<String, RouteSpec>,
+) -> Option<ThresholdSpec> {
+    let errors_before = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    let at_at = at.join([key("at")]);
+    let parsed = ctx.text(&at_at).and_then(parse_threshold);
+    let (value, threshold_type) = match parsed {
+        Some(v) => v,
+        None => {
+            let found = ctx.text(&at_at).unwrap_or("this").to_owned();
+            let help = if found.parse::<f64>().is_ok() {
+                format!("is `{found}` a share or an amount? write `{found}%` or `${found}`")
+            } else {
+                "write a share of the amount such as `90%`, or an amount in USD such as `$450`".into()
+            };
+            ctx.error(&at_at, format!("threshold `{found}` is neither a percentage nor an amount"), help);
+            (Decimal::ONE, ThresholdType::Percentage)
+        }
+    };
+    if value <= Decimal::ZERO {
+        ctx.error(&at_at, "a threshold is greater than zero", "write e.g. `50%` or `$250`");
+    }
+    if threshold_type == ThresholdType::Percentage && value > Decimal::from(1000) {
+        ctx.error(&at_at, format!("threshold {}% is more than ten times the budget", value.normalize()), "percentages are of the budgeted amount, e.g. `90%` or `100%`");
+    }
+    if threshold.on == Basis::Forecasted && period == Period::Daily {
+        ctx.error(&at.join([key("on")]), format!("budget `{budget}` is daily and cannot alert on forecasted spend"), "AWS Budgets rejects forecasted notifications on daily budgets; use `on: actual` or a monthly budget");
+    }
+    let mut emails = 0;
+    for (i, channel) in threshold.notify.iter().enumerate() {
+        let at = at.join([key("notify"), Seg::Index(i)]);
+        match channels.get(channel) {
+            Some(ChannelSpec::Email { addresses }) => emails += addresses.len(),
+            Some(ChannelSpec::Slack { .. }) => {}
+            None => {
+                let help = match did_you_mean(channel, channels.keys().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`? channels are defined under `channels:`"),
+                    None => format!("define `{channel}` under `channels:`, or use one of: {}", list(channels.keys())),
+                };
+                ctx.error(&at, format!("unknown channel `{channel}`"), help);
+            }
+        }
+        if threshold.notify[..i].contains(channel) {
+            ctx.error(&at, format!("channel `{channel}` is listed twice"), "list each channel once");
+        }
+    }
+    if emails > MAX_EMAILS_PER_NOTIFICATION {
+        ctx.error_at_key(&at.join([key("notify")]), format!("this threshold emails {emails} addresses"), format!("AWS Budgets allows at most {MAX_EMAILS_PER_NOTIFICATION} email subscribers per notification; notify fewer email channels"));
+    }
+    let downgrade = threshold.downgrade.as_ref().and_then(|d| {
+        let d_at = at.join([key("downgrade")]);
+        let Some(route) = routes.get(&d.route) else {
+            let help = match did_you_mean(&d.route, routes.keys().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`? routes are defined under `routes:`"),
+                None => format!("define `{}` under `routes:`, or use one of: {}", d.route, list(routes.keys())),
+            };
+            ctx.error(&d_at.join([key("route")]), format!("unknown route `{}`", d.route), help);
+            return None;
+        };
+        let to_at = d_at.join([key("to")]);
+        let text = ctx.text(&to_at).unwrap_or_default().trim().to_owned();
+        let step = if text == "cheapest" {
+            Some(route.cheapest_step())
+        } else if let Ok(step) = text.parse::<usize>() {
+            if step < 2 || step > route.ladder.len() {
+                ctx.error(
+                    &to_at,
+                    format!("step {step} is not a lower step of the ladder of `{}`", route.name),
+                    format!("the ladder has steps 1 (the top) to {}; a downgrade goes to step 2 or lower, or `cheapest`", route.ladder.len()),
+                );
+                None
+            } else {
+                Some(step)
+            }
+        } else if let Some(step) = route.step_of(&text) {
+            if step == 1 {
+                ctx.error(&to_at, format!("`{text}` is the top of the ladder of `{}`", route.name), "a downgrade goes to a lower step");
+                None
+            } else {
+                Some(step)
+            }
+        } else {
+            let help = match did_you_mean(&text, route.ladder.iter().map(String::as_str).chain(["cheapest"])) {
+                Some(s) => format!("did you mean `{s}`? give a step number, `cheapest`, or a model of the ladder"),
+                None => format!("give a step number (2 to {}), `cheapest`, or one of: {}", route.ladder.len(), route.ladder.join(", ")),
+            };
+            ctx.error(&to_at, format!("`{text}` is not on the ladder of `{}`", route.name), help);
+            None
+        };
+        step.map(|to_step| DowngradeSpec { route: route.name.clone(), to_step })
+    });
+    if threshold.notify.is_empty() && threshold.downgrade.is_none() {
+        ctx.warning(at, "this threshold notifies no one and downgrades nothing", "add `notify:` channels or a `downgrade:`");
+    }
+    let errors_after = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    let _ = amount;
+    (errors_after == errors_before).then(|| ThresholdSpec {
+        value,
+        threshold_type,
+        basis: threshold.on,
+        notify: threshold.notify.clone(),
+        downgrade,
+    })
+}
+
+fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() { "(none defined)".into() } else { names.join(", ") }
+}
+
+/// `90%`, `12.5 %`, `$450`, `$1,200.00`.
+pub fn parse_threshold(text: &str) -> Option<(Decimal, ThresholdType)> {
+    let text = text.trim();
+    if let Some(number) = text.strip_suffix('%') {
+        return Decimal::from_str(number.trim()).ok().map(|v| (v, ThresholdType::Percentage));
+    }
+    if let Some(number) = text.strip_prefix('$') {
+        let cleaned: String = number.trim().chars().filter(|c| *c != ',').collect();
+        return Decimal::from_str(&cleaned).ok().map(|v| (v, ThresholdType::AbsoluteValue));
+    }
+    None
+}
+
+fn check_use_case(
+    ctx: &mut Ctx<'_>,
+    at: &Origin,
+    use_case: &UseCase,
+    routes: &BTreeMap<String, RouteSpec>,
+    catalog: &Catalog,
+) -> Option<UseCaseSpec> {
+    let errors_before = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    let model = match (&use_case.route, &use_case.model) {
+        (Some(route), None) => match routes.get(route) {
+            Some(r) => r.ladder.first().cloned(),
+            None => {
+                let help = match did_you_mean(route, routes.keys().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("define `{route}` under `routes:`, or use one of: {}", list(routes.keys())),
+                };
+                ctx.error(&at.join([key("route")]), format!("unknown route `{route}`"), help);
+                None
+            }
+        },
+        (None, Some(model)) => {
+            if catalog.resolve(model).is_none() {
+                unknown_model(ctx, &at.join([key("model")]), model, catalog);
+            }
+            Some(model.clone())
+        }
+        (Some(_), Some(_)) => {
+            ctx.error_at_key(&at.join([key("model")]), format!("use case `{}` gives both a route and a model", use_case.name), "a route's use case is priced on its ladder; keep one of `route` and `model`");
+            None
+        }
+        (None, None) => {
+            ctx.error(at, format!("use case `{}` gives neither a route nor a model", use_case.name), "add `route: <route>` or `model: <model id>`");
+            None
+        }
+    };
+    if use_case.requests_per_day == 0 {
+        ctx.error(&at.join([key("requests_per_day")]), "`requests_per_day` is 0", "a use case serves at least one request a day; remove it otherwise");
+    }
+    if use_case.input_tokens == 0 && use_case.output_tokens == 0 {
+        ctx.error_at_key(&at.join([key("input_tokens")]), "a request of zero tokens costs nothing", "give the input and output tokens of a typical request");
+    }
+    let errors_after = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    let model = model?;
+    (errors_after == errors_before).then(|| UseCaseSpec {
+        name: use_case.name.clone(),
+        route: use_case.route.clone(),
+        model,
+        input_tokens: use_case.input_tokens,
+        output_tokens: use_case.output_tokens,
+        cache_read_tokens: use_case.cache_read_tokens,
+        cache_write_tokens: use_case.cache_write_tokens,
+        requests_per_day: use_case.requests_per_day,
+    })
+}
