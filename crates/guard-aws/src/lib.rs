@@ -2,3 +2,4 @@
 //! real SDK clients, maps typed SDK errors to the port's errors, and declares its IAM actions.
 
 pub mod iam;
+pub mod policy_files;

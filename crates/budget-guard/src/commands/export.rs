@@ -26,8 +26,8 @@ pub fn policy_failure(error: PolicyError) -> ExitCode {
             eprint!("{text}");
             ExitCode::from(1)
         }
-        PolicyError::Io(e) => {
-            eprintln!("error: {e:#}");
+        other => {
+            eprintln!("error: {other}");
             ExitCode::from(2)
         }
     }

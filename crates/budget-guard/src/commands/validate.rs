@@ -14,7 +14,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let sources = read_sources(&args.paths)?;
+    let sources = match read_sources(&args.paths) {
+        Ok(sources) => sources,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let (policy, diagnostics) = guard_core::policy::load(&sources);
     match args.format {
         Format::Json => print_json(&diagnostics)?,
