@@ -418,9 +418,11 @@ export class BudgetGuardStack extends Stack {
         conditions: {
           // Service principals (Budgets) carry aws:PrincipalIsAWSService=true and are let through to
           // the allow statement above, which admits Budgets alone. IAM principals must be one of the
-          // publisher roles.
+          // publisher roles (with none, no IAM principal may publish).
           BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
-          ArnNotEquals: { 'aws:PrincipalArn': publisherRoles.map((r) => r.roleArn) },
+          ...(publisherRoles.length > 0
+            ? { ArnNotEquals: { 'aws:PrincipalArn': publisherRoles.map((r) => r.roleArn) } }
+            : {}),
         },
       }),
     );
