@@ -1,0 +1,86 @@
+# Budget Guard: the two commands of the README and the steps behind them.
+#
+#   make demo   the guard end to end on this machine, no AWS account (emulator + local Slack)
+#   make test   every check and test; installs what it needs on a fresh machine
+#
+# Everything installs into the repository: .venv (moto, cfn-lint, cargo-lambda) and
+# cdk/node_modules. Nothing is installed system-wide.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+CLI         := target/debug/budget-guard
+CARGO_TEST  := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "cargo nextest run --no-fail-fast" || echo "cargo test --no-fail-fast")
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: help demo test deps venv cdk-deps build lint fmt-check clippy rust-test cdk-test cfn-lint synth bundle-test bench clean
+
+help:
+	@echo "make demo         run the guard end to end locally against the emulator"
+	@echo "make test         run every check and test (installs what it needs)"
+	@echo "make synth        synthesize the CDK stack into cdk/cdk.out (offline)"
+	@echo "make bundle-test  build the functions for arm64 Lambda with cargo-lambda and check them"
+	@echo "make bench        print the benchmark figures of BENCHMARKS.md"
+
+# --- installs -------------------------------------------------------------------------------
+
+deps: venv cdk-deps
+
+# moto for the emulator, cfn-lint for the template; re-installed only when a requirements file changes.
+venv: $(VENV)/.deps-stamp
+$(VENV)/.deps-stamp: tests/emulator/requirements.txt cdk/requirements.txt
+	scripts/emulator.sh setup
+	$(PY) -m pip install --disable-pip-version-check --quiet -r cdk/requirements.txt
+	touch $@
+
+cdk-deps: cdk/node_modules/.package-lock.json
+cdk/node_modules/.package-lock.json: cdk/package-lock.json
+	cd cdk && npm ci --no-audit --no-fund --loglevel=error
+
+$(VENV)/bin/cargo-lambda: cdk/requirements-bundle.txt | venv
+	$(PY) -m pip install --disable-pip-version-check --quiet -r cdk/requirements-bundle.txt
+	touch $@
+
+# --- build and checks ------------------------------------------------------------------------
+
+build:
+	cargo build --workspace --all-targets
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+rust-test: venv build
+	BUDGET_GUARD_PYTHON=$(abspath $(PY)) $(CARGO_TEST) --workspace
+
+cdk-test: cdk-deps venv build
+	cd cdk && BUDGET_GUARD_BIN=$(abspath $(CLI)) npm test --silent
+
+cfn-lint: synth
+	cd cdk && PATH=$(abspath $(VENV))/bin:$$PATH npm run --silent lint:cfn
+
+synth: cdk-deps build
+	cd cdk && BUDGET_GUARD_BIN=$(abspath $(CLI)) npm run --silent synth
+
+bundle-test: cdk-deps $(VENV)/bin/cargo-lambda
+	cd cdk && PATH=$(abspath $(VENV))/bin:$$PATH BUDGET_GUARD_BIN=$(abspath $(CLI)) npm run --silent test:bundle
+
+test: deps fmt-check clippy rust-test cdk-test cfn-lint
+	@echo "make test: all checks passed"
+
+# --- the demo --------------------------------------------------------------------------------
+
+demo:
+	scripts/demo.sh
+
+bench: venv
+	scripts/bench.sh
+
+clean:
+	cargo clean
+	rm -rf $(VENV) cdk/node_modules cdk/cdk.out .emulator
