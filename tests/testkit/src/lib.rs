@@ -1,0 +1,36 @@
+//! Test kit for Budget Guard's test suites (test-only, never published).
+//!
+//! - [`Emulator`]: a fresh local AWS (moto's server plus `tests/emulator/moto_launcher.py`,
+//!   which adds the Budgets actions moto lacks) per test, on 127.0.0.1 on a free port, with
+//!   its own log of the API calls it handled. Tests run in parallel safely.
+//! - [`SlackListener`], [`CfnResponseListener`] and the general [`HttpRecorder`]: local
+//!   HTTP/1.1 listeners that record every request and answer per a [`Script`].
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! use guard_testkit::{Emulator, Script, SlackListener, ACCOUNT_ID};
+//!
+//! let aws = Emulator::start()?;
+//! let budgets = aws_sdk_budgets::Client::new(&aws.sdk_config().await);
+//! // ... run the code under test against `budgets` ...
+//! assert!(aws.write_calls().is_empty(), "a dry run writes nothing");
+//!
+//! let slack = SlackListener::start(Script::sequence([500, 200]))?;
+//! // ... hand slack.url() to the code under test (through a secret) ...
+//! let posts = slack.wait_for(2, std::time::Duration::from_secs(5)).await?;
+//! assert_eq!(posts[1].json.as_ref().unwrap()["text"], "...");
+//! # let _ = ACCOUNT_ID;
+//! # Ok(()) }
+//! ```
+//!
+//! The emulator needs the Python venv: `scripts/emulator.sh setup` (or `make test`) makes
+//! `.venv` at the workspace root; env `BUDGET_GUARD_PYTHON` points elsewhere.
+
+mod emulator;
+mod http;
+
+pub use emulator::{
+    ACCESS_KEY_ID, ACCOUNT_ID, Emulator, REGION, SECRET_ACCESS_KEY, SnsPublished, is_write_action,
+    workspace_root,
+};
+pub use http::{CfnResponseListener, HttpRecorder, RecordedRequest, Reply, Script, SlackListener};
