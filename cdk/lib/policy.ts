@@ -2,7 +2,7 @@
 // CLI exports (for topics, secrets, IAM and the dashboard).
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CliError, exportPolicyJson, iamActionsJson, resolveCli, validatePolicy } from './cli';
@@ -169,8 +169,17 @@ export function policySha256(policyDir: string, files: readonly string[] = polic
  * Copies the policy files, byte for byte, into `<tmp>/policy/` so the layer zip holds `policy/*.yaml`,
  * which Lambda mounts at `/opt/policy/`.
  */
+const staged: string[] = [];
+
+/** Removes the staging directories when the process ends (synth has copied them into cdk.out). */
+function cleanUpStaged(): void {
+  for (const dir of staged.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 export function stagePolicyLayer(policyDir: string, files: readonly string[]): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'budget-guard-policy-layer-'));
+  if (staged.length === 0) process.once('exit', cleanUpStaged);
+  staged.push(root);
   const dest = path.join(root, 'policy');
   mkdirSync(dest);
   for (const name of files) copyFileSync(path.join(policyDir, name), path.join(dest, name));

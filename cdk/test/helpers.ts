@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -12,8 +12,14 @@ export const CDK_DIR = path.resolve(__dirname, '..');
 /** The policy the template tests synthesize: the repository's example policies unless told otherwise. */
 export const POLICY_DIR = path.resolve(CDK_DIR, process.env.BUDGET_GUARD_TEST_POLICY_DIR ?? '../policies');
 
+const created: string[] = [];
+
+/** A fresh temporary directory, removed when the test process ends. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `bg-cdk-${prefix}-`));
+  const dir = mkdtempSync(path.join(os.tmpdir(), `bg-cdk-${prefix}-`));
+  if (created.length === 0) process.once('exit', () => created.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  created.push(dir);
+  return dir;
 }
 
 /** A scratch copy of a policy directory, to change without touching the committed one. */
