@@ -170,8 +170,10 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
 
     it('names the spend watcher as the one guard publisher (per budget-guard iam-actions)', () => {
       const publishers = alertsTopicPublishers(s.stack.policy.iam);
-      if (FUNCTION_NAMES.every((fn) => s.stack.policy.iam[fn].length === 0)) {
-        process.stderr.write('NOTE: budget-guard iam-actions lists no action yet; the spend watcher is not a publisher yet\n');
+      if (s.stack.policy.iam['spend-watcher'].length === 0) {
+        // The spend watcher's adapters have not declared their needs yet.
+        process.stderr.write('NOTE: budget-guard iam-actions lists nothing for spend-watcher yet; it cannot publish alerts\n');
+        expect(publishers).toEqual([]);
         return;
       }
       expect(publishers).toEqual(['spend-watcher']);
