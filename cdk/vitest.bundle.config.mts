@@ -8,6 +8,7 @@ export default defineConfig({
     testTimeout: 3_600_000,
     hookTimeout: 3_600_000,
     pool: 'forks',
+    setupFiles: ['./test/setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
     env: { CDK_DISABLE_CLI_TELEMETRY: 'true' },
   },

@@ -171,8 +171,8 @@ export function policySha256(policyDir: string, files: readonly string[] = polic
  */
 const staged: string[] = [];
 
-/** Removes the staging directories when the process ends (synth has copied them into cdk.out). */
-function cleanUpStaged(): void {
+/** Removes the staging directories (once synth has copied them into cdk.out); also run at exit. */
+export function cleanUpStaged(): void {
   for (const dir of staged.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 

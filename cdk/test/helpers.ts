@@ -14,12 +14,15 @@ export const POLICY_DIR = path.resolve(CDK_DIR, process.env.BUDGET_GUARD_TEST_PO
 
 const created: string[] = [];
 
-/** A fresh temporary directory, removed when the test process ends. */
+/** A fresh temporary directory, removed after the test file (see test/setup.ts). */
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `bg-cdk-${prefix}-`));
-  if (created.length === 0) process.once('exit', () => created.forEach((d) => rmSync(d, { recursive: true, force: true })));
   created.push(dir);
   return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const d of created.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** A scratch copy of a policy directory, to change without touching the committed one. */
