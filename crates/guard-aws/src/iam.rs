@@ -37,7 +37,7 @@ pub type Needs = &'static [(&'static [&'static str], ResourceKind)];
 /// The functions and the adapters' needs they are made of. Filled by each adapter module.
 pub fn function_needs() -> Vec<(&'static str, Vec<Needs>)> {
     vec![
-        ("provisioner", vec![]),
+        ("provisioner", vec![crate::budgets::NEEDS, crate::sns_subscriptions::NEEDS]),
         ("alert-handler", vec![]),
         ("spend-watcher", vec![]),
     ]

@@ -1,5 +1,8 @@
 //! Adapters from the ports of `guard-core` to AWS and Slack. Each module wraps one service with
 //! real SDK clients, maps typed SDK errors to the port's errors, and declares its IAM actions.
 
+pub mod budgets;
 pub mod iam;
 pub mod policy_files;
+pub mod sdk;
+pub mod sns_subscriptions;

@@ -8,3 +8,4 @@ pub mod period;
 pub mod plan;
 pub mod policy;
 pub mod prices;
+pub mod provision;

@@ -1,0 +1,389 @@
+//! The provisioner's adapters against the local emulator (moto plus the launcher's Budgets
+//! additions): apply into an empty account, apply again with zero writes, remove a budget, and a
+//! budget without the prefix that survives everything.
+
+use aws_sdk_budgets::types as sdk;
+use guard_aws::budgets::BudgetsAdapter;
+use guard_aws::sns_subscriptions::SnsSubscriptions;
+use guard_core::account::{AccountState, SubscriberType, desired};
+use guard_core::plan::{Change, Plan, plan};
+use guard_core::policy::Policy;
+use guard_core::provision::{ApplyOptions, ApplyReport, apply, read_live};
+use guard_testkit::{ACCOUNT_ID, Emulator};
+use rust_decimal::Decimal;
+use std::path::PathBuf;
+
+struct Account {
+    aws: Emulator,
+    budgets: BudgetsAdapter,
+    subscriptions: SnsSubscriptions,
+    raw: aws_sdk_budgets::Client,
+    alerts: String,
+}
+
+async fn account() -> Account {
+    let aws = Emulator::start().expect("emulator");
+    let config = aws.sdk_config().await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let alerts = sns
+        .create_topic()
+        .name("budget-guard-alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let notify = sns
+        .create_topic()
+        .name("budget-guard-notify")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let raw = aws_sdk_budgets::Client::new(&config);
+    aws.reset_calls();
+    Account {
+        budgets: BudgetsAdapter::new(raw.clone(), ACCOUNT_ID),
+        subscriptions: SnsSubscriptions::new(sns, notify),
+        raw,
+        alerts,
+        aws,
+    }
+}
+
+fn example() -> Policy {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/example.yaml");
+    guard_aws::policy_files::load_policy(&[path])
+        .expect("example policy")
+        .0
+}
+
+impl Account {
+    async fn live(&self, want: &AccountState) -> AccountState {
+        read_live(&self.budgets, Some(&self.subscriptions), "bg-", want)
+            .await
+            .expect("read live")
+    }
+
+    async fn plan(&self, policy: &Policy) -> Plan {
+        let want = desired(policy, &self.alerts);
+        plan(&want, &self.live(&want).await)
+    }
+
+    async fn converge_to(&self, want: &AccountState) -> ApplyReport {
+        let live = self.live(want).await;
+        let report = apply(
+            &plan(want, &live),
+            &self.budgets,
+            &self.subscriptions,
+            &ApplyOptions::new("bg-"),
+            |_| {},
+        )
+        .await;
+        assert!(report.is_success(), "{report}");
+        report
+    }
+
+    async fn converge(&self, policy: &Policy) -> ApplyReport {
+        self.converge_to(&desired(policy, &self.alerts)).await
+    }
+
+    /// A budget someone else made, without the guard's prefix.
+    async fn make_unowned(&self) {
+        let budget = sdk::Budget::builder()
+            .budget_name("team-budget")
+            .budget_limit(
+                sdk::Spend::builder()
+                    .amount("10")
+                    .unit("USD")
+                    .build()
+                    .unwrap(),
+            )
+            .time_unit(sdk::TimeUnit::Monthly)
+            .budget_type(sdk::BudgetType::Cost)
+            .build()
+            .unwrap();
+        let notification = sdk::NotificationWithSubscribers::builder()
+            .notification(
+                sdk::Notification::builder()
+                    .notification_type(sdk::NotificationType::Actual)
+                    .comparison_operator(sdk::ComparisonOperator::GreaterThan)
+                    .threshold(80.0)
+                    .build()
+                    .unwrap(),
+            )
+            .subscribers(
+                sdk::Subscriber::builder()
+                    .subscription_type(sdk::SubscriptionType::Email)
+                    .address("team@example.com")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        self.raw
+            .create_budget()
+            .account_id(ACCOUNT_ID)
+            .budget(budget)
+            .notifications_with_subscribers(notification)
+            .send()
+            .await
+            .unwrap();
+        self.aws.reset_calls();
+    }
+
+    async fn assert_unowned_intact(&self) {
+        let budget = self
+            .raw
+            .describe_budget()
+            .account_id(ACCOUNT_ID)
+            .budget_name("team-budget")
+            .send()
+            .await;
+        let budget = budget.expect("team-budget still exists").budget.unwrap();
+        assert_eq!(budget.budget_limit().unwrap().amount(), "10");
+        let notifications = self
+            .raw
+            .describe_notifications_for_budget()
+            .account_id(ACCOUNT_ID)
+            .budget_name("team-budget")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(notifications.notifications().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn apply_the_example_into_an_empty_account_and_read_it_back() {
+    let account = account().await;
+    let policy = example();
+    let want = desired(&policy, &account.alerts);
+    let first = account.plan(&policy).await;
+    assert_eq!(
+        first,
+        plan(&want, &AccountState::default()),
+        "an empty account plans everything"
+    );
+
+    let report = account.converge(&policy).await;
+    assert_eq!(report.applied.len(), first.changes.len());
+    // One CreateBudget carries the budget's notifications; one Subscribe per address.
+    assert_eq!(account.aws.call_count("budgets", "CreateBudget"), 2);
+    assert_eq!(account.aws.call_count("budgets", "CreateNotification"), 0);
+    assert_eq!(account.aws.call_count("sns", "Subscribe"), 2);
+
+    let live = account.live(&want).await;
+    assert_eq!(
+        live.budgets.keys().collect::<Vec<_>>(),
+        vec!["bg-chatbot", "bg-writing-assistant"]
+    );
+    for (name, budget) in &want.budgets {
+        let read = &live.budgets[name];
+        assert_eq!(read.limit, budget.limit);
+        assert_eq!(read.time_unit, budget.time_unit);
+        assert_eq!(
+            read.filter.as_ref().map(|f| f.normalized()),
+            budget.filter.as_ref().map(|f| f.normalized())
+        );
+        assert_eq!(live.notifications[name], want.notifications[name], "{name}");
+    }
+    let chatbot = &live.notifications["bg-chatbot"];
+    assert_eq!(chatbot.len(), 4);
+    for subscribers in chatbot.values() {
+        assert_eq!(subscribers.len(), 1);
+        assert_eq!(subscribers[0].subscription_type, SubscriberType::Sns);
+        assert_eq!(subscribers[0].address, account.alerts);
+    }
+    let emails: Vec<_> = live
+        .email_subscriptions
+        .iter()
+        .map(|s| (s.channel.as_str(), s.address.as_str()))
+        .collect();
+    assert_eq!(
+        emails,
+        vec![
+            ("finops", "finops@example.com"),
+            ("finops", "platform-leads@example.com")
+        ]
+    );
+    assert!(plan(&want, &live).is_empty());
+}
+
+#[tokio::test]
+async fn applying_twice_writes_nothing_the_second_time() {
+    let account = account().await;
+    let policy = example();
+    account.converge(&policy).await;
+    account.aws.reset_calls();
+
+    let report = account.converge(&policy).await;
+    assert!(report.applied.is_empty());
+    assert_eq!(account.aws.write_calls(), Vec::<(String, String)>::new());
+    assert!(
+        account.aws.call_count("budgets", "DescribeBudgets") >= 1,
+        "it did read"
+    );
+}
+
+#[tokio::test]
+async fn policy_edits_update_in_place_and_a_removed_budget_is_the_only_one_deleted() {
+    let account = account().await;
+    let mut policy = example();
+    account.converge(&policy).await;
+
+    // Amount, one threshold and one address change.
+    let chatbot = policy.budgets.get_mut("chatbot").unwrap();
+    chatbot.amount = Decimal::from(750);
+    chatbot.thresholds[0].value = Decimal::from(60);
+    if let Some(guard_core::policy::ChannelSpec::Email { addresses }) =
+        policy.channels.get_mut("finops")
+    {
+        addresses[1] = "cfo@example.com".into();
+    }
+    let edits = account.plan(&policy).await;
+    let lines: Vec<String> = edits.changes.iter().map(Change::render).collect();
+    assert_eq!(
+        lines,
+        vec![
+            "+ notification bg-chatbot: ACTUAL > 60%".to_owned() + " -> " + &account.alerts,
+            "+ email subscription cfo@example.com (channel finops)".into(),
+            "~ budget bg-chatbot\n    ~ limit: 500 -> 750".into(),
+            "- notification bg-chatbot: ACTUAL > 50%".into(),
+            "- email subscription platform-leads@example.com (channel finops)".into(),
+        ]
+    );
+    account.aws.reset_calls();
+    account.converge(&policy).await;
+    let writes: Vec<String> = account
+        .aws
+        .write_calls()
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
+    let mut sorted = writes.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            "CreateNotification",
+            "DeleteNotification",
+            "Subscribe",
+            "Unsubscribe",
+            "UpdateBudget"
+        ]
+    );
+    assert!(
+        !writes.contains(&"DeleteBudget".to_owned()),
+        "budgets are updated in place"
+    );
+    assert!(account.plan(&policy).await.is_empty());
+
+    policy.budgets.remove("writing-assistant");
+    let removal = account.plan(&policy).await;
+    assert_eq!(removal.changes.len(), 1);
+    assert!(
+        matches!(&removal.changes[0], Change::DeleteBudget(b) if b.name == "bg-writing-assistant")
+    );
+    account.aws.reset_calls();
+    account.converge(&policy).await;
+    assert_eq!(
+        account.aws.write_calls(),
+        vec![("budgets".to_owned(), "DeleteBudget".to_owned())]
+    );
+    let live = account.live(&desired(&policy, &account.alerts)).await;
+    assert_eq!(live.budgets.keys().collect::<Vec<_>>(), vec!["bg-chatbot"]);
+}
+
+#[tokio::test]
+async fn a_budget_without_the_prefix_survives_everything() {
+    let account = account().await;
+    account.make_unowned().await;
+    let mut policy = example();
+    let plan_before = account.plan(&policy).await;
+    assert!(
+        plan_before
+            .changes
+            .iter()
+            .all(|c| c.budget() != Some("team-budget"))
+    );
+
+    account.converge(&policy).await;
+    account.assert_unowned_intact().await;
+
+    // Even a policy with a budget of that very name (and a prefix that would match it) plans to
+    // create it under the guard's prefix, never to touch the other.
+    policy.budgets.remove("writing-assistant");
+    account.converge(&policy).await;
+    account.assert_unowned_intact().await;
+
+    // Stack deletion: the guard's budgets and subscriptions go, the team's budget stays.
+    account.converge_to(&AccountState::default()).await;
+    account.assert_unowned_intact().await;
+    let live = account.live(&AccountState::default()).await;
+    assert!(live.budgets.is_empty());
+    assert!(live.email_subscriptions.is_empty());
+    let all = account
+        .raw
+        .describe_budgets()
+        .account_id(ACCOUNT_ID)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = all.budgets().iter().map(|b| b.budget_name()).collect();
+    assert_eq!(names, vec!["team-budget"]);
+}
+
+#[tokio::test]
+async fn every_call_the_adapters_make_is_in_the_provisioner_iam_needs() {
+    let account = account().await;
+    account.make_unowned().await;
+    let mut policy = example();
+    account.converge(&policy).await;
+    policy.budgets.get_mut("chatbot").unwrap().amount = Decimal::from(9);
+    policy
+        .budgets
+        .get_mut("chatbot")
+        .unwrap()
+        .thresholds
+        .remove(0);
+    policy.channels.remove("finops");
+    for budget in policy.budgets.values_mut() {
+        for t in &mut budget.thresholds {
+            t.notify.retain(|c| c != "finops");
+        }
+    }
+    account.converge(&policy).await;
+    account.converge_to(&AccountState::default()).await;
+
+    let operations: Vec<(&str, &str)> = guard_aws::budgets::OPERATIONS
+        .iter()
+        .chain(guard_aws::sns_subscriptions::OPERATIONS)
+        .copied()
+        .collect();
+    let statements = guard_aws::iam::statements();
+    let provisioner = &statements
+        .iter()
+        .find(|(f, _)| *f == "provisioner")
+        .unwrap()
+        .1;
+    let granted: Vec<&str> = provisioner
+        .iter()
+        .flat_map(|s| s.actions.iter().copied())
+        .collect();
+    let calls = account.aws.calls();
+    assert!(!calls.is_empty());
+    for (service, action) in calls {
+        let Some((_, iam)) = operations.iter().find(|(op, _)| *op == action) else {
+            panic!("{service} {action} is called but not in the adapter's OPERATIONS");
+        };
+        assert!(
+            granted.contains(iam),
+            "{iam} (for {action}) is not in the provisioner's IAM needs"
+        );
+    }
+    for (_, iam) in &operations {
+        assert!(granted.contains(iam), "{iam}");
+    }
+}

@@ -1,0 +1,1087 @@
+//! Provisioning: the ports through which the guard reads and writes AWS Budgets and the notify
+//! topic's email subscriptions, reading the live state through them, and applying a plan with
+//! bounded concurrency and a report of what was and was not applied.
+//!
+//! Everything here is generic over the ports and runs on any executor: no tokio, no SDK, no
+//! clock. The adapters live in `guard-aws`; [`InMemoryAccount`] is a real in-memory fake.
+
+use crate::account::{
+    AccountState, BudgetState, EmailSubscription, NotificationKey, Subscriber,
+    channel_of_filter_policy,
+};
+use crate::plan::{Action, Change, Plan};
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Why a port call failed, as far as the orchestration cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Still throttled after the client's retries.
+    Throttled,
+    /// The caller lacks an IAM permission.
+    AccessDenied,
+    /// The thing to change does not exist (any more).
+    NotFound,
+    /// The thing to create exists already.
+    Duplicate,
+    /// A limit of the service (notifications per budget, subscribers per notification).
+    LimitExceeded,
+    /// The request was refused as invalid.
+    Invalid,
+    /// A server-side or network failure that outlasted the retries.
+    Transient,
+    Other,
+}
+
+impl ErrorKind {
+    /// Whether the same call may well succeed later.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorKind::Throttled | ErrorKind::Transient)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::AccessDenied => "access denied",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Duplicate => "already exists",
+            ErrorKind::LimitExceeded => "limit exceeded",
+            ErrorKind::Invalid => "invalid request",
+            ErrorKind::Transient => "service error",
+            ErrorKind::Other => "error",
+        }
+    }
+}
+
+/// A failed port call: which operation, what kind of failure, and the service's message. The
+/// adapter keeps the typed SDK error as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation}: {}: {message}", kind.as_str())]
+pub struct PortError {
+    pub kind: ErrorKind,
+    /// The API operation, e.g. `CreateBudget`.
+    pub operation: &'static str,
+    pub message: String,
+    #[source]
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl PortError {
+    pub fn new(kind: ErrorKind, operation: &'static str, message: impl Into<String>) -> PortError {
+        PortError {
+            kind,
+            operation,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> PortError {
+        self.source = Some(Arc::new(source));
+        self
+    }
+}
+
+/// A budget as read, with its notifications and their subscribers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveBudget {
+    pub budget: BudgetState,
+    pub notifications: BTreeMap<NotificationKey, Vec<Subscriber>>,
+}
+
+/// Reads the budgets the guard owns.
+pub trait BudgetReader: Sync {
+    /// Every budget whose name starts with `prefix`, with its notifications and subscribers.
+    /// Budgets without the prefix are never returned.
+    fn owned_budgets(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<LiveBudget>, PortError>> + Send;
+}
+
+/// Changes budgets, their notifications and subscribers. Budgets are updated in place.
+pub trait BudgetWriter: Sync {
+    fn create_budget(
+        &self,
+        budget: &BudgetState,
+        notifications: &[(NotificationKey, Vec<Subscriber>)],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn update_budget(
+        &self,
+        budget: &BudgetState,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn delete_budget(&self, name: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn create_notification(
+        &self,
+        budget: &str,
+        key: &NotificationKey,
+        subscribers: &[Subscriber],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn delete_notification(
+        &self,
+        budget: &str,
+        key: &NotificationKey,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn create_subscriber(
+        &self,
+        budget: &str,
+        key: &NotificationKey,
+        subscriber: &Subscriber,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn delete_subscriber(
+        &self,
+        budget: &str,
+        key: &NotificationKey,
+        subscriber: &Subscriber,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// An email subscription of the notify topic as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSubscription {
+    pub address: String,
+    /// `None` while the owner has not confirmed (SNS lists `PendingConfirmation`).
+    pub arn: Option<String>,
+    /// The channel its filter policy selects; `None` when it has no guard filter policy (not the
+    /// guard's) or when it is pending (unreadable).
+    pub channel: Option<String>,
+}
+
+impl LiveSubscription {
+    pub fn is_pending(&self) -> bool {
+        self.arn.is_none()
+    }
+}
+
+/// The email subscriptions of the notify topic.
+pub trait SubscriptionStore: Sync {
+    /// Every email subscription of the topic, with the channel of its filter policy.
+    fn email_subscriptions(
+        &self,
+    ) -> impl Future<Output = Result<Vec<LiveSubscription>, PortError>> + Send;
+    /// Subscribes `address` with the filter policy of `channel`.
+    fn subscribe(
+        &self,
+        channel: &str,
+        address: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn unsubscribe(
+        &self,
+        subscription_arn: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// The live email subscriptions as the plan sees them. Confirmed ones count when their filter
+/// policy names a channel. A pending one cannot be read, so it counts as present for every
+/// channel of the desired state that has its address (that is what stops a daily run from
+/// re-sending confirmation emails); a pending address no channel wants is left alone.
+pub fn live_email_subscriptions(
+    listed: &[LiveSubscription],
+    desired: &AccountState,
+) -> Vec<EmailSubscription> {
+    let mut out = Vec::new();
+    for s in listed {
+        match (&s.arn, &s.channel) {
+            (Some(arn), Some(channel)) => out.push(EmailSubscription {
+                channel: channel.clone(),
+                address: s.address.clone(),
+                pending: false,
+                arn: Some(arn.clone()),
+            }),
+            (Some(_), None) => {}
+            (None, _) => {
+                for want in desired
+                    .email_subscriptions
+                    .iter()
+                    .filter(|w| w.address.eq_ignore_ascii_case(&s.address))
+                {
+                    let known = out.iter().any(|o: &EmailSubscription| {
+                        o.channel == want.channel && o.address.eq_ignore_ascii_case(&want.address)
+                    });
+                    if !known {
+                        out.push(EmailSubscription {
+                            channel: want.channel.clone(),
+                            address: s.address.clone(),
+                            pending: true,
+                            arn: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    // A confirmed subscription wins over a pending one for the same channel and address.
+    let confirmed: Vec<(String, String)> = out
+        .iter()
+        .filter(|s| !s.pending)
+        .map(|s| (s.channel.clone(), s.address.to_ascii_lowercase()))
+        .collect();
+    out.retain(|s| {
+        !s.pending || !confirmed.contains(&(s.channel.clone(), s.address.to_ascii_lowercase()))
+    });
+    out.sort();
+    out
+}
+
+/// Reads the guard's part of the account: owned budgets (by `prefix`) and, when a subscription
+/// store is given, the notify topic's email subscriptions, matched against `desired`.
+pub async fn read_live<R: BudgetReader, S: SubscriptionStore>(
+    reader: &R,
+    subscriptions: Option<&S>,
+    prefix: &str,
+    desired: &AccountState,
+) -> Result<AccountState, PortError> {
+    let mut state = AccountState::default();
+    for live in reader.owned_budgets(prefix).await? {
+        // The reader promises it; checked again because ownership is the one rule never to break.
+        if !live.budget.name.starts_with(prefix) {
+            continue;
+        }
+        state
+            .notifications
+            .insert(live.budget.name.clone(), live.notifications);
+        state.budgets.insert(live.budget.name.clone(), live.budget);
+    }
+    if let Some(store) = subscriptions {
+        let listed = store.email_subscriptions().await?;
+        state.email_subscriptions = live_email_subscriptions(&listed, desired);
+    }
+    Ok(state)
+}
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Writes in flight at once. Budgets allows few requests per second; the client retries
+    /// throttling with backoff, and a small bound keeps it rare.
+    pub concurrency: usize,
+    /// Budget names must start with it: a change to any other budget is refused.
+    pub prefix: String,
+}
+
+impl ApplyOptions {
+    pub fn new(prefix: impl Into<String>) -> ApplyOptions {
+        ApplyOptions {
+            concurrency: DEFAULT_CONCURRENCY,
+            prefix: prefix.into(),
+        }
+    }
+}
+
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// The result of one change.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Applied(Change),
+    Failed(Change, PortError),
+}
+
+/// What an apply did: every change of the plan is in exactly one list.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    pub applied: Vec<Change>,
+    pub failed: Vec<(Change, PortError)>,
+    pub not_attempted: Vec<Change>,
+}
+
+impl ApplyReport {
+    pub fn is_success(&self) -> bool {
+        self.failed.is_empty() && self.not_attempted.is_empty()
+    }
+
+    pub fn summary(&self) -> String {
+        format!(
+            "Apply {}: {} applied, {} failed, {} not attempted.",
+            if self.is_success() {
+                "complete"
+            } else {
+                "incomplete"
+            },
+            self.applied.len(),
+            self.failed.len(),
+            self.not_attempted.len()
+        )
+    }
+
+    /// For people: the summary, then each failure and each change not attempted.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (change, error) in &self.failed {
+            out.push_str(&format!(
+                "failed: {}\n    {error}\n",
+                first_line(&change.render())
+            ));
+        }
+        for change in &self.not_attempted {
+            out.push_str(&format!(
+                "not attempted: {}\n",
+                first_line(&change.render())
+            ));
+        }
+        if !self.is_success() {
+            out.push_str("Nothing was rolled back; run apply again to converge.\n");
+        }
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "applied": self.applied.iter().map(Change::to_json).collect::<Vec<_>>(),
+            "failed": self.failed.iter().map(|(c, e)| {
+                let mut v = c.to_json();
+                v["error"] = json!({ "operation": e.operation, "kind": e.kind.as_str(), "message": e.message });
+                v
+            }).collect::<Vec<_>>(),
+            "not_attempted": self.not_attempted.iter().map(Change::to_json).collect::<Vec<_>>(),
+            "summary": { "applied": self.applied.len(), "failed": self.failed.len(), "not_attempted": self.not_attempted.len() },
+        })
+    }
+}
+
+impl fmt::Display for ApplyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// One write: a change, and the notification creations folded into a budget creation (one
+/// CreateBudget call carries them).
+#[derive(Debug, Clone)]
+struct Task {
+    change: Change,
+    folded: Vec<Change>,
+}
+
+impl Task {
+    fn changes(self) -> impl Iterator<Item = Change> {
+        std::iter::once(self.change).chain(self.folded)
+    }
+}
+
+/// Applies `plan`: creations and updates first, then deletions, each phase with at most
+/// `options.concurrency` writes in flight. On the first failure no new write starts; those in
+/// flight finish, and the rest are reported as not attempted. `progress` hears of each change
+/// as it completes. Nothing is rolled back: the next apply plans from what is there.
+pub async fn apply<W: BudgetWriter, S: SubscriptionStore>(
+    plan: &Plan,
+    budgets: &W,
+    subscriptions: &S,
+    options: &ApplyOptions,
+    mut progress: impl FnMut(&Outcome),
+) -> ApplyReport {
+    let (first, second) = tasks(plan);
+    let mut report = ApplyReport::default();
+    let mut stopped = false;
+    for phase in [first, second] {
+        if stopped {
+            report
+                .not_attempted
+                .extend(phase.into_iter().flat_map(Task::changes));
+            continue;
+        }
+        stopped = run_phase(
+            phase,
+            budgets,
+            subscriptions,
+            options,
+            &mut report,
+            &mut progress,
+        )
+        .await;
+    }
+    report
+}
+
+/// Deletions wait for creations: a notification keeps at least one subscriber when its
+/// subscribers are swapped.
+fn tasks(plan: &Plan) -> (Vec<Task>, Vec<Task>) {
+    let created: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateBudget(b) => Some(b.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut first: Vec<Task> = Vec::new();
+    let mut second = Vec::new();
+    let mut folded: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    for change in &plan.changes {
+        match change {
+            Change::CreateNotification { budget, .. } if created.contains(&budget.as_str()) => {
+                folded
+                    .entry(budget.clone())
+                    .or_default()
+                    .push(change.clone());
+            }
+            c if c.action() == Action::Delete => second.push(Task {
+                change: c.clone(),
+                folded: Vec::new(),
+            }),
+            c => first.push(Task {
+                change: c.clone(),
+                folded: Vec::new(),
+            }),
+        }
+    }
+    for task in &mut first {
+        if let Change::CreateBudget(b) = &task.change {
+            task.folded = folded.remove(&b.name).unwrap_or_default();
+        }
+    }
+    (first, second)
+}
+
+/// Runs one phase; true when it stopped on a failure.
+async fn run_phase<W: BudgetWriter, S: SubscriptionStore>(
+    phase: Vec<Task>,
+    budgets: &W,
+    subscriptions: &S,
+    options: &ApplyOptions,
+    report: &mut ApplyReport,
+    progress: &mut impl FnMut(&Outcome),
+) -> bool {
+    let limit = options.concurrency.max(1);
+    let mut pending = phase.into_iter();
+    let mut running = FuturesUnordered::new();
+    let mut stopped = false;
+    loop {
+        while !stopped && running.len() < limit {
+            let Some(task) = pending.next() else { break };
+            running.push(async move {
+                let result = execute(&task, budgets, subscriptions, &options.prefix).await;
+                (task, result)
+            });
+        }
+        let Some((task, result)) = running.next().await else {
+            break;
+        };
+        match result {
+            Ok(()) => {
+                for change in task.changes() {
+                    let outcome = Outcome::Applied(change);
+                    progress(&outcome);
+                    if let Outcome::Applied(change) = outcome {
+                        report.applied.push(change);
+                    }
+                }
+            }
+            Err(error) => {
+                stopped = true;
+                for change in task.changes() {
+                    let outcome = Outcome::Failed(change, error.clone());
+                    progress(&outcome);
+                    if let Outcome::Failed(change, error) = outcome {
+                        report.failed.push((change, error));
+                    }
+                }
+            }
+        }
+    }
+    report.not_attempted.extend(pending.flat_map(Task::changes));
+    stopped
+}
+
+async fn execute<W: BudgetWriter, S: SubscriptionStore>(
+    task: &Task,
+    budgets: &W,
+    subscriptions: &S,
+    prefix: &str,
+) -> Result<(), PortError> {
+    if let Some(name) = task
+        .change
+        .budget()
+        .filter(|name| !name.starts_with(prefix))
+    {
+        return Err(PortError::new(
+            ErrorKind::Invalid,
+            "Plan",
+            format!(
+                "budget {name} does not start with the prefix {prefix}: the guard never changes it"
+            ),
+        ));
+    }
+    match &task.change {
+        Change::CreateBudget(budget) => {
+            let notifications: Vec<(NotificationKey, Vec<Subscriber>)> = task
+                .folded
+                .iter()
+                .filter_map(|c| match c {
+                    Change::CreateNotification {
+                        key, subscribers, ..
+                    } => Some((*key, subscribers.clone())),
+                    _ => None,
+                })
+                .collect();
+            budgets.create_budget(budget, &notifications).await
+        }
+        Change::UpdateBudget { new, .. } => budgets.update_budget(new).await,
+        Change::DeleteBudget(budget) => budgets.delete_budget(&budget.name).await,
+        Change::CreateNotification {
+            budget,
+            key,
+            subscribers,
+        } => budgets.create_notification(budget, key, subscribers).await,
+        Change::DeleteNotification { budget, key } => {
+            budgets.delete_notification(budget, key).await
+        }
+        Change::CreateSubscriber {
+            budget,
+            key,
+            subscriber,
+        } => budgets.create_subscriber(budget, key, subscriber).await,
+        Change::DeleteSubscriber {
+            budget,
+            key,
+            subscriber,
+        } => budgets.delete_subscriber(budget, key, subscriber).await,
+        Change::Subscribe(s) => subscriptions.subscribe(&s.channel, &s.address).await,
+        Change::Unsubscribe(s) => match &s.arn {
+            Some(arn) => subscriptions.unsubscribe(arn).await,
+            None => Err(PortError::new(
+                ErrorKind::Invalid,
+                "Unsubscribe",
+                format!(
+                    "{} is pending confirmation and cannot be removed yet",
+                    s.address
+                ),
+            )),
+        },
+    }
+}
+
+/// One write the in-memory fake saw, by operation name.
+pub type WriteLog = Vec<&'static str>;
+
+/// A real in-memory account behind all three ports, for tests of everything above the
+/// adapters. Budgets without the prefix can be seeded to check that nothing touches them, and a
+/// failure can be scripted for the n-th write.
+#[derive(Debug, Default, Clone)]
+pub struct InMemoryAccount {
+    inner: Arc<Mutex<Memory>>,
+}
+
+#[derive(Debug, Default)]
+struct Memory {
+    budgets: BTreeMap<String, LiveBudget>,
+    subscriptions: Vec<LiveSubscription>,
+    writes: WriteLog,
+    reads: usize,
+    next_arn: usize,
+    /// (write number counted from 1, error): that write fails.
+    faults: Vec<(usize, PortError)>,
+}
+
+impl InMemoryAccount {
+    pub fn new() -> InMemoryAccount {
+        InMemoryAccount::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Memory) -> T) -> T {
+        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
+    }
+
+    /// Puts a budget in place as if someone had made it (any name, prefix or not).
+    pub fn seed_budget(&self, budget: LiveBudget) {
+        self.with(|m| m.budgets.insert(budget.budget.name.clone(), budget));
+    }
+
+    /// Puts an email subscription in place; `arn: None` makes it pending.
+    pub fn seed_subscription(&self, subscription: LiveSubscription) {
+        self.with(|m| m.subscriptions.push(subscription));
+    }
+
+    /// The `n`-th write from now (1 = the next) fails with `error`.
+    pub fn fail_write(&self, n: usize, error: PortError) {
+        self.with(|m| {
+            let at = m.writes.len() + n;
+            m.faults.push((at, error));
+        });
+    }
+
+    /// Every write so far, by operation.
+    pub fn writes(&self) -> WriteLog {
+        self.with(|m| m.writes.clone())
+    }
+
+    pub fn budget(&self, name: &str) -> Option<LiveBudget> {
+        self.with(|m| m.budgets.get(name).cloned())
+    }
+
+    pub fn budget_names(&self) -> Vec<String> {
+        self.with(|m| m.budgets.keys().cloned().collect())
+    }
+
+    pub fn subscriptions(&self) -> Vec<LiveSubscription> {
+        self.with(|m| m.subscriptions.clone())
+    }
+
+    fn write<T>(
+        &self,
+        operation: &'static str,
+        f: impl FnOnce(&mut Memory) -> Result<T, PortError>,
+    ) -> Result<T, PortError> {
+        self.with(|m| {
+            m.writes.push(operation);
+            let n = m.writes.len();
+            if let Some(i) = m.faults.iter().position(|(at, _)| *at == n) {
+                let (_, mut error) = m.faults.remove(i);
+                error.operation = operation;
+                return Err(error);
+            }
+            f(m)
+        })
+    }
+}
+
+fn not_found(operation: &'static str, what: &str) -> PortError {
+    PortError::new(
+        ErrorKind::NotFound,
+        operation,
+        format!("{what} does not exist"),
+    )
+}
+
+fn notification_of<'a>(
+    m: &'a mut Memory,
+    operation: &'static str,
+    budget: &str,
+    key: &NotificationKey,
+) -> Result<&'a mut Vec<Subscriber>, PortError> {
+    m.budgets
+        .get_mut(budget)
+        .ok_or_else(|| not_found(operation, budget))?
+        .notifications
+        .get_mut(key)
+        .ok_or_else(|| {
+            not_found(
+                operation,
+                &format!("notification {} of {budget}", key.label()),
+            )
+        })
+}
+
+impl BudgetReader for InMemoryAccount {
+    async fn owned_budgets(&self, prefix: &str) -> Result<Vec<LiveBudget>, PortError> {
+        Ok(self.with(|m| {
+            m.reads += 1;
+            m.budgets
+                .values()
+                .filter(|b| b.budget.name.starts_with(prefix))
+                .cloned()
+                .collect()
+        }))
+    }
+}
+
+impl BudgetWriter for InMemoryAccount {
+    async fn create_budget(
+        &self,
+        budget: &BudgetState,
+        notifications: &[(NotificationKey, Vec<Subscriber>)],
+    ) -> Result<(), PortError> {
+        self.write("CreateBudget", |m| {
+            if m.budgets.contains_key(&budget.name) {
+                return Err(PortError::new(
+                    ErrorKind::Duplicate,
+                    "CreateBudget",
+                    budget.name.clone(),
+                ));
+            }
+            let live = LiveBudget {
+                budget: budget.clone(),
+                notifications: notifications.iter().cloned().collect(),
+            };
+            m.budgets.insert(budget.name.clone(), live);
+            Ok(())
+        })
+    }
+
+    async fn update_budget(&self, budget: &BudgetState) -> Result<(), PortError> {
+        self.write("UpdateBudget", |m| {
+            let live = m
+                .budgets
+                .get_mut(&budget.name)
+                .ok_or_else(|| not_found("UpdateBudget", &budget.name))?;
+            live.budget = budget.clone();
+            Ok(())
+        })
+    }
+
+    async fn delete_budget(&self, name: &str) -> Result<(), PortError> {
+        self.write("DeleteBudget", |m| {
+            m.budgets
+                .remove(name)
+                .map(drop)
+                .ok_or_else(|| not_found("DeleteBudget", name))
+        })
+    }
+
+    async fn create_notification(
+        &self,
+        budget: &str,
+        key: &NotificationKey,
+        subscribers: &[Subscriber],
+    ) -> Result<(), PortError> {
+        self.write("CreateNotification", |m| {
+            let live = m
+                .budgets
+                .get_mut(budget)
+                .ok_or_else(|| not_found("CreateNotification", budget))?;
+            if live.notifications.contains_key(key) {
+                return Err(PortError::new(
+                    ErrorKind::Duplicate,
+                    "CreateNotification",
+                    key.label(),
+                ));
+            }
+            live.notifications.insert(*key, subscribers.to_vec());
+            Ok(())
+        })
+    }
+
+    async fn delete_notification(
+        &self,
+        budget: &str,
+        key: &NotificationKey,
+    ) -> Result<(), PortError> {
+        self.write("DeleteNotification", |m| {
+            let live = m
+                .budgets
+                .get_mut(budget)
+                .ok_or_else(|| not_found("DeleteNotification", budget))?;
+            live.notifications
+                .remove(key)
+                .map(drop)
+                .ok_or_else(|| not_found("DeleteNotification", &key.label()))
+        })
+    }
+
+    async fn create_subscriber(
+        &self,
+        budget: &str,
+        key: &NotificationKey,
+        subscriber: &Subscriber,
+    ) -> Result<(), PortError> {
+        self.write("CreateSubscriber", |m| {
+            let list = notification_of(m, "CreateSubscriber", budget, key)?;
+            if list.contains(subscriber) {
+                return Err(PortError::new(
+                    ErrorKind::Duplicate,
+                    "CreateSubscriber",
+                    subscriber.address.clone(),
+                ));
+            }
+            list.push(subscriber.clone());
+            Ok(())
+        })
+    }
+
+    async fn delete_subscriber(
+        &self,
+        budget: &str,
+        key: &NotificationKey,
+        subscriber: &Subscriber,
+    ) -> Result<(), PortError> {
+        self.write("DeleteSubscriber", |m| {
+            let list = notification_of(m, "DeleteSubscriber", budget, key)?;
+            let i = list
+                .iter()
+                .position(|s| s == subscriber)
+                .ok_or_else(|| not_found("DeleteSubscriber", &subscriber.address))?;
+            list.remove(i);
+            Ok(())
+        })
+    }
+}
+
+impl SubscriptionStore for InMemoryAccount {
+    async fn email_subscriptions(&self) -> Result<Vec<LiveSubscription>, PortError> {
+        Ok(self.with(|m| m.subscriptions.clone()))
+    }
+
+    async fn subscribe(&self, channel: &str, address: &str) -> Result<(), PortError> {
+        self.write("Subscribe", |m| {
+            m.next_arn += 1;
+            let arn = format!("arn:aws:sns:us-east-1:000000000000:notify:{}", m.next_arn);
+            m.subscriptions.push(LiveSubscription {
+                address: address.to_owned(),
+                arn: Some(arn),
+                channel: channel_of_filter_policy(&crate::account::channel_filter_policy(channel)),
+            });
+            Ok(())
+        })
+    }
+
+    async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), PortError> {
+        self.write("Unsubscribe", |m| {
+            let i = m
+                .subscriptions
+                .iter()
+                .position(|s| s.arn.as_deref() == Some(subscription_arn))
+                .ok_or_else(|| not_found("Unsubscribe", subscription_arn))?;
+            m.subscriptions.remove(i);
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::{SubscriberType, desired};
+    use crate::period::Period;
+    use crate::plan::plan;
+    use crate::policy::raw::Basis;
+    use crate::policy::{SourceFile, ThresholdType, load};
+    use futures::executor::block_on;
+    use rust_decimal_macros::dec;
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+
+    fn example() -> crate::policy::Policy {
+        let text = include_str!("../../../policies/example.yaml");
+        let (policy, diagnostics) =
+            load(&[SourceFile::new("example.yaml", text.as_bytes().to_vec())]);
+        policy.unwrap_or_else(|| panic!("{diagnostics:?}"))
+    }
+
+    fn converge(account: &InMemoryAccount, want: &AccountState, prefix: &str) -> ApplyReport {
+        block_on(async {
+            let live = read_live(account, Some(account), prefix, want)
+                .await
+                .expect("read");
+            apply(
+                &plan(want, &live),
+                account,
+                account,
+                &ApplyOptions::new(prefix),
+                |_| {},
+            )
+            .await
+        })
+    }
+
+    fn unowned() -> LiveBudget {
+        LiveBudget {
+            budget: BudgetState {
+                name: "team-budget".into(),
+                limit: dec!(10),
+                time_unit: Period::Monthly,
+                filter: None,
+            },
+            notifications: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn apply_creates_everything_then_nothing() {
+        let policy = example();
+        let want = desired(&policy, TOPIC);
+        let account = InMemoryAccount::new();
+        account.seed_budget(unowned());
+        let report = converge(&account, &want, "bg-");
+        assert!(report.is_success(), "{report}");
+        // One CreateBudget per budget carries its notifications; one Subscribe per address.
+        let writes = account.writes();
+        assert_eq!(writes.iter().filter(|w| **w == "CreateBudget").count(), 2);
+        assert_eq!(
+            writes
+                .iter()
+                .filter(|w| **w == "CreateNotification")
+                .count(),
+            0
+        );
+        assert_eq!(writes.iter().filter(|w| **w == "Subscribe").count(), 2);
+        assert_eq!(
+            report.applied.len(),
+            plan(&want, &AccountState::default()).changes.len()
+        );
+
+        let before = account.writes().len();
+        let again = converge(&account, &want, "bg-");
+        assert!(again.applied.is_empty() && again.is_success());
+        assert_eq!(
+            account.writes().len(),
+            before,
+            "second apply writes nothing"
+        );
+        assert_eq!(account.budget("team-budget"), Some(unowned()));
+    }
+
+    #[test]
+    fn removing_a_budget_deletes_only_it_and_teardown_spares_unowned() {
+        let mut policy = example();
+        let account = InMemoryAccount::new();
+        account.seed_budget(unowned());
+        converge(&account, &desired(&policy, TOPIC), "bg-");
+        policy.budgets.remove("writing-assistant");
+        let report = converge(&account, &desired(&policy, TOPIC), "bg-");
+        assert_eq!(report.applied.len(), 1, "{report}");
+        assert!(
+            matches!(&report.applied[0], Change::DeleteBudget(b) if b.name == "bg-writing-assistant")
+        );
+        assert_eq!(
+            account.budget_names(),
+            vec!["bg-chatbot".to_owned(), "team-budget".to_owned()]
+        );
+
+        let teardown = converge(&account, &AccountState::default(), "bg-");
+        assert!(teardown.is_success());
+        assert_eq!(account.budget_names(), vec!["team-budget".to_owned()]);
+        assert!(account.subscriptions().is_empty());
+    }
+
+    #[test]
+    fn a_failure_stops_new_writes_and_the_next_apply_converges() {
+        let want = desired(&example(), TOPIC);
+        let account = InMemoryAccount::new();
+        account.fail_write(
+            2,
+            PortError::new(ErrorKind::AccessDenied, "x", "not authorized"),
+        );
+        let report = block_on(async {
+            let live = read_live(&account, Some(&account), "bg-", &want)
+                .await
+                .unwrap();
+            let options = ApplyOptions {
+                concurrency: 1,
+                prefix: "bg-".into(),
+            };
+            apply(&plan(&want, &live), &account, &account, &options, |_| {}).await
+        });
+        assert!(!report.is_success());
+        assert_eq!(
+            report.failed.len(),
+            5,
+            "the second budget and its four notifications: {report}"
+        );
+        assert_eq!(report.failed[0].1.kind, ErrorKind::AccessDenied);
+        assert_eq!(report.failed[0].1.operation, "CreateBudget");
+        assert_eq!(report.applied.len(), 5);
+        assert_eq!(report.not_attempted.len(), 2, "the two subscriptions");
+        assert!(
+            report
+                .render()
+                .contains("not attempted: + email subscription"),
+            "{}",
+            report.render()
+        );
+        let total = report.applied.len() + report.failed.len() + report.not_attempted.len();
+        assert_eq!(total, plan(&want, &AccountState::default()).changes.len());
+
+        let next = converge(&account, &want, "bg-");
+        assert!(next.is_success(), "{next}");
+        assert_eq!(next.applied.len(), 7);
+        assert!(converge(&account, &want, "bg-").applied.is_empty());
+    }
+
+    #[test]
+    fn a_plan_touching_an_unowned_budget_is_refused() {
+        let account = InMemoryAccount::new();
+        account.seed_budget(unowned());
+        let plan = Plan {
+            changes: vec![Change::DeleteBudget(unowned().budget)],
+            pending: vec![],
+        };
+        let report = block_on(apply(
+            &plan,
+            &account,
+            &account,
+            &ApplyOptions::new("bg-"),
+            |_| {},
+        ));
+        assert_eq!(report.failed.len(), 1);
+        assert!(account.writes().is_empty());
+        assert!(account.budget("team-budget").is_some());
+    }
+
+    #[test]
+    fn pending_subscriptions_count_as_present_and_foreign_ones_are_ignored() {
+        let want = desired(&example(), TOPIC);
+        let account = InMemoryAccount::new();
+        account.seed_subscription(LiveSubscription {
+            address: "finops@example.com".into(),
+            arn: None,
+            channel: None,
+        });
+        account.seed_subscription(LiveSubscription {
+            address: "someone@example.com".into(),
+            arn: Some("arn:foreign".into()),
+            channel: None,
+        });
+        let live = block_on(read_live(&account, Some(&account), "bg-", &want)).unwrap();
+        let p = plan(&want, &live);
+        let subscribes: Vec<_> = p
+            .changes
+            .iter()
+            .filter(|c| matches!(c, Change::Subscribe(_)))
+            .collect();
+        assert_eq!(subscribes.len(), 1, "{}", p.render());
+        assert_eq!(p.pending.len(), 1);
+        assert!(
+            !p.changes
+                .iter()
+                .any(|c| matches!(c, Change::Unsubscribe(_)))
+        );
+    }
+
+    #[test]
+    fn subscriber_swap_creates_before_it_deletes() {
+        let key = NotificationKey {
+            notification_type: Basis::Actual,
+            threshold_type: ThresholdType::Percentage,
+            threshold: dec!(90),
+        };
+        let budget = BudgetState {
+            name: "bg-x".into(),
+            limit: dec!(5),
+            time_unit: Period::Monthly,
+            filter: None,
+        };
+        let old = Subscriber {
+            subscription_type: SubscriberType::Email,
+            address: "a@example.com".into(),
+        };
+        let new = Subscriber {
+            subscription_type: SubscriberType::Sns,
+            address: TOPIC.into(),
+        };
+        let account = InMemoryAccount::new();
+        account.seed_budget(LiveBudget {
+            budget: budget.clone(),
+            notifications: [(key, vec![old.clone()])].into_iter().collect(),
+        });
+        let mut want = AccountState::default();
+        want.budgets.insert("bg-x".into(), budget);
+        want.notifications.insert(
+            "bg-x".into(),
+            [(key, vec![new.clone()])].into_iter().collect(),
+        );
+        let report = converge(&account, &want, "bg-");
+        assert!(report.is_success());
+        assert_eq!(
+            account.writes(),
+            vec!["CreateSubscriber", "DeleteSubscriber"]
+        );
+        assert_eq!(
+            account.budget("bg-x").unwrap().notifications[&key],
+            vec![new]
+        );
+    }
+}
