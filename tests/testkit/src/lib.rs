@@ -5,6 +5,8 @@
 //!   its own log of the API calls it handled. Tests run in parallel safely.
 //! - [`SlackListener`], [`CfnResponseListener`] and the general [`HttpRecorder`]: local
 //!   HTTP/1.1 listeners that record every request and answer per a [`Script`].
+//! - [`LocalLambda`]: a function binary in its own process behind a local Lambda Runtime API,
+//!   invoked with real Lambda events ([`sns_event`]), timed from process start.
 //!
 //! ```no_run
 //! # async fn example() -> anyhow::Result<()> {
@@ -28,9 +30,11 @@
 
 mod emulator;
 mod http;
+mod lambda;
 
 pub use emulator::{
     ACCESS_KEY_ID, ACCOUNT_ID, Emulator, REGION, SECRET_ACCESS_KEY, SnsPublished, is_write_action,
     workspace_root,
 };
 pub use http::{CfnResponseListener, HttpRecorder, RecordedRequest, Reply, Script, SlackListener};
+pub use lambda::{Invocation, LocalLambda, sns_event};

@@ -1,0 +1,388 @@
+//! A local Lambda: the real function binary in its own process, fed events through a Lambda
+//! Runtime API that this module serves on 127.0.0.1, the way the Lambda service hands events to a
+//! `provided.al2023` function. No Docker, no cargo-lambda: the tests and the demo run the very
+//! binaries that are deployed, and can time a cold start from process start to first answer.
+
+use anyhow::{Context, Result, bail};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot};
+
+const API_PREFIX: &str = "/2018-06-01/runtime";
+
+/// What one invocation gave back.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The function's response, or its error document (`errorType`, `errorMessage`).
+    pub result: Result<Value, Value>,
+    /// From handing the event over to the answer.
+    pub duration: Duration,
+}
+
+struct Pending {
+    request_id: String,
+    event: String,
+}
+
+struct Shared {
+    function_arn: String,
+    queue: AsyncMutex<mpsc::UnboundedReceiver<Pending>>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Result<Value, Value>>>>,
+    first_poll: Mutex<Option<Instant>>,
+    init_error: Mutex<Option<String>>,
+}
+
+/// One function process behind a local Runtime API. Stops the process and the API on drop.
+#[derive(Debug)]
+pub struct LocalLambda {
+    name: String,
+    addr: SocketAddr,
+    sender: mpsc::UnboundedSender<Pending>,
+    shared: Arc<SharedHandle>,
+    child: Child,
+    started_at: Instant,
+    first_answer: Mutex<Option<Instant>>,
+    next_id: Mutex<u64>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// `Shared` without Debug noise.
+struct SharedHandle(Arc<Shared>);
+
+impl std::fmt::Debug for SharedHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LambdaRuntimeState")
+    }
+}
+
+impl LocalLambda {
+    /// Starts `binary` as the function `name`, with `env` (e.g. the emulator's `env_vars()` and
+    /// the function's own settings) on top of the variables the Lambda service sets.
+    pub fn start(binary: &Path, name: &str, env: &[(String, String)]) -> Result<LocalLambda> {
+        if !binary.exists() {
+            bail!(
+                "function binary {} does not exist; build it first (cargo build -p {name})",
+                binary.display()
+            );
+        }
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .context("binding the runtime API on 127.0.0.1")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            function_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+            queue: AsyncMutex::new(receiver),
+            waiting: Mutex::new(HashMap::new()),
+            first_poll: Mutex::new(None),
+            init_error: Mutex::new(None),
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("building the runtime API's runtime")?;
+        let (shutdown, shutdown_rx) = oneshot::channel();
+        let serving = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(format!("lambda-runtime-{name}"))
+            .spawn(move || runtime.block_on(serve(listener, serving, shutdown_rx)))
+            .context("spawning the runtime API thread")?;
+
+        let started_at = Instant::now();
+        let mut command = Command::new(binary);
+        command
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .stdin(Stdio::null());
+        if std::env::var_os("BUDGET_GUARD_LAMBDA_LOGS").is_none() {
+            command.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        Ok(LocalLambda {
+            name: name.to_owned(),
+            addr,
+            sender,
+            shared: Arc::new(SharedHandle(shared)),
+            child,
+            started_at,
+            first_answer: Mutex::new(None),
+            next_id: Mutex::new(0),
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands `event` to the function and waits for its answer.
+    pub async fn invoke(&self, event: &Value, timeout: Duration) -> Result<Invocation> {
+        let request_id = {
+            let mut next = self.next_id.lock().unwrap_or_else(PoisonError::into_inner);
+            *next += 1;
+            format!("00000000-0000-4000-8000-{:012}", *next)
+        };
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .0
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(request_id.clone(), tx);
+        let handed_at = Instant::now();
+        self.sender
+            .send(Pending {
+                request_id,
+                event: event.to_string(),
+            })
+            .map_err(|_| anyhow::anyhow!("the runtime API of {} has stopped", self.name))?;
+        let result = match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => bail!("the runtime API of {} dropped the invocation", self.name),
+            Err(_) => {
+                let init = self
+                    .shared
+                    .0
+                    .init_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                bail!(
+                    "{} did not answer within {timeout:?}{}",
+                    self.name,
+                    init.map(|e| format!(" (init error: {e})"))
+                        .unwrap_or_default()
+                )
+            }
+        };
+        let now = Instant::now();
+        self.first_answer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(now);
+        Ok(Invocation {
+            result,
+            duration: now - handed_at,
+        })
+    }
+
+    /// From process start to the first answered invocation: the cold start as Lambda's callers
+    /// feel it (without the download of the code).
+    pub fn cold_start(&self) -> Option<Duration> {
+        self.first_answer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map(|t| t - self.started_at)
+    }
+
+    /// From process start to the function's first call for work (its init phase).
+    pub fn init_duration(&self) -> Option<Duration> {
+        self.shared
+            .0
+            .first_poll
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map(|t| t - self.started_at)
+    }
+
+    /// The function's process id, to read its memory from /proc.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The peak resident memory of the function's process so far, in KiB (`VmHWM`).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// `127.0.0.1:PORT` of the runtime API.
+    pub fn runtime_api(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for LocalLambda {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let shared = Arc::clone(&shared);
+                connections.spawn(async move {
+                    let service = service_fn(move |request| answer(Arc::clone(&shared), request));
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+fn reply(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+}
+
+async fn answer(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let Some(rest) = path.strip_prefix(API_PREFIX) else {
+        return Ok(reply(StatusCode::NOT_FOUND, "unknown path".into()));
+    };
+    match (method, rest) {
+        (Method::GET, "/invocation/next") => {
+            shared
+                .first_poll
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert_with(Instant::now);
+            // Long poll, as the real API does: the function waits here until there is work.
+            let next = shared.queue.lock().await.recv().await;
+            let Some(pending) = next else {
+                return Ok(reply(StatusCode::GONE, "shutting down".into()));
+            };
+            let deadline = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis()
+                + 300_000;
+            let response = Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/json")
+                .header("lambda-runtime-aws-request-id", &pending.request_id)
+                .header("lambda-runtime-deadline-ms", deadline.to_string())
+                .header("lambda-runtime-invoked-function-arn", &shared.function_arn)
+                .header(
+                    "lambda-runtime-trace-id",
+                    "Root=1-00000000-000000000000000000000000;Sampled=0",
+                )
+                .body(Full::new(Bytes::from(pending.event)))
+                .unwrap_or_else(|_| {
+                    reply(StatusCode::INTERNAL_SERVER_ERROR, "bad response".into())
+                });
+            Ok(response)
+        }
+        (Method::POST, "/init/error") => {
+            *shared
+                .init_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) =
+                Some(String::from_utf8_lossy(&body).into_owned());
+            Ok(reply(StatusCode::ACCEPTED, "{}".into()))
+        }
+        (Method::POST, rest) => {
+            let Some(rest) = rest.strip_prefix("/invocation/") else {
+                return Ok(reply(StatusCode::NOT_FOUND, "unknown path".into()));
+            };
+            let (id, outcome) = match rest.rsplit_once('/') {
+                Some((id, "response")) => (id, true),
+                Some((id, "error")) => (id, false),
+                _ => return Ok(reply(StatusCode::NOT_FOUND, "unknown path".into())),
+            };
+            let document: Value = serde_json::from_slice(&body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+            let waiting = shared
+                .waiting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(id);
+            match waiting {
+                Some(tx) => {
+                    let _ = tx.send(if outcome { Ok(document) } else { Err(document) });
+                    Ok(reply(StatusCode::ACCEPTED, "{}".into()))
+                }
+                None => Ok(reply(StatusCode::BAD_REQUEST, "unknown request id".into())),
+            }
+        }
+        _ => Ok(reply(StatusCode::NOT_FOUND, "unknown path".into())),
+    }
+}
+
+/// The Lambda event that SNS hands a subscribed function for one message, as AWS builds it.
+pub fn sns_event(
+    topic_arn: &str,
+    message_id: &str,
+    subject: Option<&str>,
+    message: &str,
+    timestamp: &str,
+) -> Value {
+    serde_json::json!({
+        "Records": [{
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": format!("{topic_arn}:00000000-0000-4000-8000-000000000001"),
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": message_id,
+                "TopicArn": topic_arn,
+                "Subject": subject,
+                "Message": message,
+                "Timestamp": timestamp,
+                "SignatureVersion": "1",
+                "Signature": "EXAMPLE",
+                "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-EXAMPLE.pem",
+                "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+                "MessageAttributes": {}
+            }
+        }]
+    })
+}
