@@ -59,7 +59,7 @@ rust-test: venv build
 	BUDGET_GUARD_PYTHON=$(abspath $(PY)) $(CARGO_TEST) --workspace
 
 cdk-test: cdk-deps venv build
-	cd cdk && BUDGET_GUARD_BIN=$(abspath $(CLI)) npm test --silent
+	cd cdk && BUDGET_GUARD_REQUIRE_CLI=1 BUDGET_GUARD_BIN=$(abspath $(CLI)) npm test --silent
 
 cfn-lint: synth
 	cd cdk && PATH=$(abspath $(VENV))/bin:$$PATH npm run --silent lint:cfn
