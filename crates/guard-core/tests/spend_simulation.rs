@@ -1,0 +1,90 @@
+//! The watcher over simulated time (the clock is an input): how long from overspending to the
+//! alert, and how few metrics it reads while nothing is near a threshold.
+
+#[path = "support/spend_sim.rs"]
+mod sim;
+
+use chrono::Duration;
+use guard_core::spend::WatchConfig;
+use rust_decimal_macros::dec;
+use sim::{at, load_policy, simulate};
+
+const SONNET_US: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+
+const POLICY: &str = r#"
+version: 1
+budgets:
+  chatbot:
+    amount: 500
+    period: monthly
+    watch: true
+    scope:
+      models:
+        - us.anthropic.claude-sonnet-4-5-20250929-v1:0
+        - us.amazon.nova-lite-v1:0
+    thresholds:
+      - at: 50%
+      - at: 80%
+        on: forecasted
+      - at: 90%
+      - at: 100%
+"#;
+
+#[test]
+fn a_runaway_burst_is_alerted_within_minutes_of_crossing() {
+    let policy = load_policy(POLICY);
+    let burst_start = at(2026, 11, 10, 12, 0);
+    // $0.00825 a minute (71% of the budget's pace), then 50x from the burst on.
+    let traffic = |t: chrono::DateTime<chrono::Utc>| {
+        let k = if t >= burst_start { 50 } else { 1 };
+        vec![(SONNET_US.to_owned(), 1_000 * k, 300 * k)]
+    };
+    let outcome = simulate(
+        &policy,
+        &traffic,
+        at(2026, 11, 1, 0, 0),
+        at(2026, 11, 10, 0, 0),
+        at(2026, 11, 11, 6, 0),
+        Duration::minutes(2),
+        &WatchConfig::default(),
+    );
+    let alerted = |threshold| {
+        outcome
+            .alerts
+            .iter()
+            .find(|(_, a)| {
+                a.threshold == threshold && a.alert_type == guard_core::alert::AlertType::Actual
+            })
+            .map(|(t, _)| *t)
+    };
+    for threshold in [dec!(250), dec!(450), dec!(500)] {
+        let crossed = outcome.true_crossings[&("bg-chatbot".to_owned(), threshold)];
+        let alert = alerted(threshold).expect("alerted");
+        let delay = alert - crossed;
+        // A minute is visible 2 minutes after it starts, 1 after it ends; then at most a few minutes
+        // of schedule.
+        println!(
+            "${threshold}: crossed {crossed}, alerted {alert}, delay {} min",
+            delay.num_minutes()
+        );
+        assert!(
+            delay >= Duration::minutes(1) && delay <= Duration::minutes(6),
+            "${threshold}: crossed {crossed}, alerted {alert}"
+        );
+    }
+    // One alert per threshold.
+    let mut thresholds: Vec<_> = outcome
+        .alerts
+        .iter()
+        .map(|(_, a)| (a.threshold, a.alert_type))
+        .collect();
+    thresholds.dedup();
+    assert_eq!(thresholds.len(), outcome.alerts.len());
+    // Far fewer reads than runs: the schedule reads every 10 minutes while far from a threshold.
+    assert!(
+        outcome.refresh_runs * 3 < outcome.runs,
+        "{} reads in {} runs",
+        outcome.refresh_runs,
+        outcome.runs
+    );
+}
