@@ -83,8 +83,9 @@ fn display(path: &Path) -> String {
 pub fn render(sources: &[SourceFile], diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diagnostics {
-        let text = sources.iter().find(|s| s.name == d.file).and_then(SourceFile::text);
-        out.push_str(&d.render(text));
+        // Lossy, so that a file that is not UTF-8 still shows the line with the bad byte (as `�`).
+        let text = sources.iter().find(|s| s.name == d.file).map(|s| String::from_utf8_lossy(&s.bytes));
+        out.push_str(&d.render(text.as_deref()));
         out.push('\n');
     }
     let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();

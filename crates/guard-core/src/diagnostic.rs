@@ -29,7 +29,11 @@ pub struct Span {
 
 impl Span {
     pub fn new(line: usize, column: usize, len: usize) -> Span {
-        Span { line, column, len: len.max(1) }
+        Span {
+            line,
+            column,
+            len: len.max(1),
+        }
     }
 
     /// The first character of a file.
@@ -76,18 +80,38 @@ impl Diagnostic {
             "{}:{}:{}: {}: {}\n",
             self.file, self.line, self.column, self.severity, self.message
         );
-        let line_text = source.and_then(|s| s.lines().nth(self.line.saturating_sub(1)));
+        // The line just past the last one exists too (empty), so that an error in an empty file
+        // or at the very end still shows where it is.
+        let line_text = source.and_then(|s| {
+            s.lines()
+                .nth(self.line.saturating_sub(1))
+                .or((self.line == s.lines().count() + 1).then_some(""))
+        });
         let gutter = self.line.to_string().len();
         let pad = " ".repeat(gutter);
         if let Some(text) = line_text {
             let shown: String = text
                 .chars()
-                .map(|c| if c == '\t' { ' ' } else { c })
+                // One character for one: the caret stays aligned, and no control byte of a broken
+                // file reaches the terminal.
+                .map(|c| {
+                    if c == '\t' {
+                        ' '
+                    } else if c.is_control() {
+                        '\u{FFFD}'
+                    } else {
+                        c
+                    }
+                })
                 .take(200)
                 .collect();
             let column = self.column.max(1);
             let width = shown.chars().count();
-            let len = if column > width { 1 } else { self.len.max(1).min(width + 1 - column) };
+            let len = if column > width {
+                1
+            } else {
+                self.len.max(1).min(width + 1 - column)
+            };
             out.push_str(&format!("{pad} |\n"));
             out.push_str(&format!("{} | {}\n", self.line, shown));
             out.push_str(&format!(
@@ -106,7 +130,12 @@ impl Diagnostic {
 /// Sorts diagnostics by file, then position, so that output is stable.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
-        (a.file.as_str(), a.line, a.column, &a.message).cmp(&(b.file.as_str(), b.line, b.column, &b.message))
+        (a.file.as_str(), a.line, a.column, &a.message).cmp(&(
+            b.file.as_str(),
+            b.line,
+            b.column,
+            &b.message,
+        ))
     });
 }
 

@@ -24,7 +24,10 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> SourceFile {
-        SourceFile { name: name.into(), bytes: bytes.into() }
+        SourceFile {
+            name: name.into(),
+            bytes: bytes.into(),
+        }
     }
 
     /// The text of the file, when it is UTF-8.
@@ -70,15 +73,18 @@ pub fn load(sources: &[SourceFile]) -> (Option<Policy>, Vec<Diagnostic>) {
             "no policy files: give a `.yaml` file or a folder that has some",
         ));
     }
-    let policy = if parsed.len() == sources.len() && !sources.is_empty() {
-        validate::validate(&parsed, &mut diagnostics)
-    } else {
-        // Checking references across files while one of them is broken would report names as
-        // missing that are only unreadable.
+    // The files that could be read are checked even when others could not, so that one run
+    // reports every mistake; references into an unreadable file are not reported as missing.
+    let complete = parsed.len() == sources.len();
+    let policy = if parsed.is_empty() {
         None
+    } else {
+        validate::validate(&parsed, complete, &mut diagnostics)
     };
     diagnostic::sort(&mut diagnostics);
-    let has_errors = diagnostics.iter().any(|d| d.severity == diagnostic::Severity::Error);
+    let has_errors = diagnostics
+        .iter()
+        .any(|d| d.severity == diagnostic::Severity::Error);
     (if has_errors { None } else { policy }, diagnostics)
 }
 
@@ -89,7 +95,10 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
             Diagnostic::error(
                 name,
                 Span::start(),
-                format!("file is {} bytes; a policy file may be at most {MAX_FILE_BYTES} bytes", source.bytes.len()),
+                format!(
+                    "file is {} bytes; a policy file may be at most {MAX_FILE_BYTES} bytes",
+                    source.bytes.len()
+                ),
             )
             .with_help("split the policy into several files of one folder"),
         );
@@ -108,8 +117,12 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
     };
     if let Some(offset) = text.find('\0') {
         out.push(
-            Diagnostic::error(name, position_of(text.as_bytes(), offset), "file holds a NUL byte")
-                .with_help("policy files are YAML text; is this a binary file?"),
+            Diagnostic::error(
+                name,
+                position_of(text.as_bytes(), offset),
+                "file holds a NUL byte",
+            )
+            .with_help("policy files are YAML text; is this a binary file?"),
         );
         return None;
     }
@@ -123,12 +136,26 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
             return None;
         }
         Err(e) => {
-            let help = if e.message.contains("tab") || text.contains('\t') {
-                "YAML indents with spaces, never tabs"
+            let mut span = e.span;
+            let help = if let Some(help) = e.help {
+                help
+            } else if e.message.contains("tab") {
+                // The parser stops after the tab; point at the tab itself.
+                if let Some(column) = text.lines().nth(span.line.saturating_sub(1)).and_then(|l| {
+                    l.chars()
+                        .take(span.column.saturating_sub(1))
+                        .position(|c| c == '\t')
+                }) {
+                    span = Span::new(span.line, column + 1, 1);
+                }
+                "YAML indents with spaces, never tabs".into()
             } else {
-                "check the indentation and the brackets and quotes around this place"
+                "check the indentation and the brackets and quotes around this place".into()
             };
-            out.push(Diagnostic::error(name, e.span, format!("invalid YAML: {}", e.message)).with_help(help));
+            out.push(
+                Diagnostic::error(name, span, format!("invalid YAML: {}", e.message))
+                    .with_help(help),
+            );
             return None;
         }
     };
@@ -153,8 +180,16 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
                 .map(|l| Span::new(l.line(), l.column(), 1))
                 .unwrap_or_else(Span::start);
             let message = e.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-            out.push(Diagnostic::error(name, span, message));
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            // The structure layer should have caught anything serde refuses; this is the backstop.
+            out.push(
+                Diagnostic::error(name, span, message)
+                    .with_help("compare this value with `policies/schema.json`"),
+            );
             None
         }
     }
@@ -165,17 +200,24 @@ fn check_duplicate_keys(file: &str, node: &Node, out: &mut Vec<Diagnostic>) {
         NodeKind::Map(entries) => {
             for (i, (key, value)) in entries.iter().enumerate() {
                 if let Some(name) = key.scalar() {
-                    if let Some((first, _)) = entries[..i].iter().find(|(k, _)| k.scalar() == Some(name)) {
+                    if let Some((first, _)) =
+                        entries[..i].iter().find(|(k, _)| k.scalar() == Some(name))
+                    {
                         out.push(
                             Diagnostic::error(file, key.span, format!("duplicate key `{name}`"))
-                                .with_help(format!("`{name}` is already set at line {}; keep one", first.span.line)),
+                                .with_help(format!(
+                                    "`{name}` is already set at line {}; keep one",
+                                    first.span.line
+                                )),
                         );
                     }
                 }
                 check_duplicate_keys(file, value, out);
             }
         }
-        NodeKind::Seq(items) => items.iter().for_each(|n| check_duplicate_keys(file, n, out)),
+        NodeKind::Seq(items) => items
+            .iter()
+            .for_each(|n| check_duplicate_keys(file, n, out)),
         _ => {}
     }
 }
@@ -183,7 +225,14 @@ fn check_duplicate_keys(file: &str, node: &Node, out: &mut Vec<Diagnostic>) {
 fn position_of(bytes: &[u8], offset: usize) -> Span {
     let before = &bytes[..offset.min(bytes.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     Span::new(line, column, 1)
 }

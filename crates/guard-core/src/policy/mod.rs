@@ -10,4 +10,7 @@ pub mod yaml_tree;
 
 pub use load::{MAX_FILE_BYTES, SourceFile, load, schema, schema_json};
 pub use model::*;
-pub use validate::{AMAZON_BEDROCK_SERVICE, MAX_BUDGET_NAME, MAX_EMAILS_PER_NOTIFICATION, MAX_THRESHOLDS, is_email, parse_threshold};
+pub use validate::{
+    AMAZON_BEDROCK_SERVICE, MAX_BUDGET_NAME, MAX_EMAILS_PER_NOTIFICATION, MAX_THRESHOLDS, is_email,
+    parse_threshold,
+};

@@ -39,12 +39,18 @@ impl RouteSpec {
     /// The model at a 1-based ladder step, clamped to the ladder.
     pub fn model_at(&self, step: usize) -> &str {
         let index = step.clamp(1, self.ladder.len().max(1)) - 1;
-        self.ladder.get(index).map(String::as_str).unwrap_or_default()
+        self.ladder
+            .get(index)
+            .map(String::as_str)
+            .unwrap_or_default()
     }
 
     /// The 1-based step of a model on the ladder.
     pub fn step_of(&self, model_id: &str) -> Option<usize> {
-        self.ladder.iter().position(|m| m == model_id).map(|i| i + 1)
+        self.ladder
+            .iter()
+            .position(|m| m == model_id)
+            .map(|i| i + 1)
     }
 
     pub fn cheapest_step(&self) -> usize {
@@ -119,7 +125,9 @@ impl ThresholdSpec {
         match self.threshold_type {
             ThresholdType::Percentage => self.value,
             ThresholdType::AbsoluteValue if amount.is_zero() => Decimal::ZERO,
-            ThresholdType::AbsoluteValue => (self.value * Decimal::ONE_HUNDRED / amount).round_dp(2),
+            ThresholdType::AbsoluteValue => {
+                (self.value * Decimal::ONE_HUNDRED / amount).round_dp(2)
+            }
         }
     }
 
@@ -170,9 +178,14 @@ impl Policy {
     }
 
     /// The budgets whose thresholds downgrade `route`.
-    pub fn budgets_for_route<'a>(&'a self, route: &'a str) -> impl Iterator<Item = &'a BudgetSpec> + 'a {
+    pub fn budgets_for_route<'a>(
+        &'a self,
+        route: &'a str,
+    ) -> impl Iterator<Item = &'a BudgetSpec> + 'a {
         self.budgets.values().filter(move |b| {
-            b.thresholds.iter().any(|t| t.downgrade.as_ref().is_some_and(|d| d.route == route))
+            b.thresholds
+                .iter()
+                .any(|t| t.downgrade.as_ref().is_some_and(|d| d.route == route))
         })
     }
 }

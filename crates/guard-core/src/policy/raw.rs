@@ -158,7 +158,20 @@ pub struct Scope {
     pub regions: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Basis {
     /// Spend so far in the period.
@@ -172,7 +185,10 @@ pub enum Basis {
 #[serde(deny_unknown_fields)]
 pub struct Threshold {
     /// A share of the amount (`90%`) or an amount (`$450`).
-    #[schemars(with = "String", regex(pattern = r"^\s*(\d+(\.\d+)?\s*%|\$\s*[\d,]+(\.\d+)?)\s*$"))]
+    #[schemars(
+        with = "String",
+        regex(pattern = r"^\s*(\d+(\.\d+)?\s*%|\$\s*[\d,]+(\.\d+)?)\s*$")
+    )]
     pub at: serde_yaml::Value,
     /// Whether the threshold applies to actual spend (default) or to the forecast.
     #[serde(default)]

@@ -16,13 +16,15 @@ impl<'s> SchemaChecker<'s> {
     }
 
     pub fn check(&self, file: &str, node: &Node, out: &mut Vec<Diagnostic>) {
-        self.walk(file, node, self.root, "the policy file", out);
+        self.walk(file, node, self.root, "the policy file", None, out);
     }
 
     fn resolve(&self, mut schema: &'s Value) -> &'s Value {
         // `$ref: "#/$defs/Name"`, possibly chained.
         for _ in 0..16 {
-            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else { break };
+            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
             let name = reference.rsplit('/').next().unwrap_or_default();
             match self.root.get("$defs").and_then(|d| d.get(name)) {
                 Some(target) => schema = target,
@@ -32,18 +34,42 @@ impl<'s> SchemaChecker<'s> {
         schema
     }
 
-    fn walk(&self, file: &str, node: &Node, schema: &'s Value, what: &str, out: &mut Vec<Diagnostic>) {
+    /// `owner` is the key whose value `node` is, where "missing field" errors point.
+    fn walk(
+        &self,
+        file: &str,
+        node: &Node,
+        schema: &'s Value,
+        what: &str,
+        owner: Option<Span>,
+        out: &mut Vec<Diagnostic>,
+    ) {
         let schema = self.resolve(schema);
         if matches!(node.kind, NodeKind::Alias) || schema.as_bool() == Some(true) {
             return;
         }
-        if let Some(branches) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
+        if let Some(branches) = schema
+            .get("anyOf")
+            .or_else(|| schema.get("oneOf"))
+            .and_then(Value::as_array)
+        {
+            // schemars writes an enum whose variants carry doc comments as `oneOf` of `const`
+            // branches; treat it as the enum it is, so a typo gets "did you mean" rather than
+            // passing here and failing in serde without a help line.
+            let consts: Option<Vec<&str>> = branches
+                .iter()
+                .map(|b| self.resolve(b).get("const")?.as_str())
+                .collect();
+            if let Some(allowed) = consts.filter(|c| !c.is_empty()) {
+                self.check_enum(file, node, &allowed, what, out);
+                return;
+            }
             // Take the first branch that accepts the node; if none does, report the errors of the
             // branch that got furthest (fewest errors), which is the one the author most likely meant.
             let mut best: Option<Vec<Diagnostic>> = None;
             for branch in branches {
                 let mut errors = Vec::new();
-                self.walk(file, node, branch, what, &mut errors);
+                self.walk(file, node, branch, what, owner, &mut errors);
                 if errors.is_empty() {
                     return;
                 }
@@ -56,41 +82,43 @@ impl<'s> SchemaChecker<'s> {
         }
         let types = types_of(schema);
         if !types.is_empty() && !types.iter().any(|t| accepts(t, node)) {
-            let expected = types.iter().filter(|t| *t != "null").map(|t| describe_type(t)).collect::<Vec<_>>();
+            let expected = types
+                .iter()
+                .filter(|t| *t != "null")
+                .map(|t| describe_type(t))
+                .collect::<Vec<_>>();
             let found = match &node.kind {
                 NodeKind::Scalar { text, .. } if !node.is_null() => format!("`{}`", shorten(text)),
                 _ => node.describe().to_owned(),
             };
             out.push(
-                Diagnostic::error(file, node.span, format!("{what} should be {}, found {found}", expected.join(" or ")))
-                    .with_help(type_help(&types)),
+                Diagnostic::error(
+                    file,
+                    node.span,
+                    format!("{what} should be {}, found {found}", expected.join(" or ")),
+                )
+                .with_help(type_help(&types)),
             );
             return;
         }
         if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-            if let Some(text) = node.scalar() {
-                let allowed: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
-                if !allowed.is_empty() && !allowed.contains(&text) {
-                    let mut d = Diagnostic::error(
-                        file,
-                        node.span,
-                        format!("unknown value `{}` for {what}", shorten(text)),
-                    );
-                    d = match did_you_mean(text, allowed.iter().copied()) {
-                        Some(s) => d.with_help(format!("did you mean `{s}`? expected one of: {}", allowed.join(", "))),
-                        None => d.with_help(format!("expected one of: {}", allowed.join(", "))),
-                    };
-                    out.push(d);
-                }
-            }
+            let allowed: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+            self.check_enum(file, node, &allowed, what, out);
             return;
         }
         match &node.kind {
-            NodeKind::Map(entries) => self.walk_map(file, node, entries, schema, what, out),
+            NodeKind::Map(_) => self.walk_map(file, node, schema, what, owner, out),
             NodeKind::Seq(items) => {
                 if let Some(item_schema) = schema.get("items") {
                     for (i, item) in items.iter().enumerate() {
-                        self.walk(file, item, item_schema, &format!("item {} of {what}", i + 1), out);
+                        self.walk(
+                            file,
+                            item,
+                            item_schema,
+                            &format!("item {} of {what}", i + 1),
+                            None,
+                            out,
+                        );
                     }
                 }
             }
@@ -98,53 +126,128 @@ impl<'s> SchemaChecker<'s> {
         }
     }
 
+    fn check_enum(
+        &self,
+        file: &str,
+        node: &Node,
+        allowed: &[&str],
+        what: &str,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let Some(text) = node.scalar() else {
+            out.push(
+                Diagnostic::error(
+                    file,
+                    node.span,
+                    format!(
+                        "{what} should be one of {}, found {}",
+                        allowed.join(", "),
+                        node.describe()
+                    ),
+                )
+                .with_help(format!("write one of: {}", allowed.join(", "))),
+            );
+            return;
+        };
+        if allowed.is_empty() || allowed.contains(&text) {
+            return;
+        }
+        let d = Diagnostic::error(
+            file,
+            node.span,
+            format!("unknown value `{}` for {what}", shorten(text)),
+        );
+        out.push(match did_you_mean(text, allowed.iter().copied()) {
+            Some(s) => d.with_help(format!(
+                "did you mean `{s}`? expected one of: {}",
+                allowed.join(", ")
+            )),
+            None => d.with_help(format!("expected one of: {}", allowed.join(", "))),
+        });
+    }
+
     fn walk_map(
         &self,
         file: &str,
         node: &Node,
-        entries: &[(Node, Node)],
         schema: &'s Value,
         what: &str,
+        owner: Option<Span>,
         out: &mut Vec<Diagnostic>,
     ) {
+        let entries = node.entries();
         let empty = Map::new();
-        let properties = schema.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+        let properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
         let additional = schema.get("additionalProperties");
+        let mut missing: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        missing.retain(|field| !entries.iter().any(|(k, _)| k.scalar() == Some(*field)));
+        // A misspelt required field is one mistake, reported once at the misspelling.
+        let mut misspelt: Vec<&str> = Vec::new();
         for (key, value) in entries {
             let Some(name) = key.scalar() else {
-                out.push(Diagnostic::error(file, key.span, format!("keys of {what} must be plain names")));
+                out.push(Diagnostic::error(
+                    file,
+                    key.span,
+                    format!("keys of {what} must be plain names"),
+                ));
                 continue;
             };
             if let Some(prop) = properties.get(name) {
-                self.walk(file, value, prop, &format!("`{name}`"), out);
+                self.walk(file, value, prop, &format!("`{name}`"), Some(key.span), out);
             } else {
                 match additional {
                     Some(Value::Bool(false)) => {
-                        let mut d = Diagnostic::error(file, key.span, format!("unknown field `{name}` in {what}"));
+                        let mut d = Diagnostic::error(
+                            file,
+                            key.span,
+                            format!("unknown field `{name}` in {what}"),
+                        );
                         let known: Vec<&str> = properties.keys().map(String::as_str).collect();
                         d = match did_you_mean(name, known.iter().copied()) {
-                            Some(s) => d.with_help(format!("did you mean `{s}`? expected one of: {}", known.join(", "))),
+                            Some(s) if missing.contains(&s) => {
+                                misspelt.push(s);
+                                d.with_help(format!(
+                                    "did you mean `{s}`? it is required and missing"
+                                ))
+                            }
+                            Some(s) => d.with_help(format!(
+                                "did you mean `{s}`? expected one of: {}",
+                                known.join(", ")
+                            )),
                             None => d.with_help(format!("expected one of: {}", known.join(", "))),
                         };
                         out.push(d);
                     }
                     Some(extra @ Value::Object(_)) => {
-                        self.walk(file, value, extra, &format!("`{name}`"), out);
+                        self.walk(
+                            file,
+                            value,
+                            extra,
+                            &format!("`{name}`"),
+                            Some(key.span),
+                            out,
+                        );
                     }
                     _ => {}
                 }
             }
         }
-        if let Some(required) = schema.get("required").and_then(Value::as_array) {
-            for field in required.iter().filter_map(Value::as_str) {
-                if !entries.iter().any(|(k, _)| k.scalar() == Some(field)) {
-                    let span = Span::new(node.span.line, node.span.column, 1);
-                    out.push(
-                        Diagnostic::error(file, span, format!("missing field `{field}` in {what}"))
-                            .with_help(format!("add `{field}:`{}", describe_field(properties.get(field)))),
-                    );
-                }
-            }
+        for field in missing.into_iter().filter(|f| !misspelt.contains(f)) {
+            let span = owner.unwrap_or(Span::new(node.span.line, node.span.column, 1));
+            out.push(
+                Diagnostic::error(file, span, format!("missing field `{field}` in {what}"))
+                    .with_help(format!(
+                        "add `{field}:`{}",
+                        describe_field(properties.get(field))
+                    )),
+            );
         }
     }
 }
@@ -160,7 +263,11 @@ fn describe_field(schema: Option<&Value>) -> String {
 fn types_of(schema: &Value) -> Vec<String> {
     match schema.get("type") {
         Some(Value::String(t)) => vec![t.clone()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -173,9 +280,30 @@ fn accepts(ty: &str, node: &Node) -> bool {
         (NodeKind::Scalar { .. }, "null") => node.is_null(),
         (NodeKind::Scalar { text, quoted }, _) if !*quoted && is_null_text(text) => ty == "null",
         (NodeKind::Scalar { .. }, "string") => true,
-        (NodeKind::Scalar { text, quoted: false }, "integer") => is_integer(text),
-        (NodeKind::Scalar { text, quoted: false }, "number") => is_integer(text) || text.parse::<f64>().is_ok_and(f64::is_finite),
-        (NodeKind::Scalar { text, quoted: false }, "boolean") => matches!(text.as_str(), "true" | "false" | "True" | "False" | "TRUE" | "FALSE"),
+        (
+            NodeKind::Scalar {
+                text,
+                quoted: false,
+            },
+            "integer",
+        ) => is_integer(text),
+        (
+            NodeKind::Scalar {
+                text,
+                quoted: false,
+            },
+            "number",
+        ) => is_integer(text) || text.parse::<f64>().is_ok_and(f64::is_finite),
+        (
+            NodeKind::Scalar {
+                text,
+                quoted: false,
+            },
+            "boolean",
+        ) => matches!(
+            text.as_str(),
+            "true" | "false" | "True" | "False" | "TRUE" | "FALSE"
+        ),
         _ => false,
     }
 }
@@ -222,7 +350,10 @@ fn shorten(text: &str) -> String {
 }
 
 /// The closest candidate to a misspelt name, if one is close enough to be what was meant.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))

@@ -4,8 +4,8 @@
 
 use super::load::ParsedFile;
 use super::model::{
-    BudgetSpec, ChannelSpec, DowngradeSpec, Policy, RouteSpec, ScopeSpec, ThresholdSpec, ThresholdType,
-    UseCaseSpec,
+    BudgetSpec, ChannelSpec, DowngradeSpec, Policy, RouteSpec, ScopeSpec, ThresholdSpec,
+    ThresholdType, UseCaseSpec,
 };
 use super::raw::{Basis, Budget, Channel, Route, Settings, Threshold, UseCase};
 use super::schema_check::did_you_mean;
@@ -40,12 +40,18 @@ impl Origin {
     fn join(&self, segs: impl IntoIterator<Item = Seg>) -> Origin {
         let mut path = self.path.clone();
         path.extend(segs);
-        Origin { file: self.file, path }
+        Origin {
+            file: self.file,
+            path,
+        }
     }
 }
 
 struct Ctx<'a> {
     files: &'a [ParsedFile<'a>],
+    /// False when some file of the policy could not be read: names it defines are then unknown,
+    /// and reporting references to them would only be noise beside that file's own errors.
+    complete: bool,
     out: &'a mut Vec<Diagnostic>,
 }
 
@@ -66,11 +72,17 @@ impl Ctx<'_> {
     }
 
     fn key_span(&self, origin: &Origin) -> Span {
-        self.files[origin.file].tree.key_span(&origin.path).unwrap_or_else(|| self.span(origin))
+        self.files[origin.file]
+            .tree
+            .key_span(&origin.path)
+            .unwrap_or_else(|| self.span(origin))
     }
 
     fn text(&self, origin: &Origin) -> Option<&str> {
-        self.files[origin.file].tree.at(&origin.path).and_then(|n| n.scalar())
+        self.files[origin.file]
+            .tree
+            .at(&origin.path)
+            .and_then(|n| n.scalar())
     }
 
     fn error(&mut self, origin: &Origin, message: impl Into<String>, help: impl Into<String>) {
@@ -78,7 +90,19 @@ impl Ctx<'_> {
         self.push(origin, span, message.into(), help.into(), Severity::Error);
     }
 
-    fn error_at_key(&mut self, origin: &Origin, message: impl Into<String>, help: impl Into<String>) {
+    /// A reference to a name no file defines; only an error when every file could be read.
+    fn unresolved(&mut self, origin: &Origin, message: impl Into<String>, help: impl Into<String>) {
+        if self.complete {
+            self.error(origin, message, help);
+        }
+    }
+
+    fn error_at_key(
+        &mut self,
+        origin: &Origin,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         let span = self.key_span(origin);
         self.push(origin, span, message.into(), help.into(), Severity::Error);
     }
@@ -88,7 +112,14 @@ impl Ctx<'_> {
         self.push(origin, span, message.into(), help.into(), Severity::Warning);
     }
 
-    fn push(&mut self, origin: &Origin, span: Span, message: String, help: String, severity: Severity) {
+    fn push(
+        &mut self,
+        origin: &Origin,
+        span: Span,
+        message: String,
+        help: String,
+        severity: Severity,
+    ) {
         let mut d = Diagnostic::error(self.files[origin.file].name, span, message);
         d.severity = severity;
         if !help.is_empty() {
@@ -99,7 +130,10 @@ impl Ctx<'_> {
 
     fn location(&self, origin: &Origin) -> String {
         let span = self.key_span(origin);
-        format!("{}:{}:{}", self.files[origin.file].name, span.line, span.column)
+        format!(
+            "{}:{}:{}",
+            self.files[origin.file].name, span.line, span.column
+        )
     }
 }
 
@@ -118,7 +152,10 @@ fn merge<'a, T>(
     let mut items: BTreeMap<&'a str, (Origin, &'a T)> = BTreeMap::new();
     for (i, file) in files.iter().enumerate() {
         for (name, item) in pick(file) {
-            let origin = Origin { file: i, path: vec![key(section), key(name)] };
+            let origin = Origin {
+                file: i,
+                path: vec![key(section), key(name)],
+            };
             if let Some((first, _)) = items.get(name.as_str()) {
                 let first_at = ctx.location(first);
                 ctx.error_at_key(
@@ -134,14 +171,25 @@ fn merge<'a, T>(
     Merged { items }
 }
 
-pub(crate) fn validate(files: &[ParsedFile<'_>], out: &mut Vec<Diagnostic>) -> Option<Policy> {
+pub(crate) fn validate(
+    files: &[ParsedFile<'_>],
+    complete: bool,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Policy> {
     let errors_before = out.iter().filter(|d| d.severity == Severity::Error).count();
-    let mut ctx = Ctx { files, out };
+    let mut ctx = Ctx {
+        files,
+        complete,
+        out,
+    };
 
     for (i, file) in files.iter().enumerate() {
         if file.file.version != 1 {
             ctx.error(
-                &Origin { file: i, path: vec![key("version")] },
+                &Origin {
+                    file: i,
+                    path: vec![key("version")],
+                },
                 format!("unsupported policy version {}", file.file.version),
                 "this Budget Guard reads `version: 1`",
             );
@@ -149,7 +197,13 @@ pub(crate) fn validate(files: &[ParsedFile<'_>], out: &mut Vec<Diagnostic>) -> O
     }
 
     let settings = check_settings(&mut ctx, files);
-    let pricing = merge(&mut ctx, "pricing", "price of model", |f| &f.file.pricing, files);
+    let pricing = merge(
+        &mut ctx,
+        "pricing",
+        "price of model",
+        |f| &f.file.pricing,
+        files,
+    );
     for (model, (origin, price)) in &pricing.items {
         let terms = [
             ("input_per_1k", Some(price.input_per_1k)),
@@ -169,8 +223,12 @@ pub(crate) fn validate(files: &[ParsedFile<'_>], out: &mut Vec<Diagnostic>) -> O
             }
         }
     }
-    let catalog = Catalog::bundled()
-        .with_policy_overrides(pricing.items.iter().map(|(model, (_, price))| (*model, (*price).clone())));
+    let catalog = Catalog::bundled().with_policy_overrides(
+        pricing
+            .items
+            .iter()
+            .map(|(model, (_, price))| (*model, (*price).clone())),
+    );
     let prices: BTreeMap<String, ModelPrice> = pricing
         .items
         .keys()
@@ -186,7 +244,12 @@ pub(crate) fn validate(files: &[ParsedFile<'_>], out: &mut Vec<Diagnostic>) -> O
     let all_models: BTreeSet<String> = route_specs
         .values()
         .flat_map(|r| r.ladder.iter().cloned())
-        .chain(budgets.items.values().flat_map(|(_, b)| b.usage.iter().filter_map(|u| u.model.clone())))
+        .chain(
+            budgets
+                .items
+                .values()
+                .flat_map(|(_, b)| b.usage.iter().filter_map(|u| u.model.clone())),
+        )
         .collect();
 
     let mut budget_specs = BTreeMap::new();
@@ -206,8 +269,12 @@ pub(crate) fn validate(files: &[ParsedFile<'_>], out: &mut Vec<Diagnostic>) -> O
         }
     }
 
-    let errors_after = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
-    (errors_after == errors_before).then(|| Policy {
+    let errors_after = ctx
+        .out
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    (errors_after == errors_before).then_some(Policy {
         settings,
         channels: channel_specs,
         routes: route_specs,
@@ -222,9 +289,15 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> Settings {
         if let Some(settings) = &file.file.settings {
             match chosen {
                 Some((first, _)) => {
-                    let first_at = ctx.location(&Origin { file: first, path: vec![key("settings")] });
+                    let first_at = ctx.location(&Origin {
+                        file: first,
+                        path: vec![key("settings")],
+                    });
                     ctx.error_at_key(
-                        &Origin { file: i, path: vec![key("settings")] },
+                        &Origin {
+                            file: i,
+                            path: vec![key("settings")],
+                        },
                         "`settings` appear in more than one file",
                         format!("keep one `settings` section (the first is at {first_at})"),
                     );
@@ -233,24 +306,47 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> Settings {
             }
         }
     }
-    let Some((file, settings)) = chosen else { return Settings::default() };
-    let at = |field: &str| Origin { file, path: vec![key("settings"), key(field)] };
+    let Some((file, settings)) = chosen else {
+        return Settings::default();
+    };
+    let at = |field: &str| Origin {
+        file,
+        path: vec![key("settings"), key(field)],
+    };
     let prefix = &settings.budget_prefix;
     if prefix.is_empty() {
         ctx.error(&at("budget_prefix"), "`budget_prefix` is empty", "the prefix marks the budgets the guard owns; without one it would own every budget of the account");
-    } else if let Some(bad) = prefix.chars().find(|c| matches!(c, ':' | '\\') || c.is_control()) {
-        ctx.error(&at("budget_prefix"), format!("`budget_prefix` contains `{}`", bad.escape_default()), "AWS budget names cannot contain `:` or `\\`");
+    } else if let Some(bad) = prefix
+        .chars()
+        .find(|c| matches!(c, ':' | '\\') || c.is_control())
+    {
+        ctx.error(
+            &at("budget_prefix"),
+            format!("`budget_prefix` contains `{}`", bad.escape_default()),
+            "AWS budget names cannot contain `:` or `\\`",
+        );
     }
     if settings.currency != "USD" {
-        ctx.error(&at("currency"), format!("currency `{}` is not supported", settings.currency), "AWS Budgets for Bedrock spend are in USD; write `currency: USD`");
+        ctx.error(
+            &at("currency"),
+            format!("currency `{}` is not supported", settings.currency),
+            "AWS Budgets for Bedrock spend are in USD; write `currency: USD`",
+        );
     }
-    for (field, value) in [("flags_path", &settings.flags_path), ("state_path", &settings.state_path)] {
+    for (field, value) in [
+        ("flags_path", &settings.flags_path),
+        ("state_path", &settings.state_path),
+    ] {
         if !is_ssm_path(value) {
             ctx.error(&at(field), format!("`{field}` `{value}` is not an SSM parameter path"), "write a path that starts and ends with `/`, e.g. `/budget-guard/routes/`, of letters, digits and `_.-/`");
         }
     }
     if settings.flags_path == settings.state_path {
-        ctx.error(&at("state_path"), "`state_path` is the same as `flags_path`", "keep the guard's own state apart from the routing flags that applications read");
+        ctx.error(
+            &at("state_path"),
+            "`state_path` is the same as `flags_path`",
+            "keep the guard's own state apart from the routing flags that applications read",
+        );
     }
     settings.clone()
 }
@@ -260,10 +356,15 @@ fn is_ssm_path(path: &str) -> bool {
         && path.starts_with('/')
         && path.ends_with('/')
         && !path.contains("//")
-        && path.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
 }
 
-fn check_channels(ctx: &mut Ctx<'_>, channels: &Merged<'_, Channel>) -> BTreeMap<String, ChannelSpec> {
+fn check_channels(
+    ctx: &mut Ctx<'_>,
+    channels: &Merged<'_, Channel>,
+) -> BTreeMap<String, ChannelSpec> {
     let mut specs = BTreeMap::new();
     for (name, (origin, channel)) in &channels.items {
         check_name(ctx, origin, "channel", name);
@@ -271,40 +372,83 @@ fn check_channels(ctx: &mut Ctx<'_>, channels: &Merged<'_, Channel>) -> BTreeMap
             (Some(slack), None) => {
                 let secret = slack.webhook_secret.trim();
                 let at = origin.join([key("slack"), key("webhook_secret")]);
-                if secret.starts_with("https://") || secret.starts_with("http://") || secret.contains("hooks.slack.com") {
+                if secret.starts_with("https://")
+                    || secret.starts_with("http://")
+                    || secret.contains("hooks.slack.com")
+                {
                     ctx.error(&at, "`webhook_secret` holds a URL", "put the webhook URL into a Secrets Manager secret and write the secret's name here; a URL in git is a leaked credential");
-                } else if secret.is_empty() || !secret.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c)) {
-                    ctx.error(&at, format!("`{secret}` is not a Secrets Manager secret name"), "secret names use letters, digits and `/_+=.@-`");
+                } else if secret.is_empty()
+                    || !secret
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+                {
+                    ctx.error(
+                        &at,
+                        format!("`{secret}` is not a Secrets Manager secret name"),
+                        "secret names use letters, digits and `/_+=.@-`",
+                    );
                 }
-                specs.insert((*name).to_owned(), ChannelSpec::Slack { webhook_secret: secret.to_owned() });
+                specs.insert(
+                    (*name).to_owned(),
+                    ChannelSpec::Slack {
+                        webhook_secret: secret.to_owned(),
+                    },
+                );
             }
             (None, Some(emails)) => {
                 if emails.is_empty() {
-                    ctx.error(&origin.join([key("email")]), format!("email channel `{name}` has no addresses"), "list at least one address");
+                    ctx.error(
+                        &origin.join([key("email")]),
+                        format!("email channel `{name}` has no addresses"),
+                        "list at least one address",
+                    );
                 }
                 if emails.len() > MAX_EMAILS_PER_NOTIFICATION {
-                    ctx.error(&origin.join([key("email")]), format!("email channel `{name}` has {} addresses", emails.len()), format!("AWS Budgets allows at most {MAX_EMAILS_PER_NOTIFICATION} email subscribers per notification; use a mailing list address"));
+                    ctx.error_at_key(&origin.join([key("email")]), format!("email channel `{name}` has {} addresses", emails.len()), format!("AWS Budgets allows at most {MAX_EMAILS_PER_NOTIFICATION} email subscribers per notification; use a mailing list address"));
                 }
                 let mut seen = BTreeSet::new();
                 for (i, email) in emails.iter().enumerate() {
                     let at = origin.join([key("email"), Seg::Index(i)]);
                     if !is_email(email) {
-                        ctx.error(&at, format!("`{email}` is not a valid email address"), "write an address like `finops@example.com`");
+                        ctx.error(
+                            &at,
+                            format!("`{email}` is not a valid email address"),
+                            "write an address like `finops@example.com`",
+                        );
                     } else if !seen.insert(email.to_lowercase()) {
-                        ctx.error(&at, format!("`{email}` is listed twice"), "list each address once");
+                        ctx.error(
+                            &at,
+                            format!("`{email}` is listed twice"),
+                            "list each address once",
+                        );
                     }
                 }
-                specs.insert((*name).to_owned(), ChannelSpec::Email { addresses: emails.clone() });
+                specs.insert(
+                    (*name).to_owned(),
+                    ChannelSpec::Email {
+                        addresses: emails.clone(),
+                    },
+                );
             }
-            (Some(_), Some(_)) => ctx.error_at_key(origin, format!("channel `{name}` is both Slack and email"), "a channel is either `slack:` or `email:`; make two channels"),
-            (None, None) => ctx.error_at_key(origin, format!("channel `{name}` says neither `slack` nor `email`"), "add `slack: {webhook_secret: <secret name>}` or `email: [address, ...]`"),
+            (Some(_), Some(_)) => ctx.error_at_key(
+                origin,
+                format!("channel `{name}` is both Slack and email"),
+                "a channel is either `slack:` or `email:`; make two channels",
+            ),
+            (None, None) => ctx.error_at_key(
+                origin,
+                format!("channel `{name}` says neither `slack` nor `email`"),
+                "add `slack: {webhook_secret: <secret name>}` or `email: [address, ...]`",
+            ),
         }
     }
     specs
 }
 
 pub fn is_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && local.len() <= 64
         && email.len() <= 254
@@ -313,16 +457,26 @@ pub fn is_email(email: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c))
-        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c))
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
 }
 
 fn check_name(ctx: &mut Ctx<'_>, origin: &Origin, what: &str, name: &str) {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !ok {
-        ctx.error_at_key(origin, format!("{what} name `{name}` is not allowed"), "names use letters, digits, `-` and `_`, up to 64 characters");
+        ctx.error_at_key(
+            origin,
+            format!("{what} name `{name}` is not allowed"),
+            "names use letters, digits, `-` and `_`, up to 64 characters",
+        );
     }
 }
 
@@ -343,13 +497,21 @@ fn check_routes(
     for (name, (origin, route)) in &routes.items {
         check_name(ctx, origin, "route", name);
         if route.ladder.is_empty() {
-            ctx.error(&origin.join([key("ladder")]), format!("route `{name}` has an empty ladder"), "list model ids from the most capable to the cheapest");
+            ctx.error(
+                &origin.join([key("ladder")]),
+                format!("route `{name}` has an empty ladder"),
+                "list model ids from the most capable to the cheapest",
+            );
         }
         let mut previous: Option<(usize, Decimal)> = None;
         for (i, model) in route.ladder.iter().enumerate() {
             let at = origin.join([key("ladder"), Seg::Index(i)]);
             if route.ladder[..i].contains(model) {
-                ctx.error(&at, format!("model `{model}` is on the ladder of `{name}` twice"), "each step is a different model");
+                ctx.error(
+                    &at,
+                    format!("model `{model}` is on the ladder of `{name}` twice"),
+                    "each step is a different model",
+                );
                 continue;
             }
             match catalog.resolve(model) {
@@ -374,26 +536,53 @@ fn check_routes(
                 }
             }
         }
-        let parameter = route.parameter.clone().unwrap_or_else(|| format!("{}{name}", settings.flags_path));
-        if route.parameter.is_some() && !(parameter.starts_with('/') && !parameter.ends_with('/')) {
-            ctx.error(&origin.join([key("parameter")]), format!("`{parameter}` is not an SSM parameter name"), "write a full name such as `/budget-guard/routes/chatbot`");
+        let parameter = route
+            .parameter
+            .clone()
+            .unwrap_or_else(|| format!("{}{name}", settings.flags_path));
+        let full_name = parameter.starts_with('/') && !parameter.ends_with('/');
+        if route.parameter.is_some() && !full_name {
+            ctx.error(
+                &origin.join([key("parameter")]),
+                format!("`{parameter}` is not an SSM parameter name"),
+                "write a full name such as `/budget-guard/routes/chatbot`",
+            );
         }
         if let Some(other) = parameters.insert(parameter.clone(), (*name).to_owned()) {
-            ctx.error_at_key(origin, format!("routes `{other}` and `{name}` share the flag `{parameter}`"), "each route needs its own flag parameter");
+            ctx.error_at_key(
+                origin,
+                format!("routes `{other}` and `{name}` share the flag `{parameter}`"),
+                "each route needs its own flag parameter",
+            );
         }
-        specs.insert((*name).to_owned(), RouteSpec { name: (*name).to_owned(), ladder: route.ladder.clone(), parameter });
+        specs.insert(
+            (*name).to_owned(),
+            RouteSpec {
+                name: (*name).to_owned(),
+                ladder: route.ladder.clone(),
+                parameter,
+            },
+        );
     }
     specs
 }
 
 fn unknown_model(ctx: &mut Ctx<'_>, at: &Origin, model: &str, catalog: &Catalog) {
     let ids: Vec<&str> = catalog.entries().map(|p| p.model_id.as_str()).collect();
-    let bare = model.split_once('.').filter(|(p, _)| p.len() <= 7).map(|(_, rest)| rest).unwrap_or(model);
+    let bare = model
+        .split_once('.')
+        .filter(|(p, _)| p.len() <= 7)
+        .map(|(_, rest)| rest)
+        .unwrap_or(model);
     let help = match did_you_mean(bare, ids.iter().copied()) {
         Some(s) => format!("did you mean `{s}`? `budget-guard prices` lists known models; add others under `pricing:`"),
         None => "`budget-guard prices` lists known models; add others under `pricing:` with their prices".into(),
     };
-    ctx.error(at, format!("unknown model `{model}`: no price for it"), help);
+    ctx.error(
+        at,
+        format!("unknown model `{model}`: no price for it"),
+        help,
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -408,27 +597,57 @@ fn check_budget(
     catalog: &Catalog,
     all_models: &BTreeSet<String>,
 ) -> Option<BudgetSpec> {
-    let errors_before = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors_before = ctx
+        .out
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let full_name = format!("{}{name}", settings.budget_prefix);
     if full_name.chars().count() > MAX_BUDGET_NAME {
-        ctx.error_at_key(origin, format!("budget name `{full_name}` is {} characters long", full_name.chars().count()), format!("AWS budget names, prefix included, are at most {MAX_BUDGET_NAME} characters"));
+        ctx.error_at_key(
+            origin,
+            format!(
+                "budget name `{full_name}` is {} characters long",
+                full_name.chars().count()
+            ),
+            format!("AWS budget names, prefix included, are at most {MAX_BUDGET_NAME} characters"),
+        );
     }
-    if let Some(bad) = name.chars().find(|c| matches!(c, ':' | '\\') || c.is_control()) {
-        ctx.error_at_key(origin, format!("budget name `{name}` contains `{}`", bad.escape_default()), "AWS budget names cannot contain `:` or `\\`");
+    if let Some(bad) = name
+        .chars()
+        .find(|c| matches!(c, ':' | '\\') || c.is_control())
+    {
+        ctx.error_at_key(
+            origin,
+            format!("budget name `{name}` contains `{}`", bad.escape_default()),
+            "AWS budget names cannot contain `:` or `\\`",
+        );
     }
     if name.trim().is_empty() {
-        ctx.error_at_key(origin, "budget name is empty", "name the budget, e.g. `chatbot-monthly`");
+        ctx.error_at_key(
+            origin,
+            "budget name is empty",
+            "name the budget, e.g. `chatbot-monthly`",
+        );
     }
 
     let amount_at = origin.join([key("amount")]);
     let amount = match ctx.text(&amount_at).map(parse_amount) {
         Some(Ok(amount)) if amount > Decimal::ZERO => amount,
         Some(Ok(_)) => {
-            ctx.error(&amount_at, format!("budget `{name}` has an amount of zero or less"), "a budget amount is greater than 0 USD");
+            ctx.error(
+                &amount_at,
+                format!("budget `{name}` has an amount of zero or less"),
+                "a budget amount is greater than 0 USD",
+            );
             Decimal::ONE
         }
         _ => {
-            ctx.error(&amount_at, format!("amount of budget `{name}` is not a number of USD"), "write a number such as `500` or `1200.50`");
+            ctx.error(
+                &amount_at,
+                format!("amount of budget `{name}` is not a number of USD"),
+                "write a number such as `500` or `1200.50`",
+            );
             Decimal::ONE
         }
     };
@@ -437,18 +656,37 @@ fn check_budget(
 
     let thresholds_at = origin.join([key("thresholds")]);
     if budget.thresholds.len() > MAX_THRESHOLDS {
-        ctx.error_at_key(&thresholds_at, format!("budget `{name}` has {} thresholds", budget.thresholds.len()), format!("AWS Budgets allows at most {MAX_THRESHOLDS} notifications per budget"));
+        ctx.error_at_key(
+            &thresholds_at,
+            format!("budget `{name}` has {} thresholds", budget.thresholds.len()),
+            format!("AWS Budgets allows at most {MAX_THRESHOLDS} notifications per budget"),
+        );
     }
     let mut thresholds = Vec::new();
     let mut seen: BTreeMap<(Basis, Decimal), usize> = BTreeMap::new();
     for (i, threshold) in budget.thresholds.iter().enumerate() {
         let at = thresholds_at.join([Seg::Index(i)]);
-        if let Some(spec) = check_threshold(ctx, name, &at, threshold, amount, budget.period, channels, routes) {
+        if let Some(spec) = check_threshold(
+            ctx,
+            name,
+            &at,
+            threshold,
+            amount,
+            budget.period,
+            channels,
+            routes,
+        ) {
             let dollars = spec.dollars(amount);
             if let Some(first) = seen.insert((spec.basis, dollars), i) {
                 ctx.error(
                     &at.join([key("at")]),
-                    format!("threshold {} repeats threshold {} of budget `{name}` ({} of {} spend)", i + 1, first + 1, spec.label(), basis_word(spec.basis)),
+                    format!(
+                        "threshold {} repeats threshold {} of budget `{name}` ({} of {} spend)",
+                        i + 1,
+                        first + 1,
+                        spec.label(),
+                        basis_word(spec.basis)
+                    ),
                     "each threshold of a budget is unique for actual and for forecasted spend",
                 );
             }
@@ -464,7 +702,11 @@ fn check_budget(
         }
     }
 
-    let errors_after = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors_after = ctx
+        .out
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     (errors_after == errors_before).then(|| BudgetSpec {
         key: name.to_owned(),
         name: full_name,
@@ -507,12 +749,21 @@ fn check_scope(
     }
     for (i, model) in scope.models.iter().enumerate() {
         if catalog.resolve(model).is_none() {
-            unknown_model(ctx, &at.join([key("models"), Seg::Index(i)]), model, catalog);
+            unknown_model(
+                ctx,
+                &at.join([key("models"), Seg::Index(i)]),
+                model,
+                catalog,
+            );
         }
     }
     for (i, service) in scope.services.iter().enumerate() {
         if service.trim().is_empty() {
-            ctx.error(&at.join([key("services"), Seg::Index(i)]), "empty service name", "write a Cost Explorer service name such as `Amazon Bedrock`");
+            ctx.error(
+                &at.join([key("services"), Seg::Index(i)]),
+                "empty service name",
+                "write a Cost Explorer service name such as `Amazon Bedrock`",
+            );
         }
     }
     for (i, account) in scope.accounts.iter().enumerate() {
@@ -522,12 +773,20 @@ fn check_scope(
     }
     for (i, region) in scope.regions.iter().enumerate() {
         if !is_region(region) {
-            ctx.error(&at.join([key("regions"), Seg::Index(i)]), format!("`{region}` is not an AWS region"), "write a region code such as `us-east-1`");
+            ctx.error(
+                &at.join([key("regions"), Seg::Index(i)]),
+                format!("`{region}` is not an AWS region"),
+                "write a region code such as `us-east-1`",
+            );
         }
     }
     for (tag, values) in &scope.tags {
         if values.is_empty() {
-            ctx.error(&at.join([key("tags"), key(tag)]), format!("tag `{tag}` lists no values"), "list the tag values whose spend counts");
+            ctx.error(
+                &at.join([key("tags"), key(tag)]),
+                format!("tag `{tag}` lists no values"),
+                "list the tag values whose spend counts",
+            );
         }
     }
     let models: Vec<String> = if scope.models.is_empty() {
@@ -555,8 +814,14 @@ fn check_scope(
 fn is_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -570,7 +835,11 @@ fn check_threshold(
     channels: &BTreeMap<String, ChannelSpec>,
     routes: &BTreeMap<String, RouteSpec>,
 ) -> Option<ThresholdSpec> {
-    let errors_before = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors_before = ctx
+        .out
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let at_at = at.join([key("at")]);
     let parsed = ctx.text(&at_at).and_then(parse_threshold);
     let (value, threshold_type) = match parsed {
@@ -580,17 +849,33 @@ fn check_threshold(
             let help = if found.parse::<f64>().is_ok() {
                 format!("is `{found}` a share or an amount? write `{found}%` or `${found}`")
             } else {
-                "write a share of the amount such as `90%`, or an amount in USD such as `$450`".into()
+                "write a share of the amount such as `90%`, or an amount in USD such as `$450`"
+                    .into()
             };
-            ctx.error(&at_at, format!("threshold `{found}` is neither a percentage nor an amount"), help);
+            ctx.error(
+                &at_at,
+                format!("threshold `{found}` is neither a percentage nor an amount"),
+                help,
+            );
             (Decimal::ONE, ThresholdType::Percentage)
         }
     };
     if value <= Decimal::ZERO {
-        ctx.error(&at_at, "a threshold is greater than zero", "write e.g. `50%` or `$250`");
+        ctx.error(
+            &at_at,
+            "a threshold is greater than zero",
+            "write e.g. `50%` or `$250`",
+        );
     }
     if threshold_type == ThresholdType::Percentage && value > Decimal::from(1000) {
-        ctx.error(&at_at, format!("threshold {}% is more than ten times the budget", value.normalize()), "percentages are of the budgeted amount, e.g. `90%` or `100%`");
+        ctx.error(
+            &at_at,
+            format!(
+                "threshold {}% is more than ten times the budget",
+                value.normalize()
+            ),
+            "percentages are of the budgeted amount, e.g. `90%` or `100%`",
+        );
     }
     if threshold.on == Basis::Forecasted && period == Period::Daily {
         ctx.error(&at.join([key("on")]), format!("budget `{budget}` is daily and cannot alert on forecasted spend"), "AWS Budgets rejects forecasted notifications on daily budgets; use `on: actual` or a monthly budget");
@@ -603,14 +888,23 @@ fn check_threshold(
             Some(ChannelSpec::Slack { .. }) => {}
             None => {
                 let help = match did_you_mean(channel, channels.keys().map(String::as_str)) {
-                    Some(s) => format!("did you mean `{s}`? channels are defined under `channels:`"),
-                    None => format!("define `{channel}` under `channels:`, or use one of: {}", list(channels.keys())),
+                    Some(s) => {
+                        format!("did you mean `{s}`? channels are defined under `channels:`")
+                    }
+                    None => format!(
+                        "define `{channel}` under `channels:`, or use one of: {}",
+                        list(channels.keys())
+                    ),
                 };
-                ctx.error(&at, format!("unknown channel `{channel}`"), help);
+                ctx.unresolved(&at, format!("unknown channel `{channel}`"), help);
             }
         }
         if threshold.notify[..i].contains(channel) {
-            ctx.error(&at, format!("channel `{channel}` is listed twice"), "list each channel once");
+            ctx.error(
+                &at,
+                format!("channel `{channel}` is listed twice"),
+                "list each channel once",
+            );
         }
     }
     if emails > MAX_EMAILS_PER_NOTIFICATION {
@@ -623,7 +917,7 @@ fn check_threshold(
                 Some(s) => format!("did you mean `{s}`? routes are defined under `routes:`"),
                 None => format!("define `{}` under `routes:`, or use one of: {}", d.route, list(routes.keys())),
             };
-            ctx.error(&d_at.join([key("route")]), format!("unknown route `{}`", d.route), help);
+            ctx.unresolved(&d_at.join([key("route")]), format!("unknown route `{}`", d.route), help);
             return None;
         };
         let to_at = d_at.join([key("to")]);
@@ -651,7 +945,7 @@ fn check_threshold(
         } else {
             let help = match did_you_mean(&text, route.ladder.iter().map(String::as_str).chain(["cheapest"])) {
                 Some(s) => format!("did you mean `{s}`? give a step number, `cheapest`, or a model of the ladder"),
-                None => format!("give a step number (2 to {}), `cheapest`, or one of: {}", route.ladder.len(), route.ladder.join(", ")),
+                None => format!("give a step number ({}), `cheapest`, or one of: {}", lower_steps(route.ladder.len()), route.ladder.join(", ")),
             };
             ctx.error(&to_at, format!("`{text}` is not on the ladder of `{}`", route.name), help);
             None
@@ -659,9 +953,17 @@ fn check_threshold(
         step.map(|to_step| DowngradeSpec { route: route.name.clone(), to_step })
     });
     if threshold.notify.is_empty() && threshold.downgrade.is_none() {
-        ctx.warning(at, "this threshold notifies no one and downgrades nothing", "add `notify:` channels or a `downgrade:`");
+        ctx.warning(
+            at,
+            "this threshold notifies no one and downgrades nothing",
+            "add `notify:` channels or a `downgrade:`",
+        );
     }
-    let errors_after = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors_after = ctx
+        .out
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let _ = amount;
     (errors_after == errors_before).then(|| ThresholdSpec {
         value,
@@ -672,20 +974,37 @@ fn check_threshold(
     })
 }
 
+/// The steps a downgrade may go to, in words: `2`, `2 to 4`.
+fn lower_steps(len: usize) -> String {
+    if len <= 2 {
+        "2".into()
+    } else {
+        format!("2 to {len}")
+    }
+}
+
 fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
     let names: Vec<&str> = names.map(String::as_str).collect();
-    if names.is_empty() { "(none defined)".into() } else { names.join(", ") }
+    if names.is_empty() {
+        "(none defined)".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// `90%`, `12.5 %`, `$450`, `$1,200.00`.
 pub fn parse_threshold(text: &str) -> Option<(Decimal, ThresholdType)> {
     let text = text.trim();
     if let Some(number) = text.strip_suffix('%') {
-        return Decimal::from_str(number.trim()).ok().map(|v| (v, ThresholdType::Percentage));
+        return Decimal::from_str(number.trim())
+            .ok()
+            .map(|v| (v, ThresholdType::Percentage));
     }
     if let Some(number) = text.strip_prefix('$') {
         let cleaned: String = number.trim().chars().filter(|c| *c != ',').collect();
-        return Decimal::from_str(&cleaned).ok().map(|v| (v, ThresholdType::AbsoluteValue));
+        return Decimal::from_str(&cleaned)
+            .ok()
+            .map(|v| (v, ThresholdType::AbsoluteValue));
     }
     None
 }
@@ -697,16 +1016,27 @@ fn check_use_case(
     routes: &BTreeMap<String, RouteSpec>,
     catalog: &Catalog,
 ) -> Option<UseCaseSpec> {
-    let errors_before = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors_before = ctx
+        .out
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let model = match (&use_case.route, &use_case.model) {
         (Some(route), None) => match routes.get(route) {
             Some(r) => r.ladder.first().cloned(),
             None => {
                 let help = match did_you_mean(route, routes.keys().map(String::as_str)) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("define `{route}` under `routes:`, or use one of: {}", list(routes.keys())),
+                    None => format!(
+                        "define `{route}` under `routes:`, or use one of: {}",
+                        list(routes.keys())
+                    ),
                 };
-                ctx.error(&at.join([key("route")]), format!("unknown route `{route}`"), help);
+                ctx.unresolved(
+                    &at.join([key("route")]),
+                    format!("unknown route `{route}`"),
+                    help,
+                );
                 None
             }
         },
@@ -717,21 +1047,47 @@ fn check_use_case(
             Some(model.clone())
         }
         (Some(_), Some(_)) => {
-            ctx.error_at_key(&at.join([key("model")]), format!("use case `{}` gives both a route and a model", use_case.name), "a route's use case is priced on its ladder; keep one of `route` and `model`");
+            ctx.error_at_key(
+                &at.join([key("model")]),
+                format!(
+                    "use case `{}` gives both a route and a model",
+                    use_case.name
+                ),
+                "a route's use case is priced on its ladder; keep one of `route` and `model`",
+            );
             None
         }
         (None, None) => {
-            ctx.error(at, format!("use case `{}` gives neither a route nor a model", use_case.name), "add `route: <route>` or `model: <model id>`");
+            ctx.error(
+                at,
+                format!(
+                    "use case `{}` gives neither a route nor a model",
+                    use_case.name
+                ),
+                "add `route: <route>` or `model: <model id>`",
+            );
             None
         }
     };
     if use_case.requests_per_day == 0 {
-        ctx.error(&at.join([key("requests_per_day")]), "`requests_per_day` is 0", "a use case serves at least one request a day; remove it otherwise");
+        ctx.error(
+            &at.join([key("requests_per_day")]),
+            "`requests_per_day` is 0",
+            "a use case serves at least one request a day; remove it otherwise",
+        );
     }
     if use_case.input_tokens == 0 && use_case.output_tokens == 0 {
-        ctx.error_at_key(&at.join([key("input_tokens")]), "a request of zero tokens costs nothing", "give the input and output tokens of a typical request");
+        ctx.error_at_key(
+            &at.join([key("input_tokens")]),
+            "a request of zero tokens costs nothing",
+            "give the input and output tokens of a typical request",
+        );
     }
-    let errors_after = ctx.out.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors_after = ctx
+        .out
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let model = model?;
     (errors_after == errors_before).then(|| UseCaseSpec {
         name: use_case.name.clone(),

@@ -15,7 +15,10 @@ const MAX_NODES: usize = 200_000;
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
     /// A scalar and whether it was quoted (a quoted `"1"` is a string, a plain `1` a number).
-    Scalar { text: String, quoted: bool },
+    Scalar {
+        text: String,
+        quoted: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
     /// An alias (`*name`): not expanded here; serde expands it with its own limits.
@@ -49,6 +52,8 @@ impl std::fmt::Display for Seg {
 pub struct YamlError {
     pub message: String,
     pub span: Span,
+    /// What to do about it, when the layer knows better than a generic hint.
+    pub help: Option<String>,
 }
 
 impl Node {
@@ -77,7 +82,10 @@ impl Node {
 
     /// The key node and value node under `key` of a mapping.
     pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
-        self.entries().iter().find(|(k, _)| k.scalar() == Some(key)).map(|(k, v)| (k, v))
+        self.entries()
+            .iter()
+            .find(|(k, _)| k.scalar() == Some(key))
+            .map(|(k, v)| (k, v))
     }
 
     pub fn items(&self) -> &[Node] {
@@ -129,22 +137,33 @@ pub fn is_null_text(text: &str) -> bool {
 /// Reads the first document of `text`. `Ok(None)` means the file holds no document at all (empty,
 /// or only comments).
 pub fn parse(text: &str) -> Result<Option<Node>, YamlError> {
-    let mut builder = Builder { stack: Vec::new(), root: None, error: None, nodes: 0, documents: 0 };
+    let mut builder = Builder {
+        stack: Vec::new(),
+        root: None,
+        error: None,
+        nodes: 0,
+        documents: Vec::new(),
+    };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
-        let span = marker_span(text, e.marker(), 1);
-        return Err(YamlError { message: e.info().to_owned(), span });
+        let span = clamp_to_text(text, marker_span(e.marker(), 1));
+        return Err(YamlError {
+            message: e.info().to_owned(),
+            span,
+            help: None,
+        });
     }
     if let Some(error) = builder.error {
         return Err(error);
     }
-    if builder.documents > 1 {
+    if let Some(second) = builder.documents.get(1) {
         return Err(YamlError {
-            message: "a policy file holds one YAML document; this one has several (`---`)".into(),
-            span: Span::start(),
+            message: "a second YAML document starts here; a policy file holds one".into(),
+            span: clamp_to_text(text, *second),
+            help: Some("split the documents into files of one policy folder; they merge".into()),
         });
     }
-    Ok(builder.root.map(|n| fix_columns(n, text)))
+    Ok(builder.root)
 }
 
 struct Frame {
@@ -157,7 +176,8 @@ struct Builder {
     root: Option<Node>,
     error: Option<YamlError>,
     nodes: usize,
-    documents: usize,
+    /// Where each document starts.
+    documents: Vec<Span>,
 }
 
 impl Builder {
@@ -185,23 +205,28 @@ impl MarkedEventReceiver for Builder {
         if self.error.is_some() {
             return;
         }
-        // Spans hold the raw marker index for now (column = byte index + 1); `fix_columns` turns
-        // them into line and character column once the whole tree is known.
-        let span = Span { line: mark.line(), column: mark.index() + 1, len: 1 };
+        let span = marker_span(&mark, 1);
         match ev {
-            Event::DocumentStart => self.documents += 1,
+            Event::DocumentStart => self.documents.push(span),
             Event::Scalar(text, style, _, _) => {
                 self.nodes += 1;
-                let quoted = matches!(style, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted);
-                let len = text.chars().count().max(1);
+                let quoted = matches!(
+                    style,
+                    TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted
+                );
+                // Underline the quotes too when the scalar sits on one line.
+                let len = text.chars().count() + if quoted && !text.contains('\n') { 2 } else { 0 };
                 self.push_value(Node {
                     kind: NodeKind::Scalar { text, quoted },
-                    span: Span { len, ..span },
+                    span: Span::new(span.line, span.column, len),
                 });
             }
             Event::Alias(_) => {
                 self.nodes += 1;
-                self.push_value(Node { kind: NodeKind::Alias, span });
+                self.push_value(Node {
+                    kind: NodeKind::Alias,
+                    span,
+                });
             }
             Event::SequenceStart(..) | Event::MappingStart(..) => {
                 self.nodes += 1;
@@ -209,6 +234,9 @@ impl MarkedEventReceiver for Builder {
                     self.error = Some(YamlError {
                         message: format!("nested more than {MAX_DEPTH} levels deep"),
                         span,
+                        help: Some(
+                            "a policy is a few levels deep; look for runaway brackets".into(),
+                        ),
                     });
                     return;
                 }
@@ -217,10 +245,22 @@ impl MarkedEventReceiver for Builder {
                 } else {
                     NodeKind::Map(Vec::new())
                 };
-                self.stack.push(Frame { node: Node { kind, span }, pending_key: None });
+                self.stack.push(Frame {
+                    node: Node { kind, span },
+                    pending_key: None,
+                });
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some(frame) = self.stack.pop() {
+                if let Some(mut frame) = self.stack.pop() {
+                    // A block mapping's start marker stands at its first `:`, not where it
+                    // begins; its first key is where a reader looks ("missing field in ...").
+                    if let Some((first, _)) = frame.node.entries().first() {
+                        if (first.span.line, first.span.column)
+                            < (frame.node.span.line, frame.node.span.column)
+                        {
+                            frame.node.span = Span::new(first.span.line, first.span.column, 1);
+                        }
+                    }
                     self.push_value(frame.node);
                 }
             }
@@ -230,58 +270,33 @@ impl MarkedEventReceiver for Builder {
             self.error = Some(YamlError {
                 message: format!("more than {MAX_NODES} YAML nodes; a policy is far smaller"),
                 span,
+                help: Some("split the policy into several files of one folder".into()),
             });
         }
     }
 }
 
-/// Byte offsets of every line start, to turn an offset into a line and character column.
-fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+/// A marker's place as line and character column.
+///
+/// yaml-rust2's `Marker::index` is documented as bytes but mostly counts characters, and counts
+/// bytes only over the lines of block scalars (`|`, `>`), so an index cannot be mapped back to a
+/// column either way. `line` and `col` are reliable: `col` counts characters from 0 and restarts at
+/// every line break, so non-ASCII text earlier on the line or on earlier lines cannot shift it.
+fn marker_span(marker: &Marker, len: usize) -> Span {
+    Span::new(marker.line().max(1), marker.col() + 1, len)
 }
 
-fn offset_to_span(text: &str, starts: &[usize], offset: usize, len: usize) -> Span {
-    // yaml-rust2 counts its index in characters; map it to a byte offset first.
-    let byte = text.char_indices().nth(offset).map(|(b, _)| b).unwrap_or(text.len());
-    let line = starts.partition_point(|&s| s <= byte).max(1);
-    let line_start = starts[line - 1];
-    let column = text[line_start..byte].chars().count() + 1;
-    Span::new(line, column, len)
-}
-
-fn marker_span(text: &str, marker: &Marker, len: usize) -> Span {
-    offset_to_span(text, &line_starts(text), marker.index(), len)
-}
-
-fn fix_columns(root: Node, text: &str) -> Node {
-    let starts = line_starts(text);
-    // Character offsets of each line start, so that a char index maps to a byte offset cheaply.
-    let mut char_starts = Vec::with_capacity(starts.len());
-    let mut chars = 0;
-    let mut prev = 0;
-    for &s in &starts {
-        chars += text[prev..s].chars().count();
-        char_starts.push(chars);
-        prev = s;
+/// Errors at the end of input point past the last line; point at the end of the last line that
+/// has text instead, so the report can show it.
+fn clamp_to_text(text: &str, span: Span) -> Span {
+    let lines: Vec<&str> = text.lines().collect();
+    if span.line <= lines.len() {
+        return span;
     }
-    fn walk(node: Node, char_starts: &[usize]) -> Node {
-        let char_index = node.span.column - 1;
-        let line = char_starts.partition_point(|&s| s <= char_index).max(1);
-        let column = char_index - char_starts[line - 1] + 1;
-        let span = Span::new(line, column, node.span.len);
-        let kind = match node.kind {
-            NodeKind::Seq(items) => NodeKind::Seq(items.into_iter().map(|n| walk(n, char_starts)).collect()),
-            NodeKind::Map(entries) => NodeKind::Map(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (walk(k, char_starts), walk(v, char_starts)))
-                    .collect(),
-            ),
-            other => other,
-        };
-        Node { kind, span }
+    match lines.iter().rposition(|l| !l.trim().is_empty()) {
+        Some(i) => Span::new(i + 1, lines[i].chars().count() + 1, 1),
+        None => Span::start(),
     }
-    walk(root, &char_starts)
 }
 
 #[cfg(test)]
@@ -293,13 +308,78 @@ mod tests {
         let text = "version: 1\nbudgets:\n  chat:\n    amount: 500\n    note: \"é x\"\n";
         let root = parse(text).unwrap().unwrap();
         let amount = root
-            .at(&[Seg::Key("budgets".into()), Seg::Key("chat".into()), Seg::Key("amount".into())])
+            .at(&[
+                Seg::Key("budgets".into()),
+                Seg::Key("chat".into()),
+                Seg::Key("amount".into()),
+            ])
             .unwrap();
         assert_eq!(amount.span, Span::new(4, 13, 3));
         let key = root
-            .key_span(&[Seg::Key("budgets".into()), Seg::Key("chat".into()), Seg::Key("amount".into())])
+            .key_span(&[
+                Seg::Key("budgets".into()),
+                Seg::Key("chat".into()),
+                Seg::Key("amount".into()),
+            ])
             .unwrap();
         assert_eq!((key.line, key.column), (4, 5));
+    }
+
+    fn spans_of_top_keys(text: &str) -> Vec<(String, Span, Span)> {
+        let root = parse(text).unwrap().unwrap();
+        root.entries()
+            .iter()
+            .map(|(k, v)| (k.scalar().unwrap().to_owned(), k.span, v.span))
+            .collect()
+    }
+
+    #[test]
+    fn non_ascii_before_a_token_on_the_same_line_counts_as_characters() {
+        // `é` is two bytes, `🙂` four: a byte count would put `x` at column 15.
+        let spans = spans_of_top_keys("a: [é, 🙂, x]\nb: \"ééé\" # ü\nc: ok\n");
+        let root = parse("a: [é, 🙂, x]\n").unwrap().unwrap();
+        let x = root.at(&[Seg::Key("a".into()), Seg::Index(2)]).unwrap();
+        assert_eq!(x.span, Span::new(1, 11, 1));
+        assert_eq!(
+            spans[1].2,
+            Span::new(2, 4, 5),
+            "a quoted scalar underlines its quotes"
+        );
+        assert_eq!(spans[2].1, Span::new(3, 1, 1));
+    }
+
+    #[test]
+    fn non_ascii_on_earlier_lines_does_not_shift_later_columns() {
+        // Plain, quoted, flow and block scalars with non-ASCII text; yaml-rust2 counts the block
+        // scalar's lines in bytes in its index, which once pushed `b` to column 4.
+        let text = "a: |\n  héé ñ\n  ü\nb: 1\nc: \"éé\"\nd: [é, x]\ne: >\n  日本語\nf: 2\n";
+        let spans = spans_of_top_keys(text);
+        let keys: Vec<(&str, (usize, usize))> = spans
+            .iter()
+            .map(|(k, s, _)| (k.as_str(), (s.line, s.column)))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("a", (1, 1)),
+                ("b", (4, 1)),
+                ("c", (5, 1)),
+                ("d", (6, 1)),
+                ("e", (7, 1)),
+                ("f", (9, 1))
+            ]
+        );
+        let values: Vec<(usize, usize)> =
+            spans.iter().map(|(_, _, v)| (v.line, v.column)).collect();
+        assert_eq!(values[1], (4, 4));
+        assert_eq!(values[5], (9, 4));
+    }
+
+    #[test]
+    fn error_at_end_of_input_points_at_the_last_line_with_text() {
+        let err = parse("version: 1\nbudgets: [a, b\n\n").unwrap_err();
+        assert_eq!(err.span.line, 2, "{err:?}");
+        assert_eq!(err.span.column, "budgets: [a, b".len() + 1);
     }
 
     #[test]

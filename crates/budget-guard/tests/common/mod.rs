@@ -1,0 +1,64 @@
+//! Runs the built `budget-guard` binary from the workspace root, so that the paths in its output
+//! are the short relative ones a user would type, and snapshots do not depend on the checkout.
+
+#![allow(dead_code)] // each test file uses part of this
+
+use std::path::PathBuf;
+use std::process::Command;
+
+pub fn workspace() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root exists")
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The whole of a run as one text: the command, the exit code, and both streams.
+    pub fn transcript(&self) -> String {
+        let mut out = format!(
+            "$ budget-guard {}\nexit: {}\n",
+            self.args.join(" "),
+            code_text(self.code)
+        );
+        for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            if !text.is_empty() {
+                out.push_str(&format!("--- {name}\n{text}"));
+                if !text.ends_with('\n') {
+                    out.push_str("\n(no newline at end)\n");
+                }
+            }
+        }
+        out
+    }
+}
+
+fn code_text(code: Option<i32>) -> String {
+    code.map(|c| c.to_string())
+        .unwrap_or_else(|| "killed by a signal".into())
+}
+
+pub fn run(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_budget-guard"))
+        .args(args)
+        .current_dir(workspace())
+        // Keep the environment from changing what the plan shows.
+        .env_remove("BUDGET_GUARD_ALERTS_TOPIC_ARN")
+        .output()
+        .expect("the budget-guard binary runs");
+    Run {
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

@@ -1,0 +1,179 @@
+//! `budget-guard plan` and `apply` end to end: the built binary against the local emulator,
+//! reached through the standard AWS environment (`AWS_ENDPOINT_URL`, region, credentials).
+
+use guard_testkit::{ACCOUNT_ID, Emulator, workspace_root};
+use std::process::{Command, Stdio};
+
+struct Cli {
+    aws: Emulator,
+    alerts: String,
+    notify: String,
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+async fn cli() -> Cli {
+    let aws = Emulator::start().expect("emulator");
+    let sns = aws_sdk_sns::Client::new(&aws.sdk_config().await);
+    let alerts = sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let notify = sns
+        .create_topic()
+        .name("notify")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    aws.reset_calls();
+    Cli {
+        aws,
+        alerts,
+        notify,
+    }
+}
+
+impl Cli {
+    fn run(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_budget-guard"));
+        command
+            .args(args)
+            .current_dir(workspace_root())
+            .stdin(Stdio::null())
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("BUDGET_GUARD_ACCOUNT_ID")
+            .env("BUDGET_GUARD_ALERTS_TOPIC_ARN", &self.alerts)
+            .env("BUDGET_GUARD_NOTIFY_TOPIC_ARN", &self.notify);
+        for (key, value) in self.aws.env_vars() {
+            command.env(key, value);
+        }
+        let output = command.output().expect("budget-guard runs");
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn plan_apply_and_plan_again_against_the_emulator() {
+    let cli = cli().await;
+    let example = "policies/example.yaml";
+
+    let plan = cli.run(&["plan", example, "--detailed-exitcode"]);
+    assert_eq!(plan.code, Some(2), "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains("+ budget bg-chatbot: 500 USD MONTHLY"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains(&format!(
+        "+ notification bg-chatbot: ACTUAL > 90% -> {}",
+        cli.alerts
+    )));
+    assert!(
+        plan.stdout
+            .contains("+ email subscription finops@example.com (channel finops)")
+    );
+    assert!(
+        plan.stdout
+            .ends_with("Plan: 12 to create, 0 to update, 0 to delete.\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(cli.aws.write_calls().is_empty(), "plan writes nothing");
+
+    // Not a terminal and no --yes: refused before any call.
+    cli.aws.reset_calls();
+    let refused = cli.run(&["apply", example]);
+    assert_eq!(refused.code, Some(2));
+    assert!(refused.stderr.contains("pass --yes"), "{}", refused.stderr);
+    assert!(cli.aws.calls().is_empty());
+
+    let apply = cli.run(&["apply", example, "--yes"]);
+    assert_eq!(apply.code, Some(0), "{}{}", apply.stdout, apply.stderr);
+    assert!(apply.stdout.contains("[ 1/12] "), "{}", apply.stdout);
+    assert!(apply.stdout.contains("[12/12] "), "{}", apply.stdout);
+    assert!(
+        apply
+            .stdout
+            .ends_with("Apply complete: 12 applied, 0 failed, 0 not attempted.\n"),
+        "{}",
+        apply.stdout
+    );
+    assert_eq!(cli.aws.call_count("budgets", "CreateBudget"), 2);
+
+    cli.aws.reset_calls();
+    let again = cli.run(&["plan", example, "--detailed-exitcode"]);
+    assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+    assert_eq!(
+        again.stdout,
+        "No changes: the account matches the policy.\n"
+    );
+    let json = cli.run(&["plan", example, "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(value["changes"], serde_json::json!([]));
+    let noop = cli.run(&["apply", example, "--yes"]);
+    assert_eq!(noop.code, Some(0));
+    assert!(
+        cli.aws.write_calls().is_empty(),
+        "{:?}",
+        cli.aws.write_calls()
+    );
+
+    // The budgets are there, in the account of the topic ARN.
+    let budgets = aws_sdk_budgets::Client::new(&cli.aws.sdk_config().await);
+    let listed = budgets
+        .describe_budgets()
+        .account_id(ACCOUNT_ID)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.budgets().len(), 2);
+}
+
+#[tokio::test]
+async fn offline_plan_is_unchanged_and_live_errors_exit_1() {
+    let cli = cli().await;
+    let offline = cli.run(&[
+        "plan",
+        "policies/example.yaml",
+        "--offline",
+        "--alerts-topic-arn",
+        "arn:aws:sns:r:1:t",
+    ]);
+    assert_eq!(offline.code, Some(0));
+    assert!(
+        offline
+            .stdout
+            .contains("+ notification bg-chatbot: ACTUAL > 90% -> arn:aws:sns:r:1:t")
+    );
+    assert!(cli.aws.calls().is_empty(), "offline calls nothing");
+
+    let bad = cli.run(&[
+        "plan",
+        "policies/example.yaml",
+        "--detailed-exitcode",
+        "--alerts-topic-arn",
+        "alerts",
+    ]);
+    assert_eq!(bad.code, Some(1), "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("no account id in alerts: pass --account-id"),
+        "{}",
+        bad.stderr
+    );
+}
