@@ -37,6 +37,8 @@ enum Command {
     Estimate(commands::estimate::Args),
     /// Show the changes that applying the policy would make to AWS Budgets.
     Plan(commands::plan::Args),
+    /// Make AWS Budgets and the email subscriptions match the policy (asks unless --yes).
+    Apply(commands::apply::Args),
     /// Print the checked policy as JSON (what the CDK app and the functions read).
     Export(commands::export::Args),
     /// Print the JSON Schema of policy files (what policies/schema.json holds).
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Prices(args) => commands::prices::run(args),
         Command::Estimate(args) => commands::estimate::run(args),
         Command::Plan(args) => commands::plan::run(args),
+        Command::Apply(args) => commands::apply::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::IamActions(args) => commands::iam_actions::run(args),
         Command::Schema => {

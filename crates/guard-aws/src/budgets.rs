@@ -121,6 +121,14 @@ impl BudgetsAdapter {
         }
     }
 
+    /// A client from `config` (see [`crate::sdk::load`]).
+    pub fn from_sdk_config(
+        config: &aws_config::SdkConfig,
+        account_id: impl Into<String>,
+    ) -> BudgetsAdapter {
+        BudgetsAdapter::new(Client::new(config), account_id)
+    }
+
     pub fn with_read_concurrency(mut self, n: usize) -> BudgetsAdapter {
         self.read_concurrency = n.max(1);
         self

@@ -71,6 +71,14 @@ impl SnsSubscriptions {
         }
     }
 
+    /// A client from `config` (see [`crate::sdk::load`]).
+    pub fn from_sdk_config(
+        config: &aws_config::SdkConfig,
+        topic_arn: impl Into<String>,
+    ) -> SnsSubscriptions {
+        SnsSubscriptions::new(Client::new(config), topic_arn)
+    }
+
     pub fn topic_arn(&self) -> &str {
         &self.topic_arn
     }

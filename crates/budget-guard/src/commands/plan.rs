@@ -1,8 +1,10 @@
+use super::apply::{Target, runtime};
 use super::export::policy_failure;
 use crate::output::{Format, print_json};
 use crate::policy_files::load_policy;
 use guard_core::account::{AccountState, desired};
-use guard_core::plan::plan;
+use guard_core::plan::{Plan, plan};
+use guard_core::policy::Policy;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,9 +24,8 @@ pub struct Args {
     /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// The SNS topic that budget notifications publish to.
-    #[arg(long, env = "BUDGET_GUARD_ALERTS_TOPIC_ARN")]
-    pub alerts_topic_arn: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -32,14 +33,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(policy) => policy,
         Err(e) => return Ok(policy_failure(e)),
     };
-    if !args.offline {
-        anyhow::bail!("the live plan needs the provisioner's AWS adapters; use `--offline` for now");
-    }
-    let topic = args.alerts_topic_arn.as_deref().unwrap_or(OFFLINE_ALERTS_TOPIC);
-    let plan = plan(&desired(&policy, topic), &AccountState::default());
+    let plan = if args.offline {
+        let topic = args
+            .target
+            .alerts_topic_arn
+            .as_deref()
+            .unwrap_or(OFFLINE_ALERTS_TOPIC);
+        plan(&desired(&policy, topic), &AccountState::default())
+    } else {
+        match live_plan(&policy, &args.target) {
+            Ok(plan) => plan,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    };
     match args.format {
         Format::Json => print_json(&plan.to_json())?,
         Format::Text => crate::output::emit(&plan.render()),
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The plan against the live account (standard AWS environment).
+fn live_plan(policy: &Policy, target: &Target) -> anyhow::Result<Plan> {
+    runtime()?.block_on(async {
+        let live = target.connect().await?;
+        Ok(live.plan(policy).await?.1)
+    })
 }

@@ -1,0 +1,221 @@
+//! `budget-guard apply`: make the account match the policy. Shows the plan, asks (or takes
+//! `--yes`), applies with bounded concurrency, prints a line per change as it lands, and ends
+//! with a report of what was applied, what failed and what was not attempted.
+
+use super::export::policy_failure;
+use crate::output::{Format, emit, print_json};
+use crate::policy_files::load_policy;
+use anyhow::{Context, bail};
+use guard_aws::budgets::BudgetsAdapter;
+use guard_aws::sdk::{ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV, account_id_from_arn};
+use guard_aws::sns_subscriptions::SnsSubscriptions;
+use guard_core::account::{AccountState, desired};
+use guard_core::plan::{Plan, plan};
+use guard_core::policy::Policy;
+use guard_core::provision::{ApplyOptions, DEFAULT_CONCURRENCY, Outcome, apply, read_live};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Where the guard's resources are: the stack's topics and the account.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// The SNS topic that budget notifications publish to (stack output AlertsTopicArn).
+    #[arg(long, env = ALERTS_TOPIC_ENV)]
+    pub alerts_topic_arn: Option<String>,
+    /// The SNS topic of the email channels' subscriptions (stack output NotifyTopicArn).
+    #[arg(long, env = NOTIFY_TOPIC_ENV)]
+    pub notify_topic_arn: Option<String>,
+    /// The account whose budgets to manage [default: the account of the alerts topic ARN]
+    #[arg(long, env = ACCOUNT_ID_ENV)]
+    pub account_id: Option<String>,
+}
+
+/// The adapters for one account, built once.
+#[derive(Debug)]
+pub struct Live {
+    pub alerts_topic_arn: String,
+    pub budgets: BudgetsAdapter,
+    pub subscriptions: SnsSubscriptions,
+}
+
+impl Target {
+    /// The adapters, from the standard AWS environment.
+    pub async fn connect(&self) -> anyhow::Result<Live> {
+        let Some(alerts) = self.alerts_topic_arn.clone() else {
+            bail!(
+                "the alerts topic is needed: pass --alerts-topic-arn or set {ALERTS_TOPIC_ENV} (stack output AlertsTopicArn)"
+            );
+        };
+        let Some(notify) = self.notify_topic_arn.clone() else {
+            bail!(
+                "the notify topic is needed: pass --notify-topic-arn or set {NOTIFY_TOPIC_ENV} (stack output NotifyTopicArn)"
+            );
+        };
+        let account = match &self.account_id {
+            Some(account) => account.clone(),
+            None => account_id_from_arn(&alerts)
+                .with_context(|| {
+                    format!("no account id in {alerts}: pass --account-id or set {ACCOUNT_ID_ENV}")
+                })?
+                .to_owned(),
+        };
+        let config = guard_aws::sdk::load().await;
+        Ok(Live {
+            budgets: BudgetsAdapter::from_sdk_config(&config, account),
+            subscriptions: SnsSubscriptions::from_sdk_config(&config, notify),
+            alerts_topic_arn: alerts,
+        })
+    }
+}
+
+impl Live {
+    /// The desired state, the live state and the plan between them.
+    pub async fn plan(&self, policy: &Policy) -> anyhow::Result<(AccountState, Plan)> {
+        let want = desired(policy, &self.alerts_topic_arn);
+        let live = read_live(
+            &self.budgets,
+            Some(&self.subscriptions),
+            &policy.settings.budget_prefix,
+            &want,
+        )
+        .await
+        .context("reading the account")?;
+        let plan = plan(&want, &live);
+        Ok((want, plan))
+    }
+}
+
+/// A runtime for the AWS calls of one command.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Policy files or folders [default: policies]
+    pub paths: Vec<PathBuf>,
+    /// Apply without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten)]
+    pub target: Target,
+    /// Writes in flight at once.
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+    /// text: the plan, a line per change as applied, a report; json: the report as one JSON document.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let policy = match load_policy(&args.paths) {
+        Ok(policy) => policy,
+        Err(e) => return Ok(policy_failure(e)),
+    };
+    let interactive = std::io::stdin().is_terminal();
+    if !args.yes && !interactive {
+        eprintln!(
+            "error: apply changes the account: pass --yes, or run it on a terminal to be asked"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let runtime = runtime()?;
+    match runtime.block_on(apply_policy(&policy, &args, interactive)) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+async fn apply_policy(policy: &Policy, args: &Args, interactive: bool) -> anyhow::Result<ExitCode> {
+    let live = args.target.connect().await?;
+    let (_, plan) = live.plan(policy).await?;
+    let text = args.format == Format::Text;
+    if plan.is_empty() {
+        if text {
+            emit(&plan.render());
+        } else {
+            print_json(&guard_core::provision::ApplyReport::default().to_json())?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if text || !args.yes {
+        // The plan goes to stdout for text, to stderr when stdout carries JSON.
+        if text {
+            emit(&plan.render());
+        } else {
+            eprint!("{}", plan.render());
+        }
+    }
+    if !args.yes && interactive && !confirm(plan.changes.len())? {
+        eprintln!("Apply cancelled: nothing was changed.");
+        return Ok(ExitCode::from(1));
+    }
+    let total = plan.changes.len();
+    let mut done = 0;
+    let options = ApplyOptions {
+        concurrency: usize::from(args.concurrency),
+        prefix: policy.settings.budget_prefix.clone(),
+    };
+    let report = apply(
+        &plan,
+        &live.budgets,
+        &live.subscriptions,
+        &options,
+        |outcome| {
+            done += 1;
+            let width = total.to_string().len();
+            let line = match outcome {
+                Outcome::Applied(change) => format!(
+                    "[{done:>width$}/{total}] {}\n",
+                    first_line(&change.render())
+                ),
+                Outcome::Failed(change, error) => {
+                    format!(
+                        "[{done:>width$}/{total}] failed: {}\n    {error}\n",
+                        first_line(&change.render())
+                    )
+                }
+            };
+            if text {
+                emit(&line);
+            } else {
+                eprint!("{line}");
+            }
+        },
+    )
+    .await;
+    if text {
+        emit(&format!("\n{}", report.render()));
+    } else {
+        print_json(&report.to_json())?;
+    }
+    Ok(if report.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// Asks on the terminal; only `yes` applies.
+fn confirm(changes: usize) -> anyhow::Result<bool> {
+    let mut err = std::io::stderr().lock();
+    write!(
+        err,
+        "\nApply these {changes} changes? Only 'yes' is accepted: "
+    )?;
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}

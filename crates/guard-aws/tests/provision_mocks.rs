@@ -1,0 +1,537 @@
+//! What the emulator cannot show, with `aws-smithy-mocks` on the real SDK clients: the exact
+//! UpdateBudget and subscriber requests, three pages of DescribeBudgets, throttling then success,
+//! a 5xx in the middle of an apply and convergence on the next, and access denied.
+
+use aws_sdk_budgets::Client;
+use aws_sdk_budgets::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_budgets::operation::create_budget::CreateBudgetOutput;
+use aws_sdk_budgets::operation::create_subscriber::CreateSubscriberOutput;
+use aws_sdk_budgets::operation::delete_subscriber::DeleteSubscriberOutput;
+use aws_sdk_budgets::operation::describe_budgets::DescribeBudgetsOutput;
+use aws_sdk_budgets::operation::describe_notifications_for_budget::DescribeNotificationsForBudgetOutput;
+use aws_sdk_budgets::operation::describe_subscribers_for_notification::DescribeSubscribersForNotificationOutput;
+use aws_sdk_budgets::operation::update_budget::UpdateBudgetOutput;
+use aws_sdk_budgets::types as sdk;
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use guard_aws::budgets::BudgetsAdapter;
+use guard_aws::sdk::{MAX_ATTEMPTS, retry_config};
+use guard_core::account::{
+    AccountState, BudgetState, Expression, NotificationKey, Subscriber, SubscriberType,
+};
+use guard_core::period::Period;
+use guard_core::plan::{Change, plan};
+use guard_core::policy::ThresholdType;
+use guard_core::policy::raw::Basis;
+use guard_core::provision::{
+    ApplyOptions, BudgetReader, BudgetWriter, ErrorKind, InMemoryAccount, LiveBudget, apply,
+    read_live,
+};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const ACCOUNT: &str = "123456789012";
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+const THROTTLED: &str = r#"{"__type":"ThrottlingException","Message":"Rate exceeded"}"#;
+const DENIED: &str = r#"{"__type":"AccessDeniedException","Message":"User: arn:aws:sts::123456789012:assumed-role/deployer is not authorized to perform: budgets:ModifyBudget"}"#;
+
+/// A Budgets client that answers from `rules`, with the guard's retry policy (backoff shortened
+/// to a millisecond: the number of attempts is what is tested, not the waiting).
+fn client(rules: &[&Rule]) -> Client {
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for rule in rules {
+        interceptor = interceptor.with_rule(rule);
+    }
+    let retry = retry_config()
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(1));
+    let config = aws_sdk_budgets::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "mocks"))
+        .http_client(create_mock_http_client())
+        .interceptor(interceptor)
+        .retry_config(retry)
+        .build();
+    Client::from_conf(config)
+}
+
+fn sdk_budget(name: &str, amount: &str) -> sdk::Budget {
+    let service = sdk::ExpressionDimensionValues::builder()
+        .key(sdk::Dimension::Service)
+        .values("Amazon Bedrock")
+        .match_options(sdk::MatchOption::Equals)
+        .build()
+        .unwrap();
+    sdk::Budget::builder()
+        .budget_name(name)
+        .budget_limit(
+            sdk::Spend::builder()
+                .amount(amount)
+                .unit("USD")
+                .build()
+                .unwrap(),
+        )
+        .time_unit(sdk::TimeUnit::Monthly)
+        .budget_type(sdk::BudgetType::Cost)
+        .filter_expression(sdk::Expression::builder().dimensions(service).build())
+        .build()
+        .unwrap()
+}
+
+fn budget(name: &str, amount: i64) -> BudgetState {
+    BudgetState {
+        name: name.into(),
+        limit: Decimal::from(amount),
+        time_unit: Period::Monthly,
+        filter: Some(Expression::dimension("SERVICE", &["Amazon Bedrock".into()])),
+    }
+}
+
+fn key90() -> NotificationKey {
+    NotificationKey {
+        notification_type: Basis::Actual,
+        threshold_type: ThresholdType::Percentage,
+        threshold: Decimal::from(90),
+    }
+}
+
+fn is_key90(n: Option<&sdk::Notification>) -> bool {
+    n.is_some_and(|n| {
+        n.notification_type() == &sdk::NotificationType::Actual
+            && n.comparison_operator() == &sdk::ComparisonOperator::GreaterThan
+            && n.threshold() == 90.0
+            && matches!(
+                n.threshold_type(),
+                None | Some(sdk::ThresholdType::Percentage)
+            )
+    })
+}
+
+fn no_notifications() -> Rule {
+    mock!(Client::describe_notifications_for_budget)
+        .then_output(|| DescribeNotificationsForBudgetOutput::builder().build())
+}
+
+#[tokio::test]
+async fn describe_budgets_follows_three_pages_and_reads_only_owned_budgets() {
+    let page = |names: &[&str], token: Option<&str>| {
+        let mut out = DescribeBudgetsOutput::builder().set_next_token(token.map(str::to_owned));
+        for name in names {
+            out = out.budgets(sdk_budget(name, "100"));
+        }
+        out.build()
+    };
+    let first = mock!(Client::describe_budgets)
+        .match_requests(|r| r.next_token().is_none() && r.show_filter_expression() == Some(true))
+        .then_output(move || page(&["bg-a", "team-x"], Some("t1")));
+    let second = mock!(Client::describe_budgets)
+        .match_requests(|r| r.next_token() == Some("t1"))
+        .then_output(move || page(&["bg-b"], Some("t2")));
+    let third = mock!(Client::describe_budgets)
+        .match_requests(|r| r.next_token() == Some("t2"))
+        .then_output(move || page(&["other", "bg-c"], None));
+    let notifications = mock!(Client::describe_notifications_for_budget)
+        .match_requests(|r| r.budget_name() == Some("bg-a"))
+        .then_output(|| {
+            DescribeNotificationsForBudgetOutput::builder()
+                .notifications(
+                    sdk::Notification::builder()
+                        .notification_type(sdk::NotificationType::Actual)
+                        .comparison_operator(sdk::ComparisonOperator::GreaterThan)
+                        .threshold(90.0)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let none = no_notifications();
+    let subscribers = mock!(Client::describe_subscribers_for_notification)
+        .match_requests(|r| r.budget_name() == Some("bg-a") && is_key90(r.notification()))
+        .then_output(|| {
+            DescribeSubscribersForNotificationOutput::builder()
+                .subscribers(
+                    sdk::Subscriber::builder()
+                        .subscription_type(sdk::SubscriptionType::Sns)
+                        .address(TOPIC)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let adapter = BudgetsAdapter::new(
+        client(&[&first, &second, &third, &notifications, &none, &subscribers]),
+        ACCOUNT,
+    );
+
+    let live = adapter.owned_budgets("bg-").await.expect("read");
+    let names: Vec<_> = live.iter().map(|b| b.budget.name.as_str()).collect();
+    assert_eq!(names, vec!["bg-a", "bg-b", "bg-c"]);
+    assert_eq!(
+        (first.num_calls(), second.num_calls(), third.num_calls()),
+        (1, 1, 1)
+    );
+    // Notifications are read for owned budgets only (bg-a, then bg-b and bg-c).
+    assert_eq!(notifications.num_calls() + none.num_calls(), 3);
+    let sns = Subscriber {
+        subscription_type: SubscriberType::Sns,
+        address: TOPIC.into(),
+    };
+    assert_eq!(
+        live[0].notifications,
+        BTreeMap::from([(key90(), vec![sns])]),
+        "PERCENTAGE is the default type"
+    );
+    assert!(live[1].notifications.is_empty());
+}
+
+#[tokio::test]
+async fn update_budget_sends_the_whole_new_definition_in_place() {
+    let update = mock!(Client::update_budget)
+        .match_requests(|r| {
+            let b = r.new_budget().expect("NewBudget");
+            r.account_id() == Some(ACCOUNT)
+                && b.budget_name() == "bg-a"
+                && b.budget_limit().map(|s| (s.amount(), s.unit())) == Some(("750", "USD"))
+                && b.time_unit() == &sdk::TimeUnit::Quarterly
+                && b.budget_type() == &sdk::BudgetType::Cost
+                && b.filter_expression()
+                    .and_then(|e| e.dimensions())
+                    .is_some_and(|d| {
+                        d.key() == &sdk::Dimension::Service
+                            && d.values() == ["Amazon Bedrock"]
+                            && d.match_options() == [sdk::MatchOption::Equals]
+                    })
+        })
+        .then_output(|| UpdateBudgetOutput::builder().build());
+    let adapter = BudgetsAdapter::new(client(&[&update]), ACCOUNT);
+    let mut new = budget("bg-a", 750);
+    new.time_unit = Period::Quarterly;
+    adapter.update_budget(&new).await.expect("updated");
+    assert_eq!(update.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_subscriber_swap_creates_the_topic_subscriber_then_deletes_the_old_one() {
+    let email = Subscriber {
+        subscription_type: SubscriberType::Email,
+        address: "old@example.com".into(),
+    };
+    let sns = Subscriber {
+        subscription_type: SubscriberType::Sns,
+        address: TOPIC.into(),
+    };
+    let create = mock!(Client::create_subscriber)
+        .match_requests(|r| {
+            r.budget_name() == Some("bg-a")
+                && is_key90(r.notification())
+                && r.subscriber().is_some_and(|s| {
+                    s.subscription_type() == &sdk::SubscriptionType::Sns && s.address() == TOPIC
+                })
+        })
+        .then_output(|| CreateSubscriberOutput::builder().build());
+    let delete = mock!(Client::delete_subscriber)
+        .match_requests(|r| {
+            r.budget_name() == Some("bg-a")
+                && is_key90(r.notification())
+                && r.subscriber().is_some_and(|s| {
+                    s.subscription_type() == &sdk::SubscriptionType::Email
+                        && s.address() == "old@example.com"
+                })
+        })
+        .then_output(|| DeleteSubscriberOutput::builder().build());
+    let adapter = BudgetsAdapter::new(client(&[&create, &delete]), ACCOUNT);
+
+    let mut live = AccountState::default();
+    live.budgets.insert("bg-a".into(), budget("bg-a", 100));
+    live.notifications
+        .insert("bg-a".into(), BTreeMap::from([(key90(), vec![email])]));
+    let mut want = live.clone();
+    want.notifications
+        .insert("bg-a".into(), BTreeMap::from([(key90(), vec![sns])]));
+    let plan = plan(&want, &live);
+    assert!(matches!(
+        plan.changes.as_slice(),
+        [
+            Change::CreateSubscriber { .. },
+            Change::DeleteSubscriber { .. }
+        ]
+    ));
+
+    let report = apply(
+        &plan,
+        &adapter,
+        &InMemoryAccount::new(),
+        &ApplyOptions::new("bg-"),
+        |_| {},
+    )
+    .await;
+    assert!(report.is_success(), "{report}");
+    assert_eq!((create.num_calls(), delete.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn throttling_is_retried_with_backoff_then_succeeds_or_is_reported() {
+    let throttled_twice = mock!(Client::describe_budgets)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .times(2)
+        .output(|| {
+            DescribeBudgetsOutput::builder()
+                .budgets(sdk_budget("bg-a", "5"))
+                .build()
+        })
+        .build();
+    let none = no_notifications();
+    let adapter = BudgetsAdapter::new(client(&[&throttled_twice, &none]), ACCOUNT);
+    let live = adapter
+        .owned_budgets("bg-")
+        .await
+        .expect("succeeds after two throttles");
+    assert_eq!(live.len(), 1);
+    assert_eq!(throttled_twice.num_calls(), 3);
+
+    let always = mock!(Client::create_budget)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .repeatedly()
+        .build();
+    let adapter = BudgetsAdapter::new(client(&[&always]), ACCOUNT);
+    let error = adapter
+        .create_budget(&budget("bg-a", 5), &[])
+        .await
+        .expect_err("throttled past retries");
+    assert_eq!(error.kind, ErrorKind::Throttled);
+    assert_eq!(error.operation, "CreateBudget");
+    assert!(error.kind.is_retryable());
+    assert_eq!(always.num_calls(), MAX_ATTEMPTS as usize);
+}
+
+fn created(
+    name: &'static str,
+) -> impl Fn(&aws_sdk_budgets::operation::create_budget::CreateBudgetInput) -> bool {
+    move |r| r.budget().is_some_and(|b| b.budget_name() == name)
+}
+
+fn want(names: &[&str]) -> AccountState {
+    let mut state = AccountState::default();
+    for name in names {
+        state.budgets.insert((*name).into(), budget(name, 10));
+        let sns = Subscriber {
+            subscription_type: SubscriberType::Sns,
+            address: TOPIC.into(),
+        };
+        state
+            .notifications
+            .insert((*name).into(), BTreeMap::from([(key90(), vec![sns])]));
+    }
+    state
+}
+
+#[tokio::test]
+async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converges() {
+    // The account as DescribeBudgets sees it on each of three reads.
+    let reads = mock!(Client::describe_budgets)
+        .sequence()
+        .output(|| DescribeBudgetsOutput::builder().build())
+        .output(|| {
+            DescribeBudgetsOutput::builder()
+                .budgets(sdk_budget("bg-a", "10"))
+                .build()
+        })
+        .output(|| {
+            let mut out = DescribeBudgetsOutput::builder();
+            for name in ["bg-a", "bg-b", "bg-c"] {
+                out = out.budgets(sdk_budget(name, "10"));
+            }
+            out.build()
+        })
+        .build();
+    let notifications = mock!(Client::describe_notifications_for_budget).then_output(|| {
+        DescribeNotificationsForBudgetOutput::builder()
+            .notifications(
+                sdk::Notification::builder()
+                    .notification_type(sdk::NotificationType::Actual)
+                    .comparison_operator(sdk::ComparisonOperator::GreaterThan)
+                    .threshold(90.0)
+                    .threshold_type(sdk::ThresholdType::Percentage)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let subscribers = mock!(Client::describe_subscribers_for_notification).then_output(|| {
+        DescribeSubscribersForNotificationOutput::builder()
+            .subscribers(
+                sdk::Subscriber::builder()
+                    .subscription_type(sdk::SubscriptionType::Sns)
+                    .address(TOPIC)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let a = mock!(Client::create_budget)
+        .match_requests(|r| {
+            created("bg-a")(r)
+                && r.notifications_with_subscribers().len() == 1
+                && is_key90(r.notifications_with_subscribers()[0].notification())
+        })
+        .then_output(|| CreateBudgetOutput::builder().build());
+    // Every attempt of the first apply gets a 503; the next apply's call succeeds.
+    let b = mock!(Client::create_budget)
+        .match_requests(created("bg-b"))
+        .sequence()
+        .http_status(503, None)
+        .times(MAX_ATTEMPTS as usize)
+        .output(|| CreateBudgetOutput::builder().build())
+        .build();
+    let c = mock!(Client::create_budget)
+        .match_requests(created("bg-c"))
+        .then_output(|| CreateBudgetOutput::builder().build());
+    let adapter = BudgetsAdapter::new(
+        client(&[&reads, &notifications, &subscribers, &a, &b, &c]),
+        ACCOUNT,
+    );
+    let subscriptions = InMemoryAccount::new();
+    let desired = want(&["bg-a", "bg-b", "bg-c"]);
+    let options = ApplyOptions {
+        concurrency: 1,
+        prefix: "bg-".into(),
+    };
+
+    let live = read_live(&adapter, Some(&subscriptions), "bg-", &desired)
+        .await
+        .unwrap();
+    let first = apply(
+        &plan(&desired, &live),
+        &adapter,
+        &subscriptions,
+        &options,
+        |_| {},
+    )
+    .await;
+    assert!(!first.is_success());
+    let budgets = |changes: &[Change]| {
+        changes
+            .iter()
+            .filter_map(|c| c.budget().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        budgets(&first.applied),
+        ["bg-a", "bg-a"],
+        "the budget and its notification, in one call"
+    );
+    assert_eq!(first.failed.len(), 2);
+    assert_eq!(first.failed[0].1.kind, ErrorKind::Transient);
+    assert_eq!(budgets(&first.not_attempted), ["bg-c", "bg-c"]);
+    assert_eq!(b.num_calls(), MAX_ATTEMPTS as usize, "the 503 was retried");
+    assert_eq!(c.num_calls(), 0);
+    let text = first.render();
+    assert!(text.contains("failed: + budget bg-b"), "{text}");
+    assert!(text.contains("not attempted: + budget bg-c"), "{text}");
+    assert!(
+        text.ends_with("Apply incomplete: 2 applied, 2 failed, 2 not attempted.\n"),
+        "{text}"
+    );
+
+    let live = read_live(&adapter, Some(&subscriptions), "bg-", &desired)
+        .await
+        .unwrap();
+    let second_plan = plan(&desired, &live);
+    assert_eq!(
+        budgets(&second_plan.changes),
+        ["bg-b", "bg-c", "bg-b", "bg-c"]
+    );
+    let second = apply(&second_plan, &adapter, &subscriptions, &options, |_| {}).await;
+    assert!(second.is_success(), "{second}");
+    assert_eq!(
+        (a.num_calls(), b.num_calls(), c.num_calls()),
+        (1, MAX_ATTEMPTS as usize + 1, 1)
+    );
+
+    let live = read_live(&adapter, Some(&subscriptions), "bg-", &desired)
+        .await
+        .unwrap();
+    assert!(plan(&desired, &live).is_empty(), "converged");
+}
+
+#[tokio::test]
+async fn access_denied_is_not_retried_and_the_report_says_what_was_and_was_not_applied() {
+    let a = mock!(Client::create_budget)
+        .match_requests(created("bg-a"))
+        .then_output(|| CreateBudgetOutput::builder().build());
+    let b = mock!(Client::create_budget)
+        .match_requests(created("bg-b"))
+        .sequence()
+        .http_status(400, Some(DENIED.into()))
+        .repeatedly()
+        .build();
+    let adapter = BudgetsAdapter::new(client(&[&a, &b]), ACCOUNT);
+    let desired = want(&["bg-a", "bg-b", "bg-c"]);
+    let options = ApplyOptions {
+        concurrency: 1,
+        prefix: "bg-".into(),
+    };
+    let mut lines = Vec::new();
+    let report = apply(
+        &plan(&desired, &AccountState::default()),
+        &adapter,
+        &InMemoryAccount::new(),
+        &options,
+        |o| lines.push(format!("{o:?}").chars().take(20).collect::<String>()),
+    )
+    .await;
+    assert_eq!(b.num_calls(), 1, "access denied is not retried");
+    assert_eq!(
+        lines.len(),
+        4,
+        "progress heard of each applied or failed change"
+    );
+    let (change, error) = &report.failed[0];
+    assert!(matches!(change, Change::CreateBudget(b) if b.name == "bg-b"));
+    assert_eq!(error.kind, ErrorKind::AccessDenied);
+    assert!(
+        error
+            .message
+            .contains("not authorized to perform: budgets:ModifyBudget"),
+        "{}",
+        error.message
+    );
+    let text = report.render();
+    assert!(
+        text.contains("failed: + budget bg-b: 10 USD MONTHLY, SERVICE in [Amazon Bedrock]\n    CreateBudget: access denied: User: arn:aws:sts::123456789012:assumed-role/deployer is not authorized"),
+        "{text}"
+    );
+    assert!(text.contains("not attempted: + budget bg-c"), "{text}");
+    assert!(
+        text.contains("Nothing was rolled back; run apply again to converge."),
+        "{text}"
+    );
+    assert_eq!(
+        report.to_json()["summary"],
+        serde_json::json!({"applied": 2, "failed": 2, "not_attempted": 2})
+    );
+}
+
+#[tokio::test]
+async fn the_in_memory_fake_and_the_adapter_agree_on_live_budgets() {
+    // The fake stands for the adapter in core's tests: same LiveBudget for the same account.
+    let fake = InMemoryAccount::new();
+    fake.seed_budget(LiveBudget {
+        budget: budget("bg-a", 5),
+        notifications: BTreeMap::new(),
+    });
+    let rule = mock!(Client::describe_budgets).then_output(|| {
+        DescribeBudgetsOutput::builder()
+            .budgets(sdk_budget("bg-a", "5.0"))
+            .build()
+    });
+    let none = no_notifications();
+    let adapter = BudgetsAdapter::new(client(&[&rule, &none]), ACCOUNT);
+    assert_eq!(
+        adapter.owned_budgets("bg-").await.unwrap(),
+        fake.owned_budgets("bg-").await.unwrap()
+    );
+}
