@@ -32,6 +32,7 @@ pub struct PolicyFile {
     pub pricing: BTreeMap<String, PriceOverride>,
 }
 
+/// Settings for the whole guard; every field has a default.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -91,6 +92,7 @@ pub struct Channel {
     pub email: Option<Vec<String>>,
 }
 
+/// A Slack channel, reached through an incoming webhook whose URL is kept in Secrets Manager.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SlackChannel {
@@ -98,6 +100,7 @@ pub struct SlackChannel {
     pub webhook_secret: String,
 }
 
+/// An application's routing flag and the ladder of models it steps down when a budget is hit.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
@@ -106,10 +109,13 @@ pub struct Route {
     /// The SSM parameter of the route's flag. Default `<flags_path><route name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// What the route serves, for people reading the policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
+/// An AWS budget the guard owns: its amount and period, what spend it covers, its thresholds and
+/// the expected usage.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
@@ -131,6 +137,7 @@ pub struct Budget {
     /// The expected usage, for `budget-guard estimate`.
     #[serde(default)]
     pub usage: Vec<UseCase>,
+    /// What the budget is for, for people reading the policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -158,6 +165,7 @@ pub struct Scope {
     pub regions: Vec<String>,
 }
 
+/// Which spend a threshold watches: actual (default) or forecasted.
 #[derive(
     Debug,
     Clone,
@@ -181,6 +189,7 @@ pub enum Basis {
     Forecasted,
 }
 
+/// A budget notification: when spend passes `at`, tell `notify` and step `downgrade` down.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Threshold {
@@ -201,6 +210,7 @@ pub struct Threshold {
     pub downgrade: Option<Downgrade>,
 }
 
+/// Step a route down its ladder.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Downgrade {
@@ -222,6 +232,8 @@ enum StepTarget {
     Name(String),
 }
 
+/// Expected usage of one application, for `budget-guard estimate`: tokens per request and
+/// requests per day, on a route's ladder or on one model.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UseCase {
