@@ -39,7 +39,15 @@ pub fn function_needs() -> Vec<(&'static str, Vec<Needs>)> {
     vec![
         ("provisioner", vec![crate::budgets::NEEDS, crate::sns_subscriptions::NEEDS]),
         ("alert-handler", vec![]),
-        ("spend-watcher", vec![]),
+        (
+            "spend-watcher",
+            vec![
+                crate::metrics::READ_NEEDS,
+                crate::metrics::WRITE_NEEDS,
+                crate::spend_state::STATE_NEEDS,
+                crate::spend_state::ALERT_NEEDS,
+            ],
+        ),
     ]
 }
 

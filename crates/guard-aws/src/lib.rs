@@ -3,6 +3,8 @@
 
 pub mod budgets;
 pub mod iam;
+pub mod metrics;
 pub mod policy_files;
 pub mod sdk;
 pub mod sns_subscriptions;
+pub mod spend_state;

@@ -1,0 +1,199 @@
+//! The spend watcher's memory and voice: the thresholds it has tripped per budget and period, as
+//! SSM parameters under the policy's state path (`<state_path>spend/<budget>`, standard tier, JSON),
+//! and its alerts, published as `budget-guard/spend-alert@1` JSON to the alerts topic.
+
+use aws_sdk_sns::operation::publish::PublishError;
+use aws_sdk_ssm::config::http::HttpResponse;
+use aws_sdk_ssm::error::SdkError;
+use aws_sdk_ssm::operation::get_parameter::GetParameterError;
+use aws_sdk_ssm::operation::put_parameter::PutParameterError;
+use aws_sdk_ssm::types::ParameterType;
+use guard_core::alert::SpendAlert;
+use guard_core::spend::{AlertSink, PortError, SpendState, SpendStateStore};
+
+use crate::iam::{Needs, ResourceKind};
+
+/// Reading and writing the state parameters.
+pub const STATE_NEEDS: Needs = &[(
+    &["ssm:GetParameter", "ssm:PutParameter"],
+    ResourceKind::State,
+)];
+/// Publishing alerts.
+pub const ALERT_NEEDS: Needs = &[(&["sns:Publish"], ResourceKind::AlertsTopic)];
+/// The SDK operations this module calls, as `service:Action` (for the IAM test).
+pub const OPERATIONS: &[&str] = &["ssm:GetParameter", "ssm:PutParameter", "sns:Publish"];
+
+/// The parameter of a budget's state: `<state_path>spend/<budget>`, with any character SSM does
+/// not allow in a name (`a-zA-Z0-9_.-/`) replaced by `_`.
+pub fn parameter_name(state_path: &str, budget: &str) -> String {
+    let safe: String = budget
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{}/spend/{safe}", state_path.trim_end_matches('/'))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("ssm:GetParameter {name} failed")]
+    Get {
+        name: String,
+        source: SdkError<GetParameterError, HttpResponse>,
+    },
+    #[error("ssm:PutParameter {name} failed")]
+    Put {
+        name: String,
+        source: SdkError<PutParameterError, HttpResponse>,
+    },
+    #[error("parameter {name} does not hold a spend state: {source}")]
+    Corrupt {
+        name: String,
+        source: serde_json::Error,
+    },
+    #[error("sns:Publish of the alert of budget `{budget}` failed")]
+    Publish {
+        budget: String,
+        source: SdkError<PublishError, aws_sdk_sns::config::http::HttpResponse>,
+    },
+}
+
+/// Spend states in SSM Parameter Store.
+#[derive(Debug, Clone)]
+pub struct SsmSpendState {
+    client: aws_sdk_ssm::Client,
+    state_path: String,
+}
+
+impl SsmSpendState {
+    pub fn new(client: aws_sdk_ssm::Client, state_path: impl Into<String>) -> Self {
+        SsmSpendState {
+            client,
+            state_path: state_path.into(),
+        }
+    }
+
+    /// The saved state, or `None` when there is none yet. A parameter that does not parse counts
+    /// as none (logged): the worst outcome is an alert sent again.
+    pub async fn get(&self, budget: &str) -> Result<Option<SpendState>, StateError> {
+        let name = parameter_name(&self.state_path, budget);
+        let out = match self.client.get_parameter().name(&name).send().await {
+            Ok(out) => out,
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(GetParameterError::ParameterNotFound(_))
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(source) => return Err(StateError::Get { name, source }),
+        };
+        let Some(value) = out.parameter.and_then(|p| p.value) else {
+            return Ok(None);
+        };
+        match serde_json::from_str(&value) {
+            Ok(state) => Ok(Some(state)),
+            Err(source) => {
+                let e = StateError::Corrupt { name, source };
+                tracing::warn!(error = %e, "ignoring an unreadable spend state");
+                Ok(None)
+            }
+        }
+    }
+
+    pub async fn put(&self, budget: &str, state: &SpendState) -> Result<(), StateError> {
+        let name = parameter_name(&self.state_path, budget);
+        let value = serde_json::to_string(state).map_err(|source| StateError::Corrupt {
+            name: name.clone(),
+            source,
+        })?;
+        self.client
+            .put_parameter()
+            .name(&name)
+            .value(value)
+            .r#type(ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|source| StateError::Put {
+                name: name.clone(),
+                source,
+            })?;
+        tracing::debug!(parameter = %name, period_start = %state.period_start, tripped = state.tripped.len(), pending = state.pending.len(), "spend state saved");
+        Ok(())
+    }
+}
+
+impl SpendStateStore for SsmSpendState {
+    async fn load(&self, budget: &str) -> Result<Option<SpendState>, PortError> {
+        self.get(budget).await.map_err(|e| Box::new(e) as PortError)
+    }
+
+    async fn save(&self, budget: &str, state: &SpendState) -> Result<(), PortError> {
+        self.put(budget, state)
+            .await
+            .map_err(|e| Box::new(e) as PortError)
+    }
+}
+
+/// Publishes spend alerts to the alerts topic.
+#[derive(Debug, Clone)]
+pub struct SnsSpendAlerts {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsSpendAlerts {
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        SnsSpendAlerts {
+            client,
+            topic_arn: topic_arn.into(),
+        }
+    }
+
+    /// Publishes the alert's JSON; returns the SNS message id.
+    pub async fn send(&self, alert: &SpendAlert) -> Result<String, StateError> {
+        let subject: String = format!("Budget Guard: {} {}", alert.budget_name, alert.alert_type)
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .take(100)
+            .collect();
+        let out = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(subject)
+            .message(alert.to_json())
+            .send()
+            .await
+            .map_err(|source| StateError::Publish {
+                budget: alert.budget_name.clone(),
+                source,
+            })?;
+        let id = out.message_id.unwrap_or_default();
+        tracing::info!(
+            budget = %alert.budget_name,
+            alert_type = %alert.alert_type,
+            threshold = %alert.threshold,
+            amount = %alert.amount,
+            message_id = %id,
+            "spend alert published"
+        );
+        Ok(id)
+    }
+}
+
+impl AlertSink for SnsSpendAlerts {
+    async fn publish(&self, alert: &SpendAlert) -> Result<(), PortError> {
+        self.send(alert)
+            .await
+            .map(|_| ())
+            .map_err(|e| Box::new(e) as PortError)
+    }
+}

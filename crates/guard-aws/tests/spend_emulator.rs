@@ -1,0 +1,379 @@
+//! The spend watcher's adapters against the local emulator's CloudWatch, SSM and SNS: seeded
+//! Bedrock token metrics give the spend to the cent; a burst past 90% publishes one alert, the
+//! next run none, the next period starts again; every call made is in the function's IAM needs.
+
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+use chrono::{DateTime, TimeZone, Utc};
+use guard_aws::metrics::{CloudWatchEstimates, CloudWatchTokenMetrics};
+use guard_aws::spend_state::{SnsSpendAlerts, SsmSpendState, parameter_name};
+use guard_core::policy::{Policy, SourceFile};
+use guard_core::spend::{
+    BEDROCK_NAMESPACE, MODEL_DIMENSION, TokenData, TokenMetric, WatchConfig, WatchMemory,
+    budget_spend, plan, run_once, watched,
+};
+use guard_testkit::Emulator;
+use rust_decimal_macros::dec;
+
+const SONNET_US: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+const NOVA_US: &str = "us.amazon.nova-lite-v1:0";
+
+const POLICY: &str = r#"
+version: 1
+budgets:
+  chatbot:
+    amount: 500
+    period: monthly
+    watch: true
+    scope:
+      models:
+        - us.anthropic.claude-sonnet-4-5-20250929-v1:0
+        - us.amazon.nova-lite-v1:0
+    thresholds:
+      - at: 50%
+      - at: 90%
+      - at: 100%
+"#;
+
+fn policy() -> Policy {
+    let (policy, d) =
+        guard_core::policy::load(&[SourceFile::new("p.yaml", POLICY.as_bytes().to_vec())]);
+    policy.unwrap_or_else(|| panic!("{d:#?}"))
+}
+
+fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+}
+
+async fn seed(
+    cw: &aws_sdk_cloudwatch::Client,
+    when: DateTime<Utc>,
+    model: &str,
+    metric: TokenMetric,
+    tokens: f64,
+) {
+    cw.put_metric_data()
+        .namespace(BEDROCK_NAMESPACE)
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name(metric.name())
+                .dimensions(
+                    Dimension::builder()
+                        .name(MODEL_DIMENSION)
+                        .value(model)
+                        .build(),
+                )
+                .value(tokens)
+                .timestamp(aws_smithy_types::DateTime::from_secs(when.timestamp()))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("seed a data point");
+}
+
+#[tokio::test]
+async fn seeded_token_counts_give_the_spend_to_the_cent() {
+    let aws = Emulator::start().expect("emulator");
+    let config = aws.sdk_config().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&config);
+    // Points in several hours, one of them two points in one hour, one in October (not counted).
+    seed(
+        &cw,
+        at(2026, 11, 2, 3, 10),
+        SONNET_US,
+        TokenMetric::Input,
+        1_000_000.0,
+    )
+    .await;
+    seed(
+        &cw,
+        at(2026, 11, 9, 5, 1),
+        SONNET_US,
+        TokenMetric::Input,
+        200_000.0,
+    )
+    .await;
+    seed(
+        &cw,
+        at(2026, 11, 9, 5, 59),
+        SONNET_US,
+        TokenMetric::Input,
+        34_567.0,
+    )
+    .await;
+    seed(
+        &cw,
+        at(2026, 11, 3, 0, 0),
+        SONNET_US,
+        TokenMetric::Output,
+        345_678.0,
+    )
+    .await;
+    seed(
+        &cw,
+        at(2026, 11, 4, 0, 0),
+        SONNET_US,
+        TokenMetric::CacheRead,
+        2_000_000.0,
+    )
+    .await;
+    seed(
+        &cw,
+        at(2026, 11, 4, 0, 0),
+        SONNET_US,
+        TokenMetric::CacheWrite,
+        100_000.0,
+    )
+    .await;
+    seed(
+        &cw,
+        at(2026, 11, 5, 0, 0),
+        NOVA_US,
+        TokenMetric::Input,
+        10_000_000.0,
+    )
+    .await;
+    seed(
+        &cw,
+        at(2026, 11, 5, 0, 0),
+        NOVA_US,
+        TokenMetric::Output,
+        5_000_000.0,
+    )
+    .await;
+    seed(
+        &cw,
+        at(2026, 10, 30, 0, 0),
+        NOVA_US,
+        TokenMetric::Output,
+        9_000_000.0,
+    )
+    .await;
+
+    let policy = policy();
+    let now = at(2026, 11, 10, 12, 0);
+    let watch = WatchConfig::default();
+    let metrics = CloudWatchTokenMetrics::new(cw.clone());
+    let discovered = metrics.list_series().await.expect("ListMetrics");
+    assert!(discovered.contains(&guard_core::spend::SeriesKey::new(
+        SONNET_US,
+        TokenMetric::CacheRead
+    )));
+    let budgets = watched(&policy);
+    let calls = plan(&budgets, Some(&discovered), now, &watch);
+    // Two models: their input and output, and Sonnet's two cache metrics: 6 metrics, one call.
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].queries.len(), 6);
+    let mut data = TokenData::default();
+    for call in &calls {
+        data.add(
+            call.window,
+            metrics.read(call).await.expect("GetMetricData"),
+        );
+    }
+    let spend = budget_spend(budgets[0], &policy.catalog(), &data, now, &watch);
+    // 1.234567 x 3.30 + 0.345678 x 16.50 + 2 x 0.33 + 0.1 x 4.125 + 10 x 0.06 + 5 x 0.24 = 12.6502581
+    assert_eq!(spend.spent, dec!(12.65));
+    let sonnet = spend
+        .by_model
+        .iter()
+        .find(|m| m.model_id == SONNET_US)
+        .unwrap();
+    assert_eq!(
+        (sonnet.input_tokens, sonnet.output_tokens),
+        (1_234_567, 345_678)
+    );
+}
+
+#[tokio::test]
+async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
+    let aws = Emulator::start().expect("emulator");
+    let config = aws.sdk_config().await;
+    let cw = aws_sdk_cloudwatch::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let topic = sns
+        .create_topic()
+        .name("budget-guard-alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let policy = policy();
+    let catalog = policy.catalog();
+    let watch = WatchConfig::default();
+    let metrics = CloudWatchTokenMetrics::new(cw.clone());
+    let state = SsmSpendState::new(
+        aws_sdk_ssm::Client::new(&config),
+        policy.settings.state_path.clone(),
+    );
+    let alerts = SnsSpendAlerts::new(sns.clone(), topic.clone());
+    let estimates = CloudWatchEstimates::new(cw.clone(), "BudgetGuard");
+    let ports = (&metrics, &state, &alerts, &estimates);
+
+    // $264 of us. Sonnet output ($16.50 per 1M): past 50%.
+    seed(
+        &cw,
+        at(2026, 11, 5, 10, 0),
+        SONNET_US,
+        TokenMetric::Output,
+        16_000_000.0,
+    )
+    .await;
+    let mut memory = WatchMemory::default();
+    aws.reset_calls();
+    let report = run_once(
+        &policy,
+        &catalog,
+        ports,
+        at(2026, 11, 12, 6, 0),
+        &watch,
+        &mut memory,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        report
+            .alerts
+            .iter()
+            .map(|a| a.threshold)
+            .collect::<Vec<_>>(),
+        [dec!(250)]
+    );
+    // Every call the watcher made is in its IAM needs.
+    let needs: Vec<&str> = guard_aws::iam::statements()
+        .into_iter()
+        .find(|(f, _)| *f == "spend-watcher")
+        .unwrap()
+        .1
+        .into_iter()
+        .flat_map(|s| s.actions)
+        .collect();
+    let calls = aws.calls();
+    assert!(!calls.is_empty());
+    for (service, action) in &calls {
+        let service = if service == "monitoring" {
+            "cloudwatch"
+        } else {
+            service.as_str()
+        };
+        let op = format!("{service}:{action}");
+        assert!(
+            needs.contains(&op.as_str()),
+            "{op} is not in the spend-watcher's IAM needs {needs:?}"
+        );
+    }
+    for op in guard_aws::metrics::OPERATIONS
+        .iter()
+        .chain(guard_aws::spend_state::OPERATIONS)
+    {
+        assert!(needs.contains(op), "{op}");
+    }
+
+    // A burst: +$198 in an hour, $462 in all: past 90%, not 100%. One alert.
+    seed(
+        &cw,
+        at(2026, 11, 12, 6, 5),
+        SONNET_US,
+        TokenMetric::Output,
+        12_000_000.0,
+    )
+    .await;
+    let report = run_once(
+        &policy,
+        &catalog,
+        ports,
+        at(2026, 11, 12, 6, 10),
+        &watch,
+        &mut memory,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.refreshed[0].spent, dec!(462));
+    assert_eq!(report.alerts.len(), 1);
+    let published = aws.sns_published(&topic).await.unwrap();
+    assert_eq!(published.len(), 2);
+    let alert = match guard_core::alert::parse_message(&published[1].message).unwrap() {
+        guard_core::alert::Alert::Spend(a) => a,
+        other => panic!("not a spend alert: {other:?}"),
+    };
+    assert_eq!(
+        (alert.budget_name.as_str(), alert.threshold, alert.amount),
+        ("bg-chatbot", dec!(450), dec!(462))
+    );
+    assert_eq!(alert.alert_type, guard_core::alert::AlertType::Actual);
+
+    // The next run, even from a cold start, publishes nothing.
+    let mut cold = WatchMemory::default();
+    let report = run_once(
+        &policy,
+        &catalog,
+        ports,
+        at(2026, 11, 12, 6, 11),
+        &watch,
+        &mut cold,
+    )
+    .await
+    .unwrap();
+    assert!(report.alerts.is_empty());
+    assert_eq!(aws.sns_published(&topic).await.unwrap().len(), 2);
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let name = parameter_name(&policy.settings.state_path, "bg-chatbot");
+    assert_eq!(name, "/budget-guard/state/spend/bg-chatbot");
+    let saved = ssm
+        .get_parameter()
+        .name(&name)
+        .send()
+        .await
+        .unwrap()
+        .parameter
+        .unwrap()
+        .value
+        .unwrap();
+    assert!(
+        saved.contains("ACTUAL>90%") && saved.contains("2026-11-01"),
+        "{saved}"
+    );
+
+    // December starts fresh: the same burst alerts at 50% and 90% again.
+    seed(
+        &cw,
+        at(2026, 12, 1, 0, 5),
+        SONNET_US,
+        TokenMetric::Output,
+        28_000_000.0,
+    )
+    .await;
+    let report = run_once(
+        &policy,
+        &catalog,
+        ports,
+        at(2026, 12, 1, 0, 30),
+        &watch,
+        &mut cold,
+    )
+    .await
+    .unwrap();
+    let mut thresholds: Vec<_> = report
+        .alerts
+        .iter()
+        .map(|a| (a.threshold, a.period_start.to_string()))
+        .collect();
+    thresholds.sort();
+    assert_eq!(
+        thresholds,
+        [
+            (dec!(250), "2026-12-01".to_owned()),
+            (dec!(450), "2026-12-01".to_owned())
+        ]
+    );
+    assert_eq!(aws.sns_published(&topic).await.unwrap().len(), 4);
+
+    // The estimate is in the guard's namespace for the dashboard.
+    let state = aws.state().await.unwrap();
+    let text = state.to_string();
+    assert!(
+        text.contains("EstimatedSpend"),
+        "no EstimatedSpend datum in the emulator"
+    );
+}
