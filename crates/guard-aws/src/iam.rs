@@ -38,7 +38,7 @@ pub type Needs = &'static [(&'static [&'static str], ResourceKind)];
 pub fn function_needs() -> Vec<(&'static str, Vec<Needs>)> {
     vec![
         ("provisioner", vec![crate::budgets::NEEDS, crate::sns_subscriptions::NEEDS]),
-        ("alert-handler", vec![]),
+        ("alert-handler", crate::alert_handler::NEEDS.to_vec()),
         (
             "spend-watcher",
             vec![

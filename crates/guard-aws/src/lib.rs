@@ -1,10 +1,15 @@
 //! Adapters from the ports of `guard-core` to AWS and Slack. Each module wraps one service with
 //! real SDK clients, maps typed SDK errors to the port's errors, and declares its IAM actions.
 
+pub mod alert_handler;
 pub mod budgets;
+pub mod flag_store;
 pub mod iam;
 pub mod metrics;
+pub mod notify;
 pub mod policy_files;
 pub mod sdk;
-pub mod sns_subscriptions;
+pub mod secrets;
+pub mod slack;
 pub mod spend_state;
+pub mod sns_subscriptions;

@@ -1,0 +1,198 @@
+//! Routing flags and the alert-handler's own state in SSM Parameter Store: String parameters
+//! holding JSON, read with `GetParameter` (a missing parameter is `None`) and written with
+//! `PutParameter Overwrite=true`. Each write makes a new parameter version, so the history of
+//! every flag is kept by SSM for audit.
+
+use async_trait::async_trait;
+use aws_sdk_ssm::operation::get_parameter::GetParameterError;
+use aws_sdk_ssm::operation::put_parameter::PutParameterError;
+use aws_sdk_ssm::types::ParameterType;
+use guard_core::flags::Flag;
+use guard_core::handling::{self, FlagStore, StateStore};
+use guard_core::provision::{ErrorKind, PortError};
+
+use crate::iam::{Needs, ResourceKind};
+use crate::sdk::{classify, port_error};
+
+/// What the flag store calls, on the parameters under the policy's flags path.
+pub const FLAGS_NEEDS: Needs = &[(
+    &["ssm:GetParameter", "ssm:PutParameter"],
+    ResourceKind::Flags,
+)];
+/// What the state store calls, on the parameters under the policy's state path.
+pub const STATE_NEEDS: Needs = &[(
+    &["ssm:GetParameter", "ssm:PutParameter"],
+    ResourceKind::State,
+)];
+
+/// The SDK operations this module calls, as `service:Action` (for the IAM test).
+pub const OPERATIONS: &[&str] = &["ssm:GetParameter", "ssm:PutParameter"];
+
+classify!(GetParameterError {
+    ParameterNotFound => NotFound, ParameterVersionNotFound => NotFound,
+    InternalServerError => Transient, InvalidKeyId => Invalid,
+});
+classify!(PutParameterError {
+    TooManyUpdates => Throttled, InternalServerError => Transient,
+    ParameterLimitExceeded => LimitExceeded, ParameterMaxVersionLimitExceeded => LimitExceeded,
+    HierarchyLevelLimitExceededException => LimitExceeded, PoliciesLimitExceededException => LimitExceeded,
+    HierarchyTypeMismatchException => Invalid, ParameterPatternMismatchException => Invalid,
+    UnsupportedParameterType => Invalid, InvalidKeyId => Invalid, InvalidAllowedPatternException => Invalid,
+    IncompatiblePolicyException => Invalid, InvalidPolicyAttributeException => Invalid,
+    InvalidPolicyTypeException => Invalid, ParameterAlreadyExists => Duplicate,
+});
+
+/// String parameters of SSM Parameter Store.
+#[derive(Debug, Clone)]
+pub struct Parameters {
+    client: aws_sdk_ssm::Client,
+}
+
+impl Parameters {
+    pub fn new(client: aws_sdk_ssm::Client) -> Self {
+        Parameters { client }
+    }
+
+    /// The parameter's value, or `None` when it does not exist.
+    pub async fn get(&self, name: &str) -> Result<Option<String>, PortError> {
+        match self.client.get_parameter().name(name).send().await {
+            Ok(output) => Ok(output.parameter.and_then(|p| p.value)),
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(GetParameterError::ParameterNotFound(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(port_error("ssm:GetParameter", error)),
+        }
+    }
+
+    /// Creates or overwrites a String parameter.
+    pub async fn put(&self, name: &str, value: &str, description: &str) -> Result<(), PortError> {
+        self.client
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(ParameterType::String)
+            .overwrite(true)
+            .description(description)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| port_error("ssm:PutParameter", error))
+    }
+}
+
+/// The kinds of the provisioner's port errors, as the alert-handler's ports see them.
+pub fn to_handling(error: PortError) -> handling::PortError {
+    handling::PortError::new(handling_kind(error.kind), error.operation, error.message)
+}
+
+/// The alert-handler's kind of a provisioner port error kind.
+pub fn handling_kind(kind: ErrorKind) -> handling::PortErrorKind {
+    use handling::PortErrorKind as K;
+    match kind {
+        ErrorKind::Throttled => K::Throttled,
+        ErrorKind::AccessDenied => K::AccessDenied,
+        ErrorKind::NotFound => K::NotFound,
+        ErrorKind::Duplicate | ErrorKind::LimitExceeded | ErrorKind::Invalid => K::Invalid,
+        ErrorKind::Transient => K::Unavailable,
+        ErrorKind::Other => K::Other,
+    }
+}
+
+/// Routing flags, one parameter per route.
+#[derive(Debug, Clone)]
+pub struct SsmFlagStore {
+    parameters: Parameters,
+}
+
+impl SsmFlagStore {
+    pub fn new(client: aws_sdk_ssm::Client) -> Self {
+        SsmFlagStore {
+            parameters: Parameters::new(client),
+        }
+    }
+}
+
+#[async_trait]
+impl FlagStore for SsmFlagStore {
+    async fn get_flag(&self, parameter: &str) -> Result<Option<Flag>, handling::PortError> {
+        let Some(text) = self.parameters.get(parameter).await.map_err(to_handling)? else {
+            return Ok(None);
+        };
+        Flag::parse(&text).map(Some).map_err(|e| {
+            tracing::error!(parameter, error = %e, "the parameter does not hold a routing flag");
+            handling::PortError::new(
+                handling::PortErrorKind::Invalid,
+                "read flag",
+                format!("{parameter}: {e}"),
+            )
+        })
+    }
+
+    async fn put_flag(&self, parameter: &str, flag: &Flag) -> Result<(), handling::PortError> {
+        let description = format!(
+            "Budget Guard routing flag of route {} (JSON; written by {})",
+            flag.route, flag.changed_by
+        );
+        self.parameters
+            .put(parameter, &flag.to_json(), &truncate(&description, 1024))
+            .await
+            .map_err(to_handling)
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// The alert-handler's records, one parameter per key under the state path.
+#[derive(Debug, Clone)]
+pub struct SsmStateStore {
+    parameters: Parameters,
+    path: String,
+}
+
+impl SsmStateStore {
+    /// `path` is the policy's `state_path` (`/budget-guard/state/`).
+    pub fn new(client: aws_sdk_ssm::Client, path: &str) -> Self {
+        let path = if path.ends_with('/') {
+            path.to_owned()
+        } else {
+            format!("{path}/")
+        };
+        SsmStateStore {
+            parameters: Parameters::new(client),
+            path,
+        }
+    }
+
+    /// The parameter name of a state key.
+    pub fn parameter(&self, key: &str) -> String {
+        format!("{}{}", self.path, key)
+    }
+}
+
+#[async_trait]
+impl StateStore for SsmStateStore {
+    async fn get_state(&self, key: &str) -> Result<Option<String>, handling::PortError> {
+        self.parameters
+            .get(&self.parameter(key))
+            .await
+            .map_err(to_handling)
+    }
+
+    async fn put_state(&self, key: &str, value: &str) -> Result<(), handling::PortError> {
+        self.parameters
+            .put(
+                &self.parameter(key),
+                value,
+                "Budget Guard alert-handler state",
+            )
+            .await
+            .map_err(to_handling)
+    }
+}

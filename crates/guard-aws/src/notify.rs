@@ -1,0 +1,89 @@
+//! Email through the notify topic: one `Publish` per email channel, with the message attribute
+//! `channel` (String) that the channel's email subscriptions filter on (the provisioner sets their
+//! filter policies).
+
+use async_trait::async_trait;
+use aws_sdk_sns::operation::publish::PublishError;
+use aws_sdk_sns::types::MessageAttributeValue;
+use guard_core::handling::{self, EmailPublisher};
+use guard_core::provision::PortError;
+
+use crate::iam::{Needs, ResourceKind};
+use crate::sdk::{build_error, classify, port_error};
+
+/// The message attribute the email subscriptions filter on.
+pub const CHANNEL_ATTRIBUTE: &str = "channel";
+
+/// What publishing calls, on the notify topic.
+pub const NEEDS: Needs = &[(&["sns:Publish"], ResourceKind::NotifyTopic)];
+
+/// The SDK operations this module calls, as `service:Action` (for the IAM test).
+pub const OPERATIONS: &[&str] = &["sns:Publish"];
+
+classify!(PublishError {
+    AuthorizationErrorException => AccessDenied, NotFoundException => NotFound,
+    InternalErrorException => Transient, InvalidParameterException => Invalid,
+    InvalidParameterValueException => Invalid, ValidationException => Invalid,
+    KmsThrottlingException => Throttled, KmsAccessDeniedException => AccessDenied,
+    KmsDisabledException => Invalid, KmsInvalidStateException => Invalid, KmsNotFoundException => Invalid,
+    KmsOptInRequired => Invalid, InvalidSecurityException => AccessDenied, EndpointDisabledException => Invalid,
+    PlatformApplicationDisabledException => Invalid,
+});
+
+/// Publishes emails to the notify topic.
+#[derive(Debug, Clone)]
+pub struct SnsNotifier {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsNotifier {
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        SnsNotifier {
+            client,
+            topic_arn: topic_arn.into(),
+        }
+    }
+
+    /// Publishes one message for `channel`; returns the SNS message id.
+    pub async fn publish_to(
+        &self,
+        channel: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<String, PortError> {
+        let attribute = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(channel)
+            .build()
+            .map_err(|e| build_error("sns:Publish", e))?;
+        let output = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(subject)
+            .message(body)
+            .message_attributes(CHANNEL_ATTRIBUTE, attribute)
+            .send()
+            .await
+            .map_err(|e| port_error("sns:Publish", e))?;
+        let id = output.message_id.unwrap_or_default();
+        tracing::info!(channel, message_id = %id, "email published to the notify topic");
+        Ok(id)
+    }
+}
+
+#[async_trait]
+impl EmailPublisher for SnsNotifier {
+    async fn publish(
+        &self,
+        channel: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), handling::PortError> {
+        self.publish_to(channel, subject, body)
+            .await
+            .map(|_| ())
+            .map_err(crate::flag_store::to_handling)
+    }
+}
