@@ -1,1 +1,18 @@
-fn main() {}
+//! The spend-watcher Lambda binary: build once, then run on each scheduled event.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let watcher = spend_watcher::init().await.map_err(|e| format!("{e:#}"))?;
+    let watcher = &watcher;
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
+        watcher
+            .tick(chrono::Utc::now())
+            .await
+            .map_err(|e| lambda_runtime::Error::from(format!("{e}")))
+    }))
+    .await
+}

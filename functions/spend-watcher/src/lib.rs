@@ -1,0 +1,122 @@
+//! The spend watcher: on each tick (an EventBridge schedule, every minute by default) it prices
+//! Bedrock's token metrics for every budget with `watch: true`, publishes `EstimatedSpend` per
+//! budget, and publishes a `budget-guard/spend-alert@1` alert to the alerts topic the first time a
+//! threshold is crossed in a period. The work is `guard_core::spend::run_once`; this crate wires
+//! the AWS adapters and keeps the in-memory schedule of a warm execution environment.
+//!
+//! Environment: `BUDGET_GUARD_ALERTS_TOPIC_ARN` (required), `BUDGET_GUARD_METRICS_NAMESPACE`
+//! (default `BudgetGuard`), `BUDGET_GUARD_POLICY_DIR` (default `/opt/policy`, the policy layer),
+//! and the standard AWS environment.
+
+use chrono::{DateTime, Utc};
+use guard_aws::metrics::{CloudWatchEstimates, CloudWatchTokenMetrics};
+use guard_aws::spend_state::{SnsSpendAlerts, SsmSpendState};
+use guard_core::policy::Policy;
+use guard_core::prices::Catalog;
+use guard_core::spend::{DEFAULT_METRICS_NAMESPACE, RunReport, WatchConfig, WatchMemory, run_once};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+pub const ALERTS_TOPIC_ENV: &str = "BUDGET_GUARD_ALERTS_TOPIC_ARN";
+pub const NAMESPACE_ENV: &str = "BUDGET_GUARD_METRICS_NAMESPACE";
+
+/// Everything a run needs, built once per execution environment.
+#[derive(Debug)]
+pub struct Watcher {
+    policy: Policy,
+    catalog: Catalog,
+    metrics: CloudWatchTokenMetrics,
+    state: SsmSpendState,
+    alerts: SnsSpendAlerts,
+    estimates: CloudWatchEstimates,
+    config: WatchConfig,
+    memory: Mutex<WatchMemory>,
+}
+
+impl Watcher {
+    /// A watcher over `policy` with clients from `sdk`.
+    pub fn new(
+        policy: Policy,
+        sdk: &aws_config::SdkConfig,
+        alerts_topic: &str,
+        namespace: &str,
+    ) -> Watcher {
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(sdk);
+        Watcher {
+            catalog: policy.catalog(),
+            metrics: CloudWatchTokenMetrics::new(cloudwatch.clone()),
+            state: SsmSpendState::new(
+                aws_sdk_ssm::Client::new(sdk),
+                policy.settings.state_path.clone(),
+            ),
+            alerts: SnsSpendAlerts::new(aws_sdk_sns::Client::new(sdk), alerts_topic),
+            estimates: CloudWatchEstimates::new(cloudwatch, namespace),
+            config: WatchConfig::default(),
+            memory: Mutex::new(WatchMemory::default()),
+            policy,
+        }
+    }
+
+    /// One run at `now`; a summary for the Lambda's result and logs.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<Value, guard_core::spend::WatchError> {
+        let mut memory = self.memory.lock().await;
+        let ports = (&self.metrics, &self.state, &self.alerts, &self.estimates);
+        let report = run_once(
+            &self.policy,
+            &self.catalog,
+            ports,
+            now,
+            &self.config,
+            &mut memory,
+        )
+        .await?;
+        log(&report);
+        Ok(summary(&report))
+    }
+}
+
+fn log(report: &RunReport) {
+    for (budget, model) in &report.unpriced_reported {
+        tracing::warn!(budget = %budget, model_id = %model, "model has no price: its tokens are not counted (add it under `pricing:`); reported once per period");
+    }
+    for s in &report.refreshed {
+        tracing::info!(budget = %s.name, spent = %s.spent, forecast = %s.forecast, amount = %s.amount, crossed = ?s.crossed, "spend estimated");
+    }
+    tracing::info!(
+        budgets_read = report.refreshed.len(),
+        alerts = report.alerts.len(),
+        get_metric_data_calls = report.get_metric_data_calls,
+        metrics_requested = report.metrics_requested,
+        "spend watcher run"
+    );
+}
+
+/// The run as JSON: each budget read (spend, forecast, thresholds crossed, per model) and each
+/// alert published, money as JSON numbers.
+fn summary(report: &RunReport) -> Value {
+    json!({
+        "budgets": report.refreshed,
+        "alerts": report.alerts,
+        "get_metric_data_calls": report.get_metric_data_calls,
+        "metrics_requested": report.metrics_requested,
+    })
+}
+
+/// Builds the watcher from the environment: the policy layer, the topic, the namespace.
+pub async fn init() -> anyhow::Result<Watcher> {
+    use anyhow::Context;
+    let topic = std::env::var(ALERTS_TOPIC_ENV)
+        .with_context(|| format!("{ALERTS_TOPIC_ENV} is not set"))?;
+    let namespace =
+        std::env::var(NAMESPACE_ENV).unwrap_or_else(|_| DEFAULT_METRICS_NAMESPACE.to_owned());
+    let dir = guard_aws::policy_files::policy_dir_from_env();
+    let (policy, warnings) = guard_aws::policy_files::load_policy(std::slice::from_ref(&dir))
+        .map_err(|e| anyhow::anyhow!("policy at {}: {}", dir.display(), e.report()))?;
+    if !warnings.is_empty() {
+        tracing::warn!(warnings = %warnings, "policy warnings");
+    }
+    let sdk = guard_aws::sdk::load().await;
+    let watched = guard_core::spend::watched(&policy).len();
+    tracing::info!(policy_dir = %dir.display(), watched, namespace = %namespace, "spend watcher ready");
+    Ok(Watcher::new(policy, &sdk, &topic, &namespace))
+}

@@ -1,0 +1,80 @@
+//! The spend-watcher function against the local emulator: the example policy's watched budgets,
+//! seeded Bedrock token metrics, one tick that alerts, the next that does not, and the estimate
+//! metric the dashboard reads.
+
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+use chrono::{DateTime, TimeZone, Utc};
+use guard_core::spend::{BEDROCK_NAMESPACE, MODEL_DIMENSION};
+use guard_testkit::Emulator;
+use spend_watcher::Watcher;
+use std::path::PathBuf;
+
+fn at(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap()
+}
+
+#[tokio::test]
+async fn ticks_alert_once_and_publish_the_estimate() {
+    let aws = Emulator::start().expect("emulator");
+    let sdk = aws.sdk_config().await;
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let topic = sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/example.yaml");
+    let (policy, _) = guard_aws::policy_files::load_policy(&[example]).expect("example policy");
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    // The chatbot budget ($500): 28M us. Sonnet 4.5 output tokens at $16.50 per 1M = $462.
+    cw.put_metric_data()
+        .namespace(BEDROCK_NAMESPACE)
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name("OutputTokenCount")
+                .dimensions(
+                    Dimension::builder()
+                        .name(MODEL_DIMENSION)
+                        .value("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+                        .build(),
+                )
+                .value(28_000_000.0)
+                .timestamp(aws_smithy_types::DateTime::from_secs(
+                    at(12, 5, 0).timestamp(),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let watcher = Watcher::new(policy, &sdk, &topic, "BudgetGuard");
+    let first = watcher.tick(at(12, 6, 0)).await.expect("tick");
+    let alerts = first["alerts"].as_array().unwrap();
+    // 50%, 80% forecasted and 90% of the chatbot budget. The writing assistant's scope is a cost
+    // allocation tag, which token metrics cannot see: it counts every model of the policy (the
+    // policy's default), so all four of its thresholds ($40) are past too.
+    let of = |b: &str| alerts.iter().filter(|a| a["budget_name"] == b).count();
+    assert_eq!(
+        (of("bg-chatbot"), of("bg-writing-assistant")),
+        (3, 4),
+        "{first:#}"
+    );
+    assert_eq!(aws.sns_published(&topic).await.unwrap().len(), 7);
+    let budgets = first["budgets"].as_array().unwrap();
+    assert_eq!(budgets.len(), 2);
+    assert_eq!(budgets[0]["spent"].as_f64(), Some(462.0));
+
+    // The next minute: not due (the memory says 90% is tripped, 100% is $38 away), no publish.
+    let second = watcher.tick(at(12, 6, 1)).await.expect("tick");
+    assert!(
+        second["alerts"].as_array().unwrap().is_empty(),
+        "{second:#}"
+    );
+    assert_eq!(aws.sns_published(&topic).await.unwrap().len(), 7);
+
+    let state = aws.state().await.unwrap().to_string();
+    assert!(state.contains("EstimatedSpend") && state.contains("bg-chatbot"));
+}
