@@ -41,6 +41,10 @@ enum Command {
     Apply(commands::apply::Args),
     /// Print the checked policy as JSON (what the CDK app and the functions read).
     Export(commands::export::Args),
+    /// Parse, simulate or handle budget alerts (`alert parse|simulate|handle`).
+    Alert(commands::alert::Args),
+    /// Read and change the live routing flags (`flags list|show|set|pin|unpin|restore`).
+    Flags(commands::flags::Args),
     /// Print the JSON Schema of policy files (what policies/schema.json holds).
     Schema,
     /// Print the IAM actions each function needs, per kind of resource (the CDK app's source).
@@ -57,6 +61,8 @@ fn main() -> ExitCode {
         Command::Apply(args) => commands::apply::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::IamActions(args) => commands::iam_actions::run(args),
+        Command::Alert(args) => commands::alert::run(args),
+        Command::Flags(args) => commands::flags::run(args),
         Command::Schema => {
             print!("{}", guard_core::policy::schema_json());
             Ok(ExitCode::SUCCESS)

@@ -1,1 +1,15 @@
-fn main() {}
+//! The alert-handler Lambda binary: build once, then serve events (see the library).
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let handler = alert_handler::init().await?;
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        alert_handler::handle(handler, event.payload, chrono::Utc::now()).await
+    }))
+    .await
+}

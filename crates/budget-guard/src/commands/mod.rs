@@ -1,8 +1,10 @@
 //! One module per subcommand: its arguments and its `run`.
 
+pub mod alert;
 pub mod apply;
 pub mod estimate;
 pub mod export;
+pub mod flags;
 pub mod iam_actions;
 pub mod plan;
 pub mod prices;

@@ -1,0 +1,363 @@
+//! `budget-guard alert parse|simulate|handle`: what an alert says, what the alert-handler would do
+//! with it (no side effects), and the handler itself, once, against the live services.
+
+use super::export::policy_failure;
+use crate::output::{Format, emit, print_json};
+use crate::policy_files::load_policy;
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use guard_aws::sdk::NOTIFY_TOPIC_ENV;
+use guard_core::alert::{Alert, parse_input};
+use guard_core::flags::Flag;
+use guard_core::policy::Policy;
+use guard_core::routing::{RouteAction, plan_alert, run_task};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: AlertCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AlertCommand {
+    /// Show what an alert says. FILE is a bare message (AWS Budgets text or a spend alert) or a
+    /// whole Lambda SNS event. Exits 1 when it holds no alert.
+    Parse {
+        file: PathBuf,
+        /// json: {"kind","budget_name","alert_type","threshold","budgeted","amount","period"}
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show what the alert-handler would do with an alert, without doing it.
+    Simulate {
+        /// Policy files or folders
+        #[arg(long = "policy", value_name = "PATHS", num_args = 1.., default_value = "policies")]
+        policy: Vec<PathBuf>,
+        /// A bare alert message (AWS Budgets text or a spend alert JSON)
+        #[arg(
+            long,
+            conflicts_with = "event_file",
+            required_unless_present = "event_file"
+        )]
+        message_file: Option<PathBuf>,
+        /// A Lambda SNS event
+        #[arg(long)]
+        event_file: Option<PathBuf>,
+        /// The current flags: `budget-guard flags list --format json` output, a JSON array of flags,
+        /// or an object of flags by route. Without it every route is at the top of its ladder.
+        #[arg(long)]
+        flags_file: Option<PathBuf>,
+        /// The time to decide at (RFC 3339) [default: now]
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+        /// json: {"budget","threshold","actions":[{"type":"downgrade","route","from","to"},{"type":"slack","channel"},{"type":"email","channel"}]}
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Run the alert-handler once on an event (an SNS event or a roll-over tick), against the real
+    /// services of the environment: to replay a missed alert. Flags, Slack and email are real.
+    Handle {
+        /// The Lambda event, as JSON
+        #[arg(long)]
+        event_file: PathBuf,
+        /// Policy files or folders [default: policies]
+        paths: Vec<PathBuf>,
+        /// The notify topic of the email channels (stack output NotifyTopicArn)
+        #[arg(long, env = NOTIFY_TOPIC_ENV)]
+        notify_topic_arn: Option<String>,
+    },
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        AlertCommand::Parse { file, format } => parse(&file, format),
+        AlertCommand::Simulate {
+            policy,
+            message_file,
+            event_file,
+            flags_file,
+            at,
+            format,
+        } => {
+            let file = message_file
+                .or(event_file)
+                .context("give --message-file or --event-file")?;
+            simulate(
+                &policy,
+                &file,
+                flags_file.as_deref(),
+                at.unwrap_or_else(Utc::now),
+                format,
+            )
+        }
+        AlertCommand::Handle {
+            event_file,
+            paths,
+            notify_topic_arn,
+        } => handle(&event_file, &paths, notify_topic_arn),
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn alerts_of(path: &Path) -> anyhow::Result<Result<Vec<Alert>, String>> {
+    let text = read(path)?;
+    Ok(parse_input(&text)
+        .map(|records| records.into_iter().map(|r| r.alert).collect())
+        .map_err(|e| format!("{} holds no alert: {e}", path.display())))
+}
+
+fn parse(file: &Path, format: Format) -> anyhow::Result<ExitCode> {
+    let alerts = match alerts_of(file)? {
+        Ok(alerts) => alerts,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    match format {
+        Format::Json => {
+            let mut values: Vec<Value> = alerts.iter().map(Alert::to_summary_json).collect();
+            if values.len() == 1 {
+                print_json(&values.remove(0))?;
+            } else {
+                print_json(&values)?;
+            }
+        }
+        Format::Text => {
+            let mut out = String::new();
+            for a in &alerts {
+                let period = a.period().map_or("unknown", |p| p.as_str());
+                out.push_str(&format!(
+                    "{} alert for budget {}: {} {} of {} (threshold {}, {}%), period {}\n",
+                    if a.kind() == "budgets" {
+                        "AWS Budgets"
+                    } else {
+                        "Spend watcher"
+                    },
+                    a.budget_name(),
+                    a.alert_type(),
+                    guard_core::message::usd(a.amount()),
+                    guard_core::message::usd(a.budgeted()),
+                    guard_core::message::usd(a.threshold()),
+                    a.threshold_percent(),
+                    period
+                ));
+            }
+            emit(&out);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a flags file: `flags list --format json` output (`[{route, flag, ...}]`), an array of
+/// flags, or an object of flags by route.
+pub fn read_flags_file(path: &Path) -> anyhow::Result<BTreeMap<String, Flag>> {
+    let value: Value = serde_json::from_str(&read(path)?)
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let parse = |v: &Value| -> anyhow::Result<Option<Flag>> {
+        let v = v.get("flag").unwrap_or(v);
+        if v.is_null() {
+            return Ok(None);
+        }
+        Flag::parse(&v.to_string())
+            .map(Some)
+            .with_context(|| format!("a flag of {}", path.display()))
+    };
+    let mut flags = BTreeMap::new();
+    match &value {
+        Value::Array(items) => {
+            for item in items {
+                if let Some(flag) = parse(item)? {
+                    flags.insert(flag.route.clone(), flag);
+                }
+            }
+        }
+        Value::Object(map) => {
+            for (route, item) in map {
+                if let Some(flag) = parse(item)? {
+                    flags.insert(route.clone(), flag);
+                }
+            }
+        }
+        _ => anyhow::bail!(
+            "{}: expected a JSON array or object of flags",
+            path.display()
+        ),
+    }
+    Ok(flags)
+}
+
+/// The decision for one alert, as `alert simulate --format json` prints it.
+pub fn decision_json(
+    policy: &Policy,
+    alert: &Alert,
+    flags: &BTreeMap<String, Flag>,
+    now: DateTime<Utc>,
+) -> Value {
+    let plan = plan_alert(policy, alert, now);
+    let mut actions = Vec::new();
+    let mut notes = Vec::new();
+    if let Some(reason) = plan.matched.unmatched_reason(alert.budget_name()) {
+        notes.push(format!("unmatched: {reason}; no flag changes"));
+    }
+    if let Some(task) = &plan.flag_task {
+        match policy.routes.get(task.route()) {
+            None => notes.push(format!("route {} is not in the policy", task.route())),
+            Some(route) => {
+                let (action, write) = run_task(policy, route, task, flags.get(task.route()), now);
+                match (&action, write) {
+                    (
+                        RouteAction::Downgrade {
+                            route,
+                            from_model,
+                            to_model,
+                            from_step,
+                            to_step,
+                            ..
+                        },
+                        Some(_),
+                    ) => {
+                        actions.push(json!({"type": "downgrade", "route": route, "from": from_model, "to": to_model,
+                                            "from_step": from_step, "to_step": to_step}));
+                    }
+                    (RouteAction::Pinned { route, model, .. }, _) => {
+                        notes.push(format!("route {route} is pinned on {model}: left alone"));
+                    }
+                    (RouteAction::AlreadyThere { route, model, .. }, _) => {
+                        notes.push(format!(
+                            "route {route} is already on {model}, at or below the target"
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    for channel in &plan.slack {
+        actions.push(json!({"type": "slack", "channel": channel}));
+    }
+    for channel in &plan.email {
+        actions.push(json!({"type": "email", "channel": channel}));
+    }
+    json!({
+        "budget": plan.budget,
+        "budget_name": alert.budget_name(),
+        "matched": plan.matched.unmatched_reason("").is_none(),
+        "threshold": plan.threshold,
+        "actions": actions,
+        "notes": notes,
+    })
+}
+
+fn simulate(
+    paths: &[PathBuf],
+    file: &Path,
+    flags_file: Option<&Path>,
+    now: DateTime<Utc>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let policy = match load_policy(paths) {
+        Ok(policy) => policy,
+        Err(e) => return Ok(policy_failure(e)),
+    };
+    let alerts = match alerts_of(file)? {
+        Ok(alerts) => alerts,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let flags = match flags_file {
+        Some(path) => read_flags_file(path)?,
+        None => BTreeMap::new(),
+    };
+    let mut decisions: Vec<Value> = alerts
+        .iter()
+        .map(|a| decision_json(&policy, a, &flags, now))
+        .collect();
+    match format {
+        Format::Json if decisions.len() == 1 => print_json(&decisions.remove(0))?,
+        Format::Json => print_json(&decisions)?,
+        Format::Text => {
+            let mut out = String::new();
+            for d in &decisions {
+                let budget = d["budget"].as_str().unwrap_or("(no budget of the policy)");
+                let threshold = d["threshold"]
+                    .as_str()
+                    .unwrap_or("(no threshold of the policy)");
+                out.push_str(&format!(
+                    "alert for {}: budget {budget}, threshold {threshold}\n",
+                    d["budget_name"].as_str().unwrap_or("")
+                ));
+                for a in d["actions"].as_array().into_iter().flatten() {
+                    let line = match a["type"].as_str() {
+                        Some("downgrade") => format!(
+                            "  downgrade {}: {} -> {}",
+                            a["route"].as_str().unwrap_or(""),
+                            a["from"].as_str().unwrap_or(""),
+                            a["to"].as_str().unwrap_or("")
+                        ),
+                        Some(kind) => format!("  {kind} {}", a["channel"].as_str().unwrap_or("")),
+                        None => continue,
+                    };
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+                for n in d["notes"].as_array().into_iter().flatten() {
+                    out.push_str(&format!("  note: {}\n", n.as_str().unwrap_or("")));
+                }
+            }
+            out.push_str("(simulation: nothing was changed or sent)\n");
+            emit(&out);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn handle(
+    event_file: &Path,
+    paths: &[PathBuf],
+    notify_topic_arn: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let policy = match load_policy(paths) {
+        Ok(policy) => policy,
+        Err(e) => return Ok(policy_failure(e)),
+    };
+    let event: Value = serde_json::from_str(&read(event_file)?)
+        .with_context(|| format!("{} is not JSON", event_file.display()))?;
+    let topic = notify_topic_arn.with_context(|| {
+        format!("the notify topic is needed: pass --notify-topic-arn or set {NOTIFY_TOPIC_ENV} (stack output NotifyTopicArn)")
+    })?;
+    let runtime = super::apply::runtime()?;
+    runtime.block_on(async {
+        let config = guard_aws::sdk::load().await;
+        let handler = guard_aws::alert_handler::live_handler(&config, policy, &topic)?;
+        match guard_aws::alert_handler::handle_event(&handler, &event, Utc::now()).await {
+            Ok(report) => {
+                print_json(&report)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(guard_aws::alert_handler::EventError::Failed {
+                report, summary, ..
+            }) => {
+                print_json(&report)?;
+                eprintln!("error: {summary}");
+                eprintln!(
+                    "run the same command again to retry what failed; what succeeded is not redone"
+                );
+                Ok(ExitCode::from(1))
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(ExitCode::from(1))
+            }
+        }
+    })
+}

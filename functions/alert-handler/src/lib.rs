@@ -1,0 +1,76 @@
+//! The alert-handler Lambda function: Budgets alerts and spend alerts from the alerts topic, and the
+//! period roll-over tick. The single writer of routing flags (reserved concurrency 1).
+//!
+//! All the work is in `guard_core::handling` over the adapters of `guard_aws`; this crate reads the
+//! configuration once per container and turns results into Lambda answers. [`handle`] is the body
+//! of the `service_fn`, a plain async function that tests call in-process.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use guard_aws::alert_handler::{EventError, LiveHandler, handle_event, live_handler};
+use guard_core::handling::{EmailPublisher, FlagStore, Handler, SlackPoster, StateStore};
+use lambda_runtime::Diagnostic;
+use serde_json::{Value, json};
+
+/// The notify topic's ARN (email channels).
+pub const NOTIFY_TOPIC_ENV: &str = guard_aws::sdk::NOTIFY_TOPIC_ENV;
+
+/// Why an invocation failed. Lambda retries the delivery; the retry redoes only what failed.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct HandlerError(#[from] EventError);
+
+impl From<HandlerError> for Diagnostic {
+    fn from(error: HandlerError) -> Diagnostic {
+        let error_type = match &error.0 {
+            EventError::Failed { report, .. } if report.retryable => "Budget Guard.Retryable",
+            EventError::Failed { .. } => "Budget Guard.Failed",
+            EventError::Unknown(_) => "Budget Guard.UnknownEvent",
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Reads the policy (the policy layer, or `BUDGET_GUARD_POLICY_DIR`) and builds the clients.
+pub async fn init() -> anyhow::Result<LiveHandler> {
+    let dir: PathBuf = guard_aws::policy_files::policy_dir_from_env();
+    let (policy, warnings) = guard_aws::policy_files::load_policy(std::slice::from_ref(&dir))
+        .with_context(|| format!("loading the policy from {}", dir.display()))?;
+    if !warnings.is_empty() {
+        tracing::warn!(warnings = %warnings, "policy warnings");
+    }
+    let topic = std::env::var(NOTIFY_TOPIC_ENV)
+        .with_context(|| format!("{NOTIFY_TOPIC_ENV} is not set"))?;
+    let config = guard_aws::sdk::load().await;
+    let handler = live_handler(&config, policy, &topic)?;
+    tracing::info!(policy = %dir.display(), routes = handler.policy.routes.len(), budgets = handler.policy.budgets.len(), "alert-handler ready");
+    Ok(handler)
+}
+
+/// The `service_fn` body: one event, handled at `now`.
+pub async fn handle<F, S, K, E>(
+    handler: &Handler<F, S, K, E>,
+    event: Value,
+    now: DateTime<Utc>,
+) -> Result<Value, HandlerError>
+where
+    F: FlagStore,
+    S: StateStore,
+    K: SlackPoster,
+    E: EmailPublisher,
+{
+    match handle_event(handler, &event, now).await {
+        Ok(report) => Ok(json!({ "ok": true, "jobs": report.outcomes })),
+        Err(EventError::Unknown(reason)) => {
+            // Retrying an event of the wrong shape cannot help: say so in the logs and move on.
+            tracing::error!(%reason, "ignoring an event that is neither SNS nor a roll-over tick");
+            Ok(json!({ "ok": false, "ignored": reason }))
+        }
+        Err(error) => Err(error.into()),
+    }
+}

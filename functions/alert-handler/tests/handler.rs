@@ -1,0 +1,143 @@
+//! The `service_fn` body of the alert-handler, run in-process: against the local emulator and a
+//! Slack listener, and against in-memory ports for the answers it gives Lambda.
+
+use alert_handler::{HandlerError, handle};
+use chrono::{TimeZone, Utc};
+use guard_core::flags::Flag;
+use guard_core::handling::Handler;
+use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::policy::{self, Policy, SourceFile};
+use guard_testkit::{Emulator, Script, SlackListener};
+use lambda_runtime::Diagnostic;
+use serde_json::{Value, json};
+
+fn policy() -> Policy {
+    let source = SourceFile::new(
+        "example.yaml",
+        include_str!("../../../policies/example.yaml"),
+    );
+    policy::load(&[source]).0.expect("example policy")
+}
+
+fn sns_event(message_id: &str, message: &str) -> Value {
+    // The minimal shape SNS-to-Lambda test events often have: the lenient reader takes it.
+    json!({"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": message_id, "Message": message,
+        "Subject": "AWS Budgets: bg-chatbot has exceeded your alert threshold"}}]})
+}
+
+fn message_90() -> String {
+    "AWS Budget Notification November 12, 2026\nAWS Account 123456789012\n\n\
+     Budget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $500.00\nAlert Type: ACTUAL\n\
+     Alert Threshold: > $450.00\nACTUAL Amount: $455.12\n"
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
+    let aws = Emulator::start().expect("emulator");
+    let slack = SlackListener::start(Script::always(200)).expect("slack");
+    let config = aws.sdk_config().await;
+    aws_sdk_secretsmanager::Client::new(&config)
+        .create_secret()
+        .name("budget-guard/slack/platform-alerts")
+        .secret_string(slack.url())
+        .send()
+        .await
+        .unwrap();
+    let topic = aws_sdk_sns::Client::new(&config)
+        .create_topic()
+        .name("budget-guard-notify")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let handler = guard_aws::alert_handler::live_handler(&config, policy(), &topic).unwrap();
+
+    let nov12 = Utc.with_ymd_and_hms(2026, 11, 12, 6, 41, 9).unwrap();
+    let answer = handle(&handler, sns_event("m-90", &message_90()), nov12)
+        .await
+        .unwrap();
+    assert_eq!(answer["ok"], true);
+    assert_eq!(answer["jobs"][0]["flags_written"][0], "support-chatbot");
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let read = || async {
+        let out = ssm
+            .get_parameter()
+            .name("/budget-guard/routes/support-chatbot")
+            .send()
+            .await
+            .unwrap();
+        Flag::parse(out.parameter.unwrap().value().unwrap()).unwrap()
+    };
+    assert_eq!(read().await.step, 2);
+    // The job's record is under the policy's state path.
+    let state = ssm
+        .get_parameter()
+        .name("/budget-guard/state/alerts/m-90")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        state
+            .parameter
+            .unwrap()
+            .value()
+            .unwrap()
+            .contains("\"sent\"")
+    );
+    assert_eq!(slack.posted_json().len(), 1);
+
+    let tick =
+        json!({"source": "budget-guard.schedule", "detail-type": "rollover-tick", "detail": {}});
+    let dec1 = Utc.with_ymd_and_hms(2026, 12, 1, 0, 5, 0).unwrap();
+    let answer = handle(&handler, tick, dec1).await.unwrap();
+    assert_eq!(answer["jobs"][0]["job"], "rollover/chatbot/2026-12-01");
+    assert_eq!(read().await.step, 1);
+    assert_eq!(slack.posted_json().len(), 2);
+}
+
+fn fakes() -> Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail> {
+    Handler::new(
+        policy(),
+        MemoryFlags::default(),
+        MemoryState::default(),
+        RecordingSlack::default(),
+        RecordingEmail::default(),
+    )
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_a_retryable_lambda_error() {
+    let handler = fakes();
+    handler
+        .slack
+        .fail_next([guard_core::handling::PortErrorKind::Unavailable]);
+    let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 41, 9).unwrap();
+    let error: HandlerError = handle(&handler, sns_event("m-1", &message_90()), now)
+        .await
+        .unwrap_err();
+    let diagnostic = Diagnostic::from(error);
+    assert_eq!(diagnostic.error_type, "Budget Guard.Retryable");
+    assert!(
+        diagnostic.error_message.contains("slack:platform-alerts"),
+        "{}",
+        diagnostic.error_message
+    );
+    // The retry (Lambda's) finishes the job.
+    let answer = handle(&handler, sns_event("m-1", &message_90()), now)
+        .await
+        .unwrap();
+    assert_eq!(answer["jobs"][0]["done"][0], "slack:platform-alerts");
+}
+
+#[tokio::test]
+async fn an_event_of_another_shape_is_ignored_not_retried() {
+    let handler = fakes();
+    let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 41, 9).unwrap();
+    let answer = handle(&handler, json!({"hello": "world"}), now)
+        .await
+        .unwrap();
+    assert_eq!(answer["ok"], false);
+    assert!(handler.slack.posts().is_empty());
+}
