@@ -1,0 +1,450 @@
+//! The provisioner Lambda: a CloudFormation custom resource handler (Create and Update apply the
+//! policy; Delete removes what the guard owns unless the policy retains it) and the scheduled
+//! drift repair, which re-applies the same policy.
+//!
+//! The policy arrives as a Lambda layer of the committed YAML files (`/opt/policy`, or
+//! `BUDGET_GUARD_POLICY_DIR`), read with the CLI's loader, so a bad policy fails `cdk deploy`
+//! with the same `file:line:col` errors and changes nothing.
+
+pub mod cfn;
+pub mod reason;
+
+use cfn::{CfnRequest, CfnResponse, RequestType};
+use guard_aws::budgets::BudgetsAdapter;
+use guard_aws::policy_files::read_sources;
+use guard_aws::sdk::{ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV, account_id_from_arn};
+use guard_aws::sns_subscriptions::SnsSubscriptions;
+use guard_core::account::{AccountState, desired};
+use guard_core::diagnostic::{Diagnostic, Severity};
+use guard_core::plan::plan;
+use guard_core::policy::{self, Policy};
+use guard_core::provision::{ApplyOptions, ApplyReport, PortError, apply, read_live};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// The PhysicalResourceId of the custom resource: `budget-guard:<prefix>`. Stable while the
+/// prefix stays; a new prefix is a new resource, and CloudFormation's Delete of the old one
+/// removes the budgets of the old prefix. (`:` cannot occur in a budget name, so the prefix
+/// reads back exactly.)
+pub const PHYSICAL_ID_PREFIX: &str = "budget-guard:";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionerError {
+    #[error("not an event the provisioner handles: {0}")]
+    UnknownEvent(String),
+    #[error("the policy cannot be used:\n{0}")]
+    Policy(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("reading the account: {0}")]
+    Read(#[source] PortError),
+    #[error("{0}")]
+    Incomplete(String),
+    #[error("answering CloudFormation at its ResponseURL: {0}")]
+    Respond(#[source] reqwest::Error),
+}
+
+impl ProvisionerError {
+    /// Whether Lambda should retry the invocation.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ProvisionerError::UnknownEvent(_)
+            | ProvisionerError::Policy(_)
+            | ProvisionerError::Config(_) => false,
+            ProvisionerError::Read(e) => e.kind.is_retryable(),
+            ProvisionerError::Incomplete(_) | ProvisionerError::Respond(_) => true,
+        }
+    }
+}
+
+impl From<ProvisionerError> for lambda_runtime::Diagnostic {
+    fn from(error: ProvisionerError) -> Self {
+        let kind = if error.is_retryable() {
+            "Retryable"
+        } else {
+            "NotRetryable"
+        };
+        lambda_runtime::Diagnostic {
+            error_type: format!("Provisioner.{kind}"),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// What arrived.
+#[derive(Debug)]
+pub enum Event {
+    CustomResource(Box<CfnRequest>),
+    /// An EventBridge scheduled event (`source: aws.events`, `detail-type: Scheduled Event`) or
+    /// the stack's own schedule input (`detail-type: drift-repair`).
+    Scheduled {
+        detail_type: String,
+    },
+}
+
+impl Event {
+    pub fn parse(value: Value) -> Result<Event, ProvisionerError> {
+        if value.get("RequestType").is_some() && value.get("ResponseURL").is_some() {
+            let request = serde_json::from_value(value)
+                .map_err(|e| ProvisionerError::UnknownEvent(e.to_string()))?;
+            return Ok(Event::CustomResource(Box::new(request)));
+        }
+        if let Some(detail_type) = value.get("detail-type").and_then(Value::as_str) {
+            return Ok(Event::Scheduled {
+                detail_type: detail_type.to_owned(),
+            });
+        }
+        let keys: Vec<&String> = value
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        Err(ProvisionerError::UnknownEvent(format!("keys {keys:?}")))
+    }
+}
+
+/// Settings from the function's environment.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub policy_dir: PathBuf,
+    pub alerts_topic_arn: Option<String>,
+    pub notify_topic_arn: Option<String>,
+    pub account_id: Option<String>,
+}
+
+impl Settings {
+    pub fn from_env() -> Settings {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Settings {
+            policy_dir: guard_aws::policy_files::policy_dir_from_env(),
+            alerts_topic_arn: var(ALERTS_TOPIC_ENV),
+            notify_topic_arn: var(NOTIFY_TOPIC_ENV),
+            account_id: var(ACCOUNT_ID_ENV),
+        }
+    }
+}
+
+/// The policy, or the errors that make it unusable.
+pub fn load_policy(dir: &Path) -> Result<Policy, PolicyFailure> {
+    let sources =
+        read_sources(&[dir.to_path_buf()]).map_err(|e| PolicyFailure::Unreadable(e.report()))?;
+    let (policy, diagnostics) = policy::load(&sources);
+    for d in diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+    {
+        tracing::warn!(file = %d.file, line = d.line, column = d.column, message = %d.message, "policy warning");
+    }
+    policy.ok_or_else(|| {
+        let dir_prefix = format!("{}/", dir.display());
+        let errors = diagnostics
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| Diagnostic {
+                file: d
+                    .file
+                    .strip_prefix(&dir_prefix)
+                    .unwrap_or(&d.file)
+                    .to_owned(),
+                ..d
+            })
+            .collect();
+        PolicyFailure::Invalid(errors)
+    })
+}
+
+#[derive(Debug, Clone)]
+pub enum PolicyFailure {
+    Unreadable(String),
+    Invalid(Vec<Diagnostic>),
+}
+
+impl PolicyFailure {
+    /// For CloudFormation's `Reason`: bounded, with the count of what was cut.
+    pub fn reason(&self) -> String {
+        match self {
+            PolicyFailure::Unreadable(text) => {
+                reason::bounded(&format!("Budget Guard cannot read its policy: {text}"))
+            }
+            PolicyFailure::Invalid(errors) => reason::policy_errors(errors),
+        }
+    }
+}
+
+/// The provisioner: SDK clients built once, adapters per invocation (the topics come with it).
+#[derive(Debug, Clone)]
+pub struct Provisioner {
+    budgets: aws_sdk_budgets::Client,
+    sns: aws_sdk_sns::Client,
+    http: reqwest::Client,
+    settings: Settings,
+}
+
+/// The topics and account of one run.
+#[derive(Debug, Clone)]
+struct Target {
+    alerts: String,
+    notify: Option<String>,
+    account: String,
+}
+
+impl Provisioner {
+    pub fn new(config: &aws_config::SdkConfig, settings: Settings) -> Provisioner {
+        Provisioner {
+            budgets: aws_sdk_budgets::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
+            http: reqwest::Client::new(),
+            settings,
+        }
+    }
+
+    /// One invocation.
+    pub async fn handle(&self, event: Value) -> Result<Value, ProvisionerError> {
+        match Event::parse(event)? {
+            Event::CustomResource(request) => {
+                let response = self.custom_resource(&request).await;
+                tracing::info!(
+                    request_type = ?request.request_type,
+                    status = response.status.as_str(),
+                    physical_resource_id = %response.physical_resource_id,
+                    "answering CloudFormation"
+                );
+                cfn::respond(&self.http, &request.response_url, &response)
+                    .await
+                    .map_err(ProvisionerError::Respond)?;
+                Ok(serde_json::to_value(&response).unwrap_or(Value::Null))
+            }
+            Event::Scheduled { detail_type } => self.drift_repair(&detail_type).await,
+        }
+    }
+
+    fn target(&self, properties: Option<&cfn::Properties>) -> Result<Target, String> {
+        let alerts = properties
+            .and_then(|p| p.alerts_topic_arn.clone())
+            .or_else(|| self.settings.alerts_topic_arn.clone())
+            .ok_or_else(|| format!("no alerts topic: neither the AlertsTopicArn property nor {ALERTS_TOPIC_ENV} is set"))?;
+        let notify = properties
+            .and_then(|p| p.notify_topic_arn.clone())
+            .or_else(|| self.settings.notify_topic_arn.clone());
+        let account = match &self.settings.account_id {
+            Some(account) => account.clone(),
+            None => account_id_from_arn(&alerts)
+                .ok_or_else(|| {
+                    format!("no account id in the alerts topic ARN {alerts}; set {ACCOUNT_ID_ENV}")
+                })?
+                .to_owned(),
+        };
+        Ok(Target {
+            alerts,
+            notify,
+            account,
+        })
+    }
+
+    fn adapters(&self, target: &Target) -> (BudgetsAdapter, SnsSubscriptions) {
+        let budgets = BudgetsAdapter::new(self.budgets.clone(), &target.account);
+        // Without a notify topic there are no subscriptions to read; an empty ARN reads as none.
+        let subscriptions =
+            SnsSubscriptions::new(self.sns.clone(), target.notify.clone().unwrap_or_default());
+        (budgets, subscriptions)
+    }
+
+    /// Makes the account match `want` (owned budgets by `prefix`), reading the notify topic's
+    /// subscriptions only when `with_subscriptions`.
+    async fn converge(
+        &self,
+        target: &Target,
+        prefix: &str,
+        want: &AccountState,
+        with_subscriptions: bool,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<ApplyReport, ProvisionerError> {
+        let (budgets, subscriptions) = self.adapters(target);
+        let subscriptions_to_read =
+            (with_subscriptions && target.notify.is_some()).then_some(&subscriptions);
+        let mut live = read_live(&budgets, subscriptions_to_read, prefix, want)
+            .await
+            .map_err(ProvisionerError::Read)?;
+        live.budgets.retain(|name, _| !keep(name));
+        live.notifications.retain(|name, _| !keep(name));
+        let mut want = want.clone();
+        if subscriptions_to_read.is_none() {
+            // Subscriptions not read are left as they are.
+            want.email_subscriptions.clear();
+        }
+        let plan = plan(&want, &live);
+        tracing::info!(
+            prefix,
+            changes = plan.changes.len(),
+            pending = plan.pending.len(),
+            "planned"
+        );
+        let options = ApplyOptions::new(prefix);
+        let report = apply(&plan, &budgets, &subscriptions, &options, |outcome| match outcome {
+            guard_core::provision::Outcome::Applied(change) => {
+                tracing::info!(change = %change.render().lines().next().unwrap_or_default(), "applied")
+            }
+            guard_core::provision::Outcome::Failed(change, error) => {
+                tracing::error!(change = %change.render().lines().next().unwrap_or_default(), %error, "failed")
+            }
+        })
+        .await;
+        Ok(report)
+    }
+
+    async fn apply_policy(
+        &self,
+        policy: &Policy,
+        target: &Target,
+    ) -> Result<ApplyReport, ProvisionerError> {
+        let want = desired(policy, &target.alerts);
+        self.converge(target, &policy.settings.budget_prefix, &want, true, |_| {
+            false
+        })
+        .await
+    }
+
+    /// The answer to one custom resource request; never fails (a failure is a FAILED answer).
+    pub async fn custom_resource(&self, request: &CfnRequest) -> CfnResponse {
+        let loaded = load_policy(&self.settings.policy_dir);
+        match request.request_type {
+            RequestType::Create | RequestType::Update => {
+                let policy = match loaded {
+                    Ok(policy) => policy,
+                    Err(failure) => {
+                        // A failed Create gets an id that names no prefix: its Delete removes nothing.
+                        let id = request.physical_resource_id.clone().unwrap_or_else(|| {
+                            format!("budget-guard-failed-{}", request.request_id)
+                        });
+                        return CfnResponse::failed(request, id, failure.reason());
+                    }
+                };
+                let id = format!("{PHYSICAL_ID_PREFIX}{}", policy.settings.budget_prefix);
+                let target = match self.target(request.resource_properties.as_ref()) {
+                    Ok(target) => target,
+                    Err(reason) => return CfnResponse::failed(request, id, reason),
+                };
+                match self.apply_policy(&policy, &target).await {
+                    Ok(report) if report.is_success() => {
+                        CfnResponse::success(request, id, report_data(&report, &policy))
+                    }
+                    Ok(report) => CfnResponse::failed(request, id, reason::apply_report(&report)),
+                    Err(error) => {
+                        CfnResponse::failed(request, id, reason::bounded(&error.to_string()))
+                    }
+                }
+            }
+            RequestType::Delete => self.delete(request, loaded).await,
+        }
+    }
+
+    async fn delete(
+        &self,
+        request: &CfnRequest,
+        loaded: Result<Policy, PolicyFailure>,
+    ) -> CfnResponse {
+        let id = request.physical_resource_id.clone().unwrap_or_default();
+        let Some(prefix) = id
+            .strip_prefix(PHYSICAL_ID_PREFIX)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+        else {
+            return CfnResponse::success(
+                request,
+                id,
+                json!({ "Removed": 0, "Note": "nothing was provisioned" }),
+            );
+        };
+        let policy = match loaded {
+            Ok(policy) => policy,
+            Err(_) => {
+                // Whether to retain is unknown: keep everything rather than guess.
+                tracing::warn!(prefix, "policy unreadable on Delete: nothing removed");
+                return CfnResponse::success(
+                    request,
+                    id,
+                    json!({ "Removed": 0, "Note": "policy unreadable; nothing removed" }),
+                );
+            }
+        };
+        if policy.settings.retain_on_delete {
+            tracing::info!(prefix, "retain_on_delete: budgets and subscriptions kept");
+            return CfnResponse::success(
+                request,
+                id,
+                json!({ "Removed": 0, "Note": "retained (settings.retain_on_delete)" }),
+            );
+        }
+        let target = match self.target(request.resource_properties.as_ref()) {
+            Ok(target) => target,
+            Err(reason) => return CfnResponse::failed(request, id, reason),
+        };
+        // The Delete of an old prefix after the prefix changed: the budgets of the old prefix go,
+        // but neither the current prefix's budgets nor the subscriptions, which the policy still wants.
+        let current = policy.settings.budget_prefix.clone();
+        let replaced = current != prefix;
+        let keep = |name: &str| replaced && name.starts_with(&current);
+        match self
+            .converge(&target, &prefix, &AccountState::default(), !replaced, keep)
+            .await
+        {
+            Ok(report) if report.is_success() => {
+                CfnResponse::success(request, id, json!({ "Removed": report.applied.len() }))
+            }
+            Ok(report) => CfnResponse::failed(request, id, reason::apply_report(&report)),
+            Err(error) => CfnResponse::failed(request, id, reason::bounded(&error.to_string())),
+        }
+    }
+
+    /// The scheduled run: the same policy as the last deploy, applied again.
+    pub async fn drift_repair(&self, detail_type: &str) -> Result<Value, ProvisionerError> {
+        let policy = load_policy(&self.settings.policy_dir)
+            .map_err(|f| ProvisionerError::Policy(f.reason()))?;
+        let target = self.target(None).map_err(ProvisionerError::Config)?;
+        let report = self.apply_policy(&policy, &target).await?;
+        tracing::info!(
+            detail_type,
+            changes = report.applied.len() + report.failed.len() + report.not_attempted.len(),
+            applied = report.applied.len(),
+            failed = report.failed.len(),
+            not_attempted = report.not_attempted.len(),
+            "drift repair"
+        );
+        if !report.is_success() {
+            return Err(ProvisionerError::Incomplete(reason::apply_report(&report)));
+        }
+        Ok(report_data(&report, &policy))
+    }
+}
+
+fn report_data(report: &ApplyReport, policy: &Policy) -> Value {
+    json!({
+        "Changes": report.applied.len(),
+        "Budgets": policy.budgets.len(),
+        "Prefix": policy.settings.budget_prefix,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_told_apart() {
+        let cfn = json!({"RequestType": "Create", "ResponseURL": "http://x", "StackId": "s", "RequestId": "r",
+            "LogicalResourceId": "l", "ResourceType": "Custom::BudgetGuardPolicy", "ResourceProperties": {}});
+        assert!(matches!(Event::parse(cfn), Ok(Event::CustomResource(_))));
+        let scheduled =
+            json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+        assert!(matches!(
+            Event::parse(scheduled),
+            Ok(Event::Scheduled { .. })
+        ));
+        let own =
+            json!({"source": "budget-guard.schedule", "detail-type": "drift-repair", "detail": {}});
+        assert!(
+            matches!(Event::parse(own), Ok(Event::Scheduled { detail_type }) if detail_type == "drift-repair")
+        );
+        let other = Event::parse(json!({"Records": []})).unwrap_err();
+        assert!(!other.is_retryable());
+    }
+}

@@ -1,0 +1,401 @@
+//! The provisioner binary as Lambda runs it (a local Runtime API), against the emulator, answering
+//! CloudFormation at a local listener that stands for the pre-signed ResponseURL.
+
+use guard_testkit::{ACCOUNT_ID, CfnResponseListener, Emulator, LocalLambda, workspace_root};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+use tempfile::TempDir;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn example() -> String {
+    std::fs::read_to_string(workspace_root().join("policies/example.yaml")).expect("example policy")
+}
+
+struct Deployed {
+    aws: Emulator,
+    lambda: LocalLambda,
+    cfn: CfnResponseListener,
+    policy: TempDir,
+    alerts: String,
+    notify: String,
+    budgets: aws_sdk_budgets::Client,
+    sns: aws_sdk_sns::Client,
+}
+
+async fn deploy(policy: &str) -> Deployed {
+    let aws = Emulator::start().expect("emulator");
+    let config = aws.sdk_config().await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let alerts = sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let notify = sns
+        .create_topic()
+        .name("notify")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("example.yaml"), policy).unwrap();
+    let mut env = aws.env_vars();
+    env.push((
+        "BUDGET_GUARD_POLICY_DIR".into(),
+        dir.path().display().to_string(),
+    ));
+    env.push(("BUDGET_GUARD_ALERTS_TOPIC_ARN".into(), alerts.clone()));
+    env.push(("BUDGET_GUARD_NOTIFY_TOPIC_ARN".into(), notify.clone()));
+    let lambda = LocalLambda::start(
+        Path::new(env!("CARGO_BIN_EXE_provisioner")),
+        "provisioner",
+        &env,
+    )
+    .expect("lambda");
+    aws.reset_calls();
+    Deployed {
+        budgets: aws_sdk_budgets::Client::new(&config),
+        sns,
+        lambda,
+        cfn: CfnResponseListener::start().expect("listener"),
+        policy: dir,
+        alerts,
+        notify,
+        aws,
+    }
+}
+
+impl Deployed {
+    fn event(&self, request_type: &str, physical_id: Option<&str>) -> Value {
+        let mut event = json!({
+            "RequestType": request_type,
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provisioner",
+            "ResponseURL": self.cfn.url(),
+            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/BudgetGuard/1",
+            "RequestId": format!("request-{request_type}"),
+            "LogicalResourceId": "Provisioning",
+            "ResourceType": "Custom::BudgetGuardPolicy",
+            "ResourceProperties": {
+                "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provisioner",
+                "PolicySha256": "0".repeat(64),
+                "AlertsTopicArn": self.alerts,
+                "NotifyTopicArn": self.notify,
+            },
+        });
+        if let Some(id) = physical_id {
+            event["PhysicalResourceId"] = json!(id);
+        }
+        event
+    }
+
+    /// Invokes with a custom resource event; the answer PUT to the ResponseURL, and its raw body.
+    async fn request(&self, request_type: &str, physical_id: Option<&str>) -> (Value, String) {
+        let before = self.cfn.responses().len();
+        let invocation = self
+            .lambda
+            .invoke(&self.event(request_type, physical_id), TIMEOUT)
+            .await
+            .expect("invoked");
+        assert!(invocation.result.is_ok(), "{:?}", invocation.result);
+        let requests = self
+            .cfn
+            .wait_for(before + 1, TIMEOUT)
+            .await
+            .expect("answered");
+        let last = requests.last().unwrap();
+        assert_eq!(last.method, "PUT");
+        assert_eq!(
+            last.header("content-type").unwrap_or_default(),
+            "",
+            "no content type: the URL is signed without one"
+        );
+        (last.json.clone().expect("json answer"), last.body.clone())
+    }
+
+    fn write_policy(&self, text: &str) {
+        std::fs::write(self.policy.path().join("example.yaml"), text).unwrap();
+    }
+
+    async fn budget_names(&self) -> Vec<String> {
+        match self
+            .budgets
+            .describe_budgets()
+            .account_id(ACCOUNT_ID)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .budgets()
+                .iter()
+                .map(|b| b.budget_name().to_owned())
+                .collect(),
+            Err(_) => vec![],
+        }
+    }
+
+    async fn email_subscriptions(&self) -> usize {
+        let out = self
+            .sns
+            .list_subscriptions_by_topic()
+            .topic_arn(&self.notify)
+            .send()
+            .await
+            .unwrap();
+        out.subscriptions()
+            .iter()
+            .filter(|s| s.protocol() == Some("email"))
+            .count()
+    }
+
+    async fn make_unowned(&self) {
+        use aws_sdk_budgets::types as sdk;
+        let budget = sdk::Budget::builder()
+            .budget_name("team-budget")
+            .budget_limit(
+                sdk::Spend::builder()
+                    .amount("10")
+                    .unit("USD")
+                    .build()
+                    .unwrap(),
+            )
+            .time_unit(sdk::TimeUnit::Monthly)
+            .budget_type(sdk::BudgetType::Cost)
+            .build()
+            .unwrap();
+        self.budgets
+            .create_budget()
+            .account_id(ACCOUNT_ID)
+            .budget(budget)
+            .send()
+            .await
+            .unwrap();
+        self.aws.reset_calls();
+    }
+}
+
+#[tokio::test]
+async fn create_update_and_delete() {
+    let stack = deploy(&example()).await;
+    stack.make_unowned().await;
+
+    let (created, _) = stack.request("Create", None).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    assert_eq!(created["PhysicalResourceId"], "budget-guard:bg-");
+    assert_eq!(created["RequestId"], "request-Create");
+    assert_eq!(created["LogicalResourceId"], "Provisioning");
+    assert_eq!(created["Data"]["Changes"], 12);
+    assert_eq!(
+        stack.budget_names().await,
+        ["team-budget", "bg-chatbot", "bg-writing-assistant"]
+    );
+    assert_eq!(stack.email_subscriptions().await, 2);
+
+    // An Update with a new amount: the budget is updated in place, same physical id.
+    stack.write_policy(&example().replacen("amount: 500", "amount: 750", 1));
+    stack.aws.reset_calls();
+    let (updated, _) = stack.request("Update", Some("budget-guard:bg-")).await;
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    assert_eq!(updated["PhysicalResourceId"], "budget-guard:bg-");
+    assert_eq!(
+        stack.aws.write_calls(),
+        [("budgets".to_owned(), "UpdateBudget".to_owned())]
+    );
+
+    // The same policy again writes nothing.
+    stack.aws.reset_calls();
+    let (same, _) = stack.request("Update", Some("budget-guard:bg-")).await;
+    assert_eq!(same["Status"], "SUCCESS");
+    assert_eq!(same["Data"]["Changes"], 0);
+    assert!(
+        stack.aws.write_calls().is_empty(),
+        "{:?}",
+        stack.aws.write_calls()
+    );
+
+    let (deleted, _) = stack.request("Delete", Some("budget-guard:bg-")).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert_eq!(
+        deleted["Data"]["Removed"], 4,
+        "two budgets and two email subscriptions"
+    );
+    assert_eq!(
+        stack.budget_names().await,
+        ["team-budget"],
+        "the unowned budget survives"
+    );
+    assert_eq!(stack.email_subscriptions().await, 0);
+}
+
+#[tokio::test]
+async fn a_bad_policy_answers_failed_with_its_locations_and_changes_nothing() {
+    // Two schema errors (validation is layered: semantic checks wait for a sound structure).
+    let bad = example().replace("period: monthly", "period: weekly");
+    let stack = deploy(&bad).await;
+
+    let (answer, body) = stack.request("Create", None).await;
+    assert_eq!(answer["Status"], "FAILED");
+    let reason = answer["Reason"].as_str().unwrap();
+    // The same loader as the CLI: every error it finds is in the reason at its file:line:col.
+    let source =
+        guard_core::policy::SourceFile::new("example.yaml".to_owned(), bad.clone().into_bytes());
+    let (policy, diagnostics) = guard_core::policy::load(&[source]);
+    assert!(policy.is_none());
+    let errors: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d.severity == guard_core::diagnostic::Severity::Error)
+        .collect();
+    assert!(errors.len() >= 2, "{errors:?}");
+    for d in errors {
+        let location = format!("example.yaml:{}:{}: error: {}", d.line, d.column, d.message);
+        assert!(reason.contains(&location), "{location} not in {reason}");
+    }
+    assert!(
+        reason.starts_with("Budget Guard policy is invalid ("),
+        "{reason}"
+    );
+    assert!(body.len() < 4096);
+    assert!(
+        stack.aws.write_calls().is_empty(),
+        "nothing changed: {:?}",
+        stack.aws.write_calls()
+    );
+
+    // CloudFormation then deletes the resource it could not create: nothing to remove.
+    let id = answer["PhysicalResourceId"].as_str().unwrap().to_owned();
+    assert!(!id.starts_with("budget-guard:"), "{id}");
+    let (deleted, _) = stack.request("Delete", Some(&id)).await;
+    assert_eq!(deleted["Status"], "SUCCESS");
+    assert!(stack.aws.write_calls().is_empty());
+}
+
+#[tokio::test]
+async fn hundreds_of_errors_fit_in_the_4kb_response_and_say_how_many_were_cut() {
+    let mut text = String::from("version: 1\nbudgets:\n");
+    for i in 0..150 {
+        text.push_str(&format!(
+            "  b{i}:\n    amount: -{i}\n    period: monthly\n    scope:\n      services: [Amazon Bedrock]\n    thresholds:\n      - at: 50%\n"
+        ));
+    }
+    let stack = deploy(&text).await;
+    let (answer, body) = stack.request("Create", None).await;
+    assert_eq!(answer["Status"], "FAILED");
+    assert!(body.len() < 4096, "{} bytes", body.len());
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(reason.contains("example.yaml:4:13: error:"), "{reason}");
+    let last = reason.lines().last().unwrap();
+    assert!(
+        last.starts_with("... and ")
+            && last.ends_with(" more errors cut; run `budget-guard validate` to see them all."),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn retain_on_delete_keeps_everything() {
+    let policy = example().replacen("settings:\n", "settings:\n  retain_on_delete: true\n", 1);
+    let stack = deploy(&policy).await;
+    assert_eq!(stack.request("Create", None).await.0["Status"], "SUCCESS");
+    stack.aws.reset_calls();
+    let (deleted, _) = stack.request("Delete", Some("budget-guard:bg-")).await;
+    assert_eq!(deleted["Status"], "SUCCESS");
+    assert!(
+        stack.aws.calls().is_empty(),
+        "not even read: {:?}",
+        stack.aws.calls()
+    );
+    assert_eq!(stack.budget_names().await.len(), 2);
+    assert_eq!(stack.email_subscriptions().await, 2);
+}
+
+#[tokio::test]
+async fn a_new_prefix_is_a_new_resource_and_the_old_delete_removes_only_the_old_budgets() {
+    let stack = deploy(&example()).await;
+    assert_eq!(stack.request("Create", None).await.0["Status"], "SUCCESS");
+    stack.write_policy(&example().replacen("budget_prefix: bg-", "budget_prefix: bg-team-", 1));
+    let (updated, _) = stack.request("Update", Some("budget-guard:bg-")).await;
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    assert_eq!(updated["PhysicalResourceId"], "budget-guard:bg-team-");
+    // CloudFormation deletes the replaced resource: the old prefix's budgets, and only those.
+    let (cleanup, _) = stack.request("Delete", Some("budget-guard:bg-")).await;
+    assert_eq!(cleanup["Status"], "SUCCESS", "{cleanup}");
+    let mut names = stack.budget_names().await;
+    names.sort();
+    assert_eq!(names, ["bg-team-chatbot", "bg-team-writing-assistant"]);
+    assert_eq!(
+        stack.email_subscriptions().await,
+        2,
+        "the subscriptions are still wanted"
+    );
+}
+
+#[tokio::test]
+async fn the_scheduled_run_repairs_drift_with_the_deployed_policy() {
+    let stack = deploy(&example()).await;
+    assert_eq!(stack.request("Create", None).await.0["Status"], "SUCCESS");
+    stack
+        .budgets
+        .delete_budget()
+        .account_id(ACCOUNT_ID)
+        .budget_name("bg-chatbot")
+        .send()
+        .await
+        .unwrap();
+
+    let scheduled = json!({
+        "version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": ACCOUNT_ID, "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/DriftRepair"], "detail": {}
+    });
+    let repaired = stack
+        .lambda
+        .invoke(&scheduled, TIMEOUT)
+        .await
+        .unwrap()
+        .result
+        .expect("repaired");
+    assert_eq!(
+        repaired["Changes"], 5,
+        "the budget and its four notifications, in one CreateBudget: {repaired}"
+    );
+    assert!(
+        stack
+            .budget_names()
+            .await
+            .contains(&"bg-chatbot".to_owned())
+    );
+
+    stack.aws.reset_calls();
+    let own = json!({"version": "0", "id": "e2", "detail-type": "drift-repair", "source": "budget-guard.schedule", "detail": {}});
+    let again = stack
+        .lambda
+        .invoke(&own, TIMEOUT)
+        .await
+        .unwrap()
+        .result
+        .expect("ok");
+    assert_eq!(again["Changes"], 0);
+    assert!(stack.aws.write_calls().is_empty());
+    assert!(
+        stack.cfn.requests().len() == 1,
+        "a scheduled run answers no CloudFormation"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_event_is_an_error_that_is_not_retried() {
+    let stack = deploy(&example()).await;
+    let invocation = stack
+        .lambda
+        .invoke(&json!({"hello": "world"}), TIMEOUT)
+        .await
+        .unwrap();
+    let error = invocation.result.expect_err("refused");
+    assert_eq!(error["errorType"], "Provisioner.NotRetryable", "{error}");
+}
