@@ -44,6 +44,12 @@ enum Command {
     /// Parse, simulate or handle budget alerts (`alert parse|simulate|handle`).
     Alert(commands::alert::Args),
     /// Read and change the live routing flags (`flags list|show|set|pin|unpin|restore`).
+    ///
+    /// In production the alert-handler is the single writer of flags: it steps routes down when
+    /// budgets are crossed and restores them when periods roll over. These commands are for
+    /// operators. They write through the same flag store and record who (--who, default $USER)
+    /// and why (--reason). A flag set by hand belongs to the current period of the route's
+    /// budget: the next roll-over restores it unless it is pinned.
     Flags(commands::flags::Args),
     /// Print the JSON Schema of policy files (what policies/schema.json holds).
     Schema,

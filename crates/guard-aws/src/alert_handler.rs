@@ -196,3 +196,61 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iam::{ResourceKind, statements};
+
+    #[test]
+    fn every_operation_the_adapters_call_is_in_the_alert_handlers_statements() {
+        let all = statements();
+        let (_, handler) = all
+            .iter()
+            .find(|(f, _)| *f == "alert-handler")
+            .expect("alert-handler");
+        let listed: Vec<&str> = handler
+            .iter()
+            .flat_map(|s| s.actions.iter().copied())
+            .collect();
+        for op in operations() {
+            assert!(listed.contains(&op), "{op} is called but not listed");
+        }
+        let kinds: Vec<ResourceKind> = handler.iter().map(|s| s.resource).collect();
+        for kind in [
+            ResourceKind::Flags,
+            ResourceKind::State,
+            ResourceKind::SlackSecrets,
+            ResourceKind::NotifyTopic,
+        ] {
+            assert!(kinds.contains(&kind), "{kind:?}");
+        }
+        // Least privilege: nothing beyond what the adapters call.
+        for action in listed {
+            assert!(
+                operations().contains(&action),
+                "{action} is listed but never called"
+            );
+        }
+    }
+
+    #[test]
+    fn events_are_told_apart() {
+        let sns = serde_json::json!({"Records": [{"Sns": {"MessageId": "m", "Message": "x"}}]});
+        assert!(matches!(classify(&sns), Ok(Event::Sns(n)) if n[0].message_id == "m"));
+        for tick in [
+            serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"}),
+            serde_json::json!({"source": "budget-guard.schedule", "detail-type": "rollover-tick"}),
+        ] {
+            assert!(matches!(classify(&tick), Ok(Event::Tick)));
+        }
+        assert!(matches!(
+            classify(&serde_json::json!({"x": 1})),
+            Err(EventError::Unknown(_))
+        ));
+        let fixture = include_str!("../../../tests/fixtures/alerts/sns-event-daily-url-caps.json");
+        assert!(
+            matches!(classify(&serde_json::from_str(fixture).unwrap()), Ok(Event::Sns(n)) if n.len() == 1)
+        );
+    }
+}

@@ -415,3 +415,24 @@ fn a_failing_rollover_notification_is_retried_by_the_next_tick() {
             .contains("back on")
     );
 }
+
+#[test]
+fn job_records_fit_a_standard_ssm_parameter() {
+    // Standard-tier SSM parameters hold at most 4 KB; the state store uses them.
+    let h = handler();
+    h.flags.fail_puts([PortErrorKind::Throttled]);
+    let _ = handle(&h, "m-90", &at_90(), nov(12));
+    handle(&h, "m-90", &at_90(), nov(12)).unwrap();
+    handle(&h, "m-z", &"x".repeat(10_000), nov(12)).unwrap();
+    for key in h.state.keys() {
+        let len = h.state.records.lock().unwrap()[&key].len();
+        eprintln!("{key}: {len} bytes");
+        assert!(len < 4096, "{key}: {len} bytes");
+    }
+    let payload = h.slack.posts()[1].1.to_string();
+    eprintln!(
+        "slack payload: {} bytes; email body: {} bytes",
+        payload.len(),
+        h.email.published()[1].2.len()
+    );
+}
