@@ -148,6 +148,13 @@ fuzz_target!(|input: Input| {
         }
         None => vec![SourceFile::new("policy.yaml", lines.join("\n"))],
     };
+    // `POLICY_STRUCTURED_DUMP=DIR target FILE` writes the policy files an input makes into DIR,
+    // to keep a finding as plain YAML in tests/fixtures/fuzz-regressions.
+    if let Some(dir) = std::env::var_os("POLICY_STRUCTURED_DUMP") {
+        for source in &sources {
+            let _ = std::fs::write(std::path::Path::new(&dir).join(&source.name), &source.bytes);
+        }
+    }
     let (_policy, diagnostics) = load(&sources);
     for diagnostic in &diagnostics {
         let source = sources.iter().find(|s| s.name == diagnostic.file).and_then(SourceFile::text);

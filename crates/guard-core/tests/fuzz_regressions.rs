@@ -106,3 +106,21 @@ fn inputs_over_the_size_limits_are_refused_not_parsed() {
     assert!(parse_input(&text).is_err());
     assert!(parse_message(&text).is_err());
 }
+
+/// Fuzz finding (policy_structured, 2026-11-29): a policy with many diagnostics costs
+/// O(diagnostics x lines). `Diagnostic::render` scans the source from the start for every
+/// diagnostic (`s.lines().nth(..)`, and `.or(... s.lines().count() ...)` which counts every line of
+/// the file eagerly, diagnostic.rs:84-88), and `load` itself grows faster than linear too. 2,500
+/// unknown top-level keys (25 KB) took 2.3 s in the fuzz build, 10,000 (100 KB) 32 s, 40,000
+/// (390 KB, far under the 1 MiB limit) 323 s. Kept small in
+/// `fuzz-regressions/policy_load-many-errors.yaml` and `policy_structured-slow-render.yaml`.
+#[test]
+#[ignore = "fuzz finding: diagnostics cost O(diagnostics x lines) in load and render, fix pending"]
+fn many_diagnostics_load_and_render_in_linear_time() {
+    let text = format!("version: 1\n{}", (0..10_000).map(|i| format!("k{i}: 1\n")).collect::<String>());
+    let started = std::time::Instant::now();
+    load_and_render(&[SourceFile::new("fuzz.yaml", text)]);
+    let took = started.elapsed();
+    // Linear work on 100 KB is milliseconds even in a debug build.
+    assert!(took < std::time::Duration::from_secs(5), "10,000 diagnostics took {took:?}");
+}
