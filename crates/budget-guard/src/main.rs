@@ -39,6 +39,8 @@ enum Command {
     Plan(commands::plan::Args),
     /// Make AWS Budgets and the email subscriptions match the policy (asks unless --yes).
     Apply(commands::apply::Args),
+    /// Period-to-date spend per budget from Bedrock's token metrics, forecast and thresholds crossed.
+    Spend(commands::spend::Args),
     /// Print the checked policy as JSON (what the CDK app and the functions read).
     Export(commands::export::Args),
     /// Parse, simulate or handle budget alerts (`alert parse|simulate|handle`).
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Estimate(args) => commands::estimate::run(args),
         Command::Plan(args) => commands::plan::run(args),
         Command::Apply(args) => commands::apply::run(args),
+        Command::Spend(args) => commands::spend::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::IamActions(args) => commands::iam_actions::run(args),
         Command::Alert(args) => commands::alert::run(args),

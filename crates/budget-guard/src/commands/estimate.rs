@@ -12,6 +12,13 @@ pub struct Args {
     /// text: a table per budget; json: {budgets: [{name, amount, estimated, use_cases, steps, ...}]}
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Also measure the token usage of the last WINDOW (e.g. 7d, 24h) in CloudWatch and project it
+    /// over each budget's period, beside the policy's figures (JSON: a `measured` list)
+    #[arg(long, value_name = "WINDOW", value_parser = super::spend::parse_window)]
+    pub from_metrics: Option<chrono::Duration>,
+    /// The time to measure back from, RFC 3339 (default: now). For tests and replays.
+    #[arg(long, hide = true)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -20,9 +27,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(e) => return Ok(policy_failure(e)),
     };
     let budgets = estimate(&policy)?;
-    match args.format {
-        Format::Json => print_json(&serde_json::json!({ "budgets": budgets }))?,
-        Format::Text => crate::output::emit(&render(&budgets)),
+    let measured = match args.from_metrics {
+        Some(window) => {
+            let now = args.at.unwrap_or_else(chrono::Utc::now);
+            Some(super::spend::runtime()?.block_on(super::spend::read_measured(&policy, window, now))?)
+        }
+        None => None,
+    };
+    match (args.format, measured) {
+        (Format::Json, None) => print_json(&serde_json::json!({ "budgets": budgets }))?,
+        (Format::Json, Some(m)) => print_json(&serde_json::json!({ "budgets": budgets, "measured": m }))?,
+        (Format::Text, measured) => {
+            crate::output::emit(&render(&budgets));
+            if let Some(m) = measured {
+                crate::output::emit(&super::spend::render_measured(&m, &budgets));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

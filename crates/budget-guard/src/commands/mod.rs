@@ -8,4 +8,5 @@ pub mod flags;
 pub mod iam_actions;
 pub mod plan;
 pub mod prices;
+pub mod spend;
 pub mod validate;
