@@ -4,7 +4,9 @@
 //! every flag is kept by SSM for audit.
 
 use async_trait::async_trait;
+use aws_sdk_ssm::operation::delete_parameters::DeleteParametersError;
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
+use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathError;
 use aws_sdk_ssm::operation::put_parameter::PutParameterError;
 use aws_sdk_ssm::types::ParameterType;
 use guard_core::flags::Flag;
@@ -19,19 +21,38 @@ pub const FLAGS_NEEDS: Needs = &[(
     &["ssm:GetParameter", "ssm:PutParameter"],
     ResourceKind::Flags,
 )];
-/// What the state store calls, on the parameters under the policy's state path.
+/// What the state store calls, on the parameters under the policy's state path (listing and
+/// deleting are for pruning old records).
 pub const STATE_NEEDS: Needs = &[(
-    &["ssm:GetParameter", "ssm:PutParameter"],
+    &[
+        "ssm:DeleteParameters",
+        "ssm:GetParameter",
+        "ssm:GetParametersByPath",
+        "ssm:PutParameter",
+    ],
     ResourceKind::State,
 )];
 
 /// The SDK operations this module calls, as `service:Action` (for the IAM test).
-pub const OPERATIONS: &[&str] = &["ssm:GetParameter", "ssm:PutParameter"];
+pub const OPERATIONS: &[&str] = &[
+    "ssm:GetParameter",
+    "ssm:PutParameter",
+    "ssm:GetParametersByPath",
+    "ssm:DeleteParameters",
+];
+
+/// DeleteParameters takes at most this many names per call.
+const DELETE_BATCH: usize = 10;
 
 classify!(GetParameterError {
     ParameterNotFound => NotFound, ParameterVersionNotFound => NotFound,
     InternalServerError => Transient, InvalidKeyId => Invalid,
 });
+classify!(GetParametersByPathError {
+    InternalServerError => Transient, InvalidFilterKey => Invalid, InvalidFilterOption => Invalid,
+    InvalidFilterValue => Invalid, InvalidKeyId => Invalid, InvalidNextToken => Invalid,
+});
+classify!(DeleteParametersError { InternalServerError => Transient });
 classify!(PutParameterError {
     TooManyUpdates => Throttled, InternalServerError => Transient,
     ParameterLimitExceeded => LimitExceeded, ParameterMaxVersionLimitExceeded => LimitExceeded,
@@ -67,6 +88,45 @@ impl Parameters {
             }
             Err(error) => Err(port_error("ssm:GetParameter", error)),
         }
+    }
+
+    /// Every parameter under `path` (recursively), as `(name, value)`, all pages.
+    pub async fn list(&self, path: &str) -> Result<Vec<(String, String)>, PortError> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = self
+                .client
+                .get_parameters_by_path()
+                .path(path)
+                .recursive(true)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| port_error("ssm:GetParametersByPath", e))?;
+            for p in output.parameters() {
+                if let (Some(name), Some(value)) = (p.name(), p.value()) {
+                    found.push((name.to_owned(), value.to_owned()));
+                }
+            }
+            match output.next_token {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// Deletes parameters, ten per call. Names that do not exist are fine.
+    pub async fn delete(&self, names: &[String]) -> Result<(), PortError> {
+        for batch in names.chunks(DELETE_BATCH) {
+            self.client
+                .delete_parameters()
+                .set_names(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| port_error("ssm:DeleteParameters", e))?;
+        }
+        Ok(())
     }
 
     /// Creates or overwrites a String parameter.
@@ -194,5 +254,26 @@ impl StateStore for SsmStateStore {
             )
             .await
             .map_err(to_handling)
+    }
+
+    async fn list_state(&self, prefix: &str) -> Result<Vec<(String, String)>, handling::PortError> {
+        let path = self.parameter(prefix);
+        let records = self
+            .parameters
+            .list(path.trim_end_matches('/'))
+            .await
+            .map_err(to_handling)?;
+        Ok(records
+            .into_iter()
+            .filter_map(|(name, value)| {
+                name.strip_prefix(&self.path)
+                    .map(|key| (key.to_owned(), value))
+            })
+            .collect())
+    }
+
+    async fn delete_state(&self, keys: &[String]) -> Result<(), handling::PortError> {
+        let names: Vec<String> = keys.iter().map(|k| self.parameter(k)).collect();
+        self.parameters.delete(&names).await.map_err(to_handling)
     }
 }

@@ -358,6 +358,14 @@ async fn the_rollover_restores_and_notifies_and_a_pinned_flag_stays() {
     let jan1 = Utc.with_ymd_and_hms(2027, 1, 1, 0, 5, 0).unwrap();
     handle_event(&env.handler, &tick(), jan1).await.unwrap();
     assert_eq!(flag(&env).await.unwrap(), pinned);
+    // That tick also pruned the records that expired: November's alert, December's roll-over.
+    let state = |name: &'static str| {
+        let ssm = env.ssm.clone();
+        async move { ssm.get_parameter().name(name).send().await.is_ok() }
+    };
+    assert!(!state("/budget-guard/state/alerts/m-100").await);
+    assert!(!state("/budget-guard/state/rollover/chatbot/2026-12-01").await);
+    assert!(state("/budget-guard/state/rollover/chatbot/2027-01-01").await);
     assert!(
         env.slack
             .posted_json()

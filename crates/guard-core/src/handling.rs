@@ -92,6 +92,58 @@ pub trait FlagStore: Send + Sync {
 pub trait StateStore: Send + Sync {
     async fn get_state(&self, key: &str) -> Result<Option<String>, PortError>;
     async fn put_state(&self, key: &str, value: &str) -> Result<(), PortError>;
+    /// Every record whose key starts with `prefix`, as `(key, value)`.
+    async fn list_state(&self, prefix: &str) -> Result<Vec<(String, String)>, PortError>;
+    async fn delete_state(&self, keys: &[String]) -> Result<(), PortError>;
+}
+
+/// How long a finished alert's record is kept: far longer than SNS and Lambda retry a delivery.
+pub const ALERT_RETENTION_DAYS: i64 = 30;
+
+/// The records the tick may delete at `now`: finished alert jobs older than
+/// [`ALERT_RETENTION_DAYS`], and roll-over jobs of periods that have ended. Records this build
+/// cannot read, and unfinished jobs, are kept.
+pub fn expired_records(
+    policy: &Policy,
+    records: &[(String, String)],
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let today = now.date_naive();
+    records
+        .iter()
+        .filter(|(key, value)| {
+            let Ok(job) = serde_json::from_str::<Job>(value) else {
+                return false;
+            };
+            if !job.is_complete() {
+                return false;
+            }
+            if key.starts_with("alerts/") {
+                return (now - job.first_seen).num_days() > ALERT_RETENTION_DAYS;
+            }
+            // rollover/<budget>/<period start>
+            let mut parts = key.splitn(3, '/');
+            let (Some("rollover"), Some(budget), Some(start)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return false;
+            };
+            let Ok(start) = start.parse::<chrono::NaiveDate>() else {
+                return false;
+            };
+            let period = policy
+                .budgets
+                .values()
+                .find(|b| key_part(&b.key) == budget)
+                .map(|b| b.period);
+            // A budget gone from the policy: keep its record for a year, then let it go.
+            match period {
+                Some(period) => period.next_start(start) <= today,
+                None => (today - start).num_days() > 366,
+            }
+        })
+        .map(|(key, _)| key.clone())
+        .collect()
 }
 
 /// Posts to a Slack channel's incoming webhook, whose URL is in the named secret.
@@ -406,7 +458,31 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
             };
             results.push(self.run(key, job, now).await);
         }
+        self.prune(now).await;
         results
+    }
+
+    /// Deletes expired records (see [`expired_records`]). Failures are logged, not returned: the
+    /// next tick tries again, and nothing depends on it.
+    async fn prune(&self, now: DateTime<Utc>) {
+        let mut records = Vec::new();
+        for prefix in ["alerts/", "rollover/"] {
+            match self.state.list_state(prefix).await {
+                Ok(mut found) => records.append(&mut found),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot list the handler state to prune it");
+                    return;
+                }
+            }
+        }
+        let expired = expired_records(&self.policy, &records, now);
+        if expired.is_empty() {
+            return;
+        }
+        match self.state.delete_state(&expired).await {
+            Ok(()) => tracing::info!(deleted = expired.len(), "expired handler state deleted"),
+            Err(error) => tracing::warn!(%error, "cannot delete expired handler state"),
+        }
     }
 
     async fn load(&self, key: &str) -> Result<Option<Job>, HandleError> {
@@ -670,6 +746,20 @@ pub mod fakes {
         }
         async fn put_state(&self, key: &str, value: &str) -> Result<(), PortError> {
             lock(&self.records).insert(key.to_owned(), value.to_owned());
+            Ok(())
+        }
+        async fn list_state(&self, prefix: &str) -> Result<Vec<(String, String)>, PortError> {
+            Ok(lock(&self.records)
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect())
+        }
+        async fn delete_state(&self, keys: &[String]) -> Result<(), PortError> {
+            let mut records = lock(&self.records);
+            for key in keys {
+                records.remove(key);
+            }
             Ok(())
         }
     }

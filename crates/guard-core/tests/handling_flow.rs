@@ -436,3 +436,33 @@ fn job_records_fit_a_standard_ssm_parameter() {
         h.email.published()[1].2.len()
     );
 }
+
+#[test]
+fn the_tick_prunes_finished_records_once_they_expire() {
+    let h = handler();
+    let oct20 = Utc.with_ymd_and_hms(2026, 10, 20, 0, 0, 0).unwrap();
+    handle(&h, "m-old", &at_100(), oct20).unwrap();
+    h.slack.fail_next([PortErrorKind::Unavailable]);
+    assert!(handle(&h, "m-unfinished", &at_80_forecast(), oct20).is_err());
+    block_on(h.handle_tick(nov(1)));
+    assert!(
+        h.state
+            .keys()
+            .contains(&"rollover/chatbot/2026-11-01".to_owned())
+    );
+    assert!(
+        h.state.keys().contains(&"alerts/m-old".to_owned()),
+        "kept for 30 days"
+    );
+    block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap()));
+    let keys = h.state.keys();
+    assert!(!keys.contains(&"alerts/m-old".to_owned()), "{keys:?}");
+    assert!(
+        !keys.contains(&"rollover/chatbot/2026-11-01".to_owned()),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&"alerts/m-unfinished".to_owned()),
+        "unfinished jobs stay: {keys:?}"
+    );
+}
