@@ -466,3 +466,67 @@ fn the_tick_prunes_finished_records_once_they_expire() {
         "unfinished jobs stay: {keys:?}"
     );
 }
+
+#[test]
+fn a_spend_watcher_alert_downgrades_for_the_period_it_names() {
+    let h = handler();
+    let spend = r#"{"schema":"budget-guard/spend-alert@1","budget_name":"bg-chatbot","alert_type":"ACTUAL",
+        "threshold":450.0,"budgeted":500.0,"amount":455.12,"period":"monthly","period_start":"2026-11-01",
+        "observed_at":"2026-11-12T06:41:09Z","source":"spend-watcher"}"#;
+    handle(&h, "s-90", spend, nov(12)).unwrap();
+    let f = flag(&h).unwrap();
+    assert_eq!(
+        (f.step, f.period_start),
+        (2, NaiveDate::from_ymd_opt(2026, 11, 1))
+    );
+    let text = h.slack.posts()[0].1.to_string();
+    assert!(text.contains("spend watcher"), "{text}");
+}
+
+#[test]
+fn a_daily_budget_rolls_over_every_day() {
+    let yaml = r#"version: 1
+channels:
+  ops:
+    slack:
+      webhook_secret: budget-guard/slack/ops
+routes:
+  batch:
+    ladder: [us.amazon.nova-pro-v1:0, us.amazon.nova-lite-v1:0, us.amazon.nova-micro-v1:0]
+budgets:
+  batch daily:
+    amount: 60
+    period: daily
+    scope:
+      models: [us.amazon.nova-pro-v1:0]
+    thresholds:
+      - at: 90%
+        notify: [ops]
+        downgrade:
+          route: batch
+          to: cheapest
+"#;
+    let (policy, diagnostics) = policy::load(&[SourceFile::new("daily.yaml", yaml)]);
+    let policy = policy.unwrap_or_else(|| panic!("{diagnostics:?}"));
+    let h = Handler::new(
+        policy,
+        MemoryFlags::default(),
+        MemoryState::default(),
+        RecordingSlack::default(),
+        RecordingEmail::default(),
+    );
+    let message = budgets_message("bg-batch daily", "ACTUAL", "54.00", "60.00", "55.1");
+    block_on(h.handle_message("d-1", None, &message, nov(12))).unwrap();
+    let param = "/budget-guard/routes/batch";
+    assert_eq!(h.flags.get(param).unwrap().step, 3);
+    assert!(
+        block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 11, 12, 23, 59, 0).unwrap())).is_empty()
+    );
+    let results = block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 11, 13, 0, 1, 0).unwrap()));
+    assert_eq!(results.len(), 1);
+    assert_eq!(
+        results[0].as_ref().unwrap().job,
+        "rollover/batch_daily/2026-11-13"
+    );
+    assert_eq!(h.flags.get(param).unwrap().step, 1);
+}
