@@ -45,7 +45,8 @@ impl SecretError {
     }
 }
 
-/// Reads the webhook URL out of a secret's string: the URL itself, or `{"url": "..."}`.
+/// Reads the webhook URL out of a secret's string: the URL itself, or `{"url": "..."}`. Only
+/// `https://` URLs are taken, and `http://` on the loopback interface (local tests).
 pub fn webhook_url_of(value: &str) -> Option<String> {
     let value = value.trim();
     let url = if value.starts_with('{') {
@@ -54,9 +55,24 @@ pub fn webhook_url_of(value: &str) -> Option<String> {
     } else {
         value.to_owned()
     };
-    (url.starts_with("https://") || url.starts_with("http://"))
-        .then_some(url)
-        .filter(|u| !u.contains(char::is_whitespace))
+    if url.contains(char::is_whitespace) {
+        return None;
+    }
+    let secure = url
+        .strip_prefix("https://")
+        .is_some_and(|rest| !rest.is_empty());
+    let loopback = url.strip_prefix("http://").is_some_and(|rest| {
+        [
+            "127.0.0.1:",
+            "127.0.0.1/",
+            "localhost:",
+            "localhost/",
+            "[::1]:",
+        ]
+        .iter()
+        .any(|h| rest.starts_with(h))
+    });
+    (secure || loopback).then_some(url)
 }
 
 /// Webhook URLs by secret name, read once per process.
@@ -136,5 +152,11 @@ mod tests {
         assert_eq!(webhook_url_of(r#"{"webhook": "x"}"#), None);
         assert_eq!(webhook_url_of("not a url"), None);
         assert_eq!(webhook_url_of("{broken"), None);
+        assert_eq!(
+            webhook_url_of("http://hooks.example.com/x"),
+            None,
+            "plain http only on loopback"
+        );
+        assert!(webhook_url_of("http://127.0.0.1:8080/services/T/B/X").is_some());
     }
 }
