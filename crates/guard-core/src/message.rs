@@ -403,6 +403,26 @@ pub fn slack_payload(notice: &Notice) -> Value {
     json!({"text": escape(&summary(notice)), "blocks": blocks})
 }
 
+/// A model id shortened for a subject line: `us.anthropic.claude-haiku-4-5-20251001-v1:0` is
+/// `claude-haiku-4-5`, `us.amazon.nova-lite-v1:0` is `nova-lite`.
+pub fn short_model(model_id: &str) -> String {
+    let name = model_id.rsplit('.').next().unwrap_or(model_id);
+    let name = name.split(':').next().unwrap_or(name);
+    let mut parts: Vec<&str> = name.split('-').collect();
+    while let Some(last) = parts.last() {
+        let version = last.len() >= 2
+            && last.starts_with('v')
+            && last[1..].bytes().all(|b| b.is_ascii_digit());
+        let date = last.len() == 8 && last.bytes().all(|b| b.is_ascii_digit());
+        if (version || date) && parts.len() > 1 {
+            parts.pop();
+        } else {
+            break;
+        }
+    }
+    parts.join("-")
+}
+
 /// The email subject: ASCII, one line, fewer than 100 characters, saying it all.
 pub fn email_subject(notice: &Notice) -> String {
     let text = match notice {
@@ -416,7 +436,7 @@ pub fn email_subject(notice: &Notice) -> String {
                 )
             } else {
                 format!(
-                    "Budget Guard: {} at {}% of {} ({} > {})",
+                    "Budget Guard: {} {}% of {} ({}, >{})",
                     a.budget_name,
                     a.share(),
                     usd(a.budgeted),
@@ -432,11 +452,11 @@ pub fn email_subject(notice: &Notice) -> String {
                     to_step,
                     ..
                 }) if from_step != to_step => {
-                    s.push_str(&format!("; {route} -> {to_model}"));
+                    s.push_str(&format!(": {route} -> {}", short_model(to_model)));
                 }
-                Some(RouteAction::Pinned { route, .. }) => s.push_str(&format!("; {route} pinned")),
+                Some(RouteAction::Pinned { route, .. }) => s.push_str(&format!(": {route} pinned")),
                 Some(RouteAction::Failed { route, .. }) => {
-                    s.push_str(&format!("; {route} change failed"))
+                    s.push_str(&format!(": {route} change failed"))
                 }
                 _ => {}
             }
