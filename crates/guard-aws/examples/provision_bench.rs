@@ -1,0 +1,111 @@
+//! Benchmark (figures, not a timed test): apply 500 budgets to the local emulator, re-apply,
+//! then change every amount, printing the API calls and the wall time of each run.
+//!
+//! ```text
+//! scripts/emulator.sh setup        # once: the Python venv with moto
+//! cargo run --release -p guard-aws --example provision_bench [BUDGETS] [CONCURRENCY]
+//! ```
+
+use guard_aws::budgets::BudgetsAdapter;
+use guard_aws::sns_subscriptions::SnsSubscriptions;
+use guard_core::account::desired;
+use guard_core::plan::plan;
+use guard_core::policy::Policy;
+use guard_core::provision::{ApplyOptions, apply, read_live};
+use guard_testkit::{ACCOUNT_ID, Emulator, workspace_root};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let count: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(500);
+    let concurrency: usize = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(guard_core::provision::DEFAULT_CONCURRENCY);
+
+    let (example, _) =
+        guard_aws::policy_files::load_policy(&[workspace_root().join("policies/example.yaml")])?;
+    let mut policy = example.clone();
+    let template = example.budgets["chatbot"].clone();
+    policy.budgets.clear();
+    for i in 0..count {
+        let mut budget = template.clone();
+        budget.key = format!("load-{i:04}");
+        budget.name = format!("{}{}", policy.settings.budget_prefix, budget.key);
+        budget.amount = Decimal::from(100 + i as i64);
+        policy.budgets.insert(budget.key.clone(), budget);
+    }
+
+    let aws = Emulator::start()?;
+    let config = aws.sdk_config().await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let alerts = sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await?
+        .topic_arn
+        .unwrap_or_default();
+    let notify = sns
+        .create_topic()
+        .name("notify")
+        .send()
+        .await?
+        .topic_arn
+        .unwrap_or_default();
+    let budgets = BudgetsAdapter::from_sdk_config(&config, ACCOUNT_ID);
+    let subscriptions = SnsSubscriptions::new(sns, notify);
+    let options = ApplyOptions {
+        concurrency,
+        prefix: policy.settings.budget_prefix.clone(),
+    };
+    println!(
+        "{count} budgets x {} notifications, write concurrency {concurrency}, read concurrency {}",
+        template.thresholds.len(),
+        guard_aws::budgets::DEFAULT_READ_CONCURRENCY
+    );
+    println!(
+        "{:<22} {:>8} {:>8} {:>9} {:>9}  calls",
+        "run", "changes", "reads", "writes", "seconds"
+    );
+
+    let run = |label: &'static str, policy: Policy| {
+        let (aws, budgets, subscriptions, options, alerts) =
+            (&aws, &budgets, &subscriptions, &options, &alerts);
+        async move {
+            aws.reset_calls();
+            let started = Instant::now();
+            let want = desired(&policy, alerts);
+            let live = read_live(budgets, Some(subscriptions), &options.prefix, &want).await?;
+            let plan = plan(&want, &live);
+            let report = apply(&plan, budgets, subscriptions, options, |_| {}).await;
+            let seconds = started.elapsed().as_secs_f64();
+            assert!(report.is_success(), "{report}");
+            let calls = aws.calls();
+            let writes = aws.write_calls().len();
+            let mut by_action: BTreeMap<String, usize> = BTreeMap::new();
+            for (_, action) in &calls {
+                *by_action.entry(action.clone()).or_default() += 1;
+            }
+            let detail: Vec<String> = by_action.iter().map(|(a, n)| format!("{a} {n}")).collect();
+            println!(
+                "{label:<22} {:>8} {:>8} {writes:>9} {seconds:>9.2}  {}",
+                plan.changes.len(),
+                calls.len() - writes,
+                detail.join(", ")
+            );
+            Ok::<_, Box<dyn std::error::Error>>(())
+        }
+    };
+    run("apply (empty account)", policy.clone()).await?;
+    run("re-apply (no changes)", policy.clone()).await?;
+    for budget in policy.budgets.values_mut() {
+        budget.amount += Decimal::ONE;
+    }
+    run("every amount changed", policy.clone()).await?;
+    Ok(())
+}
