@@ -59,6 +59,10 @@ pub struct BudgetEstimate {
 pub enum EstimateError {
     #[error("no price for model `{0}`")]
     UnknownModel(String),
+    /// Only a policy built outside the loader can get here: validation bounds tokens, requests,
+    /// prices and amounts so that every figure fits.
+    #[error("the cost of use case `{0}` is too large to compute")]
+    Overflow(String),
 }
 
 /// Cost of one request of a use case on `model`.
@@ -70,7 +74,9 @@ pub fn cost_per_request(
     cache_read: u64,
     cache_write: u64,
 ) -> Result<Decimal, EstimateError> {
-    let resolved = catalog.resolve(model).ok_or_else(|| EstimateError::UnknownModel(model.to_owned()))?;
+    let resolved = catalog
+        .resolve(model)
+        .ok_or_else(|| EstimateError::UnknownModel(model.to_owned()))?;
     Ok(resolved.price.cost(input, output, cache_read, cache_write))
 }
 
@@ -80,13 +86,23 @@ pub fn cents(amount: Decimal) -> Decimal {
 }
 
 fn share(part: Decimal, whole: Decimal) -> Decimal {
-    if whole.is_zero() { Decimal::ZERO } else { (part * Decimal::ONE_HUNDRED / whole).round_dp(1) }
+    match part
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|p| p.checked_div(whole))
+    {
+        Some(percent) => percent.round_dp(1),
+        None => Decimal::ZERO,
+    }
 }
 
 /// Estimates every budget of the policy.
 pub fn estimate(policy: &Policy) -> Result<Vec<BudgetEstimate>, EstimateError> {
     let catalog = policy.catalog();
-    policy.budgets.values().map(|b| estimate_budget(policy, &catalog, b)).collect()
+    policy
+        .budgets
+        .values()
+        .map(|b| estimate_budget(policy, &catalog, b))
+        .collect()
 }
 
 /// The estimated cost per period of a budget's use cases, with `route` on `model` instead of the
@@ -103,14 +119,27 @@ fn budget_cost(
     for u in &budget.usage {
         let model = match (&u.route, swap) {
             (Some(route), Some((swapped, model))) if route == swapped => model.to_owned(),
-            (Some(route), _) => policy.routes.get(route).map(|r| r.model_at(1).to_owned()).unwrap_or(u.model.clone()),
+            (Some(route), _) => policy
+                .routes
+                .get(route)
+                .map(|r| r.model_at(1).to_owned())
+                .unwrap_or(u.model.clone()),
             (None, _) => u.model.clone(),
         };
-        let per_request =
-            cost_per_request(catalog, &model, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens)?;
-        let per_day = per_request * Decimal::from(u.requests_per_day);
-        let cost = per_day * days;
-        total += cost;
+        let per_request = cost_per_request(
+            catalog,
+            &model,
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_read_tokens,
+            u.cache_write_tokens,
+        )?;
+        let overflow = || EstimateError::Overflow(u.name.clone());
+        let per_day = per_request
+            .checked_mul(Decimal::from(u.requests_per_day))
+            .ok_or_else(overflow)?;
+        let cost = per_day.checked_mul(days).ok_or_else(overflow)?;
+        total = total.checked_add(cost).ok_or_else(overflow)?;
         use_cases.push(UseCaseEstimate {
             name: u.name.clone(),
             route: u.route.clone(),
@@ -123,13 +152,23 @@ fn budget_cost(
     Ok((cents(total), use_cases))
 }
 
-fn estimate_budget(policy: &Policy, catalog: &Catalog, budget: &BudgetSpec) -> Result<BudgetEstimate, EstimateError> {
+fn estimate_budget(
+    policy: &Policy,
+    catalog: &Catalog,
+    budget: &BudgetSpec,
+) -> Result<BudgetEstimate, EstimateError> {
     let (estimated, use_cases) = budget_cost(policy, catalog, budget, None)?;
-    let mut routes: Vec<&str> = budget.usage.iter().filter_map(|u| u.route.as_deref()).collect();
+    let mut routes: Vec<&str> = budget
+        .usage
+        .iter()
+        .filter_map(|u| u.route.as_deref())
+        .collect();
     routes.dedup();
     let mut steps = Vec::new();
     for route_name in routes {
-        let Some(route) = policy.routes.get(route_name) else { continue };
+        let Some(route) = policy.routes.get(route_name) else {
+            continue;
+        };
         for step in 2..=route.ladder.len() {
             let model = route.model_at(step);
             let (cost, _) = budget_cost(policy, catalog, budget, Some((route_name, model)))?;
@@ -176,10 +215,33 @@ pub fn monthly_saving(policy: &Policy, route: &str, from: &str, to: &str) -> Opt
     let mut saving = Decimal::ZERO;
     let mut any = false;
     for budget in policy.budgets.values() {
-        for u in budget.usage.iter().filter(|u| u.route.as_deref() == Some(route)) {
-            let a = cost_per_request(&catalog, from, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens).ok()?;
-            let b = cost_per_request(&catalog, to, u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens).ok()?;
-            saving += (a - b) * Decimal::from(u.requests_per_day) * Decimal::from(30);
+        for u in budget
+            .usage
+            .iter()
+            .filter(|u| u.route.as_deref() == Some(route))
+        {
+            let a = cost_per_request(
+                &catalog,
+                from,
+                u.input_tokens,
+                u.output_tokens,
+                u.cache_read_tokens,
+                u.cache_write_tokens,
+            )
+            .ok()?;
+            let b = cost_per_request(
+                &catalog,
+                to,
+                u.input_tokens,
+                u.output_tokens,
+                u.cache_read_tokens,
+                u.cache_write_tokens,
+            )
+            .ok()?;
+            let monthly = (a - b)
+                .checked_mul(Decimal::from(u.requests_per_day))?
+                .checked_mul(Decimal::from(30))?;
+            saving = saving.checked_add(monthly)?;
             any = true;
         }
     }

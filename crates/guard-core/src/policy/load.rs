@@ -9,6 +9,7 @@ use super::validate;
 use super::yaml_tree::{self, Node, NodeKind};
 use crate::diagnostic::{self, Diagnostic, Span};
 use schemars::schema_for;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Files larger than this are refused outright: a policy of 500 budgets is well under 1 MiB, and
@@ -198,18 +199,21 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
 fn check_duplicate_keys(file: &str, node: &Node, out: &mut Vec<Diagnostic>) {
     match &node.kind {
         NodeKind::Map(entries) => {
-            for (i, (key, value)) in entries.iter().enumerate() {
+            // A map, not a scan of the earlier keys: a section can hold thousands of names.
+            let mut seen: HashMap<&str, &Node> = HashMap::with_capacity(entries.len());
+            for (key, value) in entries {
                 if let Some(name) = key.scalar() {
-                    if let Some((first, _)) =
-                        entries[..i].iter().find(|(k, _)| k.scalar() == Some(name))
-                    {
-                        out.push(
+                    match seen.get(name) {
+                        Some(first) => out.push(
                             Diagnostic::error(file, key.span, format!("duplicate key `{name}`"))
                                 .with_help(format!(
                                     "`{name}` is already set at line {}; keep one",
                                     first.span.line
                                 )),
-                        );
+                        ),
+                        None => {
+                            seen.insert(name, key);
+                        }
                     }
                 }
                 check_duplicate_keys(file, value, out);

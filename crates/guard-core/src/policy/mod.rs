@@ -11,6 +11,7 @@ pub mod yaml_tree;
 pub use load::{MAX_FILE_BYTES, SourceFile, load, schema, schema_json};
 pub use model::*;
 pub use validate::{
-    AMAZON_BEDROCK_SERVICE, MAX_BUDGET_NAME, MAX_EMAILS_PER_NOTIFICATION, MAX_THRESHOLDS, is_email,
+    AMAZON_BEDROCK_SERVICE, MAX_AMOUNT, MAX_BUDGET_NAME, MAX_EMAILS_PER_NOTIFICATION,
+    MAX_PRICE_PER_1K, MAX_REQUESTS_PER_DAY, MAX_THRESHOLDS, MAX_TOKENS_PER_REQUEST, is_email,
     parse_threshold,
 };

@@ -9,12 +9,12 @@ use super::model::{
 };
 use super::raw::{Basis, Budget, Channel, Route, Settings, Threshold, UseCase};
 use super::schema_check::did_you_mean;
-use super::yaml_tree::Seg;
+use super::yaml_tree::{Node, Seg};
 use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::period::Period;
 use crate::prices::{Catalog, ModelPrice};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 
 /// AWS Budgets: at most 10 notifications per budget, 10 email subscribers per notification, budget
@@ -24,6 +24,15 @@ pub const MAX_EMAILS_PER_NOTIFICATION: usize = 10;
 pub const MAX_BUDGET_NAME: usize = 100;
 
 pub const AMAZON_BEDROCK_SERVICE: &str = "Amazon Bedrock";
+
+/// Bounds on usage and prices, far above any real figure, that keep every estimate well inside
+/// `Decimal` (a year of the largest use case at the dearest price is about 1e19 USD, against a
+/// limit near 8e28), so that arithmetic on a checked policy cannot overflow.
+pub const MAX_TOKENS_PER_REQUEST: u64 = 10_000_000;
+pub const MAX_REQUESTS_PER_DAY: u64 = 1_000_000_000;
+pub const MAX_PRICE_PER_1K: u64 = 1_000;
+/// A budget amount in USD per period.
+pub const MAX_AMOUNT: u64 = 1_000_000_000_000;
 
 fn key(s: &str) -> Seg {
     Seg::Key(s.to_owned())
@@ -49,19 +58,70 @@ impl Origin {
 
 struct Ctx<'a> {
     files: &'a [ParsedFile<'a>],
+    /// Per file, the entries of each top-level section by name: sections can hold thousands of
+    /// names, and looking each one up by a walk of its section made validation quadratic.
+    index: Vec<SectionIndex<'a>>,
+    /// Errors pushed so far, so that checks can tell whether they added any without a count.
+    errors: usize,
     /// False when some file of the policy could not be read: names it defines are then unknown,
     /// and reporting references to them would only be noise beside that file's own errors.
     complete: bool,
     out: &'a mut Vec<Diagnostic>,
 }
 
-impl Ctx<'_> {
+type SectionIndex<'a> = HashMap<&'a str, HashMap<&'a str, (&'a Node, &'a Node)>>;
+
+fn index_sections<'a>(tree: &'a Node) -> SectionIndex<'a> {
+    let mut index: SectionIndex<'a> = HashMap::new();
+    for (section, entries) in tree.entries() {
+        let Some(section) = section.scalar() else {
+            continue;
+        };
+        let names = index.entry(section).or_default();
+        for (key, value) in entries.entries() {
+            if let Some(name) = key.scalar() {
+                // The first wins, as in the tree's own lookup; duplicates are reported elsewhere.
+                names.entry(name).or_insert((key, value));
+            }
+        }
+    }
+    index
+}
+
+impl<'a> Ctx<'a> {
+    /// The key and value nodes at `path`, through the section index for the first two steps.
+    fn lookup(&self, file: usize, path: &[Seg]) -> Option<(Option<&'a Node>, &'a Node)> {
+        let tree: &'a Node = &self.files[file].tree;
+        match path {
+            [] => Some((None, tree)),
+            [Seg::Key(section), Seg::Key(name), rest @ ..] => {
+                let (key, value) = *self.index[file].get(section.as_str())?.get(name.as_str())?;
+                if rest.is_empty() {
+                    return Some((Some(key), value));
+                }
+                let (last, middle) = rest.split_last()?;
+                let parent = value.at(middle)?;
+                match last {
+                    Seg::Key(k) => parent.entry(k).map(|(k, v)| (Some(k), v)),
+                    Seg::Index(i) => parent.items().get(*i).map(|v| (None, v)),
+                }
+            }
+            _ => {
+                let (last, parent) = path.split_last()?;
+                let parent = tree.at(parent)?;
+                match last {
+                    Seg::Key(k) => parent.entry(k).map(|(k, v)| (Some(k), v)),
+                    Seg::Index(i) => parent.items().get(*i).map(|v| (None, v)),
+                }
+            }
+        }
+    }
+
     /// The span of the value at `origin`, or of its key, or of the nearest parent that exists.
     fn span(&self, origin: &Origin) -> Span {
-        let tree = &self.files[origin.file].tree;
         let mut path = origin.path.as_slice();
         loop {
-            if let Some(node) = tree.at(path) {
+            if let Some((_, node)) = self.lookup(origin.file, path) {
                 return node.span;
             }
             match path.split_last() {
@@ -71,18 +131,18 @@ impl Ctx<'_> {
         }
     }
 
+    /// The span of the key that introduces `origin` (the item itself for a list item).
     fn key_span(&self, origin: &Origin) -> Span {
-        self.files[origin.file]
-            .tree
-            .key_span(&origin.path)
-            .unwrap_or_else(|| self.span(origin))
+        match self.lookup(origin.file, &origin.path) {
+            Some((Some(key), _)) => key.span,
+            Some((None, node)) => node.span,
+            None => self.span(origin),
+        }
     }
 
-    fn text(&self, origin: &Origin) -> Option<&str> {
-        self.files[origin.file]
-            .tree
-            .at(&origin.path)
-            .and_then(|n| n.scalar())
+    fn text(&self, origin: &Origin) -> Option<&'a str> {
+        self.lookup(origin.file, &origin.path)
+            .and_then(|(_, n)| n.scalar())
     }
 
     fn error(&mut self, origin: &Origin, message: impl Into<String>, help: impl Into<String>) {
@@ -124,6 +184,9 @@ impl Ctx<'_> {
         d.severity = severity;
         if !help.is_empty() {
             d.help = Some(help);
+        }
+        if severity == Severity::Error {
+            self.errors += 1;
         }
         self.out.push(d);
     }
@@ -176,9 +239,11 @@ pub(crate) fn validate(
     complete: bool,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Policy> {
-    let errors_before = out.iter().filter(|d| d.severity == Severity::Error).count();
+    let index = files.iter().map(|f| index_sections(&f.tree)).collect();
     let mut ctx = Ctx {
         files,
+        index,
+        errors: 0,
         complete,
         out,
     };
@@ -219,6 +284,12 @@ pub(crate) fn validate(
                     &origin.join([key(field)]),
                     format!("price `{field}` of `{model}` is negative"),
                     "prices are USD per 1,000 tokens, zero or more",
+                );
+            } else if value.is_some_and(|v| v > Decimal::from(MAX_PRICE_PER_1K)) {
+                ctx.error(
+                    &origin.join([key(field)]),
+                    format!("price `{field}` of `{model}` is more than ${MAX_PRICE_PER_1K} per 1,000 tokens"),
+                    "prices are USD per 1,000 tokens; Bedrock's dearest model costs well under $1",
                 );
             }
         }
@@ -269,11 +340,8 @@ pub(crate) fn validate(
         }
     }
 
-    let errors_after = ctx
-        .out
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors_after = ctx.errors;
+    let errors_before = 0;
     (errors_after == errors_before).then_some(Policy {
         settings,
         channels: channel_specs,
@@ -504,9 +572,10 @@ fn check_routes(
             );
         }
         let mut previous: Option<(usize, Decimal)> = None;
+        let mut on_ladder = HashSet::new();
         for (i, model) in route.ladder.iter().enumerate() {
             let at = origin.join([key("ladder"), Seg::Index(i)]);
-            if route.ladder[..i].contains(model) {
+            if !on_ladder.insert(model) {
                 ctx.error(
                     &at,
                     format!("model `{model}` is on the ladder of `{name}` twice"),
@@ -597,11 +666,7 @@ fn check_budget(
     catalog: &Catalog,
     all_models: &BTreeSet<String>,
 ) -> Option<BudgetSpec> {
-    let errors_before = ctx
-        .out
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors_before = ctx.errors;
     let full_name = format!("{}{name}", settings.budget_prefix);
     if full_name.chars().count() > MAX_BUDGET_NAME {
         ctx.error_at_key(
@@ -633,6 +698,14 @@ fn check_budget(
 
     let amount_at = origin.join([key("amount")]);
     let amount = match ctx.text(&amount_at).map(parse_amount) {
+        Some(Ok(amount)) if amount > Decimal::from(MAX_AMOUNT) => {
+            ctx.error(
+                &amount_at,
+                format!("budget `{name}` has an amount over ${MAX_AMOUNT}"),
+                "a budget amount is USD per period; is a digit too many?",
+            );
+            Decimal::ONE
+        }
         Some(Ok(amount)) if amount > Decimal::ZERO => amount,
         Some(Ok(_)) => {
             ctx.error(
@@ -702,11 +775,7 @@ fn check_budget(
         }
     }
 
-    let errors_after = ctx
-        .out
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors_after = ctx.errors;
     (errors_after == errors_before).then(|| BudgetSpec {
         key: name.to_owned(),
         name: full_name,
@@ -835,11 +904,7 @@ fn check_threshold(
     channels: &BTreeMap<String, ChannelSpec>,
     routes: &BTreeMap<String, RouteSpec>,
 ) -> Option<ThresholdSpec> {
-    let errors_before = ctx
-        .out
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors_before = ctx.errors;
     let at_at = at.join([key("at")]);
     let parsed = ctx.text(&at_at).and_then(parse_threshold);
     let (value, threshold_type) = match parsed {
@@ -867,6 +932,16 @@ fn check_threshold(
             "write e.g. `50%` or `$250`",
         );
     }
+    if threshold_type == ThresholdType::AbsoluteValue && value > amount * Decimal::TEN {
+        ctx.error(
+            &at_at,
+            format!(
+                "threshold ${} is more than ten times the budget",
+                value.normalize()
+            ),
+            "an amount threshold is in USD of the same period as the budget, e.g. `$450` of `500`",
+        );
+    }
     if threshold_type == ThresholdType::Percentage && value > Decimal::from(1000) {
         ctx.error(
             &at_at,
@@ -881,6 +956,7 @@ fn check_threshold(
         ctx.error(&at.join([key("on")]), format!("budget `{budget}` is daily and cannot alert on forecasted spend"), "AWS Budgets rejects forecasted notifications on daily budgets; use `on: actual` or a monthly budget");
     }
     let mut emails = 0;
+    let mut notified = HashSet::new();
     for (i, channel) in threshold.notify.iter().enumerate() {
         let at = at.join([key("notify"), Seg::Index(i)]);
         match channels.get(channel) {
@@ -899,7 +975,7 @@ fn check_threshold(
                 ctx.unresolved(&at, format!("unknown channel `{channel}`"), help);
             }
         }
-        if threshold.notify[..i].contains(channel) {
+        if !notified.insert(channel) {
             ctx.error(
                 &at,
                 format!("channel `{channel}` is listed twice"),
@@ -959,12 +1035,7 @@ fn check_threshold(
             "add `notify:` channels or a `downgrade:`",
         );
     }
-    let errors_after = ctx
-        .out
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let _ = amount;
+    let errors_after = ctx.errors;
     (errors_after == errors_before).then(|| ThresholdSpec {
         value,
         threshold_type,
@@ -1016,11 +1087,7 @@ fn check_use_case(
     routes: &BTreeMap<String, RouteSpec>,
     catalog: &Catalog,
 ) -> Option<UseCaseSpec> {
-    let errors_before = ctx
-        .out
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors_before = ctx.errors;
     let model = match (&use_case.route, &use_case.model) {
         (Some(route), None) => match routes.get(route) {
             Some(r) => r.ladder.first().cloned(),
@@ -1076,6 +1143,28 @@ fn check_use_case(
             "a use case serves at least one request a day; remove it otherwise",
         );
     }
+    let tokens = [
+        ("input_tokens", use_case.input_tokens),
+        ("output_tokens", use_case.output_tokens),
+        ("cache_read_tokens", use_case.cache_read_tokens),
+        ("cache_write_tokens", use_case.cache_write_tokens),
+    ];
+    for (field, value) in tokens {
+        if value > MAX_TOKENS_PER_REQUEST {
+            ctx.error(
+                &at.join([key(field)]),
+                format!("`{field}` is {value} tokens per request"),
+                format!("no Bedrock model takes more than {MAX_TOKENS_PER_REQUEST} tokens in one request"),
+            );
+        }
+    }
+    if use_case.requests_per_day > MAX_REQUESTS_PER_DAY {
+        ctx.error(
+            &at.join([key("requests_per_day")]),
+            format!("`requests_per_day` is {}", use_case.requests_per_day),
+            format!("at most {MAX_REQUESTS_PER_DAY} requests a day (over 10,000 a second)"),
+        );
+    }
     if use_case.input_tokens == 0 && use_case.output_tokens == 0 {
         ctx.error_at_key(
             &at.join([key("input_tokens")]),
@@ -1083,11 +1172,7 @@ fn check_use_case(
             "give the input and output tokens of a typical request",
         );
     }
-    let errors_after = ctx
-        .out
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors_after = ctx.errors;
     let model = model?;
     (errors_after == errors_before).then(|| UseCaseSpec {
         name: use_case.name.clone(),
