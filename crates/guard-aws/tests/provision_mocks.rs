@@ -535,3 +535,179 @@ async fn the_in_memory_fake_and_the_adapter_agree_on_live_budgets() {
         fake.owned_budgets("bg-").await.unwrap()
     );
 }
+
+mod sns {
+    use aws_sdk_sns::Client;
+    use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_sns::operation::get_subscription_attributes::GetSubscriptionAttributesOutput;
+    use aws_sdk_sns::operation::list_subscriptions_by_topic::ListSubscriptionsByTopicOutput;
+    use aws_sdk_sns::operation::subscribe::SubscribeOutput;
+    use aws_sdk_sns::types::Subscription;
+    use aws_smithy_mocks::{
+        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
+    };
+    use guard_aws::sns_subscriptions::SnsSubscriptions;
+    use guard_core::account::desired;
+    use guard_core::plan::{Change, plan};
+    use guard_core::provision::{InMemoryAccount, LiveSubscription, SubscriptionStore, read_live};
+
+    const NOTIFY: &str = "arn:aws:sns:us-east-1:123456789012:notify";
+
+    fn client(rules: &[&Rule]) -> Client {
+        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+        for rule in rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        let config = aws_sdk_sns::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "mocks"))
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor)
+            .build();
+        Client::from_conf(config)
+    }
+
+    fn email(address: &str, arn: &str) -> Subscription {
+        Subscription::builder()
+            .protocol("email")
+            .endpoint(address)
+            .subscription_arn(arn)
+            .topic_arn(NOTIFY)
+            .build()
+    }
+
+    #[tokio::test]
+    async fn pending_subscriptions_are_present_unread_and_foreign_ones_are_left_alone() {
+        let first = mock!(Client::list_subscriptions_by_topic)
+            .match_requests(|r| r.next_token().is_none())
+            .then_output(|| {
+                ListSubscriptionsByTopicOutput::builder()
+                    .subscriptions(email("finops@example.com", "PendingConfirmation"))
+                    .subscriptions(email(
+                        "someone@example.com",
+                        "arn:aws:sns:us-east-1:123456789012:notify:foreign",
+                    ))
+                    .next_token("p2")
+                    .build()
+            });
+        let second = mock!(Client::list_subscriptions_by_topic)
+            .match_requests(|r| r.next_token() == Some("p2"))
+            .then_output(|| {
+                ListSubscriptionsByTopicOutput::builder()
+                    .subscriptions(email(
+                        "old@example.com",
+                        "arn:aws:sns:us-east-1:123456789012:notify:old",
+                    ))
+                    .subscriptions(
+                        Subscription::builder()
+                            .protocol("lambda")
+                            .endpoint("arn:aws:lambda:us-east-1:123456789012:function:x")
+                            .subscription_arn("arn:aws:sns:us-east-1:123456789012:notify:lambda")
+                            .build(),
+                    )
+                    .build()
+            });
+        let foreign = mock!(Client::get_subscription_attributes)
+            .match_requests(|r| {
+                r.subscription_arn() == Some("arn:aws:sns:us-east-1:123456789012:notify:foreign")
+            })
+            .then_output(|| {
+                GetSubscriptionAttributesOutput::builder()
+                    .attributes("Protocol", "email")
+                    .build()
+            });
+        let old = mock!(Client::get_subscription_attributes)
+            .match_requests(|r| {
+                r.subscription_arn() == Some("arn:aws:sns:us-east-1:123456789012:notify:old")
+            })
+            .then_output(|| {
+                GetSubscriptionAttributesOutput::builder()
+                    .attributes("FilterPolicy", r#"{"channel": ["finops"]}"#)
+                    .build()
+            });
+        let subscribe = mock!(Client::subscribe)
+            .match_requests(|r| {
+                r.topic_arn() == Some(NOTIFY)
+                    && r.protocol() == Some("email")
+                    && r.endpoint() == Some("platform-leads@example.com")
+                    && r.attributes()
+                        .and_then(|a| a.get("FilterPolicy"))
+                        .map(String::as_str)
+                        == Some(r#"{"channel":["finops"]}"#)
+                    && r.return_subscription_arn() == Some(true)
+            })
+            .then_output(|| {
+                SubscribeOutput::builder()
+                    .subscription_arn("PendingConfirmation")
+                    .build()
+            });
+        let store = SnsSubscriptions::new(
+            client(&[&first, &second, &foreign, &old, &subscribe]),
+            NOTIFY,
+        );
+
+        let listed = store.email_subscriptions().await.expect("listed");
+        assert_eq!(
+            listed,
+            vec![
+                LiveSubscription {
+                    address: "finops@example.com".into(),
+                    arn: None,
+                    channel: None
+                },
+                LiveSubscription {
+                    address: "someone@example.com".into(),
+                    arn: Some("arn:aws:sns:us-east-1:123456789012:notify:foreign".into()),
+                    channel: None,
+                },
+                LiveSubscription {
+                    address: "old@example.com".into(),
+                    arn: Some("arn:aws:sns:us-east-1:123456789012:notify:old".into()),
+                    channel: Some("finops".into()),
+                },
+            ]
+        );
+        assert_eq!(
+            foreign.num_calls() + old.num_calls(),
+            2,
+            "a pending subscription cannot be read"
+        );
+
+        // Planned against the example policy: the pending address is present (shown as pending),
+        // the foreign one is never touched, the guard's stale one goes.
+        let policy = guard_aws::policy_files::load_policy(&[std::path::PathBuf::from(env!(
+            "CARGO_MANIFEST_DIR"
+        ))
+        .join("../../policies/example.yaml")])
+        .unwrap()
+        .0;
+        let want = desired(&policy, super::TOPIC);
+        let live = read_live(&InMemoryAccount::new(), Some(&store), "bg-", &want)
+            .await
+            .unwrap();
+        let p = plan(&want, &live);
+        let email_changes: Vec<String> = p
+            .changes
+            .iter()
+            .filter(|c| matches!(c, Change::Subscribe(_) | Change::Unsubscribe(_)))
+            .map(Change::render)
+            .collect();
+        assert!(email_changes.contains(
+            &"+ email subscription platform-leads@example.com (channel finops)".to_owned()
+        ));
+        assert!(
+            email_changes
+                .contains(&"- email subscription old@example.com (channel finops)".to_owned())
+        );
+        assert_eq!(email_changes.len(), 2, "{email_changes:?}");
+        assert_eq!(p.pending.len(), 1);
+        assert_eq!(p.pending[0].address, "finops@example.com");
+
+        store
+            .subscribe("finops", "platform-leads@example.com")
+            .await
+            .expect("subscribed");
+        assert_eq!(subscribe.num_calls(), 1);
+    }
+}
