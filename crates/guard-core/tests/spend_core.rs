@@ -356,7 +356,7 @@ fn reads_every_minute_only_near_a_threshold() {
     let state = SpendState::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
     assert_eq!(
         next_refresh(budget, &base(dec!(10)), &state, now, &config),
-        now + Duration::minutes(10)
+        now + Duration::minutes(12)
     );
     assert_eq!(
         next_refresh(budget, &base(dec!(249.9)), &state, now, &config),
@@ -367,7 +367,7 @@ fn reads_every_minute_only_near_a_threshold() {
     tripped.confirm("ACTUAL>50%");
     assert_eq!(
         next_refresh(budget, &base(dec!(251)), &tripped, now, &config),
-        now + Duration::minutes(10)
+        now + Duration::minutes(12)
     );
 }
 

@@ -80,7 +80,7 @@ fn a_runaway_burst_is_alerted_within_minutes_of_crossing() {
         .collect();
     thresholds.dedup();
     assert_eq!(thresholds.len(), outcome.alerts.len());
-    // Far fewer reads than runs: the schedule reads every 10 minutes while far from a threshold.
+    // Far fewer reads than runs: the schedule reads every 12 minutes while far from a threshold.
     assert!(
         outcome.refresh_runs * 3 < outcome.runs,
         "{} reads in {} runs",
