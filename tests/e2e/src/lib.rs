@@ -1,0 +1,287 @@
+//! The whole guard on one machine, as it runs in AWS: the three function binaries under a local
+//! Lambda runtime API, the AWS emulator (Budgets, SNS, SSM, Secrets Manager, CloudWatch) and a
+//! local Slack listener. The alerts topic delivers to an HTTP endpoint here, which hands each
+//! message to the alert handler as the Lambda event SNS would build.
+//!
+//! The demo (`make demo`) and the end-to-end tests tell the same story through this stage.
+
+use anyhow::{Context, Result, bail};
+use guard_testkit::{
+    Emulator, HttpRecorder, LocalLambda, Script, SlackListener, sns_event, workspace_root,
+};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const FUNCTIONS: [&str; 3] = ["provisioner", "alert-handler", "spend-watcher"];
+pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A function binary of the workspace, built by `cargo build --workspace`.
+pub fn function_binary(name: &str) -> Result<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let profile = std::env::var("BUDGET_GUARD_PROFILE").unwrap_or_else(|_| "debug".into());
+    let path = target.join(profile).join(name);
+    if !path.exists() {
+        bail!(
+            "{} is not built; run `cargo build --workspace` first",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+#[derive(Debug)]
+pub struct StageOptions {
+    pub policy_dir: PathBuf,
+    pub slack: Script,
+}
+
+impl Default for StageOptions {
+    fn default() -> Self {
+        StageOptions {
+            policy_dir: workspace_root().join("policies"),
+            slack: Script::always(200),
+        }
+    }
+}
+
+/// Everything the guard talks to, and the guard itself.
+#[derive(Debug)]
+pub struct Stage {
+    pub aws: Emulator,
+    pub slack: SlackListener,
+    pub config: aws_config::SdkConfig,
+    pub alerts_topic_arn: String,
+    pub notify_topic_arn: String,
+    pub policy_dir: PathBuf,
+    pub policy: guard_core::policy::Policy,
+    sns_bridge: HttpRecorder,
+    delivered: Mutex<usize>,
+    started: Instant,
+    pub provisioner: LocalLambda,
+    pub alert_handler: LocalLambda,
+    pub spend_watcher: LocalLambda,
+}
+
+impl Stage {
+    pub async fn start(options: StageOptions) -> Result<Stage> {
+        let started = Instant::now();
+        let aws = Emulator::start()?;
+        let slack = SlackListener::start(options.slack)?;
+        let config = aws.sdk_config().await;
+        let sns = aws_sdk_sns::Client::new(&config);
+        let alerts_topic_arn = create_topic(&sns, "budget-guard-alerts").await?;
+        let notify_topic_arn = create_topic(&sns, "budget-guard-notify").await?;
+
+        let (policy, _warnings) =
+            guard_aws::policy_files::load_policy(std::slice::from_ref(&options.policy_dir))?;
+
+        // The Slack webhook secrets hold the listener's URL, as an operator would put the real one.
+        let secrets = aws_sdk_secretsmanager::Client::new(&config);
+        for channel in policy.channels.values() {
+            if let guard_core::policy::ChannelSpec::Slack { webhook_secret } = channel {
+                secrets
+                    .create_secret()
+                    .name(webhook_secret)
+                    .secret_string(slack.url())
+                    .send()
+                    .await
+                    .context("creating a Slack webhook secret")?;
+            }
+        }
+
+        let sns_bridge = HttpRecorder::start_at("/sns/alert-handler", Script::always(200))?;
+        sns.subscribe()
+            .topic_arn(&alerts_topic_arn)
+            .protocol("http")
+            .endpoint(sns_bridge.url())
+            .send()
+            .await
+            .context("subscribing the alert handler to the alerts topic")?;
+
+        let mut env = aws.env_vars();
+        env.extend([
+            (
+                "BUDGET_GUARD_POLICY_DIR".to_owned(),
+                options.policy_dir.display().to_string(),
+            ),
+            (
+                "BUDGET_GUARD_ALERTS_TOPIC_ARN".to_owned(),
+                alerts_topic_arn.clone(),
+            ),
+            (
+                "BUDGET_GUARD_NOTIFY_TOPIC_ARN".to_owned(),
+                notify_topic_arn.clone(),
+            ),
+            (
+                "BUDGET_GUARD_METRICS_NAMESPACE".to_owned(),
+                "BudgetGuard".to_owned(),
+            ),
+            ("RUST_LOG".to_owned(), "info".to_owned()),
+        ]);
+        let start = |name: &str| LocalLambda::start(&function_binary(name)?, name, &env);
+        Ok(Stage {
+            provisioner: start("provisioner")?,
+            alert_handler: start("alert-handler")?,
+            spend_watcher: start("spend-watcher")?,
+            aws,
+            slack,
+            config,
+            alerts_topic_arn,
+            notify_topic_arn,
+            policy_dir: options.policy_dir,
+            policy,
+            sns_bridge,
+            delivered: Mutex::new(0),
+            started,
+        })
+    }
+
+    /// Seconds since the stage started, for the timeline.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Hands every message the alerts topic delivered since the last call to the alert handler,
+    /// one Lambda event per message as SNS does, and returns the handler's answers.
+    pub async fn deliver_alerts(&self) -> Result<Vec<Result<Value, Value>>> {
+        let requests = self.sns_bridge.requests();
+        let start = {
+            let mut delivered = self
+                .delivered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let start = *delivered;
+            *delivered = requests.len();
+            start
+        };
+        let mut answers = Vec::new();
+        for request in &requests[start..] {
+            let notification = request
+                .json
+                .clone()
+                .context("SNS delivered a body that is not JSON")?;
+            let event = event_of_notification(&notification);
+            answers.push(
+                self.alert_handler
+                    .invoke(&event, INVOKE_TIMEOUT)
+                    .await?
+                    .result,
+            );
+        }
+        Ok(answers)
+    }
+
+    /// Publishes `message` on the alerts topic, as AWS Budgets does, and delivers it.
+    pub async fn publish_alert(
+        &self,
+        subject: &str,
+        message: &str,
+    ) -> Result<Vec<Result<Value, Value>>> {
+        aws_sdk_sns::Client::new(&self.config)
+            .publish()
+            .topic_arn(&self.alerts_topic_arn)
+            .subject(subject)
+            .message(message)
+            .send()
+            .await
+            .context("publishing on the alerts topic")?;
+        self.deliver_alerts().await
+    }
+
+    /// The routing flag of `route`, if it has been written.
+    pub async fn flag(&self, route: &str) -> Result<Option<Value>> {
+        let parameter = &self
+            .policy
+            .routes
+            .get(route)
+            .context("no such route")?
+            .parameter;
+        let ssm = aws_sdk_ssm::Client::new(&self.config);
+        match ssm.get_parameter().name(parameter).send().await {
+            Ok(out) => {
+                let value = out.parameter().and_then(|p| p.value()).unwrap_or_default();
+                Ok(Some(
+                    serde_json::from_str(value).context("a flag that is not JSON")?,
+                ))
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_not_found()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e).context("reading a flag"),
+        }
+    }
+
+    /// The model a route runs on now: its flag's model, or the top of its ladder.
+    pub async fn model_of(&self, route: &str) -> Result<String> {
+        let top = self
+            .policy
+            .routes
+            .get(route)
+            .context("no such route")?
+            .model_at(1)
+            .to_owned();
+        Ok(self
+            .flag(route)
+            .await?
+            .and_then(|f| f.get("model_id").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or(top))
+    }
+
+    /// Everything published on the notify topic (the email channel's messages).
+    pub async fn emails(&self) -> Result<Vec<guard_testkit::SnsPublished>> {
+        self.aws.sns_published(&self.notify_topic_arn).await
+    }
+}
+
+/// The Lambda event SNS builds from one HTTP notification body.
+pub fn event_of_notification(notification: &Value) -> Value {
+    let text = |key: &str| {
+        notification
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let subject = notification.get("Subject").and_then(Value::as_str);
+    sns_event(
+        &text("TopicArn"),
+        &text("MessageId"),
+        subject,
+        &text("Message"),
+        &text("Timestamp"),
+    )
+}
+
+/// An EventBridge scheduled event as the stack's rules send it, at `time`.
+pub fn scheduled_event(detail_type: &str, time: chrono::DateTime<chrono::Utc>) -> Value {
+    json!({
+        "version": "0",
+        "id": "00000000-0000-4000-8000-00000000000a",
+        "detail-type": detail_type,
+        "source": "budget-guard.schedule",
+        "account": guard_testkit::ACCOUNT_ID,
+        "time": time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {}
+    })
+}
+
+async fn create_topic(sns: &aws_sdk_sns::Client, name: &str) -> Result<String> {
+    let out = sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .with_context(|| format!("creating topic {name}"))?;
+    out.topic_arn()
+        .map(str::to_owned)
+        .context("CreateTopic returned no ARN")
+}
