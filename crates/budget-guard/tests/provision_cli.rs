@@ -45,6 +45,14 @@ async fn cli() -> Cli {
 
 impl Cli {
     fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, true)
+    }
+
+    fn run_without_notify(&self, args: &[&str]) -> Run {
+        self.run_with(args, false)
+    }
+
+    fn run_with(&self, args: &[&str], notify: bool) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_budget-guard"));
         command
             .args(args)
@@ -54,7 +62,10 @@ impl Cli {
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("BUDGET_GUARD_ACCOUNT_ID")
             .env("BUDGET_GUARD_ALERTS_TOPIC_ARN", &self.alerts)
-            .env("BUDGET_GUARD_NOTIFY_TOPIC_ARN", &self.notify);
+            .env(
+                "BUDGET_GUARD_NOTIFY_TOPIC_ARN",
+                if notify { self.notify.as_str() } else { "" },
+            );
         for (key, value) in self.aws.env_vars() {
             command.env(key, value);
         }
@@ -161,6 +172,25 @@ async fn offline_plan_is_unchanged_and_live_errors_exit_1() {
             .contains("+ notification bg-chatbot: ACTUAL > 90% -> arn:aws:sns:r:1:t")
     );
     assert!(cli.aws.calls().is_empty(), "offline calls nothing");
+
+    // The PR workflow plans with the alerts topic only: budgets are planned, email left out.
+    let budgets_only =
+        cli.run_without_notify(&["plan", "policies/example.yaml", "--detailed-exitcode"]);
+    assert_eq!(budgets_only.code, Some(2), "{}", budgets_only.stderr);
+    assert!(
+        budgets_only
+            .stderr
+            .contains("email subscriptions are left out"),
+        "{}",
+        budgets_only.stderr
+    );
+    assert!(
+        budgets_only
+            .stdout
+            .ends_with("Plan: 10 to create, 0 to update, 0 to delete.\n"),
+        "{}",
+        budgets_only.stdout
+    );
 
     let bad = cli.run(&[
         "plan",

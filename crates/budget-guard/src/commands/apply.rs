@@ -37,6 +37,8 @@ pub struct Live {
     pub alerts_topic_arn: String,
     pub budgets: BudgetsAdapter,
     pub subscriptions: SnsSubscriptions,
+    /// Without a notify topic, email subscriptions are neither read nor planned.
+    pub with_subscriptions: bool,
 }
 
 impl Target {
@@ -47,11 +49,13 @@ impl Target {
                 "the alerts topic is needed: pass --alerts-topic-arn or set {ALERTS_TOPIC_ENV} (stack output AlertsTopicArn)"
             );
         };
-        let Some(notify) = self.notify_topic_arn.clone() else {
-            bail!(
-                "the notify topic is needed: pass --notify-topic-arn or set {NOTIFY_TOPIC_ENV} (stack output NotifyTopicArn)"
+        let notify = self.notify_topic_arn.clone().filter(|arn| !arn.is_empty());
+        if notify.is_none() {
+            eprintln!(
+                "note: no notify topic (--notify-topic-arn or {NOTIFY_TOPIC_ENV}, stack output NotifyTopicArn): \
+                 email subscriptions are left out"
             );
-        };
+        }
         let account = match &self.account_id {
             Some(account) => account.clone(),
             None => account_id_from_arn(&alerts)
@@ -63,7 +67,8 @@ impl Target {
         let config = guard_aws::sdk::load().await;
         Ok(Live {
             budgets: BudgetsAdapter::from_sdk_config(&config, account),
-            subscriptions: SnsSubscriptions::from_sdk_config(&config, notify),
+            with_subscriptions: notify.is_some(),
+            subscriptions: SnsSubscriptions::from_sdk_config(&config, notify.unwrap_or_default()),
             alerts_topic_arn: alerts,
         })
     }
@@ -72,10 +77,13 @@ impl Target {
 impl Live {
     /// The desired state, the live state and the plan between them.
     pub async fn plan(&self, policy: &Policy) -> anyhow::Result<(AccountState, Plan)> {
-        let want = desired(policy, &self.alerts_topic_arn);
+        let mut want = desired(policy, &self.alerts_topic_arn);
+        if !self.with_subscriptions {
+            want.email_subscriptions.clear();
+        }
         let live = read_live(
             &self.budgets,
-            Some(&self.subscriptions),
+            self.with_subscriptions.then_some(&self.subscriptions),
             &policy.settings.budget_prefix,
             &want,
         )
