@@ -12,7 +12,7 @@ use super::schema_check::did_you_mean;
 use super::yaml_tree::{Node, Seg};
 use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::period::Period;
-use crate::prices::{Catalog, ModelPrice};
+use crate::prices::{Catalog, ModelPrice, PriceOverride};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
@@ -269,7 +269,37 @@ pub(crate) fn validate(
         |f| &f.file.pricing,
         files,
     );
+    // Prices exactly as written: serde reads a YAML number through an f64, which keeps about 16
+    // significant digits; the text keeps them all.
+    let mut exact_prices: BTreeMap<&str, PriceOverride> = BTreeMap::new();
     for (model, (origin, price)) in &pricing.items {
+        let mut exact = (*price).clone();
+        let text = |field: &str| {
+            ctx.text(&origin.join([key(field)]))
+                .and_then(|t| parse_amount(t).ok())
+        };
+        if let Some(v) = text("input_per_1k") {
+            exact.input_per_1k = v;
+        }
+        if let Some(v) = text("output_per_1k") {
+            exact.output_per_1k = v;
+        }
+        for (field, slot) in [
+            ("cache_read_per_1k", &mut exact.cache_read_per_1k),
+            ("cache_write_per_1k", &mut exact.cache_write_per_1k),
+            ("batch_input_per_1k", &mut exact.batch_input_per_1k),
+            ("batch_output_per_1k", &mut exact.batch_output_per_1k),
+        ] {
+            if slot.is_some() {
+                if let Some(v) = text(field) {
+                    *slot = Some(v);
+                }
+            }
+        }
+        exact_prices.insert(model, exact);
+    }
+    for (model, (origin, _)) in &pricing.items {
+        let price = &exact_prices[model];
         let terms = [
             ("input_per_1k", Some(price.input_per_1k)),
             ("output_per_1k", Some(price.output_per_1k)),
@@ -295,10 +325,9 @@ pub(crate) fn validate(
         }
     }
     let catalog = Catalog::bundled().with_policy_overrides(
-        pricing
-            .items
+        exact_prices
             .iter()
-            .map(|(model, (_, price))| (*model, (*price).clone())),
+            .map(|(model, price)| (*model, price.clone())),
     );
     let prices: BTreeMap<String, ModelPrice> = pricing
         .items

@@ -1,0 +1,217 @@
+//! Estimates against figures worked out by hand, to the cent. Prices are USD per 1,000 tokens from
+//! the bundled catalog; `us.` inference profiles of Claude 4.5 cost 10% more than the base model.
+
+use guard_core::estimate::{BudgetEstimate, estimate};
+use guard_core::policy::{Policy, SourceFile, load};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+fn policy(text: &str) -> Policy {
+    let (policy, diagnostics) = load(&[SourceFile::new("p.yaml", text)]);
+    policy.unwrap_or_else(|| panic!("valid policy: {diagnostics:#?}"))
+}
+
+fn example() -> Vec<BudgetEstimate> {
+    let text = include_str!("../../../policies/example.yaml");
+    estimate(&policy(text)).expect("every model has a price")
+}
+
+fn budget<'a>(all: &'a [BudgetEstimate], name: &str) -> &'a BudgetEstimate {
+    all.iter()
+        .find(|b| b.name == name)
+        .unwrap_or_else(|| panic!("budget {name}"))
+}
+
+#[test]
+fn support_chatbot_on_sonnet_4_5() {
+    // Sonnet 4.5 under `us.`: 0.0033 in, 0.0165 out per 1K.
+    // 1,000 in x 0.0033/1K + 2,000 out x 0.0165/1K = 0.0033 + 0.0330 = 0.0363 a message;
+    // x 400 a day = 14.52; x 30 days = 435.60 of 500 = 87.1%.
+    let all = example();
+    let chatbot = budget(&all, "bg-chatbot");
+    let chat = &chatbot.use_cases[0];
+    assert_eq!(chat.model, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+    assert_eq!(chat.cost_per_request, dec!(0.0363));
+    assert_eq!(chat.cost_per_day, dec!(14.52));
+    assert_eq!(chat.cost, dec!(435.60));
+    assert_eq!(chatbot.estimated, dec!(435.60));
+    assert_eq!(chatbot.amount, dec!(500));
+    assert_eq!(chatbot.days, 30);
+    assert_eq!(chatbot.share_percent, dec!(87.1));
+    // 435.60 is past 50% ($250) and the 80% forecast ($400), short of 90% ($450).
+    assert_eq!(chatbot.crosses, ["50%", "80% forecasted"]);
+}
+
+#[test]
+fn support_chatbot_on_lower_steps_with_savings() {
+    // Haiku 4.5 under `us.`: 0.0011 in, 0.0055 out: 0.0011 + 0.0110 = 0.0121 x 12,000 = 145.20.
+    // Nova Lite: 0.00006 in, 0.00024 out: 0.00006 + 0.00048 = 0.00054 x 12,000 = 6.48.
+    let all = example();
+    let steps: Vec<(usize, &str, Decimal, Decimal, Decimal)> = budget(&all, "bg-chatbot")
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.step,
+                s.model.as_str(),
+                s.estimated,
+                s.saving,
+                s.share_percent,
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (
+                2,
+                "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+                dec!(145.20),
+                dec!(290.40),
+                dec!(29.0)
+            ),
+            (
+                3,
+                "us.amazon.nova-lite-v1:0",
+                dec!(6.48),
+                dec!(429.12),
+                dec!(1.3)
+            ),
+        ]
+    );
+}
+
+#[test]
+fn writing_assistant_on_nova_pro() {
+    // Nova Pro: 0.0008 in, 0.0032 out. 500 x 0.0008/1K + 1,500 x 0.0032/1K = 0.0004 + 0.0048 =
+    // 0.0052 a task; x 200 = 1.04 a day; x 30 = 31.20 of 40 = 78%: past 50%, short of 80% ($32).
+    let all = example();
+    let writer = budget(&all, "bg-writing-assistant");
+    assert_eq!(writer.use_cases[0].cost_per_request, dec!(0.0052));
+    assert_eq!(writer.use_cases[0].cost_per_day, dec!(1.04));
+    assert_eq!(writer.estimated, dec!(31.20));
+    assert_eq!(writer.share_percent, dec!(78.0));
+    assert_eq!(writer.crosses, ["50%"]);
+    // Nova Lite: 0.5 x 0.00006 + 1.5 x 0.00024 = 0.00039 x 6,000 = 2.34.
+    // Nova Micro: 0.5 x 0.000035 + 1.5 x 0.00014 = 0.0002275 x 6,000 = 1.365, 1.37 to the cent.
+    let steps: Vec<(Decimal, Decimal)> = writer
+        .steps
+        .iter()
+        .map(|s| (s.estimated, s.saving))
+        .collect();
+    assert_eq!(
+        steps,
+        [(dec!(2.34), dec!(28.86)), (dec!(1.37), dec!(29.83))]
+    );
+}
+
+#[test]
+fn prompt_cache_terms() {
+    // Sonnet 4.5 under `us.`: cache write 3.75/1M x 1.1 = 0.004125/1K, cache read 0.30/1M x 1.1 =
+    // 0.00033/1K. Per request: 1,000 in 0.0033 + 500 out 0.00825 + 4,000 read 0.00132 +
+    // 1,000 written 0.004125 = 0.016995; x 100 a day = 1.6995; x 30 = 50.985, 50.99 to the cent.
+    let p = policy(
+        "version: 1
+budgets:
+  rag:
+    amount: 100
+    period: monthly
+    usage:
+      - name: rag
+        model: us.anthropic.claude-sonnet-4-5-20250929-v1:0
+        input_tokens: 1000
+        output_tokens: 500
+        cache_read_tokens: 4000
+        cache_write_tokens: 1000
+        requests_per_day: 100
+",
+    );
+    let all = estimate(&p).unwrap();
+    assert_eq!(all[0].use_cases[0].cost_per_request, dec!(0.016995));
+    assert_eq!(all[0].use_cases[0].cost_per_day, dec!(1.6995));
+    assert_eq!(all[0].estimated, dec!(50.99));
+    assert_eq!(all[0].share_percent, dec!(51.0));
+}
+
+const OVERRIDE: &str = "version: 1
+pricing:
+  my-fine-tuned-model:
+    input_per_1k: 0.0033
+    output_per_1k: 0.0165
+  precise-model:
+    input_per_1k: 0.12345678901234567891
+    output_per_1k: 0.1
+budgets:
+  custom:
+    amount: 1000
+    period: quarterly
+    thresholds:
+      - at: $400
+        notify: [ops]
+      - at: 100%
+        on: forecasted
+        notify: [ops]
+    usage:
+      - name: support chatbot
+        model: my-fine-tuned-model
+        input_tokens: 1000
+        output_tokens: 2000
+        requests_per_day: 400
+channels:
+  ops:
+    email: [ops@example.com]
+";
+
+#[test]
+fn price_overrides_are_exact_decimals() {
+    let p = policy(OVERRIDE);
+    let price = &p.pricing["my-fine-tuned-model"];
+    // Exact, not the nearest f64: 0.0033 has no finite binary form.
+    assert_eq!(price.input_per_1k, dec!(0.0033));
+    assert_eq!(price.input_per_1k.to_string(), "0.0033");
+    assert_eq!(price.output_per_1k.to_string(), "0.0165");
+    // Twenty significant digits, more than an f64 holds, come through as written.
+    assert_eq!(
+        p.pricing["precise-model"].input_per_1k.to_string(),
+        "0.12345678901234567891"
+    );
+}
+
+#[test]
+fn price_override_prices_the_use_case() {
+    // The override's figures are Sonnet 4.5's under `us.`: 0.0363 a message x 400 = 14.52 a day;
+    // a quarter is 91 days: 1,321.32 of 1,000 = 132.1%, past $400 and the 100% forecast.
+    let all = estimate(&policy(OVERRIDE)).unwrap();
+    let custom = &all[0];
+    assert_eq!(custom.days, 91);
+    assert_eq!(custom.use_cases[0].cost_per_request, dec!(0.0363));
+    assert_eq!(custom.estimated, dec!(1321.32));
+    assert_eq!(custom.share_percent, dec!(132.1));
+    assert_eq!(custom.crosses, ["$400", "100% forecasted"]);
+    assert!(custom.steps.is_empty(), "no route, no ladder steps");
+}
+
+#[test]
+fn nothing_crossed_below_every_threshold() {
+    let text = OVERRIDE.replace("requests_per_day: 400", "requests_per_day: 1");
+    let all = estimate(&policy(&text)).unwrap();
+    // 0.0363 x 91 = 3.3033, 3.30.
+    assert_eq!(all[0].estimated, dec!(3.30));
+    assert!(all[0].crosses.is_empty());
+}
+
+#[test]
+fn json_has_money_as_numbers() {
+    let all = example();
+    let json = serde_json::to_value(&all).unwrap();
+    let chatbot = &json[0];
+    assert_eq!(chatbot["name"], "bg-chatbot");
+    assert_eq!(chatbot["amount"].as_f64(), Some(500.0));
+    assert_eq!(chatbot["estimated"].as_f64(), Some(435.6));
+    assert_eq!(chatbot["use_cases"][0]["cost"].as_f64(), Some(435.6));
+    assert_eq!(
+        chatbot["use_cases"][0]["model"],
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    );
+    assert_eq!(chatbot["steps"][0]["saving"].as_f64(), Some(290.4));
+}
