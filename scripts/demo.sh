@@ -1,21 +1,17 @@
 #!/usr/bin/env bash
-# The README's first command: Budget Guard on the example policy, with no AWS account.
-#   validate -> estimate -> the plan of what the first apply would create.
+# The README's first command: Budget Guard end to end on this machine, with no AWS account.
+# Builds the CLI and the three function binaries, then runs the story of tests/e2e/src/bin/demo.rs:
+# the AWS emulator and a Slack listener on 127.0.0.1, the real functions under a local Lambda
+# runtime API, apply, a spend spike, an AWS Budgets alert, a redelivery and the period roll-over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BG=${BUDGET_GUARD_BIN:-target/debug/budget-guard}
-[[ -x "$BG" ]] || cargo build -q -p budget-guard
-POLICY=${1:-policies}
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+scripts/emulator.sh setup >/dev/null
+echo "Building the CLI and the functions (the first build takes a few minutes)..."
+cargo build -q -p budget-guard -p provisioner -p alert-handler -p spend-watcher -p guard-e2e
 
-step "1. Validate the policy ($POLICY)"
-"$BG" validate "$POLICY"
+printf '\n\033[1m== 0. Validate and estimate the example policy (no AWS at all)\033[0m\n'
+target/debug/budget-guard validate policies
+target/debug/budget-guard estimate policies
 
-step "2. Estimate what it costs per period, and what each lower ladder step would save"
-"$BG" estimate "$POLICY"
-
-step "3. Plan: what applying it to an empty account creates (offline, no AWS calls)"
-"$BG" plan --offline "$POLICY"
-
-step "Done. Next: 'make test' runs every test; README.md shows how to deploy for real."
+exec target/debug/guard-demo

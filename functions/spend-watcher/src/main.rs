@@ -8,9 +8,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let watcher = spend_watcher::init().await.map_err(|e| format!("{e:#}"))?;
     let watcher = &watcher;
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let now = guard_aws::schedule::scheduled_time(&event.payload).unwrap_or_else(chrono::Utc::now);
         watcher
-            .tick(chrono::Utc::now())
+            .tick(now)
             .await
             .map_err(|e| lambda_runtime::Error::from(format!("{e}")))
     }))

@@ -60,6 +60,7 @@ pub struct Stage {
     pub policy: guard_core::policy::Policy,
     sns_bridge: HttpRecorder,
     delivered: Mutex<usize>,
+    last_event: Mutex<Option<Value>>,
     started: Instant,
     pub provisioner: LocalLambda,
     pub alert_handler: LocalLambda,
@@ -136,6 +137,7 @@ impl Stage {
             policy,
             sns_bridge,
             delivered: Mutex::new(0),
+            last_event: Mutex::new(None),
             started,
         })
     }
@@ -165,6 +167,10 @@ impl Stage {
                 .clone()
                 .context("SNS delivered a body that is not JSON")?;
             let event = event_of_notification(&notification);
+            *self
+                .last_event
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(event.clone());
             answers.push(
                 self.alert_handler
                     .invoke(&event, INVOKE_TIMEOUT)
@@ -173,6 +179,15 @@ impl Stage {
             );
         }
         Ok(answers)
+    }
+
+    /// The Lambda event of the last message delivered to the alert handler, to deliver it again
+    /// as SNS does when it retries.
+    pub fn last_alert_event(&self) -> Option<Value> {
+        self.last_event
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Publishes `message` on the alerts topic, as AWS Budgets does, and delivers it.
@@ -284,4 +299,121 @@ async fn create_topic(sns: &aws_sdk_sns::Client, name: &str) -> Result<String> {
     out.topic_arn()
         .map(str::to_owned)
         .context("CreateTopic returned no ARN")
+}
+
+/// What a run of the `budget-guard` CLI printed.
+#[derive(Debug)]
+pub struct CliRun {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Stage {
+    /// Runs the `budget-guard` CLI against this stage's AWS, as an operator would.
+    pub fn cli(&self, args: &[&str]) -> Result<CliRun> {
+        let binary = function_binary("budget-guard")?;
+        let output = std::process::Command::new(binary)
+            .args(args)
+            .envs(self.aws.env_vars())
+            .env("BUDGET_GUARD_ALERTS_TOPIC_ARN", &self.alerts_topic_arn)
+            .env("BUDGET_GUARD_NOTIFY_TOPIC_ARN", &self.notify_topic_arn)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .context("running budget-guard")?;
+        Ok(CliRun {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+
+    /// Puts Bedrock token counts for `model_id` into the emulator's CloudWatch, one data point per
+    /// metric at `at`, as Bedrock publishes them in namespace `AWS/Bedrock`.
+    pub async fn seed_tokens(
+        &self,
+        model_id: &str,
+        input_tokens: f64,
+        output_tokens: f64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&self.config);
+        let timestamp = aws_smithy_types::DateTime::from_secs(at.timestamp());
+        let datum = |name: &str, value: f64| {
+            MetricDatum::builder()
+                .metric_name(name)
+                .dimensions(Dimension::builder().name("ModelId").value(model_id).build())
+                .timestamp(timestamp)
+                .value(value)
+                .unit(StandardUnit::Count)
+                .build()
+        };
+        cloudwatch
+            .put_metric_data()
+            .namespace("AWS/Bedrock")
+            .metric_data(datum("InputTokenCount", input_tokens))
+            .metric_data(datum("OutputTokenCount", output_tokens))
+            .metric_data(datum("Invocations", 1.0))
+            .send()
+            .await
+            .context("seeding Bedrock token metrics")?;
+        Ok(())
+    }
+
+    /// Runs the spend watcher once, as its schedule does, at `now`, then delivers what it published.
+    pub async fn spend_tick(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Value, Vec<Result<Value, Value>>)> {
+        let answer = self
+            .spend_watcher
+            .invoke(&scheduled_event("spend-tick", now), INVOKE_TIMEOUT)
+            .await?
+            .result
+            .map_err(|e| anyhow::anyhow!("the spend watcher failed: {e}"))?;
+        Ok((answer, self.deliver_alerts().await?))
+    }
+
+    /// The alert handler's roll-over tick at `now`.
+    pub async fn rollover_tick(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Result<Value, Value>> {
+        Ok(self
+            .alert_handler
+            .invoke(&scheduled_event("rollover-tick", now), INVOKE_TIMEOUT)
+            .await?
+            .result)
+    }
+
+    /// The provisioner's scheduled drift repair.
+    pub async fn drift_repair(&self) -> Result<Result<Value, Value>> {
+        let now = chrono::Utc::now();
+        Ok(self
+            .provisioner
+            .invoke(&scheduled_event("drift-repair", now), INVOKE_TIMEOUT)
+            .await?
+            .result)
+    }
+}
+
+/// An AWS Budgets notification in AWS's exact layout, for `budget` crossing `threshold` dollars.
+pub fn budgets_alert_text(
+    budget: &str,
+    budgeted: &str,
+    threshold: &str,
+    amount: &str,
+    date: &str,
+) -> String {
+    format!(
+        "AWS Budget Notification {date}\nAWS Account {account}\n\nDear AWS Customer,\n\n\
+         You requested that we alert you when the ACTUAL Cost associated with your {budget} budget is greater than ${threshold} for the current month. \
+         The ACTUAL Cost associated with this budget is ${amount}. You can find additional details below and by accessing the AWS Budgets dashboard [1].\n\n\
+         Budget Name: {budget}\nBudget Type: Cost\nBudgeted Amount: ${budgeted}\nAlert Type: ACTUAL\nAlert Threshold: > ${threshold}\nACTUAL Amount: ${amount}\n\n\
+         [1] https://console.aws.amazon.com/billing/home#/budgets\n",
+        account = guard_testkit::ACCOUNT_ID
+    )
 }
