@@ -289,6 +289,19 @@ async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
     )
     .await
     .unwrap();
+    // $186 from the next threshold, far at the budget's pace: not due before 06:12, nothing read.
+    assert!(report.refreshed.is_empty());
+    assert_eq!(report.metrics_requested, 0);
+    let report = run_once(
+        &policy,
+        &catalog,
+        ports,
+        at(2026, 11, 12, 6, 12),
+        &watch,
+        &mut memory,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.refreshed[0].spent, dec!(462));
     assert_eq!(report.alerts.len(), 1);
     let published = aws.sns_published(&topic).await.unwrap();
@@ -309,7 +322,7 @@ async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
         &policy,
         &catalog,
         ports,
-        at(2026, 11, 12, 6, 11),
+        at(2026, 11, 12, 6, 13),
         &watch,
         &mut cold,
     )
