@@ -15,6 +15,7 @@ use aws_sdk_budgets::operation::describe_budgets::DescribeBudgetsError;
 use aws_sdk_budgets::operation::describe_notifications_for_budget::DescribeNotificationsForBudgetError;
 use aws_sdk_budgets::operation::describe_subscribers_for_notification::DescribeSubscribersForNotificationError;
 use aws_sdk_budgets::operation::update_budget::UpdateBudgetError;
+use aws_sdk_budgets::operation::update_subscriber::UpdateSubscriberError;
 use aws_sdk_budgets::types as sdk;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use guard_core::account::{
@@ -40,6 +41,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("DeleteNotification", "budgets:ModifyBudget"),
     ("CreateSubscriber", "budgets:ModifyBudget"),
     ("DeleteSubscriber", "budgets:ModifyBudget"),
+    ("UpdateSubscriber", "budgets:ModifyBudget"),
 ];
 
 /// The IAM needs of this adapter (see [`crate::iam::function_needs`]).
@@ -98,6 +100,10 @@ classify!(CreateSubscriberError {
     AccessDeniedException => AccessDenied, ThrottlingException => Throttled, NotFoundException => NotFound,
     DuplicateRecordException => Duplicate, CreationLimitExceededException => LimitExceeded,
     InternalErrorException => Transient, InvalidParameterException => Invalid,
+});
+classify!(UpdateSubscriberError {
+    AccessDeniedException => AccessDenied, ThrottlingException => Throttled, NotFoundException => NotFound,
+    DuplicateRecordException => Duplicate, InternalErrorException => Transient, InvalidParameterException => Invalid,
 });
 classify!(DeleteSubscriberError {
     AccessDeniedException => AccessDenied, ThrottlingException => Throttled, NotFoundException => NotFound,
@@ -421,6 +427,28 @@ impl BudgetWriter for BudgetsAdapter {
             .await
             .map_err(|e| port_error(OP, e))?;
         tracing::info!(budget, notification = %key.label(), subscriber = %subscriber.address, "deleted subscriber");
+        Ok(())
+    }
+
+    async fn update_subscriber(
+        &self,
+        budget: &str,
+        key: &NotificationKey,
+        old: &Subscriber,
+        new: &Subscriber,
+    ) -> Result<(), PortError> {
+        const OP: &str = "UpdateSubscriber";
+        self.client
+            .update_subscriber()
+            .account_id(&self.account_id)
+            .budget_name(budget)
+            .notification(to_notification(key).map_err(|e| build_error(OP, e))?)
+            .old_subscriber(to_subscriber(old).map_err(|e| build_error(OP, e))?)
+            .new_subscriber(to_subscriber(new).map_err(|e| build_error(OP, e))?)
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        tracing::info!(budget, notification = %key.label(), old = %old.address, new = %new.address, "updated subscriber");
         Ok(())
     }
 }

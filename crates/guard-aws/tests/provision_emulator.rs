@@ -387,3 +387,30 @@ async fn every_call_the_adapters_make_is_in_the_provisioner_iam_needs() {
         assert!(granted.contains(iam), "{iam}");
     }
 }
+
+#[tokio::test]
+async fn a_new_alerts_topic_moves_each_sns_subscriber_with_update_subscriber() {
+    let account = account().await;
+    let policy = example();
+    account.converge(&policy).await;
+    let moved = desired(&policy, "arn:aws:sns:us-east-1:123456789012:alerts-v2");
+    account.aws.reset_calls();
+    let report = account.converge_to(&moved).await;
+    assert_eq!(report.applied.len(), 16);
+    // A notification may have one SNS subscriber only: creating the new one first would fail.
+    let writes = account.aws.write_calls();
+    assert_eq!(writes.len(), 8, "{writes:?}");
+    assert!(
+        writes.iter().all(|(_, a)| a == "UpdateSubscriber"),
+        "{writes:?}"
+    );
+    let live = account.live(&moved).await;
+    assert!(plan(&moved, &live).is_empty());
+    assert!(
+        live.notifications
+            .values()
+            .flat_map(|n| n.values())
+            .flatten()
+            .all(|s| s.address.ends_with(":alerts-v2"))
+    );
+}

@@ -6,7 +6,7 @@
 //! clock. The adapters live in `guard-aws`; [`InMemoryAccount`] is a real in-memory fake.
 
 use crate::account::{
-    AccountState, BudgetState, EmailSubscription, NotificationKey, Subscriber,
+    AccountState, BudgetState, EmailSubscription, NotificationKey, Subscriber, SubscriberType,
     channel_of_filter_policy,
 };
 use crate::plan::{Action, Change, Plan};
@@ -140,6 +140,15 @@ pub trait BudgetWriter: Sync {
         budget: &str,
         key: &NotificationKey,
         subscriber: &Subscriber,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Replaces one subscriber by another in one call (UpdateSubscriber): how the one SNS
+    /// subscriber a notification may have moves to a new alerts topic.
+    fn update_subscriber(
+        &self,
+        budget: &str,
+        key: &NotificationKey,
+        old: &Subscriber,
+        new: &Subscriber,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
@@ -407,7 +416,9 @@ pub async fn apply<W: BudgetWriter, S: SubscriptionStore>(
 }
 
 /// Deletions wait for creations: a notification keeps at least one subscriber when its
-/// subscribers are swapped.
+/// subscribers are swapped. A notification may have only one SNS subscriber, so an SNS
+/// subscriber that replaces another (a new alerts topic) is one UpdateSubscriber: the creation
+/// carries the deletion folded in.
 fn tasks(plan: &Plan) -> (Vec<Task>, Vec<Task>) {
     let created: Vec<&str> = plan
         .changes
@@ -441,6 +452,21 @@ fn tasks(plan: &Plan) -> (Vec<Task>, Vec<Task>) {
     for task in &mut first {
         if let Change::CreateBudget(b) = &task.change {
             task.folded = folded.remove(&b.name).unwrap_or_default();
+        }
+        if let Change::CreateSubscriber {
+            budget,
+            key,
+            subscriber,
+        } = &task.change
+            && subscriber.subscription_type == SubscriberType::Sns
+        {
+            let replaced = second.iter().position(|t| {
+                matches!(&t.change, Change::DeleteSubscriber { budget: b, key: k, subscriber: s }
+                    if b == budget && k == key && s.subscription_type == SubscriberType::Sns)
+            });
+            if let Some(i) = replaced {
+                task.folded.push(second.remove(i).change);
+            }
         }
     }
     (first, second)
@@ -543,7 +569,16 @@ async fn execute<W: BudgetWriter, S: SubscriptionStore>(
             budget,
             key,
             subscriber,
-        } => budgets.create_subscriber(budget, key, subscriber).await,
+        } => match task.folded.first() {
+            Some(Change::DeleteSubscriber {
+                subscriber: old, ..
+            }) => {
+                budgets
+                    .update_subscriber(budget, key, old, subscriber)
+                    .await
+            }
+            _ => budgets.create_subscriber(budget, key, subscriber).await,
+        },
         Change::DeleteSubscriber {
             budget,
             key,
@@ -808,6 +843,24 @@ impl BudgetWriter for InMemoryAccount {
             Ok(())
         })
     }
+
+    async fn update_subscriber(
+        &self,
+        budget: &str,
+        key: &NotificationKey,
+        old: &Subscriber,
+        new: &Subscriber,
+    ) -> Result<(), PortError> {
+        self.write("UpdateSubscriber", |m| {
+            let list = notification_of(m, "UpdateSubscriber", budget, key)?;
+            let i = list
+                .iter()
+                .position(|s| s == old)
+                .ok_or_else(|| not_found("UpdateSubscriber", &old.address))?;
+            list[i] = new.clone();
+            Ok(())
+        })
+    }
 }
 
 impl SubscriptionStore for InMemoryAccount {
@@ -844,7 +897,7 @@ impl SubscriptionStore for InMemoryAccount {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::account::{SubscriberType, desired};
+    use crate::account::desired;
     use crate::period::Period;
     use crate::plan::plan;
     use crate::policy::raw::Basis;
@@ -1039,6 +1092,24 @@ mod tests {
                 .iter()
                 .any(|c| matches!(c, Change::Unsubscribe(_)))
         );
+    }
+
+    #[test]
+    fn a_new_alerts_topic_is_one_update_subscriber_per_notification() {
+        let policy = example();
+        let account = InMemoryAccount::new();
+        converge(&account, &desired(&policy, TOPIC), "bg-");
+        let before = account.writes().len();
+        let moved = desired(&policy, "arn:aws:sns:us-east-1:123456789012:alerts-2");
+        let report = converge(&account, &moved, "bg-");
+        assert!(report.is_success(), "{report}");
+        assert_eq!(
+            report.applied.len(),
+            16,
+            "each swap reports its creation and its deletion"
+        );
+        assert_eq!(account.writes()[before..], ["UpdateSubscriber"; 8]);
+        assert!(converge(&account, &moved, "bg-").applied.is_empty());
     }
 
     #[test]
