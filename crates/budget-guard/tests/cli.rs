@@ -1,0 +1,335 @@
+//! The CLI on the example policy, as a user sees it: exit codes, the JSON shapes other tools read,
+//! and snapshots of the text output.
+
+mod common;
+
+use common::{run, workspace};
+use serde_json::{Value, json};
+
+const EXAMPLE: &str = "policies/example.yaml";
+
+fn snapshot(name: &str, text: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
+fn json_of(args: &[&str]) -> Value {
+    let out = run(args);
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("JSON: {e}\n{}", out.stdout))
+}
+
+#[test]
+fn validate_valid_policy() {
+    let out = run(&["validate", EXAMPLE]);
+    assert_eq!(out.code, Some(0));
+    snapshot("cli-validate-valid", &out.transcript());
+    // The default path is policies/.
+    let default = run(&["validate"]);
+    assert_eq!(default.code, Some(0), "{}", default.transcript());
+    let json = run(&["validate", "--format", "json", EXAMPLE]);
+    assert_eq!((json.code, json.stdout.as_str()), (Some(0), "[]\n"));
+}
+
+#[test]
+fn missing_path_is_an_io_error() {
+    for args in [
+        &["validate", "does/not/exist.yaml"][..],
+        &["validate", "--format", "json", "does/not/exist.yaml"],
+        &["estimate", "does/not/exist.yaml"],
+        &["plan", "--offline", "does/not/exist"],
+        &["export", "does/not/exist"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.code, Some(2), "{}", out.transcript());
+        assert!(
+            out.stderr.contains("does/not/exist"),
+            "names the path: {}",
+            out.transcript()
+        );
+    }
+    let empty_dir = tempfile::tempdir().unwrap();
+    let out = run(&["validate", empty_dir.path().to_str().unwrap()]);
+    assert_eq!(
+        out.code,
+        Some(2),
+        "a folder without policies: {}",
+        out.transcript()
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["validate", "--format", "xml"][..],
+        &["no-such-command"],
+        &["estimate", "--bogus"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.code, Some(2), "{}", out.transcript());
+    }
+}
+
+#[test]
+fn invalid_policy_exits_1_for_every_command_that_reads_it() {
+    for command in [
+        &["validate"][..],
+        &["estimate"],
+        &["plan", "--offline"],
+        &["export"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("tests/fixtures/invalid/amount-zero.yaml");
+        let out = run(&args);
+        assert_eq!(out.code, Some(1), "{}", out.transcript());
+        assert!(
+            out.stderr.contains("amount-zero.yaml:4:13: error:"),
+            "{}",
+            out.transcript()
+        );
+    }
+}
+
+#[test]
+fn errors_of_several_files_are_all_reported_sorted() {
+    let out = json_of_failing(&[
+        "validate",
+        "--format",
+        "json",
+        "tests/fixtures/invalid/many-mistakes",
+    ]);
+    let places: Vec<(String, u64, u64)> = out
+        .iter()
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_owned(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut sorted = places.clone();
+    sorted.sort();
+    assert_eq!(places, sorted, "sorted by file, line, column");
+    let files: std::collections::BTreeSet<&str> = places
+        .iter()
+        .map(|(f, _, _)| f.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        files.into_iter().collect::<Vec<_>>(),
+        ["budgets.yaml", "channels.yaml", "writer.yaml"]
+    );
+    assert_eq!(out.len(), 8, "every mistake: {out:#?}");
+    // Several paths at once are one policy, reported together.
+    let two = json_of_failing(&[
+        "validate",
+        "--format",
+        "json",
+        "tests/fixtures/invalid/amount-zero.yaml",
+        "tests/fixtures/invalid/currency-eur.yaml",
+    ]);
+    assert_eq!(two.len(), 2, "{two:#?}");
+}
+
+fn json_of_failing(args: &[&str]) -> Vec<Value> {
+    let out = run(args);
+    assert_eq!(out.code, Some(1), "{}", out.transcript());
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+#[test]
+fn estimate_text() {
+    let out = run(&["estimate", EXAMPLE]);
+    assert_eq!(out.code, Some(0));
+    snapshot("cli-estimate", &out.transcript());
+}
+
+#[test]
+fn estimate_json_shape() {
+    let json = json_of(&["estimate", "--format", "json", EXAMPLE]);
+    let budgets = json["budgets"].as_array().expect("budgets: [...]");
+    assert_eq!(budgets.len(), 2);
+    let chatbot = &budgets[0];
+    assert_eq!(chatbot["name"], "bg-chatbot");
+    assert_eq!(chatbot["amount"], json!(500.0));
+    assert_eq!(chatbot["estimated"], json!(435.6));
+    assert_eq!(chatbot["use_cases"][0]["name"], "support chatbot");
+    assert_eq!(
+        chatbot["use_cases"][0]["model"],
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    );
+    assert_eq!(chatbot["use_cases"][0]["cost"], json!(435.6));
+    assert_eq!(chatbot["crosses"], json!(["50%", "80% forecasted"]));
+    assert_eq!(chatbot["steps"][1]["model"], "us.amazon.nova-lite-v1:0");
+    assert_eq!(chatbot["steps"][1]["saving"], json!(429.12));
+    let writer = &budgets[1];
+    assert_eq!(writer["name"], "bg-writing-assistant");
+    assert_eq!(writer["estimated"], json!(31.2));
+    assert_eq!(writer["use_cases"][0]["cost"], json!(31.2));
+}
+
+#[test]
+fn prices_text_head_and_json() {
+    let out = run(&["prices"]);
+    assert_eq!(out.code, Some(0));
+    let head: String = out
+        .stdout
+        .lines()
+        .take(8)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    snapshot("cli-prices-head", &head);
+    let json = json_of(&["prices", "--format", "json"]);
+    let entries = json.as_array().expect("an array");
+    let sonnet = entries
+        .iter()
+        .find(|e| e["model_id"] == "anthropic.claude-sonnet-4-5-20250929-v1:0")
+        .unwrap();
+    assert_eq!(sonnet["input_per_1k"], json!(0.003));
+    assert_eq!(sonnet["output_per_1k"], json!(0.015));
+    for e in entries {
+        assert!(
+            e["input_per_1k"].is_number() && e["output_per_1k"].is_number(),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn offline_plan_text() {
+    let out = run(&["plan", "--offline", EXAMPLE]);
+    assert_eq!(out.code, Some(0));
+    snapshot("cli-plan-offline", &out.transcript());
+    assert_eq!(
+        run(&["plan", "--offline", "--detailed-exitcode", EXAMPLE]).code,
+        Some(2),
+        "changes to make"
+    );
+}
+
+fn services(values: &[&str]) -> Value {
+    json!({"Dimensions": {"Key": "SERVICE", "MatchOptions": ["EQUALS"], "Values": values}})
+}
+
+#[test]
+fn offline_plan_json_has_the_budgets_api_fields() {
+    let json = json_of(&["plan", "--offline", "--format", "json", EXAMPLE]);
+    let changes = json["changes"].as_array().expect("changes: [...]");
+    assert!(
+        changes.iter().all(|c| c["action"] == "create"),
+        "an empty account only gets creates"
+    );
+    let budgets: Vec<&Value> = changes.iter().filter(|c| c["kind"] == "budget").collect();
+    let scope_services = [
+        "Amazon Bedrock",
+        "Claude Haiku 4.5 (Amazon Bedrock Edition)",
+        "Claude Sonnet 4.5 (Amazon Bedrock Edition)",
+    ];
+    assert_eq!(
+        budgets[0],
+        &json!({
+            "action": "create", "kind": "budget", "name": "bg-chatbot", "limit": 500.0, "unit": "USD",
+            "time_unit": "MONTHLY", "budget_type": "COST",
+            "filter_expression": services(&scope_services),
+        })
+    );
+    // Its scope: the Nova models of its own ladder (all under `Amazon Bedrock`), and its tag.
+    assert_eq!(
+        budgets[1],
+        &json!({
+            "action": "create", "kind": "budget", "name": "bg-writing-assistant", "limit": 40.0, "unit": "USD",
+            "time_unit": "MONTHLY", "budget_type": "COST",
+            "filter_expression": {"And": [
+                services(&["Amazon Bedrock"]),
+                {"Tags": {"Key": "app", "MatchOptions": ["EQUALS"], "Values": ["writing-assistant"]}},
+            ]},
+        })
+    );
+    let notifications: Vec<(String, String, f64, String)> = changes
+        .iter()
+        .filter(|c| c["kind"] == "notification")
+        .map(|c| {
+            assert_eq!(c["name"], c["budget"]);
+            assert_eq!(c["comparison_operator"], "GREATER_THAN");
+            assert_eq!(
+                c["subscribers"],
+                json!([{"subscription_type": "SNS", "address": "arn:aws:sns:<region>:<account>:<alerts topic>"}])
+            );
+            (
+                c["budget"].as_str().unwrap().to_owned(),
+                c["notification_type"].as_str().unwrap().to_owned(),
+                c["threshold"].as_f64().expect("threshold is a number"),
+                c["threshold_type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, f64, String)> = ["bg-chatbot", "bg-writing-assistant"]
+        .iter()
+        .flat_map(|b| {
+            [
+                ("ACTUAL", 50.0),
+                ("ACTUAL", 90.0),
+                ("ACTUAL", 100.0),
+                ("FORECASTED", 80.0),
+            ]
+            .map(|(t, v)| ((*b).to_owned(), t.to_owned(), v, "PERCENTAGE".to_owned()))
+        })
+        .collect();
+    assert_eq!(notifications, expected);
+    let emails: Vec<(&str, &str)> = changes
+        .iter()
+        .filter(|c| c["kind"] == "email_subscription")
+        .map(|c| {
+            (
+                c["channel"].as_str().unwrap(),
+                c["address"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        emails,
+        [
+            ("finops", "finops@example.com"),
+            ("finops", "platform-leads@example.com")
+        ]
+    );
+    assert_eq!(
+        json["summary"],
+        json!({"create": 12, "update": 0, "delete": 0})
+    );
+    assert_eq!(json["pending_confirmation"], json!([]));
+}
+
+#[test]
+fn offline_plan_uses_the_given_topic() {
+    let topic = "arn:aws:sns:us-east-1:123456789012:alerts";
+    let json = json_of(&[
+        "plan",
+        "--offline",
+        "--format",
+        "json",
+        "--alerts-topic-arn",
+        topic,
+        EXAMPLE,
+    ]);
+    let first = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "notification")
+        .unwrap();
+    assert_eq!(first["subscribers"][0]["address"], topic);
+}
+
+#[test]
+fn schema_command_prints_the_committed_schema() {
+    let out = run(&["schema"]);
+    assert_eq!(out.code, Some(0));
+    let committed = std::fs::read_to_string(workspace().join("policies/schema.json")).unwrap();
+    assert!(
+        out.stdout == committed,
+        "policies/schema.json is stale; regenerate it with\n    cargo run -q -p budget-guard -- schema > policies/schema.json"
+    );
+}
