@@ -9,7 +9,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let handler = alert_handler::init().await?;
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        alert_handler::handle(handler, event.payload, chrono::Utc::now()).await
+        let now =
+            guard_aws::schedule::scheduled_time(&event.payload).unwrap_or_else(chrono::Utc::now);
+        alert_handler::handle(handler, event.payload, now).await
     }))
     .await
 }

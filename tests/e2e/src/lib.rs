@@ -315,6 +315,7 @@ impl Stage {
         let binary = function_binary("budget-guard")?;
         let output = std::process::Command::new(binary)
             .args(args)
+            .current_dir(workspace_root())
             .envs(self.aws.env_vars())
             .env("BUDGET_GUARD_ALERTS_TOPIC_ARN", &self.alerts_topic_arn)
             .env("BUDGET_GUARD_NOTIFY_TOPIC_ARN", &self.notify_topic_arn)
