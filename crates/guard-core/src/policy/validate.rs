@@ -726,23 +726,24 @@ fn check_budget(
     }
 
     let amount_at = origin.join([key("amount")]);
-    let amount = match ctx.text(&amount_at).map(parse_amount) {
+    // None when the amount is wrong: checks that compare with it would only repeat that error.
+    let amount_checked = match ctx.text(&amount_at).map(parse_amount) {
         Some(Ok(amount)) if amount > Decimal::from(MAX_AMOUNT) => {
             ctx.error(
                 &amount_at,
                 format!("budget `{name}` has an amount over ${MAX_AMOUNT}"),
                 "a budget amount is USD per period; is a digit too many?",
             );
-            Decimal::ONE
+            None
         }
-        Some(Ok(amount)) if amount > Decimal::ZERO => amount,
+        Some(Ok(amount)) if amount > Decimal::ZERO => Some(amount),
         Some(Ok(_)) => {
             ctx.error(
                 &amount_at,
                 format!("budget `{name}` has an amount of zero or less"),
                 "a budget amount is greater than 0 USD",
             );
-            Decimal::ONE
+            None
         }
         _ => {
             ctx.error(
@@ -750,9 +751,10 @@ fn check_budget(
                 format!("amount of budget `{name}` is not a number of USD"),
                 "write a number such as `500` or `1200.50`",
             );
-            Decimal::ONE
+            None
         }
     };
+    let amount = amount_checked.unwrap_or(Decimal::ONE);
 
     let scope = check_scope(ctx, origin, budget, catalog, all_models);
 
@@ -765,7 +767,7 @@ fn check_budget(
         );
     }
     let mut thresholds = Vec::new();
-    let mut seen: BTreeMap<(Basis, Decimal), usize> = BTreeMap::new();
+    let mut seen: BTreeMap<(Basis, Option<ThresholdType>, Decimal), usize> = BTreeMap::new();
     for (i, threshold) in budget.thresholds.iter().enumerate() {
         let at = thresholds_at.join([Seg::Index(i)]);
         if let Some(spec) = check_threshold(
@@ -773,13 +775,18 @@ fn check_budget(
             name,
             &at,
             threshold,
-            amount,
+            amount_checked,
             budget.period,
             channels,
             routes,
         ) {
-            let dollars = spec.dollars(amount);
-            if let Some(first) = seen.insert((spec.basis, dollars), i) {
+            // With a known amount, `80%` of 500 and `$400` are the same notification; without
+            // one, only the same written threshold is.
+            let same = match amount_checked {
+                Some(amount) => (spec.basis, None, spec.dollars(amount)),
+                None => (spec.basis, Some(spec.threshold_type), spec.value),
+            };
+            if let Some(first) = seen.insert(same, i) {
                 ctx.error(
                     &at.join([key("at")]),
                     format!(
@@ -928,7 +935,7 @@ fn check_threshold(
     budget: &str,
     at: &Origin,
     threshold: &Threshold,
-    amount: Decimal,
+    amount: Option<Decimal>,
     period: Period,
     channels: &BTreeMap<String, ChannelSpec>,
     routes: &BTreeMap<String, RouteSpec>,
@@ -961,7 +968,9 @@ fn check_threshold(
             "write e.g. `50%` or `$250`",
         );
     }
-    if threshold_type == ThresholdType::AbsoluteValue && value > amount * Decimal::TEN {
+    if threshold_type == ThresholdType::AbsoluteValue
+        && amount.is_some_and(|amount| value > amount * Decimal::TEN)
+    {
         ctx.error(
             &at_at,
             format!(
