@@ -12,7 +12,7 @@ use super::schema_check::did_you_mean;
 use super::yaml_tree::{Node, Seg};
 use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::period::Period;
-use crate::prices::{Catalog, ModelPrice, PriceOverride};
+use crate::prices::{Catalog, ModelPrice, PROFILE_PREFIXES, PriceOverride};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
@@ -667,13 +667,18 @@ fn check_routes(
 
 fn unknown_model(ctx: &mut Ctx<'_>, at: &Origin, model: &str, catalog: &Catalog) {
     let ids: Vec<&str> = catalog.entries().map(|p| p.model_id.as_str()).collect();
-    let bare = model
-        .split_once('.')
-        .filter(|(p, _)| p.len() <= 7)
-        .map(|(_, rest)| rest)
-        .unwrap_or(model);
+    // Compare without an inference profile prefix (`us.`), and suggest with it, so that the
+    // suggestion can be pasted in place.
+    let prefix = PROFILE_PREFIXES
+        .iter()
+        .find(|p| model.starts_with(**p))
+        .copied()
+        .unwrap_or("");
+    let bare = &model[prefix.len()..];
     let help = match did_you_mean(bare, ids.iter().copied()) {
-        Some(s) => format!("did you mean `{s}`? `budget-guard prices` lists known models; add others under `pricing:`"),
+        Some(s) => format!(
+            "did you mean `{prefix}{s}`? `budget-guard prices` lists known models; add others under `pricing:`"
+        ),
         None => "`budget-guard prices` lists known models; add others under `pricing:` with their prices".into(),
     };
     ctx.error(
