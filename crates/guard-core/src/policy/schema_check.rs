@@ -101,6 +101,18 @@ impl<'s> SchemaChecker<'s> {
             );
             return;
         }
+        if types.iter().any(|t| t == "integer") {
+            if let NodeKind::Scalar {
+                text,
+                quoted: false,
+            } = &node.kind
+            {
+                if let Some(d) = integer_range(file, node, text, schema, what) {
+                    out.push(d);
+                    return;
+                }
+            }
+        }
         if let Some(values) = schema.get("enum").and_then(Value::as_array) {
             let allowed: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
             self.check_enum(file, node, &allowed, what, out);
@@ -306,6 +318,62 @@ fn accepts(ty: &str, node: &Node) -> bool {
         ),
         _ => false,
     }
+}
+
+/// A whole number outside what its field holds: below `minimum`, or past the `format`'s range
+/// (serde would refuse it later with a message about Rust types).
+fn integer_range(
+    file: &str,
+    node: &Node,
+    text: &str,
+    schema: &Value,
+    what: &str,
+) -> Option<Diagnostic> {
+    let digits: String = text.chars().filter(|c| *c != '_').collect();
+    let value: Option<i128> = digits.parse().ok();
+    let minimum = schema
+        .get("minimum")
+        .and_then(Value::as_i64)
+        .map(i128::from);
+    let maximum = match schema.get("format").and_then(Value::as_str) {
+        Some("uint32") => Some(i128::from(u32::MAX)),
+        Some("uint64") => Some(i128::from(u64::MAX)),
+        Some("int32") => Some(i128::from(i32::MAX)),
+        Some("int64") => Some(i128::from(i64::MAX)),
+        _ => None,
+    };
+    let too_small = matches!((value, minimum), (Some(v), Some(min)) if v < min);
+    let too_large = match (value, maximum) {
+        (Some(v), Some(max)) => v > max,
+        // Past even i128: certainly too large for any field.
+        (None, _) => !digits.starts_with('-'),
+        _ => false,
+    };
+    if too_small {
+        let min = minimum.unwrap_or_default();
+        return Some(
+            Diagnostic::error(
+                file,
+                node.span,
+                format!("{what} should be {min} or more, found `{}`", shorten(text)),
+            )
+            .with_help(format!("write a whole number of {min} or more")),
+        );
+    }
+    if too_large || (value.is_none() && digits.starts_with('-')) {
+        let max = maximum
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "a few billion".into());
+        return Some(
+            Diagnostic::error(
+                file,
+                node.span,
+                format!("{what} is out of range, found `{}`", shorten(text)),
+            )
+            .with_help(format!("write a whole number up to {max}")),
+        );
+    }
+    None
 }
 
 fn is_integer(text: &str) -> bool {
