@@ -109,6 +109,45 @@ fn alias_bomb_inside_a_known_field_is_refused() {
     refused(policy);
 }
 
+/// A list of `names` channel names, anchored once and referred to from `refs` thresholds: every
+/// value of the right type, so only the count of expanded nodes can stop it.
+fn aliased_notify_lists(names: usize, refs: usize) -> String {
+    let mut text = String::from(
+        "version: 1\nchannels:\n  c:\n    email: [a@example.com]\nbudgets:\n  b:\n    amount: 5\n    period: monthly\n    thresholds:\n",
+    );
+    text.push_str(&format!(
+        "      - {{at: 1%, notify: &n [{}]}}\n",
+        vec!["c"; names].join(",")
+    ));
+    text.push_str(&"      - {at: 2%, notify: *n}\n".repeat(refs));
+    text
+}
+
+#[test]
+fn well_typed_alias_bomb_is_refused_before_it_is_expanded() {
+    // 20,000 names x 3,000 references: sixty million strings if serde expanded them.
+    let messages = refused(aliased_notify_lists(20_000, 3_000));
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("aliases expand"), "{messages:?}");
+}
+
+#[test]
+fn aliases_within_the_bound_are_read() {
+    // 900 names x 1,000 references: under a million nodes, so read; then refused for its
+    // thresholds (more than 10, and repeated), not for its size.
+    let messages = refused(aliased_notify_lists(900, 1_000));
+    assert!(
+        !messages.iter().any(|m| m.contains("aliases expand")),
+        "{:?}",
+        &messages[..3]
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("1001 thresholds")),
+        "{:?}",
+        &messages[..3]
+    );
+}
+
 #[test]
 fn deep_nesting_is_refused() {
     refused("[".repeat(100_000));

@@ -90,3 +90,61 @@ fn references_into_a_broken_file_are_not_reported_as_unknown() {
     assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
     assert_eq!(diagnostics[0].file, "b.yaml");
 }
+
+#[test]
+fn a_flood_of_errors_is_cut_short_with_a_count_at_the_first_not_shown() {
+    use guard_core::policy::MAX_SHOWN_PER_FILE;
+    let mut text = String::from("version: 1\nbudgets:\n");
+    for i in 0..150 {
+        text.push_str(&format!("  b{i}:\n    amount: 0\n    period: monthly\n"));
+    }
+    let (_, diagnostics) = load(&[
+        SourceFile::new("p.yaml", text),
+        SourceFile::new("q.yaml", "version: 2\n"),
+    ]);
+    let p: Vec<&Diagnostic> = diagnostics.iter().filter(|d| d.file == "p.yaml").collect();
+    assert_eq!(p.len(), MAX_SHOWN_PER_FILE + 1);
+    let last = p.last().unwrap();
+    assert_eq!(
+        last.message,
+        "50 more errors and warnings in this file are not shown"
+    );
+    // Budget 101's amount, on line 2 + 100 x 3 + 2.
+    assert_eq!((last.line, last.column), (304, 13));
+    assert_eq!(
+        diagnostics.iter().filter(|d| d.file == "q.yaml").count(),
+        1,
+        "other files keep theirs"
+    );
+}
+
+#[test]
+fn thousands_of_the_same_mistake_are_counted() {
+    // One anchored list of 900 names referred to by 1,000 thresholds: 900,000 repeated channels.
+    let mut text = String::from(
+        "version: 1\nchannels:\n  c:\n    email: [a@example.com]\nbudgets:\n  b:\n    amount: 5\n    period: monthly\n    thresholds:\n",
+    );
+    text.push_str(&format!(
+        "      - {{at: 1%, notify: &n [{}]}}\n",
+        vec!["c"; 900].join(",")
+    ));
+    text.push_str(&"      - {at: 2%, notify: *n}\n".repeat(1_000));
+    let (_, diagnostics) = load(&[SourceFile::new("p.yaml", text)]);
+    assert_eq!(
+        diagnostics.len(),
+        guard_core::policy::MAX_SHOWN_PER_FILE + 1
+    );
+    let count: usize = diagnostics
+        .last()
+        .unwrap()
+        .message
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Every repeat (899 in each of the 1,001 thresholds) and the count of thresholds, less the
+    // 100 shown. Thresholds with errors are not compared with each other, so the repeated `2%`
+    // adds nothing; a repeated channel is not counted again against the email limit.
+    assert_eq!(count, 899 * 1001 + 1 - 100);
+}

@@ -9,7 +9,7 @@ use super::validate;
 use super::yaml_tree::{self, Node, NodeKind};
 use crate::diagnostic::{self, Diagnostic, Span};
 use schemars::schema_for;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 /// Files larger than this are refused outright: a policy of 500 budgets is well under 1 MiB, and
@@ -77,16 +77,80 @@ pub fn load(sources: &[SourceFile]) -> (Option<Policy>, Vec<Diagnostic>) {
     // The files that could be read are checked even when others could not, so that one run
     // reports every mistake; references into an unreadable file are not reported as missing.
     let complete = parsed.len() == sources.len();
-    let policy = if parsed.is_empty() {
-        None
+    let (policy, dropped) = if parsed.is_empty() {
+        (None, Vec::new())
     } else {
         validate::validate(&parsed, complete, &mut diagnostics)
     };
     diagnostic::sort(&mut diagnostics);
+    let hidden: BTreeMap<&str, usize> = parsed
+        .iter()
+        .zip(dropped)
+        .filter(|(_, n)| *n > 0)
+        .map(|(f, n)| (f.name, n))
+        .collect();
+    let diagnostics = cap_per_file(diagnostics, &hidden);
     let has_errors = diagnostics
         .iter()
         .any(|d| d.severity == diagnostic::Severity::Error);
     (if has_errors { None } else { policy }, diagnostics)
+}
+
+/// Diagnostics shown per file. Past this, one more says how many are not shown, at the place of
+/// the first of them: nobody reads the thousandth error, and fixing the first ones often fixes
+/// the rest.
+pub const MAX_SHOWN_PER_FILE: usize = 100;
+
+/// Keeps the first `MAX_SHOWN_PER_FILE` diagnostics of each file (already sorted) and says how
+/// many more there are, counting those `validate` found but did not keep (`hidden`).
+fn cap_per_file(diagnostics: Vec<Diagnostic>, hidden: &BTreeMap<&str, usize>) -> Vec<Diagnostic> {
+    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len().min(1024));
+    let mut shown = 0;
+    let mut more = 0;
+    let mut file: Option<String> = None;
+    let mut first_hidden: Option<Diagnostic> = None;
+    let flush =
+        |kept: &mut Vec<Diagnostic>, first: Option<Diagnostic>, more: usize, extra: usize| {
+            if let Some(first) = first.filter(|_| more + extra > 0) {
+                let span = Span::new(first.line, first.column, first.len);
+                kept.push(
+                    Diagnostic::error(
+                        &first.file,
+                        span,
+                        format!(
+                            "{} more errors and warnings in this file are not shown",
+                            more + extra
+                        ),
+                    )
+                    .with_help("fix the errors above, then validate again"),
+                );
+            }
+        };
+    for d in diagnostics {
+        if file.as_deref() != Some(d.file.as_str()) {
+            if let Some(previous) = file.take() {
+                let extra = hidden.get(previous.as_str()).copied().unwrap_or(0);
+                flush(&mut kept, first_hidden.take(), more, extra);
+            }
+            file = Some(d.file.clone());
+            shown = 0;
+            more = 0;
+        }
+        if shown < MAX_SHOWN_PER_FILE {
+            shown += 1;
+            kept.push(d);
+        } else {
+            if first_hidden.is_none() {
+                first_hidden = Some(d);
+            }
+            more += 1;
+        }
+    }
+    if let Some(previous) = file {
+        let extra = hidden.get(previous.as_str()).copied().unwrap_or(0);
+        flush(&mut kept, first_hidden, more, extra);
+    }
+    kept
 }
 
 fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<ParsedFile<'a>> {

@@ -8,7 +8,7 @@ mod schema_check;
 mod validate;
 pub mod yaml_tree;
 
-pub use load::{MAX_FILE_BYTES, SourceFile, load, schema, schema_json};
+pub use load::{MAX_FILE_BYTES, MAX_SHOWN_PER_FILE, SourceFile, load, schema, schema_json};
 pub use model::*;
 pub use validate::{
     AMAZON_BEDROCK_SERVICE, MAX_AMOUNT, MAX_BUDGET_NAME, MAX_EMAILS_PER_NOTIFICATION,

@@ -34,6 +34,9 @@ pub const MAX_PRICE_PER_1K: u64 = 1_000;
 /// A budget amount in USD per period.
 pub const MAX_AMOUNT: u64 = 1_000_000_000_000;
 
+/// Diagnostics kept per file; the loader shows fewer still (`MAX_SHOWN_PER_FILE`).
+const MAX_COLLECTED_PER_FILE: usize = 1_000;
+
 fn key(s: &str) -> Seg {
     Seg::Key(s.to_owned())
 }
@@ -63,6 +66,9 @@ struct Ctx<'a> {
     index: Vec<SectionIndex<'a>>,
     /// Errors pushed so far, so that checks can tell whether they added any without a count.
     errors: usize,
+    /// Per file, the diagnostics kept and those only counted past `MAX_COLLECTED_PER_FILE`.
+    collected: Vec<usize>,
+    dropped: Vec<usize>,
     /// False when some file of the policy could not be read: names it defines are then unknown,
     /// and reporting references to them would only be noise beside that file's own errors.
     complete: bool,
@@ -188,6 +194,14 @@ impl<'a> Ctx<'a> {
         if severity == Severity::Error {
             self.errors += 1;
         }
+        // Past a bound per file, findings are only counted: a file with thousands of the same
+        // mistake (a list anchored once and aliased everywhere) must not cost seconds to report.
+        let collected = &mut self.collected[origin.file];
+        if *collected >= MAX_COLLECTED_PER_FILE {
+            self.dropped[origin.file] += 1;
+            return;
+        }
+        *collected += 1;
         self.out.push(d);
     }
 
@@ -234,16 +248,20 @@ fn merge<'a, T>(
     Merged { items }
 }
 
+/// Checks the files together. Returns the policy when there is no error, and per file the count
+/// of diagnostics that were found but not kept.
 pub(crate) fn validate(
     files: &[ParsedFile<'_>],
     complete: bool,
     out: &mut Vec<Diagnostic>,
-) -> Option<Policy> {
+) -> (Option<Policy>, Vec<usize>) {
     let index = files.iter().map(|f| index_sections(&f.tree)).collect();
     let mut ctx = Ctx {
         files,
         index,
         errors: 0,
+        collected: vec![0; files.len()],
+        dropped: vec![0; files.len()],
         complete,
         out,
     };
@@ -371,13 +389,15 @@ pub(crate) fn validate(
 
     let errors_after = ctx.errors;
     let errors_before = 0;
-    (errors_after == errors_before).then_some(Policy {
+    let dropped = std::mem::take(&mut ctx.dropped);
+    let policy = (errors_after == errors_before).then_some(Policy {
         settings,
         channels: channel_specs,
         routes: route_specs,
         budgets: budget_specs,
         pricing: prices,
-    })
+    });
+    (policy, dropped)
 }
 
 fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> Settings {
@@ -998,12 +1018,24 @@ fn check_threshold(
     if threshold.on == Basis::Forecasted && period == Period::Daily {
         ctx.error(&at.join([key("on")]), format!("budget `{budget}` is daily and cannot alert on forecasted spend"), "AWS Budgets rejects forecasted notifications on daily budgets; use `on: actual` or a monthly budget");
     }
-    let mut emails = 0;
     let mut notified = HashSet::new();
+    // Distinct addresses: a channel listed twice, or two lists sharing an address, send one mail.
+    let mut addresses_notified: HashSet<String> = HashSet::new();
     for (i, channel) in threshold.notify.iter().enumerate() {
         let at = at.join([key("notify"), Seg::Index(i)]);
+        // A repeat is one mistake: reported once, not looked up (and maybe "unknown") again.
+        if !notified.insert(channel) {
+            ctx.error(
+                &at,
+                format!("channel `{channel}` is listed twice"),
+                "list each channel once",
+            );
+            continue;
+        }
         match channels.get(channel) {
-            Some(ChannelSpec::Email { addresses }) => emails += addresses.len(),
+            Some(ChannelSpec::Email { addresses }) => {
+                addresses_notified.extend(addresses.iter().map(|a| a.to_lowercase()));
+            }
             Some(ChannelSpec::Slack { .. }) => {}
             None => {
                 let help = match did_you_mean(channel, channels.keys().map(String::as_str)) {
@@ -1018,14 +1050,8 @@ fn check_threshold(
                 ctx.unresolved(&at, format!("unknown channel `{channel}`"), help);
             }
         }
-        if !notified.insert(channel) {
-            ctx.error(
-                &at,
-                format!("channel `{channel}` is listed twice"),
-                "list each channel once",
-            );
-        }
     }
+    let emails = addresses_notified.len();
     if emails > MAX_EMAILS_PER_NOTIFICATION {
         ctx.error_at_key(&at.join([key("notify")]), format!("this threshold emails {emails} addresses"), format!("AWS Budgets allows at most {MAX_EMAILS_PER_NOTIFICATION} email subscribers per notification; notify fewer email channels"));
     }

@@ -5,12 +5,18 @@
 //! (duplicate keys, unknown fields, semantics) looks positions up here by path.
 
 use crate::diagnostic::Span;
+use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// Bounds that keep a hostile file from costing more than a moment.
 const MAX_DEPTH: usize = 64;
 const MAX_NODES: usize = 200_000;
+/// The nodes a document holds once every alias is replaced by what it names. serde expands
+/// aliases; without this bound, a few kilobytes of anchors and aliases in fields of the right type
+/// (a list of channels named once and referred to from thousands of thresholds) expand to billions
+/// of strings before any semantic check can refuse them.
+const MAX_EXPANDED_NODES: usize = 1_000_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
@@ -143,6 +149,8 @@ pub fn parse(text: &str) -> Result<Option<Node>, YamlError> {
         error: None,
         nodes: 0,
         documents: Vec::new(),
+        expanded: 0,
+        anchors: HashMap::new(),
     };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
@@ -169,6 +177,9 @@ pub fn parse(text: &str) -> Result<Option<Node>, YamlError> {
 struct Frame {
     node: Node,
     pending_key: Option<Node>,
+    /// The anchor id the node carries (0: none), and the expanded count when it began.
+    anchor: usize,
+    expanded_at_start: usize,
 }
 
 struct Builder {
@@ -178,6 +189,9 @@ struct Builder {
     nodes: usize,
     /// Where each document starts.
     documents: Vec<Span>,
+    /// Nodes counted with every alias expanded, and the expanded size of each anchor so far.
+    expanded: usize,
+    anchors: HashMap<usize, usize>,
 }
 
 impl Builder {
@@ -208,8 +222,12 @@ impl MarkedEventReceiver for Builder {
         let span = marker_span(&mark, 1);
         match ev {
             Event::DocumentStart => self.documents.push(span),
-            Event::Scalar(text, style, _, _) => {
+            Event::Scalar(text, style, anchor, _) => {
                 self.nodes += 1;
+                self.expanded += 1;
+                if anchor != 0 {
+                    self.anchors.insert(anchor, 1);
+                }
                 let quoted = matches!(
                     style,
                     TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted
@@ -221,15 +239,19 @@ impl MarkedEventReceiver for Builder {
                     span: Span::new(span.line, span.column, len),
                 });
             }
-            Event::Alias(_) => {
+            Event::Alias(anchor) => {
                 self.nodes += 1;
+                self.expanded = self
+                    .expanded
+                    .saturating_add(self.anchors.get(&anchor).copied().unwrap_or(1));
                 self.push_value(Node {
                     kind: NodeKind::Alias,
                     span,
                 });
             }
-            Event::SequenceStart(..) | Event::MappingStart(..) => {
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 self.nodes += 1;
+                self.expanded += 1;
                 if self.stack.len() >= MAX_DEPTH {
                     self.error = Some(YamlError {
                         message: format!("nested more than {MAX_DEPTH} levels deep"),
@@ -248,10 +270,16 @@ impl MarkedEventReceiver for Builder {
                 self.stack.push(Frame {
                     node: Node { kind, span },
                     pending_key: None,
+                    anchor,
+                    expanded_at_start: self.expanded - 1,
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(mut frame) = self.stack.pop() {
+                    if frame.anchor != 0 {
+                        self.anchors
+                            .insert(frame.anchor, self.expanded - frame.expanded_at_start);
+                    }
                     // A block mapping's start marker stands at its first `:`, not where it
                     // begins; its first key is where a reader looks ("missing field in ...").
                     if let Some((first, _)) = frame.node.entries().first() {
@@ -265,6 +293,14 @@ impl MarkedEventReceiver for Builder {
                 }
             }
             _ => {}
+        }
+        if self.expanded > MAX_EXPANDED_NODES && self.error.is_none() {
+            self.error = Some(YamlError {
+                message: format!("aliases expand this file to more than {MAX_EXPANDED_NODES} YAML nodes"),
+                span,
+                help: Some("write the values out, or use fewer `*alias` references; a policy is far smaller".into()),
+            });
+            return;
         }
         if self.nodes > MAX_NODES {
             self.error = Some(YamlError {
