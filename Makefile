@@ -67,10 +67,13 @@ cfn-lint: synth
 synth: cdk-deps build
 	cd cdk && BUDGET_GUARD_BIN=$(abspath $(CLI)) npm run --silent synth
 
-bundle-test: cdk-deps $(VENV)/bin/cargo-lambda
-	cd cdk && PATH=$(abspath $(VENV))/bin:$$PATH BUDGET_GUARD_BIN=$(abspath $(CLI)) npm run --silent test:bundle
+# BUNDLE_PROFILE=release checks the build that deploys use (slower).
+BUNDLE_PROFILE ?= bundle-check
+bundle-test: cdk-deps build $(VENV)/bin/cargo-lambda
+	cd cdk && PATH=$(abspath $(VENV))/bin:$$PATH BUDGET_GUARD_BIN=$(abspath $(CLI)) \
+		BUDGET_GUARD_BUNDLE_PROFILE=$(BUNDLE_PROFILE) npm run --silent test:bundle
 
-test: deps fmt-check clippy rust-test cdk-test cfn-lint
+test: deps fmt-check clippy rust-test cdk-test cfn-lint bundle-test
 	@echo "make test: all checks passed"
 
 # --- the demo --------------------------------------------------------------------------------

@@ -37,7 +37,10 @@ pub type Needs = &'static [(&'static [&'static str], ResourceKind)];
 /// The functions and the adapters' needs they are made of. Filled by each adapter module.
 pub fn function_needs() -> Vec<(&'static str, Vec<Needs>)> {
     vec![
-        ("provisioner", vec![crate::budgets::NEEDS, crate::sns_subscriptions::NEEDS]),
+        (
+            "provisioner",
+            vec![crate::budgets::NEEDS, crate::sns_subscriptions::NEEDS],
+        ),
         ("alert-handler", crate::alert_handler::NEEDS.to_vec()),
         (
             "spend-watcher",
@@ -60,7 +63,10 @@ pub fn statements() -> Vec<(&'static str, Vec<Statement>)> {
             for (actions, resource) in needs.iter().flat_map(|n| n.iter()) {
                 match statements.iter_mut().find(|s| s.resource == *resource) {
                     Some(s) => s.actions.extend(actions.iter().copied()),
-                    None => statements.push(Statement { actions: actions.to_vec(), resource: *resource }),
+                    None => statements.push(Statement {
+                        actions: actions.to_vec(),
+                        resource: *resource,
+                    }),
                 }
             }
             for s in &mut statements {

@@ -12,5 +12,5 @@ pub mod schedule;
 pub mod sdk;
 pub mod secrets;
 pub mod slack;
-pub mod spend_state;
 pub mod sns_subscriptions;
+pub mod spend_state;

@@ -14,7 +14,10 @@ pub const LAMBDA_POLICY_DIR: &str = "/opt/policy";
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0} holds no .yaml or .yml files")]
     NoFiles(PathBuf),
     /// The policy is invalid; the diagnostics, rendered with their source lines.
@@ -33,7 +36,11 @@ impl PolicyError {
 /// No paths means `policies/`.
 pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, PolicyError> {
     let default = [PathBuf::from(DEFAULT_POLICY_DIR)];
-    let paths = if paths.is_empty() { &default[..] } else { paths };
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
     let mut files = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(io(path))?;
@@ -59,7 +66,10 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, PolicyError> {
             // no memory.
             let mut bytes = Vec::new();
             std::fs::File::open(&p)
-                .and_then(|f| f.take(policy::MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+                .and_then(|f| {
+                    f.take(policy::MAX_FILE_BYTES as u64 + 1)
+                        .read_to_end(&mut bytes)
+                })
                 .map_err(io(&p))?;
             Ok(SourceFile::new(display(&p), bytes))
         })
@@ -67,11 +77,17 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, PolicyError> {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PolicyError + '_ {
-    move |source| PolicyError::Io { path: path.to_owned(), source }
+    move |source| PolicyError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn is_yaml(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
 }
 
 fn display(path: &Path) -> String {
@@ -84,15 +100,24 @@ pub fn render(sources: &[SourceFile], diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diagnostics {
         // Lossy, so that a file that is not UTF-8 still shows the line with the bad byte (as `�`).
-        let text = sources.iter().find(|s| s.name == d.file).map(|s| String::from_utf8_lossy(&s.bytes));
+        let text = sources
+            .iter()
+            .find(|s| s.name == d.file)
+            .map(|s| String::from_utf8_lossy(&s.bytes));
         out.push_str(&d.render(text.as_deref()));
         out.push('\n');
     }
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = diagnostics.len() - errors;
     if errors > 0 {
         let s = |n: usize| if n == 1 { "" } else { "s" };
-        out.push_str(&format!("error: policy is invalid: {errors} error{}", s(errors)));
+        out.push_str(&format!(
+            "error: policy is invalid: {errors} error{}",
+            s(errors)
+        ));
         if warnings > 0 {
             out.push_str(&format!(", {warnings} warning{}", s(warnings)));
         }
@@ -106,11 +131,15 @@ pub fn load_policy(paths: &[PathBuf]) -> Result<(Policy, String), PolicyError> {
     let sources = read_sources(paths)?;
     let (policy, diagnostics) = policy::load(&sources);
     let rendered = render(&sources, &diagnostics);
-    policy.map(|p| (p, rendered.clone())).ok_or(PolicyError::Invalid(rendered))
+    policy
+        .map(|p| (p, rendered.clone()))
+        .ok_or(PolicyError::Invalid(rendered))
 }
 
 /// The policy a deployed function runs with: the folder named by `BUDGET_GUARD_POLICY_DIR`, else
 /// the Lambda layer's `/opt/policy`.
 pub fn policy_dir_from_env() -> PathBuf {
-    std::env::var_os(POLICY_DIR_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(LAMBDA_POLICY_DIR))
+    std::env::var_os(POLICY_DIR_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(LAMBDA_POLICY_DIR))
 }

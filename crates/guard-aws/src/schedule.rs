@@ -13,7 +13,9 @@ pub fn scheduled_time(event: &Value) -> Option<DateTime<Utc>> {
         return None;
     }
     let time = event.get("time")?.as_str()?;
-    DateTime::parse_from_rfc3339(time).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(time)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -24,12 +26,23 @@ mod tests {
     #[test]
     fn reads_the_time_of_a_scheduled_event() {
         let event = json!({"source": "budget-guard.schedule", "detail-type": "rollover-tick", "time": "2026-12-01T00:05:00Z", "detail": {}});
-        assert_eq!(scheduled_time(&event).unwrap().to_rfc3339(), "2026-12-01T00:05:00+00:00");
+        assert_eq!(
+            scheduled_time(&event).unwrap().to_rfc3339(),
+            "2026-12-01T00:05:00+00:00"
+        );
     }
 
     #[test]
     fn other_events_have_no_scheduled_time() {
-        assert_eq!(scheduled_time(&json!({"Records": [], "time": "2026-12-01T00:05:00Z"})), None);
-        assert_eq!(scheduled_time(&json!({"source": "aws.events", "detail-type": "Scheduled Event", "time": "soon"})), None);
+        assert_eq!(
+            scheduled_time(&json!({"Records": [], "time": "2026-12-01T00:05:00Z"})),
+            None
+        );
+        assert_eq!(
+            scheduled_time(
+                &json!({"source": "aws.events", "detail-type": "Scheduled Event", "time": "soon"})
+            ),
+            None
+        );
     }
 }

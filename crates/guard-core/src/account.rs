@@ -31,16 +31,25 @@ pub struct KeyValues {
 
 impl Expression {
     pub fn dimension(key: &str, values: &[String]) -> Expression {
-        Expression { dimensions: Some(KeyValues::equals(key, values)), ..Default::default() }
+        Expression {
+            dimensions: Some(KeyValues::equals(key, values)),
+            ..Default::default()
+        }
     }
 
     pub fn tag(key: &str, values: &[String]) -> Expression {
-        Expression { tags: Some(KeyValues::equals(key, values)), ..Default::default() }
+        Expression {
+            tags: Some(KeyValues::equals(key, values)),
+            ..Default::default()
+        }
     }
 
     /// The same filter with every list sorted, so that two filters that mean the same compare equal.
     pub fn normalized(&self) -> Expression {
-        let mut and = self.and.as_ref().map(|list| list.iter().map(Expression::normalized).collect::<Vec<_>>());
+        let mut and = self
+            .and
+            .as_ref()
+            .map(|list| list.iter().map(Expression::normalized).collect::<Vec<_>>());
         if let Some(list) = and.as_mut() {
             list.sort_by_key(|e| serde_json::to_string(e).unwrap_or_default());
         }
@@ -54,9 +63,15 @@ impl Expression {
     /// A one-line rendering for plans: `SERVICE in [..] and tag app in [..]`.
     pub fn describe(&self) -> String {
         if let Some(list) = &self.and {
-            return list.iter().map(Expression::describe).collect::<Vec<_>>().join(" and ");
+            return list
+                .iter()
+                .map(Expression::describe)
+                .collect::<Vec<_>>()
+                .join(" and ");
         }
-        let kv = |prefix: &str, kv: &KeyValues| format!("{prefix}{} in [{}]", kv.key, kv.values.join(", "));
+        let kv = |prefix: &str, kv: &KeyValues| {
+            format!("{prefix}{} in [{}]", kv.key, kv.values.join(", "))
+        };
         match (&self.dimensions, &self.tags) {
             (Some(d), _) => kv("", d),
             (_, Some(t)) => kv("tag ", t),
@@ -67,7 +82,11 @@ impl Expression {
 
 impl KeyValues {
     fn equals(key: &str, values: &[String]) -> KeyValues {
-        KeyValues { key: key.to_owned(), values: values.to_vec(), match_options: vec!["EQUALS".to_owned()] }
+        KeyValues {
+            key: key.to_owned(),
+            values: values.to_vec(),
+            match_options: vec!["EQUALS".to_owned()],
+        }
     }
 
     fn normalized(&self) -> KeyValues {
@@ -79,7 +98,11 @@ impl KeyValues {
             match_options.push("EQUALS".to_owned());
         }
         match_options.sort();
-        KeyValues { key: self.key.clone(), values, match_options }
+        KeyValues {
+            key: self.key.clone(),
+            values,
+            match_options,
+        }
     }
 }
 
@@ -163,13 +186,23 @@ pub fn filter_for(budget: &BudgetSpec) -> Expression {
         parts.push(Expression::tag(key, values));
     }
     if !scope.accounts.is_empty() {
-        parts.push(Expression::dimension(LINKED_ACCOUNT_DIMENSION, &scope.accounts));
+        parts.push(Expression::dimension(
+            LINKED_ACCOUNT_DIMENSION,
+            &scope.accounts,
+        ));
     }
     if !scope.regions.is_empty() {
         parts.push(Expression::dimension(REGION_DIMENSION, &scope.regions));
     }
     // An `And` needs at least two operands.
-    if parts.len() == 1 { parts.remove(0) } else { Expression { and: Some(parts), ..Default::default() } }
+    if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        Expression {
+            and: Some(parts),
+            ..Default::default()
+        }
+    }
 }
 
 /// The account state that `policy` asks for. Every notification's one subscriber is the alerts
@@ -190,12 +223,21 @@ pub fn desired(policy: &Policy, alerts_topic_arn: &str) -> AccountState {
             .thresholds
             .iter()
             .map(|t| {
-                let key = NotificationKey { notification_type: t.basis, threshold_type: t.threshold_type, threshold: t.value };
-                let subscriber = Subscriber { subscription_type: SubscriberType::Sns, address: alerts_topic_arn.to_owned() };
+                let key = NotificationKey {
+                    notification_type: t.basis,
+                    threshold_type: t.threshold_type,
+                    threshold: t.value,
+                };
+                let subscriber = Subscriber {
+                    subscription_type: SubscriberType::Sns,
+                    address: alerts_topic_arn.to_owned(),
+                };
                 (key, vec![subscriber])
             })
             .collect();
-        state.notifications.insert(budget.name.clone(), notifications);
+        state
+            .notifications
+            .insert(budget.name.clone(), notifications);
     }
     for (name, channel) in &policy.channels {
         if let ChannelSpec::Email { addresses } = channel {

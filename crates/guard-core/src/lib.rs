@@ -11,6 +11,6 @@ pub mod period;
 pub mod plan;
 pub mod policy;
 pub mod prices;
-pub mod spend;
 pub mod provision;
 pub mod routing;
+pub mod spend;

@@ -5,7 +5,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How often a budget resets, as the policy and AWS Budgets (`TimeUnit`) know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Period {
     Daily,
@@ -49,7 +51,8 @@ impl Period {
     /// The first day of the period that contains `day` (UTC calendar, as AWS Budgets uses).
     pub fn start_of(self, day: NaiveDate) -> NaiveDate {
         let first_of = |month: u32| {
-            NaiveDate::from_ymd_opt(day.year(), month, 1).expect("month 1..=12 always has a first day")
+            NaiveDate::from_ymd_opt(day.year(), month, 1)
+                .expect("month 1..=12 always has a first day")
         };
         match self {
             Period::Daily => day,
@@ -64,9 +67,15 @@ impl Period {
         let start = self.start_of(day);
         match self {
             Period::Daily => start.succ_opt().unwrap_or(start),
-            Period::Monthly => start.checked_add_months(chrono::Months::new(1)).unwrap_or(start),
-            Period::Quarterly => start.checked_add_months(chrono::Months::new(3)).unwrap_or(start),
-            Period::Annually => start.checked_add_months(chrono::Months::new(12)).unwrap_or(start),
+            Period::Monthly => start
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(start),
+            Period::Quarterly => start
+                .checked_add_months(chrono::Months::new(3))
+                .unwrap_or(start),
+            Period::Annually => start
+                .checked_add_months(chrono::Months::new(12))
+                .unwrap_or(start),
         }
     }
 
@@ -115,7 +124,12 @@ mod tests {
 
     #[test]
     fn time_units_round_trip() {
-        for p in [Period::Daily, Period::Monthly, Period::Quarterly, Period::Annually] {
+        for p in [
+            Period::Daily,
+            Period::Monthly,
+            Period::Quarterly,
+            Period::Annually,
+        ] {
             assert_eq!(Period::from_time_unit(p.time_unit()), Some(p));
         }
     }

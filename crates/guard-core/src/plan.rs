@@ -2,7 +2,9 @@
 //! desired and the live state, so that the offline plan (live = empty), the live plan and apply all
 //! share it.
 
-use crate::account::{AccountState, BudgetState, EmailSubscription, Expression, NotificationKey, Subscriber};
+use crate::account::{
+    AccountState, BudgetState, EmailSubscription, Expression, NotificationKey, Subscriber,
+};
 use crate::policy::raw::Basis;
 use serde_json::{Value, json};
 
@@ -19,12 +21,31 @@ pub struct FieldChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     CreateBudget(BudgetState),
-    UpdateBudget { old: BudgetState, new: BudgetState, fields: Vec<FieldChange> },
+    UpdateBudget {
+        old: BudgetState,
+        new: BudgetState,
+        fields: Vec<FieldChange>,
+    },
     DeleteBudget(BudgetState),
-    CreateNotification { budget: String, key: NotificationKey, subscribers: Vec<Subscriber> },
-    DeleteNotification { budget: String, key: NotificationKey },
-    CreateSubscriber { budget: String, key: NotificationKey, subscriber: Subscriber },
-    DeleteSubscriber { budget: String, key: NotificationKey, subscriber: Subscriber },
+    CreateNotification {
+        budget: String,
+        key: NotificationKey,
+        subscribers: Vec<Subscriber>,
+    },
+    DeleteNotification {
+        budget: String,
+        key: NotificationKey,
+    },
+    CreateSubscriber {
+        budget: String,
+        key: NotificationKey,
+        subscriber: Subscriber,
+    },
+    DeleteSubscriber {
+        budget: String,
+        key: NotificationKey,
+        subscriber: Subscriber,
+    },
     Subscribe(EmailSubscription),
     Unsubscribe(EmailSubscription),
 }
@@ -50,7 +71,9 @@ impl Change {
 
     pub fn kind(&self) -> &'static str {
         match self {
-            Change::CreateBudget(_) | Change::UpdateBudget { .. } | Change::DeleteBudget(_) => "budget",
+            Change::CreateBudget(_) | Change::UpdateBudget { .. } | Change::DeleteBudget(_) => {
+                "budget"
+            }
             Change::CreateNotification { .. } | Change::DeleteNotification { .. } => "notification",
             Change::CreateSubscriber { .. } | Change::DeleteSubscriber { .. } => "subscriber",
             Change::Subscribe(_) | Change::Unsubscribe(_) => "email_subscription",
@@ -78,7 +101,9 @@ impl Change {
             Action::Delete => "delete",
         };
         let mut value = json!({ "action": action, "kind": self.kind() });
-        let obj = value.as_object_mut().expect("json! of an object is an object");
+        let obj = value
+            .as_object_mut()
+            .expect("json! of an object is an object");
         let mut put = |k: &str, v: Value| {
             obj.insert(k.to_owned(), v);
         };
@@ -88,7 +113,10 @@ impl Change {
             put("unit", json!("USD"));
             put("time_unit", json!(b.time_unit.time_unit()));
             put("budget_type", json!("COST"));
-            put("filter_expression", serde_json::to_value(&b.filter).unwrap_or(Value::Null));
+            put(
+                "filter_expression",
+                serde_json::to_value(&b.filter).unwrap_or(Value::Null),
+            );
         };
         let key_fields = |budget: &str, key: &NotificationKey, put: &mut dyn FnMut(&str, Value)| {
             put("name", json!(budget));
@@ -99,7 +127,10 @@ impl Change {
             put("threshold_type", json!(key.threshold_type.as_api()));
         };
         let subscriber_fields = |s: &Subscriber, put: &mut dyn FnMut(&str, Value)| {
-            put("subscription_type", serde_json::to_value(s.subscription_type).unwrap_or(Value::Null));
+            put(
+                "subscription_type",
+                serde_json::to_value(s.subscription_type).unwrap_or(Value::Null),
+            );
             put("address", json!(s.address));
         };
         match self {
@@ -109,11 +140,18 @@ impl Change {
                 put(
                     "changes",
                     Value::Array(
-                        fields.iter().map(|f| json!({ "field": f.field, "old": f.old, "new": f.new })).collect(),
+                        fields
+                            .iter()
+                            .map(|f| json!({ "field": f.field, "old": f.old, "new": f.new }))
+                            .collect(),
                     ),
                 );
             }
-            Change::CreateNotification { budget, key, subscribers } => {
+            Change::CreateNotification {
+                budget,
+                key,
+                subscribers,
+            } => {
                 key_fields(budget, key, &mut put);
                 put(
                     "subscribers",
@@ -126,7 +164,16 @@ impl Change {
                 );
             }
             Change::DeleteNotification { budget, key } => key_fields(budget, key, &mut put),
-            Change::CreateSubscriber { budget, key, subscriber } | Change::DeleteSubscriber { budget, key, subscriber } => {
+            Change::CreateSubscriber {
+                budget,
+                key,
+                subscriber,
+            }
+            | Change::DeleteSubscriber {
+                budget,
+                key,
+                subscriber,
+            } => {
                 key_fields(budget, key, &mut put);
                 subscriber_fields(subscriber, &mut put);
             }
@@ -148,7 +195,10 @@ impl Change {
                 b.name,
                 b.limit.normalize(),
                 b.time_unit.time_unit(),
-                b.filter.as_ref().map(Expression::describe).unwrap_or_else(|| "all costs".into())
+                b.filter
+                    .as_ref()
+                    .map(Expression::describe)
+                    .unwrap_or_else(|| "all costs".into())
             ),
             Change::UpdateBudget { new, fields, .. } => {
                 let mut line = format!("~ budget {}", new.name);
@@ -158,20 +208,50 @@ impl Change {
                 line
             }
             Change::DeleteBudget(b) => format!("- budget {}", b.name),
-            Change::CreateNotification { budget, key, subscribers } => format!(
+            Change::CreateNotification {
+                budget,
+                key,
+                subscribers,
+            } => format!(
                 "+ notification {budget}: {} -> {}",
                 key.label(),
-                subscribers.iter().map(|s| s.address.as_str()).collect::<Vec<_>>().join(", ")
+                subscribers
+                    .iter()
+                    .map(|s| s.address.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            Change::DeleteNotification { budget, key } => format!("- notification {budget}: {}", key.label()),
-            Change::CreateSubscriber { budget, key, subscriber } => {
-                format!("+ subscriber {budget}: {} -> {}", key.label(), subscriber.address)
+            Change::DeleteNotification { budget, key } => {
+                format!("- notification {budget}: {}", key.label())
             }
-            Change::DeleteSubscriber { budget, key, subscriber } => {
-                format!("- subscriber {budget}: {} -> {}", key.label(), subscriber.address)
+            Change::CreateSubscriber {
+                budget,
+                key,
+                subscriber,
+            } => {
+                format!(
+                    "+ subscriber {budget}: {} -> {}",
+                    key.label(),
+                    subscriber.address
+                )
             }
-            Change::Subscribe(s) => format!("+ email subscription {} (channel {})", s.address, s.channel),
-            Change::Unsubscribe(s) => format!("- email subscription {} (channel {})", s.address, s.channel),
+            Change::DeleteSubscriber {
+                budget,
+                key,
+                subscriber,
+            } => {
+                format!(
+                    "- subscriber {budget}: {} -> {}",
+                    key.label(),
+                    subscriber.address
+                )
+            }
+            Change::Subscribe(s) => {
+                format!("+ email subscription {} (channel {})", s.address, s.channel)
+            }
+            Change::Unsubscribe(s) => {
+                format!("- email subscription {} (channel {})", s.address, s.channel)
+            }
         }
     }
 }
@@ -184,8 +264,11 @@ pub fn basis_api(basis: Basis) -> &'static str {
 }
 
 fn decimal(d: rust_decimal::Decimal) -> Value {
-    serde_json::to_value(rust_decimal::serde::float::serialize(&d, serde_json::value::Serializer).unwrap_or(Value::Null))
-        .unwrap_or(Value::Null)
+    serde_json::to_value(
+        rust_decimal::serde::float::serialize(&d, serde_json::value::Serializer)
+            .unwrap_or(Value::Null),
+    )
+    .unwrap_or(Value::Null)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -236,7 +319,10 @@ impl Plan {
             out.push('\n');
         }
         for s in &self.pending {
-            out.push_str(&format!("  email subscription {} (channel {}) is pending confirmation\n", s.address, s.channel));
+            out.push_str(&format!(
+                "  email subscription {} (channel {}) is pending confirmation\n",
+                s.address, s.channel
+            ));
         }
         if !out.is_empty() {
             out.push('\n');
@@ -262,7 +348,11 @@ pub fn plan(desired: &AccountState, live: &AccountState) -> Plan {
             Some(have) => {
                 let fields = budget_field_changes(have, want);
                 if !fields.is_empty() {
-                    updates.push(Change::UpdateBudget { old: have.clone(), new: want.clone(), fields });
+                    updates.push(Change::UpdateBudget {
+                        old: have.clone(),
+                        new: want.clone(),
+                        fields,
+                    });
                 }
             }
         }
@@ -282,16 +372,27 @@ pub fn plan(desired: &AccountState, live: &AccountState) -> Plan {
                 }),
                 Some(have) => {
                     for s in subscribers.iter().filter(|s| !have.contains(s)) {
-                        subscriber_creates.push(Change::CreateSubscriber { budget: budget.clone(), key: *key, subscriber: s.clone() });
+                        subscriber_creates.push(Change::CreateSubscriber {
+                            budget: budget.clone(),
+                            key: *key,
+                            subscriber: s.clone(),
+                        });
                     }
                     for s in have.iter().filter(|s| !subscribers.contains(s)) {
-                        subscriber_deletes.push(Change::DeleteSubscriber { budget: budget.clone(), key: *key, subscriber: s.clone() });
+                        subscriber_deletes.push(Change::DeleteSubscriber {
+                            budget: budget.clone(),
+                            key: *key,
+                            subscriber: s.clone(),
+                        });
                     }
                 }
             }
         }
         for key in had.keys().filter(|k| !wanted.contains_key(k)) {
-            notification_deletes.push(Change::DeleteNotification { budget: budget.clone(), key: *key });
+            notification_deletes.push(Change::DeleteNotification {
+                budget: budget.clone(),
+                key: *key,
+            });
         }
     }
     let mut budget_deletes = Vec::new();
@@ -304,9 +405,15 @@ pub fn plan(desired: &AccountState, live: &AccountState) -> Plan {
     let mut subscribes = Vec::new();
     let mut unsubscribes = Vec::new();
     let mut pending = Vec::new();
-    let same = |a: &EmailSubscription, b: &EmailSubscription| a.channel == b.channel && a.address.eq_ignore_ascii_case(&b.address);
+    let same = |a: &EmailSubscription, b: &EmailSubscription| {
+        a.channel == b.channel && a.address.eq_ignore_ascii_case(&b.address)
+    };
     for want in &desired.email_subscriptions {
-        match live.email_subscriptions.iter().find(|have| same(have, want)) {
+        match live
+            .email_subscriptions
+            .iter()
+            .find(|have| same(have, want))
+        {
             None => subscribes.push(Change::Subscribe(want.clone())),
             Some(have) if have.pending => pending.push(have.clone()),
             Some(_) => {}
@@ -314,7 +421,12 @@ pub fn plan(desired: &AccountState, live: &AccountState) -> Plan {
     }
     for have in &live.email_subscriptions {
         // A pending subscription cannot be removed until its owner confirms it.
-        if !have.pending && !desired.email_subscriptions.iter().any(|want| same(have, want)) {
+        if !have.pending
+            && !desired
+                .email_subscriptions
+                .iter()
+                .any(|want| same(have, want))
+        {
             unsubscribes.push(Change::Unsubscribe(have.clone()));
         }
     }
@@ -334,7 +446,11 @@ pub fn plan(desired: &AccountState, live: &AccountState) -> Plan {
 fn budget_field_changes(have: &BudgetState, want: &BudgetState) -> Vec<FieldChange> {
     let mut fields = Vec::new();
     if have.limit.normalize() != want.limit.normalize() {
-        fields.push(FieldChange { field: "limit", old: have.limit.normalize().to_string(), new: want.limit.normalize().to_string() });
+        fields.push(FieldChange {
+            field: "limit",
+            old: have.limit.normalize().to_string(),
+            new: want.limit.normalize().to_string(),
+        });
     }
     if have.time_unit != want.time_unit {
         fields.push(FieldChange {
@@ -345,8 +461,16 @@ fn budget_field_changes(have: &BudgetState, want: &BudgetState) -> Vec<FieldChan
     }
     let norm = |f: &Option<Expression>| f.as_ref().map(Expression::normalized);
     if norm(&have.filter) != norm(&want.filter) {
-        let describe = |f: &Option<Expression>| f.as_ref().map(Expression::describe).unwrap_or_else(|| "all costs".into());
-        fields.push(FieldChange { field: "filter", old: describe(&have.filter), new: describe(&want.filter) });
+        let describe = |f: &Option<Expression>| {
+            f.as_ref()
+                .map(Expression::describe)
+                .unwrap_or_else(|| "all costs".into())
+        };
+        fields.push(FieldChange {
+            field: "filter",
+            old: describe(&have.filter),
+            new: describe(&want.filter),
+        });
     }
     fields
 }

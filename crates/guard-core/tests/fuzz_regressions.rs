@@ -27,7 +27,11 @@ fn entries(target: &str) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = fs::read_dir(regressions_dir())
         .expect("tests/fixtures/fuzz-regressions exists")
         .map(|e| e.expect("readable folder entry").path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&prefix)))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
         .collect();
     found.sort();
     found
@@ -36,7 +40,10 @@ fn entries(target: &str) -> Vec<PathBuf> {
 fn load_and_render(sources: &[SourceFile]) {
     let (_policy, diagnostics) = load(sources);
     for diagnostic in &diagnostics {
-        let source = sources.iter().find(|s| s.name == diagnostic.file).and_then(SourceFile::text);
+        let source = sources
+            .iter()
+            .find(|s| s.name == diagnostic.file)
+            .and_then(SourceFile::text);
         let _ = diagnostic.render(source);
     }
 }
@@ -51,12 +58,18 @@ fn policy_sources(path: &Path) -> Vec<SourceFile> {
         files
             .iter()
             .map(|f| {
-                let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("fuzz.yaml");
+                let name = f
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("fuzz.yaml");
                 SourceFile::new(name, fs::read(f).expect("readable file"))
             })
             .collect()
     } else {
-        vec![SourceFile::new("fuzz.yaml", fs::read(path).expect("readable file"))]
+        vec![SourceFile::new(
+            "fuzz.yaml",
+            fs::read(path).expect("readable file"),
+        )]
     }
 }
 
@@ -72,10 +85,17 @@ fn replay(target: &str, f: impl Fn(&Path)) {
     let mut panicked = Vec::new();
     for path in &paths {
         if panic::catch_unwind(AssertUnwindSafe(|| f(path))).is_err() {
-            panicked.push(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+            panicked.push(
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
         }
     }
-    assert!(panicked.is_empty(), "{target}: these inputs panic: {panicked:?}");
+    assert!(
+        panicked.is_empty(),
+        "{target}: these inputs panic: {panicked:?}"
+    );
 }
 
 #[test]
@@ -90,7 +110,9 @@ fn policy_structured_regressions_return() {
 
 #[test]
 fn alert_parse_regressions_return() {
-    replay("alert_parse", |p| parse_alert(&fs::read(p).expect("readable file")));
+    replay("alert_parse", |p| {
+        parse_alert(&fs::read(p).expect("readable file"))
+    });
 }
 
 #[test]
@@ -100,9 +122,15 @@ fn inputs_over_the_size_limits_are_refused_not_parsed() {
     big.resize(MAX_FILE_BYTES + 1, b'[');
     let (policy, diagnostics) = load(&[SourceFile::new("fuzz.yaml", big)]);
     assert!(policy.is_none());
-    assert!(diagnostics.iter().any(|d| d.message.contains("bytes")), "{diagnostics:?}");
+    assert!(
+        diagnostics.iter().any(|d| d.message.contains("bytes")),
+        "{diagnostics:?}"
+    );
 
-    let text = format!("{{\"Records\": \"{}\"}}", "x".repeat(guard_core::alert::MAX_INPUT_BYTES));
+    let text = format!(
+        "{{\"Records\": \"{}\"}}",
+        "x".repeat(guard_core::alert::MAX_INPUT_BYTES)
+    );
     assert!(parse_input(&text).is_err());
     assert!(parse_message(&text).is_err());
 }
@@ -117,10 +145,18 @@ fn inputs_over_the_size_limits_are_refused_not_parsed() {
 #[test]
 #[ignore = "fuzz finding: diagnostics cost O(diagnostics x lines) in load and render, fix pending"]
 fn many_diagnostics_load_and_render_in_linear_time() {
-    let text = format!("version: 1\n{}", (0..10_000).map(|i| format!("k{i}: 1\n")).collect::<String>());
+    let text = format!(
+        "version: 1\n{}",
+        (0..10_000)
+            .map(|i| format!("k{i}: 1\n"))
+            .collect::<String>()
+    );
     let started = std::time::Instant::now();
     load_and_render(&[SourceFile::new("fuzz.yaml", text)]);
     let took = started.elapsed();
     // Linear work on 100 KB is milliseconds even in a debug build.
-    assert!(took < std::time::Duration::from_secs(5), "10,000 diagnostics took {took:?}");
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "10,000 diagnostics took {took:?}"
+    );
 }

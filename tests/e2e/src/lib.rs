@@ -104,25 +104,11 @@ impl Stage {
             .context("subscribing the alert handler to the alerts topic")?;
 
         let mut env = aws.env_vars();
-        env.extend([
-            (
-                "BUDGET_GUARD_POLICY_DIR".to_owned(),
-                options.policy_dir.display().to_string(),
-            ),
-            (
-                "BUDGET_GUARD_ALERTS_TOPIC_ARN".to_owned(),
-                alerts_topic_arn.clone(),
-            ),
-            (
-                "BUDGET_GUARD_NOTIFY_TOPIC_ARN".to_owned(),
-                notify_topic_arn.clone(),
-            ),
-            (
-                "BUDGET_GUARD_METRICS_NAMESPACE".to_owned(),
-                "BudgetGuard".to_owned(),
-            ),
-            ("RUST_LOG".to_owned(), "info".to_owned()),
-        ]);
+        env.extend(function_settings(
+            &options.policy_dir,
+            &alerts_topic_arn,
+            &notify_topic_arn,
+        ));
         let start = |name: &str| LocalLambda::start(&function_binary(name)?, name, &env);
         Ok(Stage {
             provisioner: start("provisioner")?,
@@ -140,6 +126,18 @@ impl Stage {
             last_event: Mutex::new(None),
             started,
         })
+    }
+
+    /// The environment the functions run with here: the emulator's AWS settings and the
+    /// stack's variables.
+    pub fn function_env(&self) -> Vec<(String, String)> {
+        let mut env = self.aws.env_vars();
+        env.extend(function_settings(
+            &self.policy_dir,
+            &self.alerts_topic_arn,
+            &self.notify_topic_arn,
+        ));
+        env
     }
 
     /// Seconds since the stage started, for the timeline.
@@ -253,6 +251,24 @@ impl Stage {
     pub async fn emails(&self) -> Result<Vec<guard_testkit::SnsPublished>> {
         self.aws.sns_published(&self.notify_topic_arn).await
     }
+}
+
+/// The variables the stack gives the functions.
+fn function_settings(
+    policy_dir: &std::path::Path,
+    alerts_topic_arn: &str,
+    notify_topic_arn: &str,
+) -> Vec<(String, String)> {
+    [
+        ("BUDGET_GUARD_POLICY_DIR", policy_dir.display().to_string()),
+        ("BUDGET_GUARD_ALERTS_TOPIC_ARN", alerts_topic_arn.to_owned()),
+        ("BUDGET_GUARD_NOTIFY_TOPIC_ARN", notify_topic_arn.to_owned()),
+        ("BUDGET_GUARD_METRICS_NAMESPACE", "BudgetGuard".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 /// The Lambda event SNS builds from one HTTP notification body.

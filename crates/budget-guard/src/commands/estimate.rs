@@ -30,13 +30,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let measured = match args.from_metrics {
         Some(window) => {
             let now = args.at.unwrap_or_else(chrono::Utc::now);
-            Some(super::spend::runtime()?.block_on(super::spend::read_measured(&policy, window, now))?)
+            Some(
+                super::spend::runtime()?
+                    .block_on(super::spend::read_measured(&policy, window, now))?,
+            )
         }
         None => None,
     };
     match (args.format, measured) {
         (Format::Json, None) => print_json(&serde_json::json!({ "budgets": budgets }))?,
-        (Format::Json, Some(m)) => print_json(&serde_json::json!({ "budgets": budgets, "measured": m }))?,
+        (Format::Json, Some(m)) => {
+            print_json(&serde_json::json!({ "budgets": budgets, "measured": m }))?
+        }
         (Format::Text, measured) => {
             crate::output::emit(&render(&budgets));
             if let Some(m) = measured {
@@ -72,7 +77,13 @@ pub fn render(budgets: &[BudgetEstimate]) -> String {
                 ]
             })
             .collect();
-        for line in table(&["USE CASE", "MODEL", "PER REQUEST", "PER DAY", "PER PERIOD"], &rows, &[2, 3, 4]).lines() {
+        for line in table(
+            &["USE CASE", "MODEL", "PER REQUEST", "PER DAY", "PER PERIOD"],
+            &rows,
+            &[2, 3, 4],
+        )
+        .lines()
+        {
             out.push_str(&format!("  {line}\n"));
         }
         if b.crosses.is_empty() {
@@ -96,7 +107,13 @@ pub fn render(budgets: &[BudgetEstimate]) -> String {
                 })
                 .collect();
             out.push_str("  on lower ladder steps:\n");
-            for line in table(&["ROUTE", "STEP", "MODEL", "ESTIMATED", "SHARE", "SAVING"], &rows, &[1, 3, 4, 5]).lines() {
+            for line in table(
+                &["ROUTE", "STEP", "MODEL", "ESTIMATED", "SHARE", "SAVING"],
+                &rows,
+                &[1, 3, 4, 5],
+            )
+            .lines()
+            {
                 out.push_str(&format!("    {line}\n"));
             }
         }

@@ -24,7 +24,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 out.push_str(&format!("{function}:\n"));
                 for s in statements {
                     let kind = serde_json::to_value(s.resource)?;
-                    out.push_str(&format!("  {}: {}\n", kind.as_str().unwrap_or_default(), s.actions.join(", ")));
+                    out.push_str(&format!(
+                        "  {}: {}\n",
+                        kind.as_str().unwrap_or_default(),
+                        s.actions.join(", ")
+                    ));
                 }
             }
             emit(&out);

@@ -15,7 +15,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Json => print_json(&entries)?,
         Format::Text => {
-            let opt = |v: Option<rust_decimal::Decimal>| v.map(|v| v.normalize().to_string()).unwrap_or_else(|| "-".into());
+            let opt = |v: Option<rust_decimal::Decimal>| {
+                v.map(|v| v.normalize().to_string())
+                    .unwrap_or_else(|| "-".into())
+            };
             let rows: Vec<Vec<String>> = entries
                 .iter()
                 .map(|p| {
@@ -33,13 +36,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
             crate::output::emit(&table(
-                    &["MODEL", "IN/1K", "OUT/1K", "CACHE W", "CACHE R", "BATCH IN", "BATCH OUT", "COST EXPLORER SERVICE", "CHECKED"],
-                    &rows,
-                    &[1, 2, 3, 4, 5, 6],
-                )
+                &[
+                    "MODEL",
+                    "IN/1K",
+                    "OUT/1K",
+                    "CACHE W",
+                    "CACHE R",
+                    "BATCH IN",
+                    "BATCH OUT",
+                    "COST EXPLORER SERVICE",
+                    "CHECKED",
+                ],
+                &rows,
+                &[1, 2, 3, 4, 5, 6],
+            ));
+            crate::output::emit(
+                "\nUSD per 1,000 tokens, on demand, us-east-1. Inference profile ids (us., eu., apac., global.) resolve to these; Claude 4.5 and later cost 10% more under regional profiles than global.\n",
             );
-            crate::output::emit("\nUSD per 1,000 tokens, on demand, us-east-1. Inference profile ids (us., eu., apac., global.) resolve to these; Claude 4.5 and later cost 10% more under regional profiles than global.\n");
-            crate::output::emit("Override or add models under `pricing:` in the policy. `--format json` shows each figure's source.\n");
+            crate::output::emit(
+                "Override or add models under `pricing:` in the policy. `--format json` shows each figure's source.\n",
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -31,7 +31,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let files = sources.len();
                 crate::output::emit(&format!(
                     "ok: {} valid ({} file{}, {} budget{}, {} route{}, {} channel{})\n",
-                    if files == 1 { sources[0].name.clone() } else { "policy".to_owned() },
+                    if files == 1 {
+                        sources[0].name.clone()
+                    } else {
+                        "policy".to_owned()
+                    },
                     files,
                     plural(files),
                     policy.budgets.len(),
@@ -47,7 +51,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let valid = policy.is_some() && !diagnostics.iter().any(|d| d.severity == Severity::Error);
-    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn plural(n: usize) -> &'static str {
