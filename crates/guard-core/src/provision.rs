@@ -468,6 +468,16 @@ fn tasks(plan: &Plan) -> (Vec<Task>, Vec<Task>) {
                 task.folded.push(second.remove(i).change);
             }
         }
+        // SNS keeps one subscription per topic, protocol and address: an address that moves to
+        // another channel is unsubscribed first, or the new subscription would be refused.
+        if let Change::Subscribe(new) = &task.change {
+            let moved = second.iter().position(|t| {
+                matches!(&t.change, Change::Unsubscribe(old) if old.address.eq_ignore_ascii_case(&new.address))
+            });
+            if let Some(i) = moved {
+                task.folded.push(second.remove(i).change);
+            }
+        }
     }
     (first, second)
 }
@@ -584,7 +594,16 @@ async fn execute<W: BudgetWriter, S: SubscriptionStore>(
             key,
             subscriber,
         } => budgets.delete_subscriber(budget, key, subscriber).await,
-        Change::Subscribe(s) => subscriptions.subscribe(&s.channel, &s.address).await,
+        Change::Subscribe(s) => {
+            for moved in &task.folded {
+                if let Change::Unsubscribe(old) = moved
+                    && let Some(arn) = &old.arn
+                {
+                    subscriptions.unsubscribe(arn).await?;
+                }
+            }
+            subscriptions.subscribe(&s.channel, &s.address).await
+        }
         Change::Unsubscribe(s) => match &s.arn {
             Some(arn) => subscriptions.unsubscribe(arn).await,
             None => Err(PortError::new(
@@ -1041,6 +1060,41 @@ mod tests {
         let next = converge(&account, &want, "bg-");
         assert!(next.is_success(), "{next}");
         assert_eq!(next.applied.len(), 7);
+        assert!(converge(&account, &want, "bg-").applied.is_empty());
+    }
+
+    #[test]
+    fn an_address_that_moves_channel_is_unsubscribed_before_it_is_subscribed_again() {
+        let mut want = desired(&example(), TOPIC);
+        let account = InMemoryAccount::new();
+        assert!(converge(&account, &want, "bg-").is_success());
+        for s in want
+            .email_subscriptions
+            .iter_mut()
+            .filter(|s| s.address == "finops@example.com")
+        {
+            s.channel = "platform".into();
+        }
+        let (first, second) = tasks(&block_on(async {
+            let live = read_live(&account, Some(&account), "bg-", &want)
+                .await
+                .expect("read");
+            plan(&want, &live)
+        }));
+        assert!(
+            second.is_empty(),
+            "the unsubscribe runs with the subscribe, first"
+        );
+        assert!(matches!(&first[0].change, Change::Subscribe(s) if s.channel == "platform"));
+        assert!(matches!(&first[0].folded[0], Change::Unsubscribe(s) if s.channel == "finops"));
+        assert!(converge(&account, &want, "bg-").is_success());
+        let subscriptions = account.subscriptions();
+        let finops: Vec<_> = subscriptions
+            .iter()
+            .filter(|s| s.address == "finops@example.com")
+            .collect();
+        assert_eq!(finops.len(), 1, "{finops:?}");
+        assert_eq!(finops[0].channel.as_deref(), Some("platform"));
         assert!(converge(&account, &want, "bg-").applied.is_empty());
     }
 

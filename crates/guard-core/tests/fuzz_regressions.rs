@@ -135,28 +135,31 @@ fn inputs_over_the_size_limits_are_refused_not_parsed() {
     assert!(parse_message(&text).is_err());
 }
 
-/// Fuzz finding (policy_structured, 2026-11-29): a policy with many diagnostics costs
-/// O(diagnostics x lines). `Diagnostic::render` scans the source from the start for every
-/// diagnostic (`s.lines().nth(..)`, and `.or(... s.lines().count() ...)` which counts every line of
-/// the file eagerly, diagnostic.rs:84-88), and `load` itself grows faster than linear too. 2,500
-/// unknown top-level keys (25 KB) took 2.3 s in the fuzz build, 10,000 (100 KB) 32 s, 40,000
-/// (390 KB, far under the 1 MiB limit) 323 s. Kept small in
-/// `fuzz-regressions/policy_load-many-errors.yaml` and `policy_structured-slow-render.yaml`.
+/// Fuzz finding (policy_structured, 2026-11-29): a policy with many diagnostics cost
+/// O(diagnostics x lines): 40,000 unknown top-level keys (390 KB) took 323 s, because every
+/// diagnostic rendered scanned the source from the start, and duplicate-key and name lookups were
+/// quadratic. Fixed by indexed lookups and by reporting at most 100 diagnostics per file (then a
+/// count of the rest), so rendering is bounded whatever the file. This checks the bound that makes
+/// the cost linear, not a time (the timing is `cargo run --release -p guard-core --example
+/// validate_timing`).
 #[test]
-#[ignore = "fuzz finding: diagnostics cost O(diagnostics x lines) in load and render, fix pending"]
-fn many_diagnostics_load_and_render_in_linear_time() {
+fn many_diagnostics_are_capped_so_rendering_stays_linear() {
     let text = format!(
         "version: 1\n{}",
         (0..10_000)
             .map(|i| format!("k{i}: 1\n"))
             .collect::<String>()
     );
-    let started = std::time::Instant::now();
-    load_and_render(&[SourceFile::new("fuzz.yaml", text)]);
-    let took = started.elapsed();
-    // Linear work on 100 KB is milliseconds even in a debug build.
+    let (policy, diagnostics) = guard_core::policy::load(&[SourceFile::new("fuzz.yaml", text)]);
+    assert!(policy.is_none());
     assert!(
-        took < std::time::Duration::from_secs(5),
-        "10,000 diagnostics took {took:?}"
+        diagnostics.len() <= 101,
+        "{} diagnostics",
+        diagnostics.len()
+    );
+    assert!(
+        diagnostics.iter().any(|d| d.message.contains("more")),
+        "the cut is said: {:?}",
+        diagnostics.last()
     );
 }

@@ -483,6 +483,9 @@ fn check_channels(
     channels: &Merged<'_, Channel>,
 ) -> BTreeMap<String, ChannelSpec> {
     let mut specs = BTreeMap::new();
+    // SNS keeps one subscription per topic, protocol and address, so an address can belong to one
+    // email channel only: a second subscription with another filter policy is refused.
+    let mut owner_of: BTreeMap<String, String> = BTreeMap::new();
     for (name, (origin, channel)) in &channels.items {
         check_name(ctx, origin, "channel", name);
         match (&channel.slack, &channel.email) {
@@ -537,6 +540,14 @@ fn check_channels(
                             &at,
                             format!("`{email}` is listed twice"),
                             "list each address once",
+                        );
+                    } else if let Some(other) =
+                        owner_of.insert(email.to_lowercase(), (*name).to_owned())
+                    {
+                        ctx.error(
+                            &at,
+                            format!("`{email}` is in email channels `{other}` and `{name}`"),
+                            "an address can be in one email channel: SNS keeps one subscription per address on the notify topic. Notify both channels' thresholds through one channel",
                         );
                     }
                 }
@@ -874,6 +885,18 @@ fn check_scope(
 ) -> ScopeSpec {
     let scope = &budget.scope;
     let at = origin.join([key("scope")]);
+    if budget.watch
+        && scope.models.is_empty()
+        && (!scope.tags.is_empty() || !scope.services.is_empty())
+    {
+        // Token metrics carry a model id and nothing else: the spend watcher can narrow a budget
+        // by model, never by tag or service.
+        ctx.warning(
+            &origin.join([key("watch")]),
+            "the spend watcher cannot see tags or services: it will count every model of the policy against this budget",
+            "list the models (or application inference profile ARNs) this budget covers under `scope.models`",
+        );
+    }
     if !scope.services.is_empty() && !scope.models.is_empty() {
         ctx.error_at_key(&at.join([key("services")]), "a scope lists both `services` and `models`", "`models` narrows all Bedrock spend to some models; `services` names Cost Explorer services instead. Keep one");
     }
