@@ -16,7 +16,7 @@ CLI         := target/debug/budget-guard
 CARGO_TEST  := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "cargo nextest run --no-fail-fast" || echo "cargo test --no-fail-fast")
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help demo test deps venv cdk-deps build lint fmt-check clippy rust-test cdk-test cfn-lint synth bundle-test bench clean
+.PHONY: help demo test deps venv cdk-deps rust-targets build lint fmt-check clippy rust-test cdk-test cfn-lint synth bundle-test bench clean
 
 help:
 	@echo "make demo         run the guard end to end locally against the emulator"
@@ -39,6 +39,10 @@ $(VENV)/.deps-stamp: tests/emulator/requirements.txt cdk/requirements.txt
 cdk-deps: cdk/node_modules/.package-lock.json
 cdk/node_modules/.package-lock.json: cdk/package-lock.json
 	cd cdk && npm ci --no-audit --no-fund --loglevel=error
+
+# The arm64 Lambda target for cargo-lambda's cross-build (quick when it is already installed).
+rust-targets:
+	rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
 $(VENV)/bin/cargo-lambda: cdk/requirements-bundle.txt | venv
 	$(PY) -m pip install --disable-pip-version-check --quiet -r cdk/requirements-bundle.txt
@@ -69,7 +73,7 @@ synth: cdk-deps build
 
 # BUNDLE_PROFILE=release checks the build that deploys use (slower).
 BUNDLE_PROFILE ?= bundle-check
-bundle-test: cdk-deps build $(VENV)/bin/cargo-lambda
+bundle-test: cdk-deps build rust-targets $(VENV)/bin/cargo-lambda
 	cd cdk && PATH=$(abspath $(VENV))/bin:$$PATH BUDGET_GUARD_BIN=$(abspath $(CLI)) \
 		BUDGET_GUARD_BUNDLE_PROFILE=$(BUNDLE_PROFILE) npm run --silent test:bundle
 
