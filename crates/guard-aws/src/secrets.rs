@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn plain_and_json_secrets() {
-        let url = "https://hooks.slack.com/services/T0/B0/X";
+        let url = "https://hooks.slack.com/services/EXAMPLE/EXAMPLE/EXAMPLE";
         assert_eq!(webhook_url_of(url).as_deref(), Some(url));
         assert_eq!(webhook_url_of(&format!("  {url}\n")).as_deref(), Some(url));
         assert_eq!(
