@@ -24,11 +24,12 @@ use crate::slack::{SlackClient, SlackError};
 pub type LiveHandler = Handler<SsmFlagStore, SsmStateStore, SlackClient, SnsNotifier>;
 
 /// Every adapter need of the alert-handler.
-pub const NEEDS: [Needs; 4] = [
+pub const NEEDS: [Needs; 5] = [
     crate::flag_store::FLAGS_NEEDS,
     crate::flag_store::STATE_NEEDS,
     crate::secrets::NEEDS,
     crate::notify::NEEDS,
+    crate::route_metrics::NEEDS,
 ];
 
 /// Every SDK operation the alert-handler's adapters call, as `service:Action`.
@@ -37,6 +38,7 @@ pub fn operations() -> Vec<&'static str> {
         crate::flag_store::OPERATIONS,
         crate::secrets::OPERATIONS,
         crate::notify::OPERATIONS,
+        crate::route_metrics::OPERATIONS,
     ]
     .concat()
 }

@@ -8,6 +8,7 @@ pub mod iam;
 pub mod metrics;
 pub mod notify;
 pub mod policy_files;
+pub mod route_metrics;
 pub mod schedule;
 pub mod sdk;
 pub mod secrets;

@@ -36,8 +36,54 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
+/// The namespace of the dashboard's metrics (`RouteStep`).
+pub const NAMESPACE_ENV: &str = "BUDGET_GUARD_METRICS_NAMESPACE";
+
+/// The handler and the publisher of each route's step for the dashboard.
+#[derive(Debug)]
+pub struct AlertHandler {
+    pub handler: LiveHandler,
+    pub route_steps: guard_aws::route_metrics::RouteStepMetrics,
+}
+
+impl AlertHandler {
+    /// Handles one event, then publishes every route's step (after alerts and ticks alike, so the
+    /// dashboard's line follows the flags). A failed publish is logged: the flags matter more.
+    pub async fn handle(&self, event: Value, now: DateTime<Utc>) -> Result<Value, HandlerError> {
+        let answer = handle(&self.handler, event, now).await;
+        if let Err(error) = self
+            .route_steps
+            .publish(&self.handler.policy, &self.handler.flags, now)
+            .await
+        {
+            tracing::warn!(error = %error, "RouteStep metrics not published");
+        }
+        answer
+    }
+}
+
+/// Reads the policy (the policy layer, or `BUDGET_GUARD_POLICY_DIR`) and builds the clients once.
+pub async fn init_with_metrics() -> anyhow::Result<AlertHandler> {
+    let config = guard_aws::sdk::load().await;
+    let handler = init_from(&config).await?;
+    let namespace = std::env::var(NAMESPACE_ENV)
+        .unwrap_or_else(|_| guard_core::spend::DEFAULT_METRICS_NAMESPACE.to_owned());
+    let route_steps = guard_aws::route_metrics::RouteStepMetrics::new(
+        aws_sdk_cloudwatch::Client::new(&config),
+        namespace,
+    );
+    Ok(AlertHandler {
+        handler,
+        route_steps,
+    })
+}
+
 /// Reads the policy (the policy layer, or `BUDGET_GUARD_POLICY_DIR`) and builds the clients.
 pub async fn init() -> anyhow::Result<LiveHandler> {
+    init_from(&guard_aws::sdk::load().await).await
+}
+
+async fn init_from(config: &aws_config::SdkConfig) -> anyhow::Result<LiveHandler> {
     let dir: PathBuf = guard_aws::policy_files::policy_dir_from_env();
     let (policy, warnings) = guard_aws::policy_files::load_policy(std::slice::from_ref(&dir))
         .with_context(|| format!("loading the policy from {}", dir.display()))?;
@@ -46,8 +92,7 @@ pub async fn init() -> anyhow::Result<LiveHandler> {
     }
     let topic = std::env::var(NOTIFY_TOPIC_ENV)
         .with_context(|| format!("{NOTIFY_TOPIC_ENV} is not set"))?;
-    let config = guard_aws::sdk::load().await;
-    let handler = live_handler(&config, policy, &topic)?;
+    let handler = live_handler(config, policy, &topic)?;
     tracing::info!(policy = %dir.display(), routes = handler.policy.routes.len(), budgets = handler.policy.budgets.len(), "alert-handler ready");
     Ok(handler)
 }

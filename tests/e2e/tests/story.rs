@@ -146,6 +146,22 @@ async fn a_day_in_the_life() {
         "{last:?}"
     );
 
+    // The dashboard's step of each route follows the flags.
+    let steps = aws_sdk_cloudwatch::Client::new(&stage.config)
+        .list_metrics()
+        .namespace("BudgetGuard")
+        .metric_name("RouteStep")
+        .send()
+        .await
+        .unwrap();
+    let routes: Vec<&str> = steps
+        .metrics()
+        .iter()
+        .flat_map(|m| m.dimensions())
+        .filter_map(|d| d.value())
+        .collect();
+    assert!(routes.contains(&ROUTE), "{routes:?}");
+
     // SNS delivers it again: nothing new is posted or changed.
     let flag_before = stage.flag(ROUTE).await.unwrap();
     let again = stage.last_alert_event().unwrap();
