@@ -47,7 +47,25 @@ pub(crate) struct ParsedFile<'a> {
 /// The JSON Schema of a policy file, as `policies/schema.json` holds it.
 pub fn schema() -> &'static serde_json::Value {
     static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
-    SCHEMA.get_or_init(|| serde_json::to_value(schema_for!(PolicyFile)).unwrap_or_default())
+    SCHEMA.get_or_init(|| sorted(serde_json::to_value(schema_for!(PolicyFile)).unwrap_or_default()))
+}
+
+/// The same JSON with every object's keys in sorted order. serde_json keeps insertion order when
+/// another crate of the build turns on its `preserve_order` feature, and sorts them otherwise;
+/// sorting here makes the schema, and the "expected one of" lists drawn from it, the same in
+/// every build.
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted).collect())
+        }
+        other => other,
+    }
 }
 
 /// The schema as `policies/schema.json` should contain it, byte for byte.
