@@ -12,7 +12,7 @@ use guard_testkit::{
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const FUNCTIONS: [&str; 3] = ["provisioner", "alert-handler", "spend-watcher"];
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -61,7 +61,6 @@ pub struct Stage {
     sns_bridge: HttpRecorder,
     delivered: Mutex<usize>,
     last_event: Mutex<Option<Value>>,
-    started: Instant,
     pub provisioner: LocalLambda,
     pub alert_handler: LocalLambda,
     pub spend_watcher: LocalLambda,
@@ -69,7 +68,6 @@ pub struct Stage {
 
 impl Stage {
     pub async fn start(options: StageOptions) -> Result<Stage> {
-        let started = Instant::now();
         let aws = Emulator::start()?;
         let slack = SlackListener::start(options.slack)?;
         let config = aws.sdk_config().await;
@@ -124,7 +122,6 @@ impl Stage {
             sns_bridge,
             delivered: Mutex::new(0),
             last_event: Mutex::new(None),
-            started,
         })
     }
 
@@ -138,11 +135,6 @@ impl Stage {
             &self.notify_topic_arn,
         ));
         env
-    }
-
-    /// Seconds since the stage started, for the timeline.
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
     }
 
     /// Hands every message the alerts topic delivered since the last call to the alert handler,

@@ -172,11 +172,6 @@ impl Policy {
         self.budgets.get(key)
     }
 
-    /// Whether an AWS budget name carries this guard's prefix.
-    pub fn owns(&self, budget_name: &str) -> bool {
-        budget_name.starts_with(&self.settings.budget_prefix)
-    }
-
     /// The budgets whose thresholds downgrade `route`.
     pub fn budgets_for_route<'a>(
         &'a self,
