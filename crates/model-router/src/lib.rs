@@ -18,7 +18,9 @@
 //! - when SSM fails (throttling, network, access denied, a value that is not a flag) it keeps
 //!   serving the last good model id and tries again after the TTL, not on every call;
 //! - when there is no value (the parameter does not exist, or SSM failed before the first
-//!   success) it serves the route's configured default model, or else the router's fallback.
+//!   success) it serves the route's configured default model, or else the router's fallback;
+//! - when the route has allowed models (its ladder in the policy) and the flag names another
+//!   model, it serves the route's default model instead, and logs a warning once per refresh.
 //!
 //! [`ModelRouter::model_for`] always returns a model id; [`ModelRouter::resolve`] also says where
 //! it came from. The router is cheap to clone: clones share one cache.
@@ -35,6 +37,15 @@
 //! )
 //! .ttl(Duration::from_secs(30))
 //! .default_model("support-chatbot", "anthropic.claude-sonnet-4-5-20250929-v1:0")
+//! // The route's ladder: a flag naming any other model is not served.
+//! .allowed_models(
+//!     "support-chatbot",
+//!     [
+//!         "anthropic.claude-sonnet-4-5-20250929-v1:0",
+//!         "anthropic.claude-haiku-4-5-20251001-v1:0",
+//!         "us.amazon.nova-lite-v1:0",
+//!     ],
+//! )
 //! .build()?;
 //!
 //! // Build the router once and share it (it is `Clone + Send + Sync`).
@@ -43,8 +54,15 @@
 //!
 //! // Or, to know where the answer came from:
 //! let resolution = router.resolve("support-chatbot").await;
-//! if resolution.source == Source::Stale {
-//!     // SSM failed; resolution.model_id is the last good value, resolution.error says why.
+//! match resolution.source {
+//!     Source::Stale => {
+//!         // SSM failed; resolution.model_id is the last good value, resolution.error says why.
+//!     }
+//!     Source::OffLadder => {
+//!         // The flag named resolution.rejected_model_id, which is not on the route's ladder;
+//!         // resolution.model_id is the route's default model.
+//!     }
+//!     _ => {}
 //! }
 //! # Ok(())
 //! # }
@@ -108,6 +126,11 @@ pub enum Source {
     /// No flag value is known (the parameter does not exist, or SSM failed before the first
     /// success): the route's configured default model, or else the router's fallback.
     Default,
+    /// The flag names a model that is not among the route's allowed models (see
+    /// [`ModelRouterBuilder::allowed_models`]): the route's default model, or else the router's
+    /// fallback, is served instead, and [`Resolution::rejected_model_id`] holds the flag's model.
+    /// A flag edited by hand or by a stale writer must not move the route off its ladder.
+    OffLadder,
 }
 
 /// A model id and where it came from.
@@ -117,8 +140,12 @@ pub struct Resolution {
     pub model_id: String,
     /// Where `model_id` came from.
     pub source: Source,
-    /// Why the flag could not be used, for [`Source::Stale`] and [`Source::Default`].
+    /// Why the flag could not be used, for [`Source::Stale`] and [`Source::Default`]; also set
+    /// with [`Source::OffLadder`] when the latest refresh failed and the last value read was off
+    /// the ladder.
     pub error: Option<FlagError>,
+    /// For [`Source::OffLadder`], the flag's model id that was not served; `None` otherwise.
+    pub rejected_model_id: Option<String>,
 }
 
 /// Why a routing flag could not be read or used.
@@ -220,6 +247,33 @@ pub enum ConfigError {
     /// The refresh timeout must be longer than zero.
     #[error("the refresh timeout must be longer than zero")]
     ZeroRefreshTimeout,
+    /// A route's allowed-models list is empty: no flag could ever be served.
+    #[error("the allowed models of route {route:?} are empty: list the models of its ladder")]
+    EmptyAllowedModels {
+        /// The route.
+        route: String,
+    },
+    /// A route's default model is not among its allowed models, so the model served in place of
+    /// an off-ladder flag would be off the ladder too.
+    #[error("the default model {model_id:?} of route {route:?} is not among its allowed models")]
+    DefaultNotAllowed {
+        /// The route.
+        route: String,
+        /// The route's default model.
+        model_id: String,
+    },
+    /// A route with allowed models but no default model of its own would fall back to the
+    /// router's fallback, which is not among its allowed models.
+    #[error(
+        "route {route:?} has no default model and the fallback {model_id:?} is not among its \
+         allowed models: give the route a default model from its allowed models"
+    )]
+    FallbackNotAllowed {
+        /// The route.
+        route: String,
+        /// The router's fallback model.
+        model_id: String,
+    },
 }
 
 /// Builds a [`ModelRouter`]; start with [`ModelRouter::builder`].
@@ -231,6 +285,7 @@ pub struct ModelRouterBuilder {
     refresh_timeout: Duration,
     flags_path: String,
     defaults: HashMap<String, String>,
+    allowed: HashMap<String, Vec<String>>,
     parameter_names: HashMap<String, String>,
 }
 
@@ -263,6 +318,24 @@ impl ModelRouterBuilder {
     #[must_use]
     pub fn default_model(mut self, route: impl Into<String>, model_id: impl Into<String>) -> Self {
         self.defaults.insert(route.into(), model_id.into());
+        self
+    }
+
+    /// The models `route` may be served from its flag: the route's ladder in the Budget Guard
+    /// policy. A flag naming any other model is not served; the route's default model (or, when it
+    /// has none, the router's fallback) is, with [`Source::OffLadder`]. Calling this again for the
+    /// same route replaces its list. A route without a list serves whatever its flag names.
+    ///
+    /// [`build`](Self::build) requires the list to be non-empty and the model served in place of
+    /// an off-ladder flag (the route's default, else the fallback) to be on it.
+    #[must_use]
+    pub fn allowed_models<I>(mut self, route: impl Into<String>, models: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.allowed
+            .insert(route.into(), models.into_iter().map(Into::into).collect());
         self
     }
 
@@ -308,6 +381,39 @@ impl ModelRouterBuilder {
                 return Err(ConfigError::InvalidRoute(route.clone()));
             }
         }
+        for (route, models) in &self.allowed {
+            if models.is_empty() {
+                return Err(ConfigError::EmptyAllowedModels {
+                    route: route.clone(),
+                });
+            }
+            if let Some(model_id) = models.iter().find(|model_id| !valid_model_id(model_id)) {
+                return Err(ConfigError::InvalidModelId {
+                    what: format!("allowed model for route {route:?}"),
+                    model_id: model_id.clone(),
+                });
+            }
+            if !self.parameter_names.contains_key(route) && !valid_route(route) {
+                return Err(ConfigError::InvalidRoute(route.clone()));
+            }
+            // Whatever replaces an off-ladder flag must itself be on the ladder, or the check
+            // would trade one off-ladder model for another.
+            match self.defaults.get(route) {
+                Some(model_id) if !models.contains(model_id) => {
+                    return Err(ConfigError::DefaultNotAllowed {
+                        route: route.clone(),
+                        model_id: model_id.clone(),
+                    });
+                }
+                None if !models.contains(&self.fallback) => {
+                    return Err(ConfigError::FallbackNotAllowed {
+                        route: route.clone(),
+                        model_id: self.fallback.clone(),
+                    });
+                }
+                _ => {}
+            }
+        }
         for (route, name) in &self.parameter_names {
             let name_ok = !name.is_empty()
                 && name.len() <= MAX_PARAMETER_REF_LEN
@@ -330,6 +436,7 @@ impl ModelRouterBuilder {
                 refresh_timeout: self.refresh_timeout,
                 flags_path,
                 defaults: self.defaults,
+                allowed: self.allowed,
                 parameter_names: self.parameter_names,
                 slots: RwLock::new(HashMap::new()),
             }),
@@ -353,6 +460,7 @@ struct Inner {
     refresh_timeout: Duration,
     flags_path: String,
     defaults: HashMap<String, String>,
+    allowed: HashMap<String, Vec<String>>,
     parameter_names: HashMap<String, String>,
     /// One slot per route asked for; a slot is never removed.
     slots: RwLock<HashMap<String, Arc<Slot>>>,
@@ -362,6 +470,8 @@ struct Inner {
 struct Slot {
     parameter: String,
     default_model: String,
+    /// The models the flag may name; `None` when the route has no allowed list.
+    allowed: Option<Vec<String>>,
     state: RwLock<State>,
     /// Held by the one caller refreshing the slot; the others wait on it (single flight).
     refresh: tokio::sync::Mutex<()>,
@@ -369,8 +479,10 @@ struct Slot {
 
 #[derive(Default)]
 struct State {
-    /// The last model id read from the flag.
-    last_good: Option<String>,
+    /// The last model id read from the flag, on the route's ladder or not: whether it is served
+    /// is decided when answering, so a failed refresh after an off-ladder read keeps serving the
+    /// default rather than reviving an older value.
+    last_read: Option<String>,
     /// When the latest refresh finished; `None` before the first.
     checked_at: Option<Instant>,
     /// Why the latest refresh failed; `None` when it succeeded.
@@ -386,6 +498,7 @@ impl fmt::Debug for ModelRouter {
             .field("refresh_timeout", &inner.refresh_timeout)
             .field("flags_path", &inner.flags_path)
             .field("defaults", &inner.defaults)
+            .field("allowed_models", &inner.allowed)
             .field("parameter_names", &inner.parameter_names)
             .field("cached_routes", &read(&inner.slots).len())
             .finish_non_exhaustive()
@@ -403,6 +516,7 @@ impl ModelRouter {
             refresh_timeout: DEFAULT_REFRESH_TIMEOUT,
             flags_path: DEFAULT_FLAGS_PATH.to_owned(),
             defaults: HashMap::new(),
+            allowed: HashMap::new(),
             parameter_names: HashMap::new(),
         }
     }
@@ -429,6 +543,7 @@ impl ModelRouter {
                     model_id: self.inner.default_model(route).to_owned(),
                     source: Source::Default,
                     error: Some(error),
+                    rejected_model_id: None,
                 };
             }
         };
@@ -477,6 +592,7 @@ impl Inner {
             Arc::new(Slot {
                 parameter,
                 default_model: self.default_model(route).to_owned(),
+                allowed: self.allowed.get(route).cloned(),
                 state: RwLock::new(State::default()),
                 refresh: tokio::sync::Mutex::new(()),
             })
@@ -511,23 +627,39 @@ impl Slot {
     }
 
     fn answer(&self, state: &State, fresh: Source) -> Resolution {
-        match (&state.last_good, &state.error) {
+        match (&state.last_read, &state.error) {
+            (Some(model_id), error) if !self.allows(model_id) => Resolution {
+                model_id: self.default_model.clone(),
+                source: Source::OffLadder,
+                error: error.clone(),
+                rejected_model_id: Some(model_id.clone()),
+            },
             (Some(model_id), None) => Resolution {
                 model_id: model_id.clone(),
                 source: fresh,
                 error: None,
+                rejected_model_id: None,
             },
             (Some(model_id), Some(error)) => Resolution {
                 model_id: model_id.clone(),
                 source: Source::Stale,
                 error: Some(error.clone()),
+                rejected_model_id: None,
             },
             (None, error) => Resolution {
                 model_id: self.default_model.clone(),
                 source: Source::Default,
                 error: error.clone(),
+                rejected_model_id: None,
             },
         }
+    }
+
+    /// Whether the flag may route to `model_id`: any model when the route has no allowed list.
+    fn allows(&self, model_id: &str) -> bool {
+        self.allowed
+            .as_ref()
+            .is_none_or(|models| models.iter().any(|allowed| allowed == model_id))
     }
 
     /// Records the outcome of a refresh and answers from it.
@@ -536,7 +668,18 @@ impl Slot {
         let parameter = self.parameter.as_str();
         match result {
             Ok(model_id) => {
-                match state.last_good.as_deref() {
+                match state.last_read.as_deref() {
+                    // Warned on every refresh that reads it, not only on a change: an off-ladder
+                    // flag is a fault someone has to fix, and the TTL bounds the rate.
+                    _ if !self.allows(&model_id) => {
+                        tracing::warn!(
+                            route,
+                            parameter,
+                            flag_model = %model_id,
+                            served_model = %self.default_model,
+                            "routing flag model is not among the route's allowed models; serving the default model"
+                        );
+                    }
                     Some(previous) if previous == model_id => {
                         tracing::debug!(route, parameter, model_id = %model_id, "routing flag read");
                     }
@@ -544,13 +687,13 @@ impl Slot {
                         tracing::info!(route, parameter, model_id = %model_id, previous = previous, "routing flag model");
                     }
                 }
-                state.last_good = Some(model_id);
+                state.last_read = Some(model_id);
                 state.error = None;
             }
             Err(FlagError::NotFound) => {
                 // The flag does not exist (or no longer does): no routing decision stands, so the
                 // route goes back to its default rather than keeping a value that was removed.
-                let previous = state.last_good.take();
+                let previous = state.last_read.take();
                 let news = previous.is_some() || state.error != Some(FlagError::NotFound);
                 if news {
                     tracing::info!(
@@ -572,10 +715,16 @@ impl Slot {
                 state.error = Some(FlagError::NotFound);
             }
             Err(error) => {
-                if state.last_good.is_some() {
-                    tracing::warn!(route, parameter, error.kind = error.kind(), error = %error, "routing flag refresh failed; serving the last good model");
-                } else {
-                    tracing::warn!(route, parameter, error.kind = error.kind(), error = %error, default_model = %self.default_model, "routing flag refresh failed; serving the default model");
+                match state.last_read.as_deref() {
+                    Some(last) if !self.allows(last) => {
+                        tracing::warn!(route, parameter, error.kind = error.kind(), error = %error, flag_model = %last, served_model = %self.default_model, "routing flag refresh failed and the last model read is not among the route's allowed models; serving the default model");
+                    }
+                    Some(_) => {
+                        tracing::warn!(route, parameter, error.kind = error.kind(), error = %error, "routing flag refresh failed; serving the last good model");
+                    }
+                    None => {
+                        tracing::warn!(route, parameter, error.kind = error.kind(), error = %error, default_model = %self.default_model, "routing flag refresh failed; serving the default model");
+                    }
                 }
                 state.error = Some(error);
             }

@@ -20,6 +20,10 @@ const HAIKU: &str = "anthropic.claude-haiku-4-5-20251001-v1:0";
 const SONNET: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
 const NOVA: &str = "us.amazon.nova-lite-v1:0";
 const FALLBACK: &str = "amazon.nova-micro-v1:0";
+/// A model on no ladder of these tests.
+const OPUS: &str = "anthropic.claude-opus-4-1-20250805-v1:0";
+/// The route's ladder, most capable first, as the policy lists it.
+const LADDER: [&str; 3] = [SONNET, HAIKU, NOVA];
 
 /// A flag value as the alert-handler writes it.
 fn flag(model_id: &str) -> String {
@@ -82,6 +86,24 @@ fn router(client: Client) -> ModelRouter {
         .default_model(ROUTE, SONNET)
         .build()
         .expect("valid settings")
+}
+
+/// [`router`] with the route's ladder as its allowed models.
+fn laddered_router(client: Client) -> ModelRouter {
+    ModelRouter::builder(client, FALLBACK)
+        .default_model(ROUTE, SONNET)
+        .allowed_models(ROUTE, LADDER)
+        .build()
+        .expect("valid settings")
+}
+
+fn off_ladder(served: &str, rejected: &str, error: Option<FlagError>) -> Resolution {
+    Resolution {
+        model_id: served.to_owned(),
+        source: Source::OffLadder,
+        error,
+        rejected_model_id: Some(rejected.to_owned()),
+    }
 }
 
 fn assert_resolution(r: &Resolution, model_id: &str, source: Source) {
@@ -508,6 +530,39 @@ impl std::io::Write for Logs {
     }
 }
 
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Records, at DEBUG and above, what this thread logs until the guard is dropped.
+///
+/// `tracing` caches per callsite, process-wide, whether any subscriber wants its events, asking
+/// the default subscriber of the first thread to reach it. A sibling test running without a
+/// subscriber would cache "never" for the router's log lines and this test would record
+/// nothing. A global subscriber that wants everything keeps that cache open on every thread;
+/// the scoped one is what records.
+fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        tracing::subscriber::set_global_default(tracing_subscriber::registry())
+            .expect("nothing else in this test binary sets a global subscriber");
+    });
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    // A callsite a sibling registered while the global subscriber was being installed may
+    // still hold its "never".
+    tracing::callsite::rebuild_interest_cache();
+    (logs, guard)
+}
+
 #[tokio::test(start_paused = true)]
 async fn logs_name_the_route_and_error_kind_but_never_the_value() {
     const MARKER: &str = "do-not-log-this";
@@ -524,14 +579,7 @@ async fn logs_name_the_route_and_error_kind_but_never_the_value() {
         .http_status(400, Some(THROTTLED_BODY.to_owned()))
         .repeatedly()
         .build();
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    let (logs, _capture) = capture_logs();
 
     let router = router(ssm(&[&rule]));
     for _ in 0..4 {
@@ -540,7 +588,7 @@ async fn logs_name_the_route_and_error_kind_but_never_the_value() {
     }
     assert_eq!(rule.num_calls(), 4);
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(!logs.contains(MARKER), "{logs}");
     assert!(
         logs.contains("route=\"support-chatbot\"") || logs.contains("route=support-chatbot"),
@@ -552,4 +600,248 @@ async fn logs_name_the_route_and_error_kind_but_never_the_value() {
         logs.contains(HAIKU),
         "the model id itself may be logged: {logs}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_off_ladder_flag_serves_the_route_default() {
+    let rule = mock!(Client::get_parameter)
+        .sequence()
+        .output(|| output(PARAM, &flag(OPUS)))
+        .output(|| output(PARAM, &flag(HAIKU)))
+        .repeatedly()
+        .build();
+    let router = laddered_router(ssm(&[&rule]));
+
+    assert_eq!(router.resolve(ROUTE).await, off_ladder(SONNET, OPUS, None));
+    // Cached answers within the TTL say the same, without another call.
+    for _ in 0..5 {
+        assert_eq!(router.resolve(ROUTE).await, off_ladder(SONNET, OPUS, None));
+    }
+    assert_eq!(router.model_for(ROUTE).await, SONNET);
+    assert_eq!(rule.num_calls(), 1);
+
+    // The flag is back on the ladder: it is served, nothing is rejected.
+    tokio::time::advance(Duration::from_secs(31)).await;
+    let r = router.resolve(ROUTE).await;
+    assert_resolution(&r, HAIKU, Source::Flag);
+    assert_eq!((r.error, r.rejected_model_id), (None, None));
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_off_ladder_flag_on_a_route_without_a_default_serves_the_fallback() {
+    let rule = mock!(Client::get_parameter).then_output(|| output(PARAM, &flag(OPUS)));
+    let router = ModelRouter::builder(ssm(&[&rule]), FALLBACK)
+        .allowed_models(ROUTE, [HAIKU, FALLBACK])
+        .build()
+        .unwrap();
+    assert_eq!(
+        router.resolve(ROUTE).await,
+        off_ladder(FALLBACK, OPUS, None)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_on_ladder_flag_is_served() {
+    let rule = mock!(Client::get_parameter)
+        .sequence()
+        .output(|| output(PARAM, &flag(HAIKU)))
+        .output(|| output(PARAM, &flag(NOVA)))
+        .http_status(400, Some(THROTTLED_BODY.to_owned()))
+        .output(|| output(PARAM, &flag(SONNET)))
+        .repeatedly()
+        .build();
+    // The ladder as a policy holds it: owned strings, passed by reference.
+    let ladder: Vec<String> = LADDER.iter().map(|m| (*m).to_owned()).collect();
+    let router = ModelRouter::builder(ssm(&[&rule]), FALLBACK)
+        .default_model(ROUTE, SONNET)
+        .allowed_models(ROUTE, &ladder)
+        .build()
+        .unwrap();
+
+    for (model_id, calls) in [(HAIKU, 1), (NOVA, 2)] {
+        let r = router.resolve(ROUTE).await;
+        assert_resolution(&r, model_id, Source::Flag);
+        assert_eq!(r.rejected_model_id, None);
+        assert_resolution(&router.resolve(ROUTE).await, model_id, Source::Cached);
+        assert_eq!(rule.num_calls(), calls);
+        tokio::time::advance(Duration::from_secs(31)).await;
+    }
+    // A failure after an on-ladder value keeps serving it, as without a list.
+    let r = router.resolve(ROUTE).await;
+    assert_resolution(&r, NOVA, Source::Stale);
+    assert_eq!(r.rejected_model_id, None);
+
+    tokio::time::advance(Duration::from_secs(31)).await;
+    assert_resolution(&router.resolve(ROUTE).await, SONNET, Source::Flag);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_route_without_allowed_models_serves_any_flag() {
+    const SEARCH: &str = "/budget-guard/routes/search";
+    let chat = mock!(Client::get_parameter)
+        .match_requests(|req| req.name() == Some(PARAM))
+        .then_output(|| output(PARAM, &flag(OPUS)));
+    let search = mock!(Client::get_parameter)
+        .match_requests(|req| req.name() == Some(SEARCH))
+        .then_output(|| output(SEARCH, &flag(OPUS)));
+    // Only the other route has a list: lists are per route.
+    let router = ModelRouter::builder(ssm(&[&chat, &search]), FALLBACK)
+        .default_model(ROUTE, SONNET)
+        .default_model("search", NOVA)
+        .allowed_models("search", [NOVA, HAIKU])
+        .build()
+        .unwrap();
+
+    let r = router.resolve(ROUTE).await;
+    assert_resolution(&r, OPUS, Source::Flag);
+    assert_eq!(r.rejected_model_id, None);
+    assert_resolution(&router.resolve(ROUTE).await, OPUS, Source::Cached);
+    assert_eq!(router.resolve("search").await, off_ladder(NOVA, OPUS, None));
+    assert_eq!((chat.num_calls(), search.num_calls()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_refresh_after_an_off_ladder_flag_keeps_serving_the_default() {
+    let rule = mock!(Client::get_parameter)
+        .sequence()
+        .output(|| output(PARAM, &flag(HAIKU)))
+        .output(|| output(PARAM, &flag(OPUS)))
+        .http_status(400, Some(THROTTLED_BODY.to_owned()))
+        .error(not_found)
+        .repeatedly()
+        .build();
+    let router = laddered_router(ssm(&[&rule]));
+    assert_resolution(&router.resolve(ROUTE).await, HAIKU, Source::Flag);
+
+    // Off the ladder: the default, not the earlier on-ladder value.
+    tokio::time::advance(Duration::from_secs(31)).await;
+    assert_eq!(router.resolve(ROUTE).await, off_ladder(SONNET, OPUS, None));
+
+    // Throttled: still the default, never the off-ladder value as a stale one.
+    tokio::time::advance(Duration::from_secs(31)).await;
+    let throttled = FlagError::Throttled {
+        code: "ThrottlingException".to_owned(),
+    };
+    assert_eq!(
+        router.resolve(ROUTE).await,
+        off_ladder(SONNET, OPUS, Some(throttled.clone()))
+    );
+    assert_eq!(
+        router.resolve(ROUTE).await,
+        off_ladder(SONNET, OPUS, Some(throttled))
+    );
+
+    // The flag is deleted: a plain default, nothing rejected any more.
+    tokio::time::advance(Duration::from_secs(31)).await;
+    let r = router.resolve(ROUTE).await;
+    assert_resolution(&r, SONNET, Source::Default);
+    assert_eq!(r.rejected_model_id, None);
+    assert_eq!(rule.num_calls(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_off_ladder_flag_is_warned_once_per_refresh() {
+    let rule = mock!(Client::get_parameter).then_output(|| output(PARAM, &flag(OPUS)));
+    let (logs, _capture) = capture_logs();
+    let router = laddered_router(ssm(&[&rule]));
+    let lines_naming_the_flag_model = || {
+        logs.text()
+            .lines()
+            .filter(|line| line.contains(OPUS))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+
+    for _ in 0..10 {
+        assert_eq!(router.model_for(ROUTE).await, SONNET);
+    }
+    let lines = lines_naming_the_flag_model();
+    assert_eq!(lines.len(), 1, "one line per refresh: {lines:#?}");
+    let line = &lines[0];
+    assert!(line.contains(" WARN "), "{line}");
+    assert!(
+        line.contains("route=\"support-chatbot\"") || line.contains("route=support-chatbot"),
+        "{line}"
+    );
+    assert!(line.contains(&format!("flag_model={OPUS}")), "{line}");
+    assert!(line.contains(&format!("served_model={SONNET}")), "{line}");
+
+    tokio::time::advance(Duration::from_secs(31)).await;
+    for _ in 0..10 {
+        assert_eq!(router.model_for(ROUTE).await, SONNET);
+    }
+    let lines = lines_naming_the_flag_model();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines.iter().all(|line| line.contains(" WARN ")),
+        "{lines:#?}"
+    );
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn the_builder_checks_allowed_models() {
+    let rule = mock!(Client::get_parameter).then_error(not_found);
+    let client = ssm(&[&rule]);
+    let build = |b: model_router::ModelRouterBuilder| b.build().unwrap_err();
+    let builder = || ModelRouter::builder(client.clone(), FALLBACK).default_model(ROUTE, SONNET);
+
+    let error = build(builder().allowed_models(ROUTE, std::iter::empty::<&str>()));
+    assert_eq!(
+        error,
+        ConfigError::EmptyAllowedModels {
+            route: ROUTE.to_owned()
+        }
+    );
+    assert!(error.to_string().contains(ROUTE), "{error}");
+
+    let error = build(
+        builder()
+            .default_model(ROUTE, OPUS)
+            .allowed_models(ROUTE, LADDER),
+    );
+    assert_eq!(
+        error,
+        ConfigError::DefaultNotAllowed {
+            route: ROUTE.to_owned(),
+            model_id: OPUS.to_owned(),
+        }
+    );
+    assert!(
+        error.to_string().contains(ROUTE) && error.to_string().contains(OPUS),
+        "{error}"
+    );
+
+    // Without a default of its own the route would get the fallback, which is off its ladder.
+    let error = build(ModelRouter::builder(client.clone(), FALLBACK).allowed_models(ROUTE, LADDER));
+    assert_eq!(
+        error,
+        ConfigError::FallbackNotAllowed {
+            route: ROUTE.to_owned(),
+            model_id: FALLBACK.to_owned(),
+        }
+    );
+    assert!(error.to_string().contains(FALLBACK), "{error}");
+
+    assert!(matches!(
+        build(builder().allowed_models(ROUTE, [SONNET, "two words"])),
+        ConfigError::InvalidModelId { model_id, .. } if model_id == "two words"
+    ));
+    assert_eq!(
+        build(builder().allowed_models("a/b", [FALLBACK])),
+        ConfigError::InvalidRoute("a/b".to_owned())
+    );
+
+    // A later list for the same route replaces the earlier one.
+    builder()
+        .allowed_models(ROUTE, [HAIKU])
+        .allowed_models(ROUTE, LADDER)
+        .build()
+        .expect("the default is on the second list");
+    ModelRouter::builder(client.clone(), FALLBACK)
+        .allowed_models(ROUTE, [HAIKU, FALLBACK])
+        .build()
+        .expect("the fallback is on the list");
+    assert_eq!(rule.num_calls(), 0);
 }
