@@ -16,7 +16,8 @@ const NOT_ALERTS: [&str; 3] = [
 ];
 
 fn message_90() -> &'static str {
-    "Budget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $500.00\nAlert Type: ACTUAL\n\
+    "AWS Budget Notification November 12, 2026\nAWS Account 123456789012\n\n\
+     Budget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $500.00\nAlert Type: ACTUAL\n\
      Alert Threshold: > $450.00\nACTUAL Amount: $455.12\n"
 }
 
@@ -79,6 +80,8 @@ fn simulate_says_what_would_happen() {
         "policies/example.yaml",
         "--message-file",
         m,
+        "--at",
+        "2026-11-12T06:00:00Z",
         "--format",
         "json",
     ]);
@@ -153,9 +156,38 @@ fn simulate_says_what_would_happen() {
     ]);
     let json: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(json["matched"], false, "{json}");
-    assert_eq!(
-        json["actions"],
-        serde_json::json!([{"type": "slack", "channel": "platform-alerts"}])
+    // Nobody is told of alerts that are not the policy's unless `settings.unmatched_notify` says.
+    assert_eq!(json["actions"], serde_json::json!([]), "{json}");
+    assert!(
+        json["notes"][0].as_str().unwrap().contains("unmatched"),
+        "{json}"
+    );
+
+    // The same 90% alert, a month after its period: late, told, nothing moves.
+    let r = run(&[
+        "alert",
+        "simulate",
+        "--policy",
+        "policies/example.yaml",
+        "--message-file",
+        m,
+        "--at",
+        "2026-12-02T06:00:00Z",
+        "--format",
+        "json",
+    ]);
+    let json: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        json["notes"][0].as_str().unwrap().contains("late"),
+        "{json}"
+    );
+    assert!(
+        json["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["type"] != "downgrade"),
+        "{json}"
     );
 }
 
@@ -261,7 +293,8 @@ async fn flags_commands_and_alert_handle_on_the_emulator() {
     // Replay an alert with the handler's code: the pinned flag stays, Slack hears of it.
     let dir = tempfile::tempdir().unwrap();
     let event = dir.path().join("event.json");
-    let sns = serde_json::json!({"Records": [{"Sns": {"MessageId": "replay-1", "Message": message_90()}}]});
+    let alerts = "arn:aws:sns:us-east-1:123456789012:budget-guard-alerts";
+    let sns = serde_json::json!({"Records": [{"Sns": {"MessageId": "replay-1", "TopicArn": alerts, "Message": message_90()}}]});
     std::fs::write(&event, sns.to_string()).unwrap();
     let args = [
         "alert",
@@ -269,6 +302,10 @@ async fn flags_commands_and_alert_handle_on_the_emulator() {
         "--event-file",
         event.to_str().unwrap(),
         "policies/example.yaml",
+        "--at",
+        "2026-11-12T07:00:00Z",
+        "--alerts-topic-arn",
+        alerts,
         "--notify-topic-arn",
         &topic,
     ];
@@ -287,9 +324,16 @@ async fn flags_commands_and_alert_handle_on_the_emulator() {
     );
     assert_eq!(slack.posted_json().len(), 1);
 
-    let r = run_env(&aws, &["flags", "unpin", "support-chatbot", p[0], p[1]]);
-    assert_eq!(r.code, Some(0), "{}", r.transcript());
+    // Restore drops the route's requirements and keeps its pin, at the top; unpin lets go.
     let r = run_env(&aws, &["flags", "restore", p[0], p[1], "--format", "json"]);
+    assert_eq!(r.code, Some(0), "{}", r.transcript());
+    let rows = list(&aws);
+    assert_eq!(
+        (rows[0]["step"].as_u64(), rows[0]["pinned"].as_bool()),
+        (Some(1), Some(true))
+    );
+    assert!(rows[0]["reason"].as_str().unwrap().contains("restore"));
+    let r = run_env(&aws, &["flags", "unpin", "support-chatbot", p[0], p[1]]);
     assert_eq!(r.code, Some(0), "{}", r.transcript());
     let rows = list(&aws);
     assert_eq!(
@@ -297,5 +341,5 @@ async fn flags_commands_and_alert_handle_on_the_emulator() {
         (Some(1), Some(false))
     );
     assert_eq!(rows[0]["changed_by"], "ci-bot");
-    assert!(rows[0]["reason"].as_str().unwrap().contains("restore"));
+    assert!(rows[0]["reason"].as_str().unwrap().contains("unpin"));
 }

@@ -8,9 +8,11 @@
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use guard_core::handling::{
-    EmailPublisher, FlagStore, HandleError, Handler, Outcome, SlackPoster, StateStore,
+    Command, Deadline, EmailPublisher, FlagStore, HandleError, Handler, Inbound, Outcome,
+    RouteReport, SlackPoster, StateStore,
 };
 use guard_core::policy::Policy;
+use guard_core::routing::{MAX_CLOCK_SKEW_MINUTES, Trust};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -44,10 +46,12 @@ pub fn operations() -> Vec<&'static str> {
 }
 
 /// Builds the handler from one SDK config: SSM for flags and state, Secrets Manager and Slack,
-/// SNS for the notify topic.
+/// SNS for the notify topic. It trusts SNS records of `alerts_topic_arn` only, and AWS Budgets
+/// alerts of that topic's account.
 pub fn live_handler(
     config: &SdkConfig,
     policy: Policy,
+    alerts_topic_arn: &str,
     notify_topic_arn: &str,
 ) -> Result<LiveHandler, SlackError> {
     let ssm = aws_sdk_ssm::Client::new(config);
@@ -58,6 +62,7 @@ pub fn live_handler(
     let email = SnsNotifier::new(aws_sdk_sns::Client::new(config), notify_topic_arn);
     Ok(Handler::new(
         policy,
+        Trust::for_alerts_topic(alerts_topic_arn),
         SsmFlagStore::new(ssm),
         state,
         slack,
@@ -69,20 +74,29 @@ pub fn live_handler(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     pub message_id: String,
+    pub topic_arn: Option<String>,
     pub subject: Option<String>,
     pub message: String,
 }
 
+/// The key of an operator's command event (`budget-guard flags`): `{"budget-guard-command": ...}`.
+pub const COMMAND_KEY: &str = "budget-guard-command";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Sns(Vec<Notification>),
-    Tick,
+    /// A scheduled tick, at the event's `time` when it has one.
+    Tick(Option<DateTime<Utc>>),
+    Command(Command),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    #[error("the event is neither an SNS event nor a roll-over tick: {0}")]
+    #[error("the event is neither an SNS event, a roll-over tick nor a command: {0}")]
     Unknown(String),
+    /// The event is well formed but not to be acted on (a tick far from the clock).
+    #[error("event refused: {0}")]
+    Refused(String),
     #[error("{failed} of {total} jobs failed: {summary}")]
     Failed {
         failed: usize,
@@ -90,14 +104,21 @@ pub enum EventError {
         summary: String,
         report: Box<EventReport>,
     },
+    #[error(transparent)]
+    Command(HandleError),
 }
 
 const TICK_SOURCES: [&str; 2] = ["aws.events", "budget-guard.schedule"];
 const TICK_DETAIL_TYPES: [&str; 2] = ["Scheduled Event", "rollover-tick"];
 
 /// Reads the event: SNS (with `aws_lambda_events`, falling back to Budget Guard's lenient reader
-/// for events that lack fields it requires) or a tick.
+/// for events that lack fields it requires), a tick, or an operator's command.
 pub fn classify(event: &Value) -> Result<Event, EventError> {
+    if let Some(command) = event.get(COMMAND_KEY) {
+        return serde_json::from_value(command.clone())
+            .map(Event::Command)
+            .map_err(|e| EventError::Unknown(format!("not a command: {e}")));
+    }
     if event.get("Records").is_some() {
         let typed: Result<aws_lambda_events::event::sns::SnsEvent, _> =
             serde_json::from_value(event.clone());
@@ -107,6 +128,7 @@ pub fn classify(event: &Value) -> Result<Event, EventError> {
                 .into_iter()
                 .map(|r| Notification {
                     message_id: r.sns.message_id,
+                    topic_arn: Some(r.sns.topic_arn),
                     subject: r.sns.subject,
                     message: r.sns.message,
                 })
@@ -118,6 +140,7 @@ pub fn classify(event: &Value) -> Result<Event, EventError> {
                     .into_iter()
                     .map(|r| Notification {
                         message_id: r.message_id,
+                        topic_arn: r.topic_arn,
                         subject: r.subject,
                         message: r.message,
                     })
@@ -129,10 +152,10 @@ pub fn classify(event: &Value) -> Result<Event, EventError> {
     let field = |name: &str| event.get(name).and_then(Value::as_str).unwrap_or_default();
     if TICK_SOURCES.contains(&field("source")) || TICK_DETAIL_TYPES.contains(&field("detail-type"))
     {
-        return Ok(Event::Tick);
+        return Ok(Event::Tick(crate::schedule::scheduled_time(event)));
     }
     Err(EventError::Unknown(
-        "expected `Records` (SNS) or an EventBridge scheduled event".to_owned(),
+        "expected `Records` (SNS), an EventBridge scheduled event or a command".to_owned(),
     ))
 }
 
@@ -141,16 +164,42 @@ pub fn classify(event: &Value) -> Result<Event, EventError> {
 pub struct EventReport {
     pub outcomes: Vec<Outcome>,
     pub errors: Vec<String>,
+    /// The routes after an operator's command.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteReport>,
     #[serde(skip)]
     pub retryable: bool,
 }
 
-/// Handles one event. Any job that did not finish makes this an error, so the delivery is retried;
-/// the retry redoes only what failed.
+/// The instant a tick acts at: its event time, which must be within
+/// [`MAX_CLOCK_SKEW_MINUTES`] of the clock, so that a forged or stale tick cannot end periods early
+/// or late.
+pub fn tick_time(
+    event_time: Option<DateTime<Utc>>,
+    clock: DateTime<Utc>,
+) -> Result<DateTime<Utc>, EventError> {
+    let Some(time) = event_time else {
+        return Ok(clock);
+    };
+    let skew = (time - clock).num_seconds().abs();
+    if skew > MAX_CLOCK_SKEW_MINUTES * 60 {
+        return Err(EventError::Refused(format!(
+            "the scheduled event's time {} is {} minutes from the handler's clock {}; a tick must be within {MAX_CLOCK_SKEW_MINUTES} minutes",
+            time.to_rfc3339(),
+            skew / 60,
+            clock.to_rfc3339()
+        )));
+    }
+    Ok(time)
+}
+
+/// Handles one event at `clock` (the function's clock, or a replay's `--at`). Any job that did not
+/// finish makes this an error, so the delivery is retried; the retry redoes only what failed.
 pub async fn handle_event<F, S, K, E>(
     handler: &Handler<F, S, K, E>,
     event: &Value,
-    now: DateTime<Utc>,
+    clock: DateTime<Utc>,
+    deadline: Deadline,
 ) -> Result<EventReport, EventError>
 where
     F: FlagStore,
@@ -162,15 +211,27 @@ where
         Event::Sns(notifications) => {
             let mut results = Vec::new();
             for n in &notifications {
-                results.push(
-                    handler
-                        .handle_message(&n.message_id, n.subject.as_deref(), &n.message, now)
-                        .await,
-                );
+                let inbound = Inbound {
+                    message_id: &n.message_id,
+                    topic_arn: n.topic_arn.as_deref(),
+                    subject: n.subject.as_deref(),
+                    message: &n.message,
+                };
+                results.push(handler.handle_message(&inbound, clock, deadline).await);
             }
             results
         }
-        Event::Tick => handler.handle_tick(now).await,
+        Event::Tick(time) => handler.handle_tick(tick_time(time, clock)?, deadline).await,
+        Event::Command(command) => {
+            let routes = handler
+                .handle_command(&command, clock)
+                .await
+                .map_err(EventError::Command)?;
+            return Ok(EventReport {
+                routes,
+                ..EventReport::default()
+            });
+        }
     };
     let total = results.len();
     let mut report = EventReport::default();
@@ -244,8 +305,13 @@ mod tests {
             serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"}),
             serde_json::json!({"source": "budget-guard.schedule", "detail-type": "rollover-tick"}),
         ] {
-            assert!(matches!(classify(&tick), Ok(Event::Tick)));
+            assert!(matches!(classify(&tick), Ok(Event::Tick(None))));
         }
+        let command = serde_json::json!({COMMAND_KEY: {"command": "unpin", "route": "r", "by": "me", "reason": "why"}});
+        assert!(matches!(
+            classify(&command),
+            Ok(Event::Command(Command::Unpin { .. }))
+        ));
         assert!(matches!(
             classify(&serde_json::json!({"x": 1})),
             Err(EventError::Unknown(_))
@@ -254,5 +320,25 @@ mod tests {
         assert!(
             matches!(classify(&serde_json::from_str(fixture).unwrap()), Ok(Event::Sns(n)) if n.len() == 1)
         );
+    }
+
+    #[test]
+    fn a_tick_far_from_the_clock_is_refused() {
+        let clock = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(tick_time(None, clock).unwrap(), clock);
+        let near = clock + chrono::Duration::minutes(14);
+        assert_eq!(tick_time(Some(near), clock).unwrap(), near);
+        for far in [
+            clock + chrono::Duration::minutes(16),
+            clock - chrono::Duration::minutes(16),
+            clock + chrono::Duration::days(365 * 73),
+        ] {
+            assert!(matches!(
+                tick_time(Some(far), clock),
+                Err(EventError::Refused(_))
+            ));
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! never the URL. Every request has a timeout; a 429 is retried after its `Retry-After` when that
 //! is short enough, else reported as throttled so the handler's retry tries again later.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use guard_core::handling::{self, PortErrorKind, SlackPoster};
@@ -17,6 +17,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(15);
 /// Attempts per post when Slack answers 429.
 pub const MAX_ATTEMPTS: u32 = 3;
+/// Time kept back from the invocation's deadline, for saving the job and answering.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(3);
+/// The least time worth starting a request with.
+const MIN_REQUEST_TIME: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SlackError {
@@ -43,13 +47,18 @@ pub enum SlackError {
     },
     #[error("cannot build the HTTP client: {0}")]
     Client(reqwest::Error),
+    /// Too little of the invocation is left to post and still save what was done.
+    #[error(
+        "not posting to Slack channel {channel}: the invocation's deadline is near; the retry posts it"
+    )]
+    DeadlineNear { channel: String },
 }
 
 impl SlackError {
     pub fn kind(&self) -> PortErrorKind {
         match self {
             SlackError::Secret(e) => crate::flag_store::handling_kind(e.kind()),
-            SlackError::Timeout { .. } => PortErrorKind::Timeout,
+            SlackError::Timeout { .. } | SlackError::DeadlineNear { .. } => PortErrorKind::Timeout,
             SlackError::Request { .. } => PortErrorKind::Unavailable,
             SlackError::RateLimited { .. } => PortErrorKind::Throttled,
             SlackError::Status { status, .. } if *status >= 500 => PortErrorKind::Unavailable,
@@ -98,19 +107,39 @@ impl SlackClient {
         })
     }
 
-    /// Posts `payload` to the webhook in `secret`.
+    /// Posts `payload` to the webhook in `secret`, giving up before `deadline` (less
+    /// [`DEADLINE_MARGIN`]): a `Retry-After` that would pass it is not waited for.
     pub async fn post_to(
         &self,
         channel: &str,
         secret: &str,
         payload: &Value,
+        deadline: Option<Instant>,
     ) -> Result<(), SlackError> {
+        let left = || {
+            deadline.map(|d| {
+                d.saturating_duration_since(Instant::now())
+                    .saturating_sub(DEADLINE_MARGIN)
+            })
+        };
+        let near = || SlackError::DeadlineNear {
+            channel: channel.to_owned(),
+        };
+        if left().is_some_and(|l| l < MIN_REQUEST_TIME) {
+            return Err(near());
+        }
         let url = self.secrets.webhook_url(secret).await?;
         let mut attempt = 1;
         loop {
+            let timeout = match left() {
+                Some(l) if l < MIN_REQUEST_TIME => return Err(near()),
+                Some(l) => l.min(self.timeout),
+                None => self.timeout,
+            };
             let response = self
                 .http
                 .post(&url)
+                .timeout(timeout)
                 .json(payload)
                 .send()
                 .await
@@ -118,7 +147,7 @@ impl SlackClient {
                     if e.is_timeout() {
                         SlackError::Timeout {
                             channel: channel.to_owned(),
-                            timeout: self.timeout,
+                            timeout,
                         }
                     } else {
                         SlackError::Request {
@@ -135,7 +164,8 @@ impl SlackClient {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map_or(Duration::from_secs(1), Duration::from_secs);
-                if attempt < MAX_ATTEMPTS && retry_after <= self.max_retry_after {
+                let fits = left().is_none_or(|l| retry_after + MIN_REQUEST_TIME <= l);
+                if attempt < MAX_ATTEMPTS && retry_after <= self.max_retry_after && fits {
                     tracing::warn!(
                         channel,
                         retry_after_secs = retry_after.as_secs(),
@@ -183,8 +213,9 @@ impl SlackPoster for SlackClient {
         channel: &str,
         webhook_secret: &str,
         payload: &Value,
+        deadline: handling::Deadline,
     ) -> Result<(), handling::PortError> {
-        self.post_to(channel, webhook_secret, payload)
+        self.post_to(channel, webhook_secret, payload, deadline)
             .await
             .map_err(|e| handling::PortError::new(e.kind(), "post to Slack", e.to_string()))
     }

@@ -2,8 +2,8 @@
 //! and a local Slack listener: the scenarios end to end, and every AWS call it makes is
 //! one its IAM statements allow.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use guard_aws::alert_handler::{LiveHandler, handle_event, live_handler, operations};
+use chrono::{DateTime, TimeZone, Utc};
+use guard_aws::alert_handler::{EventError, EventReport, LiveHandler, live_handler, operations};
 use guard_core::flags::Flag;
 use guard_core::policy::{self, Policy, SourceFile};
 use guard_testkit::{Emulator, Script, SlackListener};
@@ -14,6 +14,16 @@ const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const NOVA_LITE: &str = "us.amazon.nova-lite-v1:0";
 const PARAM: &str = "/budget-guard/routes/support-chatbot";
 const SECRET: &str = "budget-guard/slack/platform-alerts";
+const ALERTS_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:budget-guard-alerts";
+
+/// The handler at `now`, with no invocation deadline.
+async fn handle_event(
+    handler: &LiveHandler,
+    event: &Value,
+    now: DateTime<Utc>,
+) -> Result<EventReport, EventError> {
+    guard_aws::alert_handler::handle_event(handler, event, now, None).await
+}
 
 fn policy() -> Policy {
     let source = SourceFile::new(
@@ -56,7 +66,7 @@ async fn env(script: Script, secret_as_json: bool) -> Env {
         .unwrap()
         .topic_arn
         .unwrap();
-    let handler = live_handler(&config, policy(), &topic).unwrap();
+    let handler = live_handler(&config, policy(), ALERTS_TOPIC, &topic).unwrap();
     aws.reset_calls();
     Env {
         ssm: aws_sdk_ssm::Client::new(&config),
@@ -96,9 +106,9 @@ fn sns_event(message_id: &str, message: &str) -> Value {
     }]})
 }
 
-fn tick() -> Value {
+fn tick(at: DateTime<Utc>) -> Value {
     json!({"version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
-           "account": "123456789012", "time": "2026-12-01T00:05:00Z", "region": "us-east-1",
+           "account": "123456789012", "time": at.to_rfc3339(), "region": "us-east-1",
            "resources": [], "detail": {}})
 }
 
@@ -315,13 +325,15 @@ async fn the_rollover_restores_and_notifies_and_a_pinned_flag_stays() {
     .unwrap();
     assert_eq!(flag(&env).await.unwrap().step, 3);
     // Same month: the tick does nothing.
-    let report = handle_event(&env.handler, &tick(), nov(30)).await.unwrap();
+    let report = handle_event(&env.handler, &tick(nov(30)), nov(30))
+        .await
+        .unwrap();
     assert!(report.outcomes.is_empty());
     let dec1 = Utc.with_ymd_and_hms(2026, 12, 1, 0, 5, 0).unwrap();
-    handle_event(&env.handler, &tick(), dec1).await.unwrap();
+    handle_event(&env.handler, &tick(dec1), dec1).await.unwrap();
     let f = flag(&env).await.unwrap();
     assert_eq!((f.step, f.model_id.as_str()), (1, SONNET));
-    assert_eq!(f.period_start, NaiveDate::from_ymd_opt(2026, 12, 1));
+    assert_eq!(f.period_start, None, "no requirement holds it this period");
     let posts = env.slack.posted_json();
     assert!(posts.last().unwrap().to_string().contains("back on"));
     let emails = env.aws.sns_published(&env.topic).await.unwrap();
@@ -335,45 +347,30 @@ async fn the_rollover_restores_and_notifies_and_a_pinned_flag_stays() {
             .contains("restored")
     );
 
-    // Pin the flag at the bottom in December, then January's tick leaves it and says so.
-    let route = &env.handler.policy.routes["support-chatbot"];
-    let change = guard_core::flags::Change {
-        budget: Some("bg-chatbot"),
-        period_start: NaiveDate::from_ymd_opt(2026, 12, 1),
-        reason: "pinned for the migration",
-        at: dec1,
-        by: "alice",
-        pinned: true,
+    // Pin the route at the bottom in December: January's tick leaves it (and tells no one: no
+    // route moved).
+    let pin = guard_core::handling::Command::Pin {
+        route: "support-chatbot".into(),
+        step: Some(3),
+        by: "alice".into(),
+        reason: "pinned for the migration".into(),
     };
-    let pinned = Flag::at_step(route, 3, change);
-    env.ssm
-        .put_parameter()
-        .name(PARAM)
-        .value(pinned.to_json())
-        .overwrite(true)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await
-        .unwrap();
+    env.handler.handle_command(&pin, dec1).await.unwrap();
+    let pinned = flag(&env).await.unwrap();
+    assert_eq!((pinned.step, pinned.pinned), (3, true));
+    let posts_before = env.slack.posted_json().len();
     let jan1 = Utc.with_ymd_and_hms(2027, 1, 1, 0, 5, 0).unwrap();
-    handle_event(&env.handler, &tick(), jan1).await.unwrap();
+    handle_event(&env.handler, &tick(jan1), jan1).await.unwrap();
     assert_eq!(flag(&env).await.unwrap(), pinned);
+    assert_eq!(env.slack.posted_json().len(), posts_before);
     // That tick also pruned the records that expired: November's alert, December's roll-over.
     let state = |name: &'static str| {
         let ssm = env.ssm.clone();
         async move { ssm.get_parameter().name(name).send().await.is_ok() }
     };
-    assert!(!state("/budget-guard/state/alerts/m-100").await);
-    assert!(!state("/budget-guard/state/rollover/chatbot/2026-12-01").await);
-    assert!(state("/budget-guard/state/rollover/chatbot/2027-01-01").await);
-    assert!(
-        env.slack
-            .posted_json()
-            .last()
-            .unwrap()
-            .to_string()
-            .contains("pinned")
-    );
+    assert!(!state("/budget-guard/state/notices/chatbot/2026-11-01/100pct-ACTUAL").await);
+    assert!(!state("/budget-guard/state/rollover/support-chatbot/20261201T000500").await);
+    assert!(state("/budget-guard/state/ledger/support-chatbot").await);
     // And an alert leaves it too.
     handle_event(
         &env.handler,
@@ -393,10 +390,15 @@ async fn the_shared_fixture_event_with_signing_cert_url_is_read() {
         "../../../tests/fixtures/alerts/sns-event-budget-alert.json"
     ))
     .unwrap();
-    // bg-chatbot-monthly is no budget of the example policy: unmatched, posted, no flag.
-    handle_event(&env.handler, &fixture, nov(12)).await.unwrap();
+    // The fixture comes from another account's topic: as it is, it is ignored.
+    let report = handle_event(&env.handler, &fixture, nov(12)).await.unwrap();
+    assert!(report.outcomes[0].ignored.is_some(), "{report:?}");
+    let mut fixture = fixture;
+    fixture["Records"][0]["Sns"]["TopicArn"] = json!(ALERTS_TOPIC);
+    // bg-chatbot-monthly is no budget of the example policy: unmatched, no flag, and nobody told
+    // (the example sets no `unmatched_notify`).
+    let report = handle_event(&env.handler, &fixture, nov(12)).await.unwrap();
+    assert!(report.outcomes[0].ignored.is_none(), "{report:?}");
     assert!(flag(&env).await.is_none());
-    let posts = env.slack.posted_json();
-    assert_eq!(posts.len(), 1);
-    assert!(posts[0].to_string().contains("Unmatched"));
+    assert!(env.slack.posted_json().is_empty());
 }

@@ -14,7 +14,16 @@ use chrono::{TimeZone, Utc};
 use guard_aws::flag_store::{SsmFlagStore, SsmStateStore};
 use guard_aws::notify::SnsNotifier;
 use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingSlack};
-use guard_core::handling::{FlagStore, HandleError, Handler, PortErrorKind, StateStore};
+use guard_core::handling::{FlagStore, HandleError, Handler, Inbound, PortErrorKind, StateStore};
+
+fn inbound<'a>(message_id: &'a str, message: &'a str) -> Inbound<'a> {
+    Inbound {
+        message_id,
+        topic_arn: None,
+        subject: None,
+        message,
+    }
+}
 use guard_core::policy::{self, Policy, SourceFile};
 
 /// A client whose calls the rules answer (aws-smithy-mocks), with retries off so each fault shows.
@@ -58,7 +67,7 @@ fn throttled() -> HttpResponse {
 }
 
 fn message_90() -> String {
-    "Budget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $500.00\nAlert Type: ACTUAL\n\
+    "AWS Budget Notification November 12, 2026\nBudget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $500.00\nAlert Type: ACTUAL\n\
      Alert Threshold: > $450.00\nACTUAL Amount: $455.12\n"
         .to_owned()
 }
@@ -90,6 +99,7 @@ async fn a_throttled_state_read_does_nothing_and_is_retryable() {
     let client = client!(aws_sdk_ssm, rules(&[&throttle]));
     let handler = Handler::new(
         policy(),
+        guard_core::routing::Trust::default(),
         MemoryFlags::default(),
         SsmStateStore::new(client, "/budget-guard/state/"),
         RecordingSlack::default(),
@@ -97,7 +107,7 @@ async fn a_throttled_state_read_does_nothing_and_is_retryable() {
     );
     let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 0, 0).unwrap();
     let err = handler
-        .handle_message("m-1", None, &message_90(), now)
+        .handle_message(&inbound("m-1", &message_90()), now, None)
         .await
         .unwrap_err();
     assert!(
@@ -120,6 +130,7 @@ async fn a_throttled_flag_write_notifies_then_the_retry_writes() {
     let client = client!(aws_sdk_ssm, rules(&[&get, &put]));
     let handler = Handler::new(
         policy(),
+        guard_core::routing::Trust::default(),
         SsmFlagStore::new(client),
         MemoryState::default(),
         RecordingSlack::default(),
@@ -127,7 +138,7 @@ async fn a_throttled_flag_write_notifies_then_the_retry_writes() {
     );
     let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 0, 0).unwrap();
     let err = handler
-        .handle_message("m-1", None, &message_90(), now)
+        .handle_message(&inbound("m-1", &message_90()), now, None)
         .await
         .unwrap_err();
     assert!(err.retryable(), "{err}");
@@ -139,7 +150,7 @@ async fn a_throttled_flag_write_notifies_then_the_retry_writes() {
             .contains("Could not move")
     );
     handler
-        .handle_message("m-1", None, &message_90(), now)
+        .handle_message(&inbound("m-1", &message_90()), now, None)
         .await
         .unwrap();
     assert_eq!(put.num_calls(), 2);
@@ -172,6 +183,7 @@ async fn an_sns_failure_does_not_stop_slack_and_only_the_email_is_retried() {
     let client = client!(aws_sdk_sns, rules(&[&publish]));
     let handler = Handler::new(
         policy(),
+        guard_core::routing::Trust::default(),
         MemoryFlags::default(),
         MemoryState::default(),
         RecordingSlack::default(),
@@ -182,7 +194,7 @@ async fn an_sns_failure_does_not_stop_slack_and_only_the_email_is_retried() {
     );
     let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 0, 0).unwrap();
     let err = handler
-        .handle_message("m-1", None, &message_90(), now)
+        .handle_message(&inbound("m-1", &message_90()), now, None)
         .await
         .unwrap_err();
     match &err {
@@ -196,7 +208,7 @@ async fn an_sns_failure_does_not_stop_slack_and_only_the_email_is_retried() {
     assert_eq!(handler.slack.posts().len(), 1);
     assert_eq!(handler.flags.put_count(), 1);
     let outcome = handler
-        .handle_message("m-1", None, &message_90(), now)
+        .handle_message(&inbound("m-1", &message_90()), now, None)
         .await
         .unwrap();
     assert_eq!(outcome.done, vec!["email:finops"]);

@@ -1,38 +1,55 @@
 //! The alert-handler's orchestration, generic over its ports: flags, its own state, Slack and
 //! email. The Lambda function, `budget-guard alert handle` and the tests (with [`fakes`]) all run
-//! this same code.
+//! this same code, at a `now` they are given.
 //!
-//! Each SNS message, and each budget's period roll-over, is a *job* with a record in the state
-//! store (`alerts/<message id>`, `rollover/<budget>/<period start>` under the policy's state path):
-//! the notice (what people are told), the flag tasks, and what succeeded. Order: flags first
-//! (they protect the money), then Slack per channel, then one email publish per channel. A failure
-//! stops nothing else; the job is saved and the handler returns an error so the delivery is retried,
-//! and the retry redoes only what failed. A redelivery of a finished job does nothing.
+//! Flags are derived, never stepped (see [`crate::ledger`]): an alert adds a requirement to its
+//! route's ledger, the tick drops the requirements that no longer count, an operator's command
+//! pins, unpins, sets or restores; each then derives the route's flag and writes it if it differs.
 //!
-//! Flag tasks are decided again against the flag of the moment on every attempt, so a retry never
-//! moves a flag up. When a retry changes what the notice says (a flag write that failed now
-//! succeeded), the notice gets a new version and every channel is told again.
+//! What people are told is a *job* with a record in the state store: the notice, the flag tasks,
+//! and what succeeded, saved after every action so a retry redoes only what did not happen. Jobs:
+//! - `notices/<budget>/<period start>/<threshold>`: a matched alert. One job per budget, period and
+//!   threshold, whichever source (AWS Budgets or the spend watcher) comes first: a later alert for
+//!   the same threshold is logged, not told twice.
+//! - `alerts/<message id>`: a message that is not for this policy, told to
+//!   `settings.unmatched_notify` (nobody by default).
+//! - `rollover/<route>/<time>`: a tick that moved a route (a period ended, a budget left the
+//!   policy, the flag named a model off its ladder).
+//!
+//! Order within a job: flags first (they protect the money), then Slack per channel, then one email
+//! publish per channel. A failure stops nothing else; the handler returns an error so the delivery
+//! is retried. When a retry changes what the notice says (a flag write that failed now succeeded),
+//! the notice gets a new version and every channel is told again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::alert::parse_message;
-use crate::flags::Flag;
+use crate::alert::{Alert, parse_message};
+use crate::flags::{Flag, RouteState};
+use crate::ledger::{
+    self, Decision, Ledger, MAX_BY_CHARS, MAX_REASON_CHARS, Pin, Requirement, bounded, derive,
+    flag_agrees, flag_for, off_ladder,
+};
 use crate::message::{
     AlertNotice, Notice, RolloverNotice, email_body, email_subject, excerpt, slack_payload,
 };
-use crate::policy::{ChannelSpec, Policy};
+use crate::policy::{ChannelSpec, Policy, RouteSpec};
 use crate::routing::{
-    FlagTask, RouteAction, all_slack_channels, plan_alert, plan_rollover, run_task,
+    Assessment, RouteAction, Trust, assess, route_channels, split_channels, threshold_title,
 };
 
 /// The `version` of job records this build writes.
-pub const JOB_VERSION: u32 = 1;
+pub const JOB_VERSION: u32 = 2;
+
+/// When the invocation must be over (the Lambda context's deadline), if there is one. Adapters
+/// that wait (Slack's `Retry-After`) stop before it; what did not go out is retried.
+pub type Deadline = Option<Instant>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,12 +114,14 @@ pub trait StateStore: Send + Sync {
     async fn delete_state(&self, keys: &[String]) -> Result<(), PortError>;
 }
 
-/// How long a finished alert's record is kept: far longer than SNS and Lambda retry a delivery.
+/// How long a finished job's record is kept when nothing else says: far longer than SNS and
+/// Lambda retry a delivery.
 pub const ALERT_RETENTION_DAYS: i64 = 30;
 
-/// The records the tick may delete at `now`: finished alert jobs older than
-/// [`ALERT_RETENTION_DAYS`], and roll-over jobs of periods that have ended. Records this build
-/// cannot read, and unfinished jobs, are kept.
+/// The records the tick may delete at `now`: finished `alerts/` and `rollover/` jobs older than
+/// [`ALERT_RETENTION_DAYS`], and finished `notices/` jobs once the period after theirs has ended
+/// (until then a late alert about the same threshold must still find that it was told). Records
+/// this build cannot read, unfinished jobs and ledgers are kept.
 pub fn expired_records(
     policy: &Policy,
     records: &[(String, String)],
@@ -118,17 +137,17 @@ pub fn expired_records(
             if !job.is_complete() {
                 return false;
             }
-            if key.starts_with("alerts/") {
+            if key.starts_with("alerts/") || key.starts_with("rollover/") {
                 return (now - job.first_seen).num_days() > ALERT_RETENTION_DAYS;
             }
-            // rollover/<budget>/<period start>
-            let mut parts = key.splitn(3, '/');
-            let (Some("rollover"), Some(budget), Some(start)) =
+            // notices/<budget>/<period start>/<threshold>
+            let mut parts = key.splitn(4, '/');
+            let (Some("notices"), Some(budget), Some(start)) =
                 (parts.next(), parts.next(), parts.next())
             else {
                 return false;
             };
-            let Ok(start) = start.parse::<chrono::NaiveDate>() else {
+            let Ok(start) = start.parse::<NaiveDate>() else {
                 return false;
             };
             let period = policy
@@ -136,9 +155,9 @@ pub fn expired_records(
                 .values()
                 .find(|b| key_part(&b.key) == budget)
                 .map(|b| b.period);
-            // A budget gone from the policy: keep its record for a year, then let it go.
             match period {
-                Some(period) => period.next_start(start) <= today,
+                Some(period) => period.next_start(period.next_start(start)) <= today,
+                // A budget gone from the policy: keep its record for a year, then let it go.
                 None => (today - start).num_days() > 366,
             }
         })
@@ -154,6 +173,7 @@ pub trait SlackPoster: Send + Sync {
         channel: &str,
         webhook_secret: &str,
         payload: &Value,
+        deadline: Deadline,
     ) -> Result<(), PortError>;
 }
 
@@ -163,7 +183,34 @@ pub trait EmailPublisher: Send + Sync {
     async fn publish(&self, channel: &str, subject: &str, body: &str) -> Result<(), PortError>;
 }
 
-/// One alert or one budget's roll-over, as kept in the state store.
+/// A change to a route's flag, redone from the ledger on every attempt, so a retry never moves a
+/// flag further than the rule says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FlagTask {
+    /// Add `requirement` to the route's ledger, then derive the flag.
+    Require {
+        route: String,
+        requirement: Requirement,
+    },
+    /// Derive the flag again (a tick: periods ended, the policy changed, the flag was off-ladder).
+    Sync { route: String },
+}
+
+impl FlagTask {
+    pub fn route(&self) -> &str {
+        match self {
+            FlagTask::Require { route, .. } | FlagTask::Sync { route } => route,
+        }
+    }
+
+    /// The key of this task in a job's record.
+    pub fn key(&self) -> String {
+        format!("flag:{}", self.route())
+    }
+}
+
+/// One alert, or one route moved by a tick, as kept in the state store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     pub version: u32,
@@ -186,16 +233,15 @@ pub struct Job {
 
 impl Job {
     fn new(
-        id: String,
+        id: &str,
         now: DateTime<Utc>,
         notice: Notice,
         flag_tasks: Vec<FlagTask>,
-        slack: Vec<String>,
-        email: Vec<String>,
+        (slack, email): (Vec<String>, Vec<String>),
     ) -> Job {
         Job {
             version: JOB_VERSION,
-            id,
+            id: bounded(id, ledger::MAX_ALERT_ID_CHARS),
             first_seen: now,
             attempts: 0,
             notice,
@@ -270,6 +316,29 @@ pub struct Outcome {
     pub failed: Vec<(String, String)>,
     /// The flags written in this call, by route.
     pub flags_written: Vec<String>,
+    /// Why the message was not handled at all (it came from a topic that is not the alerts topic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+}
+
+impl Outcome {
+    fn new(job: String) -> Outcome {
+        Outcome {
+            job,
+            already_handled: false,
+            done: vec![],
+            failed: vec![],
+            flags_written: vec![],
+            ignored: None,
+        }
+    }
+
+    fn nothing(job: String) -> Outcome {
+        Outcome {
+            already_handled: true,
+            ..Outcome::new(job)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -284,27 +353,87 @@ pub enum HandleError {
         failed: Vec<(String, PortError)>,
         outcome: Box<Outcome>,
     },
-    /// Reading the flags for the roll-over failed.
-    #[error("cannot read the flag of route {route}: {source}")]
+    /// Reading or writing a route's flag or ledger failed.
+    #[error("route {route}: {source}")]
     Flags { route: String, source: PortError },
+    /// An operator's command that cannot be carried out as given.
+    #[error("{0}")]
+    Command(String),
 }
 
 impl HandleError {
-    /// Whether a retry may succeed. Every failure here is worth a retry except invalid input.
+    /// Whether a retry may succeed.
     pub fn retryable(&self) -> bool {
         match self {
             HandleError::State { source, .. } | HandleError::Flags { source, .. } => {
                 source.retryable()
             }
             HandleError::Incomplete { failed, .. } => failed.iter().any(|(_, e)| e.retryable()),
+            HandleError::Command(_) => false,
         }
     }
+}
+
+/// One SNS notification as the handler receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound<'a> {
+    pub message_id: &'a str,
+    /// The topic the record came from (`Records[].Sns.TopicArn`).
+    pub topic_arn: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub message: &'a str,
+}
+
+/// An operator's change to a route, from `budget-guard flags`. Carried out by the handler, the
+/// one writer of flags, so that it is ordered with alerts and ticks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Require `step` by hand until the roll-over of the route's budget period.
+    Set {
+        route: String,
+        step: usize,
+        by: String,
+        reason: String,
+    },
+    /// Hold the route at `step` (where it is, when `None`) whatever alerts and periods do.
+    Pin {
+        route: String,
+        step: Option<usize>,
+        by: String,
+        reason: String,
+    },
+    Unpin {
+        route: String,
+        by: String,
+        reason: String,
+    },
+    /// Drop the requirements of a route (every route when `None`): back to the top, or to its pin.
+    Restore {
+        route: Option<String>,
+        by: String,
+        reason: String,
+    },
+}
+
+/// A route after a command: its flag and why it is there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteReport {
+    pub route: String,
+    pub step: usize,
+    pub model_id: String,
+    pub pinned: bool,
+    /// Why the route is at `step` (the requirement in force, or the pin).
+    pub because: Option<String>,
+    /// Whether this command wrote the flag.
+    pub written: bool,
 }
 
 /// The orchestration over the ports.
 #[derive(Debug)]
 pub struct Handler<F, S, K, E> {
     pub policy: Policy,
+    pub trust: Trust,
     pub flags: F,
     pub state: S,
     pub slack: K,
@@ -325,10 +454,96 @@ pub fn key_part(text: &str) -> String {
         .collect()
 }
 
+/// The state key of a route's ledger.
+pub fn ledger_key(route: &str) -> String {
+    format!("ledger/{}", key_part(route))
+}
+
+/// The state key of the job that tells about `threshold` of `budget` in the period from
+/// `period_start`.
+pub fn notice_key(budget_key: &str, period_start: NaiveDate, threshold: &str) -> String {
+    format!(
+        "notices/{}/{period_start}/{}",
+        key_part(budget_key),
+        key_part(
+            &threshold
+                .replace('%', "pct")
+                .replace('$', "usd")
+                .replace(" (", "-")
+                .replace(')', "")
+        )
+    )
+}
+
+/// How a route's flag moved, for the notice.
+fn describe(
+    route: &RouteSpec,
+    before: &RouteState,
+    decision: &Decision,
+    required: Option<usize>,
+) -> RouteAction {
+    let target_step = required
+        .unwrap_or(decision.step)
+        .clamp(1, route.cheapest_step());
+    if decision.pinned && required.is_some() {
+        return RouteAction::Pinned {
+            route: route.name.clone(),
+            step: decision.step,
+            model: route.model_at(decision.step).to_owned(),
+            target_step,
+            target_model: route.model_at(target_step).to_owned(),
+        };
+    }
+    if decision.step > before.step {
+        RouteAction::Downgrade {
+            route: route.name.clone(),
+            from_step: before.step,
+            from_model: before.model_id.clone(),
+            to_step: decision.step,
+            to_model: route.model_at(decision.step).to_owned(),
+            ladder_size: route.ladder.len(),
+            monthly_saving: None,
+        }
+    } else if decision.step < before.step {
+        RouteAction::Restore {
+            route: route.name.clone(),
+            from_step: before.step,
+            from_model: before.model_id.clone(),
+            to_step: decision.step,
+            to_model: route.model_at(decision.step).to_owned(),
+        }
+    } else if decision.pinned && required.is_none() {
+        RouteAction::PinnedStays {
+            route: route.name.clone(),
+            step: decision.step,
+            model: route.model_at(decision.step).to_owned(),
+        }
+    } else {
+        RouteAction::AlreadyThere {
+            route: route.name.clone(),
+            step: decision.step,
+            model: route.model_at(decision.step).to_owned(),
+            target_step,
+            target_model: route.model_at(target_step).to_owned(),
+        }
+    }
+}
+
+/// Where the route stands by its stored flag: the flag's own model (even off the ladder) and the
+/// step it claims, clamped to the ladder.
+fn standing(route: &RouteSpec, flag: Option<&Flag>) -> RouteState {
+    let mut state = RouteState::of(route, flag);
+    if let Some(f) = flag {
+        state.model_id.clone_from(&f.model_id);
+    }
+    state
+}
+
 impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, S, K, E> {
-    pub fn new(policy: Policy, flags: F, state: S, slack: K, email: E) -> Self {
+    pub fn new(policy: Policy, trust: Trust, flags: F, state: S, slack: K, email: E) -> Self {
         Handler {
             policy,
+            trust,
             flags,
             state,
             slack,
@@ -336,153 +551,450 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         }
     }
 
-    /// Handles one SNS message: a Budgets alert, a spend alert, or anything else.
+    /// Handles one SNS message from the alerts topic: a Budgets alert, a spend alert, or anything
+    /// else, at `now`.
     pub async fn handle_message(
         &self,
-        message_id: &str,
-        subject: Option<&str>,
-        message: &str,
+        inbound: &Inbound<'_>,
         now: DateTime<Utc>,
+        deadline: Deadline,
     ) -> Result<Outcome, HandleError> {
-        let key = format!("alerts/{}", key_part(message_id));
-        let job = match self.load(&key).await? {
-            Some(job) if job.is_complete() => {
-                tracing::info!(job = %key, "already handled; nothing to do");
-                return Ok(Outcome {
-                    job: key,
-                    already_handled: true,
-                    done: vec![],
-                    failed: vec![],
-                    flags_written: vec![],
-                });
-            }
-            Some(job) => job,
-            None => self.alert_job(message_id, subject, message, now),
-        };
-        self.run(key, job, now).await
+        if let Some(ours) = &self.trust.alerts_topic
+            && inbound.topic_arn != Some(ours.as_str())
+        {
+            let reason = format!(
+                "the record comes from topic {}, not the alerts topic",
+                inbound.topic_arn.unwrap_or("(none)")
+            );
+            tracing::warn!(message_id = inbound.message_id, %reason, "ignored");
+            return Ok(Outcome {
+                ignored: Some(reason),
+                ..Outcome::new(format!("alerts/{}", key_part(inbound.message_id)))
+            });
+        }
+        let parsed = parse_message(inbound.message);
+        self.handle_parsed(inbound, parsed, now, deadline).await
     }
 
-    fn alert_job(
+    /// Handles an alert already read (`budget-guard alert simulate`): as [`Self::handle_message`]
+    /// past the topic check.
+    pub async fn handle_alert(
         &self,
         message_id: &str,
-        subject: Option<&str>,
-        message: &str,
+        alert: &Alert,
         now: DateTime<Utc>,
-    ) -> Job {
-        match parse_message(message) {
-            Ok(alert) => {
-                let plan = plan_alert(&self.policy, &alert, now);
-                tracing::info!(
-                    budget = alert.budget_name(),
-                    alert_type = %alert.alert_type(),
-                    threshold = %alert.threshold(),
-                    matched = ?plan.matched,
-                    "alert"
-                );
-                let notice = Notice::Alert(Box::new(AlertNotice::new(
-                    &alert,
-                    &plan.matched,
-                    plan.threshold.clone(),
-                )));
-                Job::new(
-                    message_id.to_owned(),
-                    now,
-                    notice,
-                    plan.flag_task.into_iter().collect(),
-                    plan.slack,
-                    plan.email,
-                )
+        deadline: Deadline,
+    ) -> Result<Outcome, HandleError> {
+        let inbound = Inbound {
+            message_id,
+            topic_arn: None,
+            subject: None,
+            message: "",
+        };
+        self.handle_parsed(&inbound, Ok(alert.clone()), now, deadline)
+            .await
+    }
+
+    async fn handle_parsed(
+        &self,
+        inbound: &Inbound<'_>,
+        parsed: Result<Alert, crate::alert::AlertParseError>,
+        now: DateTime<Utc>,
+        deadline: Deadline,
+    ) -> Result<Outcome, HandleError> {
+        // A message handled before keeps the meaning it had: one that was not for this policy
+        // (say, dated in a period that had not begun) is not acted on when SNS redelivers it later.
+        let by_id = format!("alerts/{}", key_part(inbound.message_id));
+        match self.load(&by_id).await? {
+            Some(job) if job.is_complete() => {
+                tracing::info!(job = %by_id, "already handled; nothing to do");
+                return Ok(Outcome::nothing(by_id));
             }
+            Some(job) => return self.run(by_id, job, now, deadline).await,
+            None => {}
+        }
+        let (key, fresh) = match parsed {
+            Ok(alert) => self.alert_job(inbound, &alert, now),
             Err(error) => {
-                tracing::warn!(%error, "a message on the alerts topic is no alert");
+                tracing::warn!(%error, message_id = inbound.message_id, "a message on the alerts topic is no alert");
                 let notice = Notice::Unrecognised {
-                    subject: subject.map(str::to_owned),
+                    subject: inbound.subject.map(str::to_owned),
                     reason: error.to_string(),
-                    excerpt: excerpt(message),
+                    excerpt: excerpt(inbound.message),
                 };
-                Job::new(
-                    message_id.to_owned(),
+                let channels = split_channels(&self.policy, &self.policy.settings.unmatched_notify);
+                let key = format!("alerts/{}", key_part(inbound.message_id));
+                let job = Job::new(inbound.message_id, now, notice, vec![], channels);
+                (key, job)
+            }
+        };
+        let job = match self.load(&key).await? {
+            Some(job) if job.is_complete() => {
+                tracing::info!(job = %key, message_id = inbound.message_id, "already told; logged only");
+                return Ok(Outcome::nothing(key));
+            }
+            Some(job) => job,
+            None => fresh,
+        };
+        self.run(key, job, now, deadline).await
+    }
+
+    /// The job an alert makes, and its key.
+    fn alert_job(&self, inbound: &Inbound<'_>, alert: &Alert, now: DateTime<Utc>) -> (String, Job) {
+        let assessment = assess(&self.policy, &self.trust, alert, now);
+        tracing::info!(
+            message_id = inbound.message_id,
+            budget = alert.budget_name(),
+            alert_type = %alert.alert_type(),
+            threshold = %alert.threshold(),
+            assessment = ?assessment,
+            "alert"
+        );
+        match assessment {
+            Assessment::Unmatched { reason } => {
+                let mut notice = AlertNotice::new(alert, None);
+                notice.unmatched = Some(bounded(&reason, MAX_REASON_CHARS));
+                let channels = split_channels(&self.policy, &self.policy.settings.unmatched_notify);
+                let key = format!("alerts/{}", key_part(inbound.message_id));
+                let job = Job::new(
+                    inbound.message_id,
                     now,
-                    notice,
+                    Notice::Alert(Box::new(notice)),
                     vec![],
-                    all_slack_channels(&self.policy),
-                    vec![],
-                )
+                    channels,
+                );
+                (key, job)
+            }
+            Assessment::Matched {
+                budget,
+                threshold,
+                period_start,
+                late,
+            } => {
+                let spec = &self.policy.budgets[&budget];
+                let t = &spec.thresholds[threshold];
+                let title = threshold_title(t);
+                let mut notice = AlertNotice::new(alert, Some(t.label()));
+                notice.late = late;
+                let tasks = match (&t.downgrade, late) {
+                    (Some(d), false) => vec![FlagTask::Require {
+                        route: d.route.clone(),
+                        requirement: Requirement {
+                            budget: Some(spec.name.clone()),
+                            period: spec.period,
+                            period_start,
+                            threshold: title.clone(),
+                            step: d.to_step,
+                            alert_ids: vec![inbound.message_id.to_owned()],
+                        },
+                    }],
+                    _ => vec![],
+                };
+                let key = notice_key(&spec.key, period_start, &title);
+                let channels = split_channels(&self.policy, &t.notify);
+                let job = Job::new(
+                    inbound.message_id,
+                    now,
+                    Notice::Alert(Box::new(notice)),
+                    tasks,
+                    channels,
+                );
+                (key, job)
             }
         }
     }
 
-    /// The period roll-over tick: for each budget whose period rolled over, restores the flags
-    /// written in an earlier period and tells the budget's channels. One job per budget and period.
-    pub async fn handle_tick(&self, now: DateTime<Utc>) -> Vec<Result<Outcome, HandleError>> {
+    /// The tick at `now`: resumes jobs a failure left unfinished, derives every route of the
+    /// policy again (periods ended, budgets gone, flags off their ladder), tells people of each
+    /// route that moved, and prunes expired records.
+    pub async fn handle_tick(
+        &self,
+        now: DateTime<Utc>,
+        deadline: Deadline,
+    ) -> Vec<Result<Outcome, HandleError>> {
         let mut results = Vec::new();
-        let mut flags = BTreeMap::new();
-        for route in self.policy.routes.values() {
-            match self.flags.get_flag(&route.parameter).await {
-                Ok(Some(flag)) => {
-                    flags.insert(route.name.clone(), flag);
-                }
-                Ok(None) => {}
-                Err(source) => results.push(Err(HandleError::Flags {
-                    route: route.name.clone(),
-                    source,
-                })),
+        let records = match self.state.list_state("").await {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the handler state; resuming nothing");
+                Vec::new()
+            }
+        };
+        for (key, value) in &records {
+            if !(key.starts_with("rollover/")
+                || key.starts_with("notices/")
+                || key.starts_with("alerts/"))
+            {
+                continue;
+            }
+            if let Ok(job) = serde_json::from_str::<Job>(value)
+                && !job.is_complete()
+            {
+                results.push(self.run(key.clone(), job, now, deadline).await);
             }
         }
-        let mut plans: BTreeMap<String, _> = plan_rollover(&self.policy, &flags, now)
-            .into_iter()
-            .map(|p| (p.budget.clone(), p))
-            .collect();
-        for budget in self.policy.budgets.values() {
-            let period_start = budget.period.start_of(now.date_naive());
-            let key = format!("rollover/{}/{}", key_part(&budget.key), period_start);
-            let job = match self.load(&key).await {
-                Err(e) => {
-                    results.push(Err(e));
-                    continue;
-                }
-                Ok(Some(job)) if job.is_complete() => continue,
-                Ok(Some(job)) => job,
-                Ok(None) => {
-                    let Some(plan) = plans.remove(&budget.key) else {
-                        continue;
-                    };
-                    let notice = Notice::Rollover(RolloverNotice {
-                        budget_name: budget.name.clone(),
-                        period: budget.period,
-                        period_start,
-                        actions: vec![],
-                    });
-                    Job::new(key.clone(), now, notice, plan.tasks, plan.slack, plan.email)
-                }
-            };
-            results.push(self.run(key, job, now).await);
-        }
-        self.prune(now).await;
-        results
-    }
-
-    /// Deletes expired records (see [`expired_records`]). Failures are logged, not returned: the
-    /// next tick tries again, and nothing depends on it.
-    async fn prune(&self, now: DateTime<Utc>) {
-        let mut records = Vec::new();
-        for prefix in ["alerts/", "rollover/"] {
-            match self.state.list_state(prefix).await {
-                Ok(mut found) => records.append(&mut found),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot list the handler state to prune it");
-                    return;
-                }
+        for route in self.policy.routes.values() {
+            if let Some(result) = self.tick_route(route, now, deadline).await {
+                results.push(result);
             }
         }
         let expired = expired_records(&self.policy, &records, now);
-        if expired.is_empty() {
-            return;
+        if !expired.is_empty() {
+            match self.state.delete_state(&expired).await {
+                Ok(()) => tracing::info!(deleted = expired.len(), "expired handler state deleted"),
+                Err(error) => tracing::warn!(%error, "cannot delete expired handler state"),
+            }
         }
-        match self.state.delete_state(&expired).await {
-            Ok(()) => tracing::info!(deleted = expired.len(), "expired handler state deleted"),
-            Err(error) => tracing::warn!(%error, "cannot delete expired handler state"),
+        results
+    }
+
+    /// One route at the tick: nothing when its flag already agrees with its ledger (the ledger is
+    /// pruned all the same), else a job that tells why it moves, saved before the move.
+    async fn tick_route(
+        &self,
+        route: &RouteSpec,
+        now: DateTime<Utc>,
+        deadline: Deadline,
+    ) -> Option<Result<Outcome, HandleError>> {
+        let fail = |source| {
+            Some(Err(HandleError::Flags {
+                route: route.name.clone(),
+                source,
+            }))
+        };
+        let mut ledger = match self.load_ledger(route).await {
+            Ok(ledger) => ledger,
+            Err(source) => return fail(source),
+        };
+        let flag = match self.flags.get_flag(&route.parameter).await {
+            Ok(flag) => flag,
+            Err(source) => return fail(source),
+        };
+        let before = ledger.clone();
+        let pruned = ledger.prune(&self.policy, route, now);
+        let decision = derive(&self.policy, route, &ledger, now);
+        if flag_agrees(route, flag.as_ref(), &decision) {
+            if pruned && let Err(source) = self.save_ledger(&ledger).await {
+                return fail(source);
+            }
+            return None;
         }
+        // Why it moves: the deepest requirement whose period ended, else a budget gone from the
+        // policy or a flag someone else wrote.
+        let today = now.date_naive();
+        let ended = before
+            .requirements
+            .iter()
+            .filter(|r| r.period.start_of(today) != r.period_start)
+            .filter_map(|r| {
+                let budget = r
+                    .budget
+                    .as_deref()
+                    .and_then(|b| self.policy.budget_by_name(b))?;
+                Some((r.step, budget))
+            })
+            .max_by_key(|(step, _)| *step)
+            .map(|(_, b)| b);
+        let (notice, channels) = match ended {
+            Some(budget) if !off_ladder(route, flag.as_ref()) => (
+                Notice::Rollover(RolloverNotice {
+                    budget_name: budget.name.clone(),
+                    period: budget.period,
+                    period_start: budget.period.start_of(today),
+                    actions: vec![],
+                    note: None,
+                }),
+                route_channels(&self.policy, &route.name, Some(budget)),
+            ),
+            _ => {
+                let why = if off_ladder(route, flag.as_ref()) {
+                    format!(
+                        "the flag of route {} named {}, which is not on its ladder; it is rewritten from the policy",
+                        route.name,
+                        flag.as_ref().map_or("", |f| f.model_id.as_str())
+                    )
+                } else {
+                    format!(
+                        "the flag of route {} did not match what the policy and this period require; it is rewritten",
+                        route.name
+                    )
+                };
+                (
+                    Notice::Rollover(RolloverNotice {
+                        budget_name: String::new(),
+                        period: ledger::manual_period(&self.policy, &route.name),
+                        period_start: today,
+                        actions: vec![],
+                        note: Some(why),
+                    }),
+                    route_channels(&self.policy, &route.name, None),
+                )
+            }
+        };
+        let key = format!(
+            "rollover/{}/{}",
+            key_part(&route.name),
+            now.format("%Y%m%dT%H%M%S")
+        );
+        let job = Job::new(
+            &key,
+            now,
+            notice,
+            vec![FlagTask::Sync {
+                route: route.name.clone(),
+            }],
+            channels,
+        );
+        Some(self.run(key, job, now, deadline).await)
+    }
+
+    /// Carries out an operator's command: changes the ledger, derives, writes the flag.
+    pub async fn handle_command(
+        &self,
+        command: &Command,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RouteReport>, HandleError> {
+        let route_of = |name: &str| {
+            self.policy.routes.get(name).ok_or_else(|| {
+                HandleError::Command(format!(
+                    "no route {name} in the policy; routes: {}",
+                    self.policy
+                        .routes
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+        };
+        let routes: Vec<&RouteSpec> = match command {
+            Command::Set { route, .. }
+            | Command::Pin { route, .. }
+            | Command::Unpin { route, .. } => {
+                vec![route_of(route)?]
+            }
+            Command::Restore { route: Some(r), .. } => vec![route_of(r)?],
+            Command::Restore { route: None, .. } => self.policy.routes.values().collect(),
+        };
+        let mut reports = Vec::new();
+        for route in routes {
+            let flags_error = |source| HandleError::Flags {
+                route: route.name.clone(),
+                source,
+            };
+            let mut ledger = self.load_ledger(route).await.map_err(flags_error)?;
+            let flag = self
+                .flags
+                .get_flag(&route.parameter)
+                .await
+                .map_err(flags_error)?;
+            ledger.prune(&self.policy, route, now);
+            let check_step = |step: usize| {
+                if (1..=route.ladder.len()).contains(&step) {
+                    Ok(step)
+                } else {
+                    Err(HandleError::Command(format!(
+                        "route {} has steps 1 to {}; {step} is not one of them",
+                        route.name,
+                        route.ladder.len()
+                    )))
+                }
+            };
+            match command {
+                Command::Set { step, by, .. } => {
+                    let period = ledger::manual_period(&self.policy, &route.name);
+                    ledger.set_manual(Requirement {
+                        budget: None,
+                        period,
+                        period_start: period.start_of(now.date_naive()),
+                        threshold: ledger::MANUAL.to_owned(),
+                        step: check_step(*step)?,
+                        alert_ids: vec![bounded(by, MAX_BY_CHARS)],
+                    });
+                }
+                Command::Pin {
+                    step, by, reason, ..
+                } => {
+                    let here = derive(&self.policy, route, &ledger, now).step;
+                    ledger.pin = Some(Pin {
+                        step: check_step(step.unwrap_or(here))?,
+                        by: bounded(by, MAX_BY_CHARS),
+                        reason: bounded(reason, MAX_REASON_CHARS),
+                        at: now,
+                    });
+                }
+                Command::Unpin { .. } => ledger.pin = None,
+                Command::Restore { by, reason, .. } => {
+                    ledger.requirements.clear();
+                    if let Some(pin) = &mut ledger.pin {
+                        pin.step = 1;
+                        pin.by = bounded(by, MAX_BY_CHARS);
+                        pin.reason = bounded(reason, MAX_REASON_CHARS);
+                        pin.at = now;
+                    }
+                }
+            }
+            self.save_ledger(&ledger).await.map_err(flags_error)?;
+            let decision = derive(&self.policy, route, &ledger, now);
+            let written = !flag_agrees(route, flag.as_ref(), &decision);
+            if written {
+                let (by, reason) = match command {
+                    Command::Set { by, reason, .. }
+                    | Command::Pin { by, reason, .. }
+                    | Command::Unpin { by, reason, .. }
+                    | Command::Restore { by, reason, .. } => (by, reason),
+                };
+                let author = ledger::Author { by, reason };
+                let new = flag_for(route, &ledger, &decision, now, Some(author));
+                self.flags
+                    .put_flag(&route.parameter, &new)
+                    .await
+                    .map_err(flags_error)?;
+                tracing::info!(route = %route.name, step = decision.step, pinned = decision.pinned, command = ?command, "flag written by an operator's command");
+            }
+            reports.push(RouteReport {
+                route: route.name.clone(),
+                step: decision.step,
+                model_id: route.model_at(decision.step).to_owned(),
+                pinned: decision.pinned,
+                because: match (&ledger.pin, &decision.because) {
+                    (Some(pin), _) => Some(format!("pinned by {}: {}", pin.by, pin.reason)),
+                    (None, Some(r)) => Some(match &r.budget {
+                        Some(b) => format!(
+                            "{b} crossed {} ({} period from {})",
+                            r.threshold, r.period, r.period_start
+                        ),
+                        None => format!(
+                            "set by hand until the {} period from {} ends",
+                            r.period, r.period_start
+                        ),
+                    }),
+                    (None, None) => None,
+                },
+                written,
+            });
+        }
+        Ok(reports)
+    }
+
+    async fn load_ledger(&self, route: &RouteSpec) -> Result<Ledger, PortError> {
+        match self.state.get_state(&ledger_key(&route.name)).await? {
+            None => Ok(Ledger::new(&route.name)),
+            Some(text) => serde_json::from_str::<Ledger>(&text).map_err(|e| {
+                // A ledger this build cannot read: act on nothing rather than on a guess.
+                PortError::new(
+                    PortErrorKind::Invalid,
+                    "read ledger",
+                    format!("the ledger of route {} is unreadable: {e}", route.name),
+                )
+            }),
+        }
+    }
+
+    async fn save_ledger(&self, ledger: &Ledger) -> Result<(), PortError> {
+        self.state
+            .put_state(&ledger_key(&ledger.route), &ledger.to_json())
+            .await
     }
 
     async fn load(&self, key: &str) -> Result<Option<Job>, HandleError> {
@@ -525,33 +1037,55 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
                 false,
             ));
         };
-        let target_model = match task {
-            FlagTask::Downgrade { to_step, .. } => route.model_at(*to_step).to_owned(),
-            FlagTask::Restore { .. } => route.model_at(1).to_owned(),
+        let required = match task {
+            FlagTask::Require { requirement, .. } => Some(requirement.step),
+            FlagTask::Sync { .. } => None,
         };
         let failed = |e: PortError| {
+            let target = required.unwrap_or(1).clamp(1, route.cheapest_step());
             let action = RouteAction::Failed {
                 route: route.name.clone(),
-                target_model: target_model.clone(),
+                target_model: route.model_at(target).to_owned(),
                 error: e.to_string(),
             };
             (action, e)
         };
-        let current = self
+        let mut ledger = self.load_ledger(route).await.map_err(failed)?;
+        let flag = self
             .flags
             .get_flag(&route.parameter)
             .await
             .map_err(failed)?;
-        let (action, write) = run_task(&self.policy, route, task, current.as_ref(), now);
-        let wrote = write.is_some();
-        if let Some(flag) = write {
+        let before = standing(route, flag.as_ref());
+        let mut changed = ledger.prune(&self.policy, route, now);
+        if let FlagTask::Require { requirement, .. } = task {
+            changed |= ledger.add(requirement.clone());
+        }
+        if changed {
+            self.save_ledger(&ledger).await.map_err(failed)?;
+        }
+        let decision = derive(&self.policy, route, &ledger, now);
+        let write = !flag_agrees(route, flag.as_ref(), &decision);
+        if write {
+            let new = flag_for(route, &ledger, &decision, now, None);
             self.flags
-                .put_flag(&route.parameter, &flag)
+                .put_flag(&route.parameter, &new)
                 .await
                 .map_err(failed)?;
-            tracing::info!(route = %route.name, parameter = %route.parameter, model_id = %flag.model_id, step = flag.step, "flag written");
+            tracing::info!(route = %route.name, parameter = %route.parameter, model_id = %new.model_id, step = new.step, pinned = new.pinned, "flag written");
         }
-        Ok((action, wrote))
+        let mut action = describe(route, &before, &decision, required);
+        if let RouteAction::Downgrade {
+            from_model,
+            to_model,
+            monthly_saving,
+            ..
+        } = &mut action
+        {
+            *monthly_saving =
+                crate::estimate::monthly_saving(&self.policy, &route.name, from_model, to_model);
+        }
+        Ok((action, write))
     }
 
     async fn run(
@@ -559,16 +1093,13 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         key: String,
         mut job: Job,
         now: DateTime<Utc>,
+        deadline: Deadline,
     ) -> Result<Outcome, HandleError> {
         job.attempts += 1;
-        let mut outcome = Outcome {
-            job: key.clone(),
-            already_handled: false,
-            done: vec![],
-            failed: vec![],
-            flags_written: vec![],
-        };
+        let mut outcome = Outcome::new(key.clone());
         let mut failed: Vec<(String, PortError)> = Vec::new();
+        // Saved before anything is done, so a tick's job is found again if this invocation dies.
+        self.save(&key, &job, &mut failed).await;
 
         for task in job.flag_tasks.clone() {
             if job.flags_done.contains(task.route()) {
@@ -589,6 +1120,7 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
                     failed.push((task.key(), error));
                 }
             }
+            self.save(&key, &job, &mut failed).await;
         }
 
         let payload = slack_payload(&job.notice);
@@ -599,7 +1131,9 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
             }
             let result = match self.policy.channels.get(&channel) {
                 Some(ChannelSpec::Slack { webhook_secret }) => {
-                    self.slack.post(&channel, webhook_secret, &payload).await
+                    self.slack
+                        .post(&channel, webhook_secret, &payload, deadline)
+                        .await
                 }
                 _ => Err(PortError::new(
                     PortErrorKind::Invalid,
@@ -607,7 +1141,9 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
                     format!("channel {channel} is not a Slack channel of the policy"),
                 )),
             };
-            self.record(&mut job, &mut outcome, &mut failed, delivery, result);
+            if self.record(&mut job, &mut outcome, &mut failed, delivery, result) {
+                self.save(&key, &job, &mut failed).await;
+            }
         }
 
         let (subject, body) = (email_subject(&job.notice), email_body(&job.notice));
@@ -617,14 +1153,11 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
                 continue;
             }
             let result = self.email.publish(&channel, &subject, &body).await;
-            self.record(&mut job, &mut outcome, &mut failed, delivery, result);
+            if self.record(&mut job, &mut outcome, &mut failed, delivery, result) {
+                self.save(&key, &job, &mut failed).await;
+            }
         }
 
-        let record = serde_json::to_string(&job).unwrap_or_default();
-        if let Err(error) = self.state.put_state(&key, &record).await {
-            tracing::error!(job = %key, %error, "cannot save the handler state");
-            failed.push(("state".to_owned(), error));
-        }
         outcome.failed = failed
             .iter()
             .map(|(k, e)| (k.clone(), e.to_string()))
@@ -641,6 +1174,17 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         }
     }
 
+    async fn save(&self, key: &str, job: &Job, failed: &mut Vec<(String, PortError)>) {
+        let record = serde_json::to_string(job).unwrap_or_default();
+        if let Err(error) = self.state.put_state(key, &record).await {
+            tracing::error!(job = %key, %error, "cannot save the handler state");
+            if !failed.iter().any(|(k, _)| k == "state") {
+                failed.push(("state".to_owned(), error));
+            }
+        }
+    }
+
+    /// Records a delivery's result; true when it succeeded.
     fn record(
         &self,
         job: &mut Job,
@@ -648,15 +1192,17 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         failed: &mut Vec<(String, PortError)>,
         delivery: String,
         result: Result<(), PortError>,
-    ) {
+    ) -> bool {
         match result {
             Ok(()) => {
                 job.sent.insert(delivery.clone(), job.notice_version);
                 outcome.done.push(delivery);
+                true
             }
             Err(error) => {
                 tracing::warn!(job = %job.id, delivery = %delivery, %error, "delivery failed");
                 failed.push((delivery, error));
+                false
             }
         }
     }
@@ -788,6 +1334,7 @@ pub mod fakes {
             channel: &str,
             _webhook_secret: &str,
             payload: &Value,
+            _deadline: Deadline,
         ) -> Result<(), PortError> {
             *lock(&self.attempts) += 1;
             next_failure(&self.failures, "post to Slack")?;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::alert::{Alert, AlertType};
 use crate::estimate::cents;
 use crate::period::Period;
-use crate::routing::{Match, RouteAction};
+use crate::routing::RouteAction;
 
 /// The AWS Budgets console, when the alert brings no link of its own.
 pub const BUDGETS_CONSOLE_URL: &str = "https://console.aws.amazon.com/costmanagement/home#/budgets";
@@ -67,12 +67,17 @@ pub struct AlertNotice {
     /// What happened to the route's flag; `None` when the threshold downgrades nothing.
     #[serde(default)]
     pub action: Option<RouteAction>,
+    /// The alert is about a period that is over: told, and no flag moved.
+    #[serde(default)]
+    pub late: bool,
 }
 
 impl AlertNotice {
-    pub fn new(alert: &Alert, matched: &Match, threshold_label: Option<String>) -> AlertNotice {
+    /// The notice of a matched alert (`unmatched` is `None`; set it for one that is not).
+    pub fn new(alert: &Alert, threshold_label: Option<String>) -> AlertNotice {
         AlertNotice {
-            budget_name: alert.budget_name().to_owned(),
+            // Bounded: the notice is kept in a 4 KB record, and the name may come from anyone.
+            budget_name: crate::ledger::bounded(alert.budget_name(), 200),
             source: alert.kind().to_owned(),
             alert_type: alert.alert_type(),
             threshold: alert.threshold(),
@@ -81,11 +86,15 @@ impl AlertNotice {
             threshold_label,
             period: alert.period(),
             console_url: match alert {
-                Alert::Budgets(a) => a.console_url.clone(),
+                Alert::Budgets(a) => a
+                    .console_url
+                    .as_deref()
+                    .map(|u| crate::ledger::bounded(u, 300)),
                 Alert::Spend(_) => None,
             },
-            unmatched: matched.unmatched_reason(alert.budget_name()),
+            unmatched: None,
             action: None,
+            late: false,
         }
     }
 
@@ -129,6 +138,10 @@ pub struct RolloverNotice {
     pub period: Period,
     pub period_start: NaiveDate,
     pub actions: Vec<RouteAction>,
+    /// Why a route moved when no period ended (a flag off its ladder, a budget gone from the
+    /// policy); `None` for a roll-over.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// Escapes text for Slack mrkdwn.
@@ -241,9 +254,22 @@ fn action_sentence(action: &RouteAction, md: bool) -> String {
             route,
             from_step,
             from_model,
+            to_step,
+            to_model,
+        } if *to_step <= 1 => format!(
+            "Route {} is back on {} (the top of its ladder), from {} (step {from_step}).",
+            c(route),
+            c(to_model),
+            c(from_model)
+        ),
+        RouteAction::Restore {
+            route,
+            from_step,
+            from_model,
+            to_step,
             to_model,
         } => format!(
-            "Route {} is back on {} (the top of its ladder), from {} (step {from_step}).",
+            "Route {} is back up on {} (step {to_step}), from {} (step {from_step}): a budget still requires step {to_step} this period.",
             c(route),
             c(to_model),
             c(from_model)
@@ -291,7 +317,8 @@ pub fn summary(notice: &Notice) -> String {
             usd(a.threshold)
         ),
         Notice::Alert(a) => format!(
-            "{} crossed {} ({}): {} of {} ({}%)",
+            "{}{} crossed {} ({}): {} of {} ({}%)",
+            if a.late { "Late: " } else { "" },
             a.budget_name,
             a.threshold_text(),
             a.alert_type,
@@ -301,6 +328,10 @@ pub fn summary(notice: &Notice) -> String {
         ),
         Notice::Unrecognised { .. } => {
             "Unrecognised message on the Budget Guard alerts topic".to_owned()
+        }
+        Notice::Rollover(r) if r.note.is_some() => {
+            let routes: Vec<&str> = r.actions.iter().map(RouteAction::route).collect();
+            format!("Routing flag corrected: {}", routes.join(", "))
         }
         Notice::Rollover(r) => {
             format!(
@@ -345,9 +376,11 @@ pub fn slack_payload(notice: &Notice) -> Value {
             ]}));
             if let Some(reason) = &a.unmatched {
                 blocks.push(section(format!(
-                    "*Unmatched:* {}. No flag was changed; this alert goes to every Slack channel of the policy.",
+                    "*Unmatched:* {}. No flag was changed.",
                     escape(reason)
                 )));
+            } else if a.late {
+                blocks.push(section(format!("*Late*\n{}", "This alert is about a period that is over (its data arrived late). No flag was changed.")));
             } else {
                 let action = match &a.action {
                     Some(action) => action_sentence(action, true),
@@ -376,6 +409,19 @@ pub fn slack_payload(notice: &Notice) -> Value {
                 "{subject}*Why:* {}\nNo flag was changed.\n```{}```",
                 escape(reason),
                 escape(&excerpt.replace("```", "'''"))
+            )));
+        }
+        Notice::Rollover(r) if r.note.is_some() => {
+            blocks.push(header("Routing flag corrected".to_owned()));
+            let lines: Vec<String> = r
+                .actions
+                .iter()
+                .map(|a| format!("• {}", action_sentence(a, true)))
+                .collect();
+            blocks.push(section(format!(
+                "{}\n{}",
+                escape(r.note.as_deref().unwrap_or_default()),
+                lines.join("\n")
             )));
         }
         Notice::Rollover(r) => {
@@ -436,7 +482,8 @@ pub fn email_subject(notice: &Notice) -> String {
                 )
             } else {
                 format!(
-                    "Budget Guard: {} {}% of {} ({}, >{})",
+                    "Budget Guard: {}{} {}% of {} ({}, >{})",
+                    if a.late { "late: " } else { "" },
                     a.budget_name,
                     a.share(),
                     usd(a.budgeted),
@@ -464,6 +511,13 @@ pub fn email_subject(notice: &Notice) -> String {
         }
         Notice::Unrecognised { .. } => {
             "Budget Guard: unrecognised message on the alerts topic".to_owned()
+        }
+        Notice::Rollover(r) if r.note.is_some() => {
+            let routes: Vec<&str> = r.actions.iter().map(RouteAction::route).collect();
+            format!(
+                "Budget Guard: routing flag corrected: {}",
+                routes.join(", ")
+            )
         }
         Notice::Rollover(r) => {
             let restored = r
@@ -516,6 +570,8 @@ pub fn email_body(notice: &Notice) -> String {
             lines.push(String::new());
             if let Some(reason) = &a.unmatched {
                 lines.push(format!("Unmatched: {reason}. No flag was changed."));
+            } else if a.late {
+                lines.push(format!("Late: {}", "This alert is about a period that is over (its data arrived late). No flag was changed."));
             } else {
                 lines.push(match &a.action {
                     Some(action) => format!("Action: {}", action_sentence(action, false)),
@@ -540,6 +596,12 @@ pub fn email_body(notice: &Notice) -> String {
             lines.push("No flag was changed.".to_owned());
             lines.push(String::new());
             lines.push(excerpt.clone());
+        }
+        Notice::Rollover(r) if r.note.is_some() => {
+            lines.push(r.note.clone().unwrap_or_default());
+            for a in &r.actions {
+                lines.push(format!("- {}", action_sentence(a, false)));
+            }
         }
         Notice::Rollover(r) => {
             lines.push(format!(
@@ -583,6 +645,7 @@ mod tests {
                 ladder_size: 3,
                 monthly_saving: Some(Decimal::new(123456, 2)),
             }),
+            late: false,
         }
     }
 

@@ -1,27 +1,31 @@
-//! Routing decisions, pure: which budget and threshold an alert is about, what it does to a route's
-//! flag, and what the period roll-over restores. Flags and time are inputs; nothing is written here.
+//! Routing decisions, pure: which budget, threshold and period an alert is about, whether it is to
+//! be trusted, and how flag changes are described. Where a route must be is decided by
+//! [`crate::ledger::derive`]; nothing is written here.
 //!
 //! Rules:
-//! - An alert matches a budget by its name without the policy's prefix, and a threshold by its basis
-//!   (ACTUAL or FORECASTED) and its value in dollars or percent, within a cent or a hundredth of a
-//!   percent (Budgets rounds to cents).
-//! - Within one budget period a flag only moves down. A flag written for an earlier period of its
-//!   budget (the roll-over has not run yet) counts as the top of the ladder.
-//! - A pinned flag never moves; the decision says so.
-//! - The roll-over restores every flag whose budget period has ended to the top of its ladder,
-//!   unless pinned.
+//! - An alert matches a budget by its name with the policy's prefix, and a threshold by its basis
+//!   (ACTUAL or FORECASTED) and its value, in dollars or percent of the *policy's* amount, within a
+//!   cent or a hundredth of a percent (Budgets rounds to cents). The amounts an alert claims are
+//!   never used to match it.
+//! - An AWS Budgets alert belongs to the period of its notification date (UTC, as AWS Budgets
+//!   counts) and must name the deploying account. A spend alert's `period` must be its budget's
+//!   and its `period_start` the start of the period that contains its `observed_at`.
+//! - An alert whose period is not the current one at `now` is late: people are told, and it never
+//!   moves a flag.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, AlertType};
-use crate::estimate::monthly_saving;
-use crate::flags::{ALERT_HANDLER, Change, Flag, RouteState};
 use crate::policy::raw::Basis;
-use crate::policy::{BudgetSpec, ChannelSpec, Policy, RouteSpec, ThresholdSpec};
+use crate::policy::{BudgetSpec, ChannelSpec, Policy, ThresholdSpec};
+
+/// How far ahead of the handler's clock a spend alert's `observed_at`, or a scheduled event's
+/// `time`, may be.
+pub const MAX_CLOCK_SKEW_MINUTES: i64 = 15;
 
 /// How an alert relates to the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,10 +65,15 @@ pub fn match_alert(policy: &Policy, alert: &Alert) -> Match {
         return Match::UnknownBudget;
     };
     let basis = basis_of(alert.alert_type());
-    // Budgets reports the threshold in dollars of the budgeted amount it saw; compare against that,
-    // and against the policy's amount, in dollars and in percent.
+    // Only the policy's amount: an alert's own `budgeted` is not evidence of anything.
     let cent = Decimal::new(1, 2);
-    let alert_percent = alert.threshold_percent();
+    let amount = budget.amount;
+    // Checked: an alert's numbers come from outside and may be absurd.
+    let alert_percent = alert
+        .threshold()
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|t| t.checked_div(amount))
+        .map(|p| p.round_dp(2));
     let mut best: Option<(Decimal, usize)> = None;
     for (index, t) in budget
         .thresholds
@@ -73,17 +82,17 @@ pub fn match_alert(policy: &Policy, alert: &Alert) -> Match {
         .filter(|(_, t)| t.basis == basis)
     {
         let mut distance = Decimal::MAX;
-        for amount in [alert.budgeted(), budget.amount] {
-            let dollars = (t.dollars(amount) - alert.threshold()).abs();
-            if dollars <= cent {
-                distance = distance.min(dollars);
-            }
-            if t.threshold_type == crate::policy::ThresholdType::Percentage && !amount.is_zero() {
-                let percent = (t.percent(amount) - alert_percent).abs();
-                if percent <= cent {
-                    distance = distance.min(percent);
-                }
-            }
+        if let Some(dollars) = t.dollars(amount).checked_sub(alert.threshold())
+            && dollars.abs() <= cent
+        {
+            distance = distance.min(dollars.abs());
+        }
+        if t.threshold_type == crate::policy::ThresholdType::Percentage
+            && let Some(alert_percent) = alert_percent
+            && let Some(percent) = t.percent(amount).checked_sub(alert_percent)
+            && percent.abs() <= cent
+        {
+            distance = distance.min(percent.abs());
         }
         if distance != Decimal::MAX && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, index));
@@ -113,7 +122,12 @@ pub enum RouteAction {
         to_model: String,
         ladder_size: usize,
         /// Estimated saving per month of running on `to_model` instead of `from_model`.
-        #[serde(default, with = "rust_decimal::serde::str_option")]
+        // Left out when unknown: `str_option` writes `null` but cannot read it back.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "rust_decimal::serde::str_option"
+        )]
         monthly_saving: Option<Decimal>,
     },
     /// The flag is already at or below the target; nothing changes.
@@ -132,11 +146,14 @@ pub enum RouteAction {
         target_step: usize,
         target_model: String,
     },
-    /// The roll-over put the route back on the top of its ladder.
+    /// The route went back up: to the top of its ladder, or to the step that a requirement still
+    /// in force holds it at.
     Restore {
         route: String,
         from_step: usize,
         from_model: String,
+        #[serde(default = "top_step")]
+        to_step: usize,
         to_model: String,
     },
     /// The roll-over left a pinned flag where it is.
@@ -169,202 +186,6 @@ impl RouteAction {
     }
 }
 
-/// A change to make to a route's flag, decided again against the flag of the moment each time it
-/// runs, so a retry never moves a flag up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum FlagTask {
-    /// Step `route` down to `to_step` for `budget` (policy key) crossing `threshold` (its label).
-    Downgrade {
-        route: String,
-        budget: String,
-        to_step: usize,
-        reason: String,
-        period_start: NaiveDate,
-    },
-    /// Put `route` back on top for the new period of `budget` (policy key) starting `period_start`.
-    Restore {
-        route: String,
-        budget: String,
-        period_start: NaiveDate,
-    },
-}
-
-impl FlagTask {
-    pub fn route(&self) -> &str {
-        match self {
-            FlagTask::Downgrade { route, .. } | FlagTask::Restore { route, .. } => route,
-        }
-    }
-
-    /// The key of this task in a handled job's record.
-    pub fn key(&self) -> String {
-        format!("flag:{}", self.route())
-    }
-}
-
-/// Whether a flag was written for a period of its budget that has ended by `today`.
-pub fn is_stale(policy: &Policy, flag: &Flag, today: NaiveDate) -> bool {
-    let Some(budget) = flag
-        .budget
-        .as_deref()
-        .and_then(|b| policy.budget_by_name(b))
-    else {
-        return false;
-    };
-    flag.period_start
-        .is_none_or(|start| start < budget.period.start_of(today))
-}
-
-/// The outcome of a flag task against the route's current flag: the action and the flag to write,
-/// if any. `route` must be the task's route.
-pub fn run_task(
-    policy: &Policy,
-    route: &RouteSpec,
-    task: &FlagTask,
-    current: Option<&Flag>,
-    now: DateTime<Utc>,
-) -> (RouteAction, Option<Flag>) {
-    let state = RouteState::of(route, current);
-    let today = now.date_naive();
-    let stale = current.is_some_and(|f| is_stale(policy, f, today));
-    match task {
-        FlagTask::Downgrade {
-            budget,
-            to_step,
-            reason,
-            period_start,
-            ..
-        } => {
-            let budget_name = policy
-                .budgets
-                .get(budget)
-                .map_or(budget.as_str(), |b| b.name.as_str());
-            let target = (*to_step).clamp(1, route.cheapest_step());
-            let target_model = route.model_at(target).to_owned();
-            if state.pinned {
-                let action = RouteAction::Pinned {
-                    route: route.name.clone(),
-                    step: state.step,
-                    model: state.model_id,
-                    target_step: target,
-                    target_model,
-                };
-                return (action, None);
-            }
-            // A flag from an ended period stands for the top of the ladder.
-            let base = if stale { 1 } else { state.step };
-            let change = Change {
-                budget: Some(budget_name),
-                period_start: Some(*period_start),
-                reason,
-                at: now,
-                by: ALERT_HANDLER,
-                pinned: false,
-            };
-            if target > base {
-                let flag = Flag::at_step(route, target, change);
-                let action = RouteAction::Downgrade {
-                    route: route.name.clone(),
-                    from_step: state.step,
-                    monthly_saving: monthly_saving(
-                        policy,
-                        &route.name,
-                        &state.model_id,
-                        &flag.model_id,
-                    ),
-                    from_model: state.model_id,
-                    to_step: target,
-                    to_model: flag.model_id.clone(),
-                    ladder_size: route.ladder.len(),
-                };
-                (action, Some(flag))
-            } else {
-                // At or below the target. A flag from an ended period is kept where it is but
-                // rewritten for this period, so the roll-over does not undo this alert.
-                let rewrite = stale.then(|| Flag::at_step(route, base.max(state.step), change));
-                let action = RouteAction::AlreadyThere {
-                    route: route.name.clone(),
-                    step: state.step,
-                    model: state.model_id,
-                    target_step: target,
-                    target_model,
-                };
-                (action, rewrite)
-            }
-        }
-        FlagTask::Restore {
-            budget,
-            period_start,
-            ..
-        } => {
-            let budget_name = policy
-                .budgets
-                .get(budget)
-                .map_or(budget.as_str(), |b| b.name.as_str());
-            let ours = current.is_some_and(|f| f.budget.as_deref() == Some(budget_name));
-            if state.step == 1 || !stale || !ours {
-                let action = RouteAction::AlreadyThere {
-                    route: route.name.clone(),
-                    step: state.step,
-                    model: state.model_id,
-                    target_step: 1,
-                    target_model: route.model_at(1).to_owned(),
-                };
-                return (action, None);
-            }
-            if state.pinned {
-                return (
-                    RouteAction::PinnedStays {
-                        route: route.name.clone(),
-                        step: state.step,
-                        model: state.model_id,
-                    },
-                    None,
-                );
-            }
-            let reason = format!(
-                "{budget_name}: new {} period from {period_start}",
-                policy
-                    .budgets
-                    .get(budget)
-                    .map_or("budget", |b| b.period.as_str())
-            );
-            let change = Change {
-                budget: Some(budget_name),
-                period_start: Some(*period_start),
-                reason: &reason,
-                at: now,
-                by: ALERT_HANDLER,
-                pinned: false,
-            };
-            let flag = Flag::at_step(route, 1, change);
-            let action = RouteAction::Restore {
-                route: route.name.clone(),
-                from_step: state.step,
-                from_model: state.model_id,
-                to_model: flag.model_id.clone(),
-            };
-            (action, Some(flag))
-        }
-    }
-}
-
-/// What an alert leads to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertPlan {
-    pub matched: Match,
-    /// The policy's budget key, when matched to a budget.
-    pub budget: Option<String>,
-    /// The threshold as the policy writes it (`90%`), when matched.
-    pub threshold: Option<String>,
-    pub flag_task: Option<FlagTask>,
-    /// Slack channels to post to, in the policy's order.
-    pub slack: Vec<String>,
-    /// Email channels to publish to.
-    pub email: Vec<String>,
-}
-
 /// The channels of `names`, split into Slack and email, each once, in order.
 pub fn split_channels<'a>(
     policy: &Policy,
@@ -395,73 +216,12 @@ pub fn all_slack_channels(policy: &Policy) -> Vec<String> {
         .collect()
 }
 
-/// The first day of the budget period an alert is about: the spend watcher says it; for Budgets
-/// alerts it is the period containing `now`.
-pub fn alert_period_start(budget: &BudgetSpec, alert: &Alert, now: DateTime<Utc>) -> NaiveDate {
-    match alert {
-        Alert::Spend(a) if a.period == budget.period => a.period_start,
-        _ => budget.period.start_of(now.date_naive()),
-    }
-}
-
 /// The threshold label and basis, for reasons and messages: `90% (ACTUAL)`.
 pub fn threshold_title(t: &ThresholdSpec) -> String {
     match t.basis {
         Basis::Actual => format!("{} (ACTUAL)", t.label()),
         Basis::Forecasted => format!("{} (FORECASTED)", t.label()),
     }
-}
-
-/// Plans an alert: match it, and say which flag task and channels follow.
-pub fn plan_alert(policy: &Policy, alert: &Alert, now: DateTime<Utc>) -> AlertPlan {
-    let matched = match_alert(policy, alert);
-    let Match::Matched {
-        budget: key,
-        threshold,
-    } = &matched
-    else {
-        let budget = match &matched {
-            Match::UnknownThreshold { budget } => Some(budget.clone()),
-            _ => None,
-        };
-        return AlertPlan {
-            matched,
-            budget,
-            threshold: None,
-            flag_task: None,
-            slack: all_slack_channels(policy),
-            email: Vec::new(),
-        };
-    };
-    let budget = &policy.budgets[key];
-    let t = &budget.thresholds[*threshold];
-    let (slack, email) = split_channels(policy, &t.notify);
-    let flag_task = t.downgrade.as_ref().map(|d| FlagTask::Downgrade {
-        route: d.route.clone(),
-        budget: key.clone(),
-        to_step: d.to_step,
-        reason: format!("{} crossed {}", budget.name, threshold_title(t)),
-        period_start: alert_period_start(budget, alert, now),
-    });
-    AlertPlan {
-        matched: matched.clone(),
-        budget: Some(key.clone()),
-        threshold: Some(t.label()),
-        flag_task,
-        slack,
-        email,
-    }
-}
-
-/// The roll-over of one budget: the flags to restore for its period that starts `period_start`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RolloverPlan {
-    /// The policy's budget key.
-    pub budget: String,
-    pub period_start: NaiveDate,
-    pub tasks: Vec<FlagTask>,
-    pub slack: Vec<String>,
-    pub email: Vec<String>,
 }
 
 /// The routes that thresholds of `budget` downgrade, each once, in order.
@@ -479,56 +239,140 @@ pub fn downgraded_routes(budget: &BudgetSpec) -> Vec<String> {
     routes
 }
 
-/// For each budget of the policy, the flags (by route) from an earlier period of that budget that
-/// the roll-over at `now` restores, or reports as pinned. Budgets with nothing to do are left out.
-pub fn plan_rollover(
+fn top_step() -> usize {
+    1
+}
+
+/// The Slack and email channels of every threshold that steps `route` down, else `fallback`.
+pub fn route_channels(
     policy: &Policy,
-    flags: &BTreeMap<String, Flag>,
-    now: DateTime<Utc>,
-) -> Vec<RolloverPlan> {
-    let today = now.date_naive();
-    let mut plans = Vec::new();
-    for budget in policy.budgets.values() {
-        let period_start = budget.period.start_of(today);
-        let mut tasks = Vec::new();
-        let mut notify: Vec<&String> = Vec::new();
-        for (route_name, flag) in flags {
-            let Some(route) = policy.routes.get(route_name) else {
-                continue;
-            };
-            if flag.budget.as_deref() != Some(budget.name.as_str())
-                || !is_stale(policy, flag, today)
-            {
-                continue;
-            }
-            if RouteState::of(route, Some(flag)).step == 1 {
-                continue;
-            }
-            tasks.push(FlagTask::Restore {
-                route: route_name.clone(),
-                budget: budget.key.clone(),
-                period_start,
-            });
-            for t in &budget.thresholds {
-                if t.downgrade.as_ref().is_some_and(|d| &d.route == route_name) {
-                    notify.extend(t.notify.iter());
-                }
-            }
-        }
-        if tasks.is_empty() {
-            continue;
-        }
-        if notify.is_empty() {
-            notify.extend(budget.thresholds.iter().flat_map(|t| t.notify.iter()));
-        }
-        let (slack, email) = split_channels(policy, notify);
-        plans.push(RolloverPlan {
-            budget: budget.key.clone(),
-            period_start,
-            tasks,
-            slack,
-            email,
-        });
+    route: &str,
+    budget: Option<&BudgetSpec>,
+) -> (Vec<String>, Vec<String>) {
+    let names: Vec<&String> = policy
+        .budgets
+        .values()
+        .filter(|b| budget.is_none_or(|only| only.key == b.key))
+        .flat_map(|b| b.thresholds.iter())
+        .filter(|t| t.downgrade.as_ref().is_some_and(|d| d.route == route))
+        .flat_map(|t| t.notify.iter())
+        .collect();
+    if names.is_empty() {
+        return split_channels(policy, &policy.settings.unmatched_notify);
     }
-    plans
+    split_channels(policy, names)
+}
+
+/// What the handler trusts. `None` fields check nothing (tests and dry runs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trust {
+    /// The alerts topic: SNS records from any other topic are ignored.
+    pub alerts_topic: Option<String>,
+    /// The AWS account that deployed the guard: AWS Budgets alerts must name it.
+    pub account: Option<String>,
+}
+
+impl Trust {
+    /// Trusts the alerts topic `arn` and the account it belongs to.
+    pub fn for_alerts_topic(arn: &str) -> Trust {
+        Trust {
+            alerts_topic: Some(arn.to_owned()),
+            account: arn
+                .split(':')
+                .nth(4)
+                .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_owned),
+        }
+    }
+}
+
+/// What an alert is, as the handler sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assessment {
+    /// A budget and threshold of the policy, in a known period.
+    Matched {
+        /// The policy's budget key.
+        budget: String,
+        /// The index of the threshold in the budget's thresholds.
+        threshold: usize,
+        period_start: NaiveDate,
+        /// The period is not the current one at `now`: tell, never move a flag.
+        late: bool,
+    },
+    /// Not for this guard, or not to be believed; `reason` says why. No flag moves.
+    Unmatched { reason: String },
+}
+
+/// Places `alert` against the policy at `now` (see the module rules).
+pub fn assess(policy: &Policy, trust: &Trust, alert: &Alert, now: DateTime<Utc>) -> Assessment {
+    let unmatched = |reason: String| Assessment::Unmatched { reason };
+    if let (Alert::Budgets(a), Some(ours)) = (alert, &trust.account)
+        && a.account.as_deref() != Some(ours.as_str())
+    {
+        return unmatched(format!(
+            "the alert is for AWS account {}, not this deployment's ({ours})",
+            a.account.as_deref().unwrap_or("(none named)")
+        ));
+    }
+    let (key, threshold) = match match_alert(policy, alert) {
+        Match::Matched { budget, threshold } => (budget, threshold),
+        other => {
+            return unmatched(
+                other
+                    .unmatched_reason(alert.budget_name())
+                    .unwrap_or_default(),
+            );
+        }
+    };
+    let budget = &policy.budgets[&key];
+    if let Some(period) = alert.period()
+        && period != budget.period
+    {
+        return unmatched(format!(
+            "the alert is about a {period} period; budget {} is {}",
+            budget.name, budget.period
+        ));
+    }
+    let period_start = match alert {
+        Alert::Spend(a) => {
+            let expected = budget.period.start_of(a.observed_at.date_naive());
+            if a.period_start != expected {
+                return unmatched(format!(
+                    "period_start {} is not the start ({expected}) of the {} period that contains observed_at {}",
+                    a.period_start,
+                    budget.period,
+                    a.observed_at.to_rfc3339()
+                ));
+            }
+            if a.observed_at > now + Duration::minutes(MAX_CLOCK_SKEW_MINUTES) {
+                return unmatched(format!(
+                    "observed_at {} is in the future",
+                    a.observed_at.to_rfc3339()
+                ));
+            }
+            expected
+        }
+        Alert::Budgets(a) => match a.notification_date {
+            Some(date) => budget.period.start_of(date),
+            None => {
+                return unmatched(
+                    "the alert has no notification date, so its period is unknown".to_owned(),
+                );
+            }
+        },
+    };
+    let current = budget.period.start_of(now.date_naive());
+    if period_start > current {
+        // Recorded, it would stand for a threshold already told and suppress the real alert.
+        return unmatched(format!(
+            "the alert is about the {} period from {period_start}, which has not begun",
+            budget.period
+        ));
+    }
+    Assessment::Matched {
+        budget: key,
+        threshold,
+        period_start,
+        late: period_start != current,
+    }
 }

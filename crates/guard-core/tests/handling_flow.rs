@@ -5,8 +5,9 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures::executor::block_on;
 use guard_core::flags::{ALERT_HANDLER, Flag};
 use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
-use guard_core::handling::{HandleError, Handler, PortErrorKind};
+use guard_core::handling::{Command, HandleError, Handler, Inbound, PortErrorKind};
 use guard_core::policy::{self, Policy, SourceFile};
+use guard_core::routing::Trust;
 
 const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
@@ -27,6 +28,7 @@ fn policy() -> Policy {
 fn handler() -> TestHandler {
     Handler::new(
         policy(),
+        Trust::default(),
         MemoryFlags::default(),
         MemoryState::default(),
         RecordingSlack::default(),
@@ -73,12 +75,13 @@ fn handle(
     message: &str,
     now: DateTime<Utc>,
 ) -> Result<guard_core::handling::Outcome, HandleError> {
-    block_on(h.handle_message(
-        id,
-        Some("AWS Budgets: bg-chatbot has exceeded your alert threshold"),
+    let inbound = Inbound {
+        message_id: id,
+        topic_arn: None,
+        subject: Some("AWS Budgets: bg-chatbot has exceeded your alert threshold"),
         message,
-        now,
-    ))
+    };
+    block_on(h.handle_message(&inbound, now, None))
 }
 
 fn flag(h: &TestHandler) -> Option<Flag> {
@@ -240,49 +243,82 @@ fn state_read_failure_does_nothing_and_is_retryable() {
     assert!(h.slack.posts().is_empty() && flag(&h).is_none());
 }
 
-fn pinned_at(step: usize, period: NaiveDate) -> Flag {
-    let p = policy();
-    let route = &p.routes["support-chatbot"];
-    let change = guard_core::flags::Change {
-        budget: Some("bg-chatbot"),
-        period_start: Some(period),
-        reason: "pinned by an operator",
-        at: nov(1),
-        by: "alice",
-        pinned: true,
+/// The same message, dated `date` (`October 20, 2026`) on its first line.
+fn dated(message: &str, date: &str) -> String {
+    message.replace("November 12, 2026", date)
+}
+
+fn pin(h: &TestHandler, step: usize, at: DateTime<Utc>) {
+    let command = Command::Pin {
+        route: "support-chatbot".into(),
+        step: Some(step),
+        by: "alice".into(),
+        reason: "pinned by an operator".into(),
     };
-    Flag::at_step(route, step, change)
+    block_on(h.handle_command(&command, at)).unwrap();
 }
 
 #[test]
-fn a_pinned_flag_stays_and_the_message_says_so() {
+fn a_pinned_route_stays_and_the_message_says_so() {
     let h = handler();
-    h.flags.insert(
-        PARAM,
-        pinned_at(1, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()),
-    );
+    pin(&h, 1, nov(1));
+    let puts = h.flags.put_count();
     handle(&h, "m-100", &at_100(), nov(12)).unwrap();
-    assert_eq!(h.flags.put_count(), 0);
+    assert_eq!(h.flags.put_count(), puts);
     assert_eq!(flag(&h).unwrap().model_id, SONNET);
     let text = h.slack.posts()[0].1.to_string();
     assert!(text.contains("pinned"), "{text}");
     assert!(h.email.published()[0].1.contains("pinned"));
+    // Unpinned, the requirement the alert left takes effect at once.
+    let command = Command::Unpin {
+        route: "support-chatbot".into(),
+        by: "alice".into(),
+        reason: "done".into(),
+    };
+    block_on(h.handle_command(&command, nov(13))).unwrap();
+    assert_eq!(flag(&h).unwrap().model_id, NOVA_LITE);
 }
 
 #[test]
-fn unmatched_alerts_change_nothing_and_go_to_every_slack_channel() {
+fn unmatched_alerts_change_nothing_and_are_only_logged_by_default() {
     let h = handler();
     let unknown_budget = budgets_message("bg-someone-else", "ACTUAL", "90.00", "100.00", "95");
     handle(&h, "m-x", &unknown_budget, nov(12)).unwrap();
     let unknown_threshold = budgets_message("bg-chatbot", "ACTUAL", "333.00", "500.00", "340");
     handle(&h, "m-y", &unknown_threshold, nov(12)).unwrap();
     assert_eq!(h.flags.put_count(), 0);
+    assert!(h.slack.posts().is_empty());
+    assert!(h.email.published().is_empty());
+}
+
+#[test]
+fn unmatched_alerts_go_to_the_unmatched_notify_channels_once() {
+    let mut p = policy();
+    p.settings.unmatched_notify = vec!["platform-alerts".into()];
+    let h = Handler::new(
+        p,
+        Trust {
+            alerts_topic: None,
+            account: Some("111122223333".into()),
+        },
+        MemoryFlags::default(),
+        MemoryState::default(),
+        RecordingSlack::default(),
+        RecordingEmail::default(),
+    );
+    let unknown_budget = budgets_message("bg-someone-else", "ACTUAL", "90.00", "100.00", "95");
+    handle(&h, "m-x", &unknown_budget, nov(12)).unwrap();
+    handle(&h, "m-x", &unknown_budget, nov(12)).unwrap();
+    // Another account's alert for a budget of ours: told, never acted on.
+    let other_account = at_100().replace("111122223333", "999999999999");
+    handle(&h, "m-o", &other_account, nov(12)).unwrap();
+    assert_eq!(h.flags.put_count(), 0);
     let posts = h.slack.posts();
     assert_eq!(posts.len(), 2);
     for (_, payload) in &posts {
         assert!(payload.to_string().contains("Unmatched"), "{payload}");
     }
-    assert!(h.email.published().is_empty());
+    assert!(posts[1].1.to_string().contains("999999999999"));
 }
 
 #[test]
@@ -297,8 +333,38 @@ fn a_threshold_rounded_to_cents_still_matches() {
 }
 
 #[test]
+fn thresholds_are_matched_against_the_policys_amount_never_the_alerts() {
+    let p = policy();
+    // $250 of a claimed $250 budget is 100% of what the alert says, but 50% of the policy's $500.
+    let text = budgets_message("bg-chatbot", "ACTUAL", "250.00", "250.00", "260");
+    let alert = guard_core::alert::parse_message(&text).unwrap();
+    assert!(matches!(
+        guard_core::routing::match_alert(&p, &alert),
+        guard_core::routing::Match::Matched { threshold: 0, .. }
+    ));
+    // A spend alert claiming `budgeted: 0` matches nothing by percent.
+    let forged = r#"{"schema":"budget-guard/spend-alert@1","budget_name":"bg-chatbot","alert_type":"ACTUAL",
+        "threshold":0.0,"budgeted":0.0,"amount":0.0,"period":"monthly","period_start":"2026-11-01",
+        "observed_at":"2026-11-12T06:41:09Z","source":"spend-watcher"}"#;
+    let alert = guard_core::alert::parse_message(forged).unwrap();
+    assert!(matches!(
+        guard_core::routing::match_alert(&p, &alert),
+        guard_core::routing::Match::UnknownThreshold { .. }
+    ));
+}
+
+#[test]
 fn a_message_that_is_no_alert_is_reported_as_unrecognised() {
-    let h = handler();
+    let mut p = policy();
+    p.settings.unmatched_notify = vec!["platform-alerts".into()];
+    let h = Handler::new(
+        p,
+        Trust::default(),
+        MemoryFlags::default(),
+        MemoryState::default(),
+        RecordingSlack::default(),
+        RecordingEmail::default(),
+    );
     handle(&h, "m-z", "hello <!channel> from a test publish", nov(12)).unwrap();
     let posts = h.slack.posts();
     assert_eq!(posts.len(), 1);
@@ -312,27 +378,22 @@ fn a_message_that_is_no_alert_is_reported_as_unrecognised() {
 }
 
 #[test]
-fn the_rollover_restores_and_notifies_once_per_period() {
+fn the_rollover_restores_and_notifies_once() {
     let h = handler();
-    handle(
-        &h,
-        "m-100",
-        &at_100(),
-        Utc.with_ymd_and_hms(2026, 10, 20, 0, 0, 0).unwrap(),
-    )
-    .unwrap();
+    let oct20 = Utc.with_ymd_and_hms(2026, 10, 20, 0, 0, 0).unwrap();
+    handle(&h, "m-100", &dated(&at_100(), "October 20, 2026"), oct20).unwrap();
     assert_eq!(flag(&h).unwrap().step, 3);
     let posts_before = h.slack.posts().len();
     // Still October: nothing to restore.
-    let results = block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 10, 31, 23, 0, 0).unwrap()));
+    let results =
+        block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 10, 31, 23, 0, 0).unwrap(), None));
     assert!(results.is_empty(), "{results:?}");
-    let results = block_on(h.handle_tick(nov(1)));
+    let results = block_on(h.handle_tick(nov(1), None));
     assert_eq!(results.len(), 1);
     let outcome = results.into_iter().next().unwrap().unwrap();
     assert_eq!(outcome.flags_written, vec!["support-chatbot"]);
     let f = flag(&h).unwrap();
     assert_eq!((f.step, f.model_id.as_str()), (1, SONNET));
-    assert_eq!(f.period_start, NaiveDate::from_ymd_opt(2026, 11, 1));
     let posts = h.slack.posts();
     assert_eq!(posts.len(), posts_before + 1);
     assert!(posts.last().unwrap().1.to_string().contains("back on"));
@@ -345,64 +406,47 @@ fn the_rollover_restores_and_notifies_once_per_period() {
             .contains("1 route restored")
     );
     // A later tick does nothing.
-    assert!(block_on(h.handle_tick(nov(2))).is_empty());
+    assert!(block_on(h.handle_tick(nov(2), None)).is_empty());
     assert_eq!(h.slack.posts().len(), posts_before + 1);
 }
 
 #[test]
-fn the_rollover_leaves_a_pinned_flag_and_says_so_once() {
+fn the_rollover_leaves_a_pinned_route_where_it_is() {
     let h = handler();
-    h.flags.insert(
-        PARAM,
-        pinned_at(3, NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()),
-    );
-    let results = block_on(h.handle_tick(nov(1)));
-    assert_eq!(results.len(), 1);
-    assert!(results[0].is_ok());
-    assert_eq!(h.flags.put_count(), 0);
+    pin(&h, 3, Utc.with_ymd_and_hms(2026, 10, 2, 0, 0, 0).unwrap());
+    let puts = h.flags.put_count();
+    let results = block_on(h.handle_tick(nov(1), None));
+    assert!(results.is_empty(), "{results:?}");
+    assert_eq!(h.flags.put_count(), puts);
     assert_eq!(flag(&h).unwrap().model_id, NOVA_LITE);
-    assert!(h.slack.posts()[0].1.to_string().contains("pinned"));
-    assert!(block_on(h.handle_tick(nov(1))).is_empty());
-    assert_eq!(h.slack.posts().len(), 1);
 }
 
 #[test]
-fn an_alert_before_the_rollover_sets_the_flag_for_the_new_period() {
+fn a_late_alert_tells_people_and_moves_no_flag() {
     let h = handler();
-    handle(
-        &h,
-        "m-100",
-        &at_100(),
-        Utc.with_ymd_and_hms(2026, 10, 20, 0, 0, 0).unwrap(),
-    )
-    .unwrap();
-    // November's 90% alert arrives before the tick: the flag is for this period now, at step 2.
-    handle(&h, "m-90", &at_90(), nov(12)).unwrap();
-    let f = flag(&h).unwrap();
-    assert_eq!(
-        (f.step, f.period_start),
-        (2, NaiveDate::from_ymd_opt(2026, 11, 1))
-    );
-    // And the tick does not undo it.
-    assert!(block_on(h.handle_tick(nov(12))).is_empty());
-    assert_eq!(flag(&h).unwrap().step, 2);
+    // October's 100% alert, delivered on 1 November after the roll-over.
+    handle(&h, "m-100", &dated(&at_100(), "October 31, 2026"), nov(1)).unwrap();
+    assert!(flag(&h).is_none(), "{:?}", flag(&h));
+    let text = h.slack.posts()[0].1.to_string();
+    assert!(text.contains("Late"), "{text}");
+    assert!(h.email.published()[0].1.contains("late"));
+    // And the next tick leaves November alone.
+    assert!(block_on(h.handle_tick(nov(1), None)).is_empty());
+    assert!(flag(&h).is_none());
 }
 
 #[test]
 fn a_failing_rollover_notification_is_retried_by_the_next_tick() {
     let h = handler();
-    handle(
-        &h,
-        "m-90",
-        &at_90(),
-        Utc.with_ymd_and_hms(2026, 10, 20, 0, 0, 0).unwrap(),
-    )
-    .unwrap();
+    let oct20 = Utc.with_ymd_and_hms(2026, 10, 20, 0, 0, 0).unwrap();
+    handle(&h, "m-90", &dated(&at_90(), "October 20, 2026"), oct20).unwrap();
     h.slack.fail_next([PortErrorKind::Timeout]);
-    let results = block_on(h.handle_tick(nov(1)));
+    let results = block_on(h.handle_tick(nov(1), None));
     assert!(results[0].is_err());
     assert_eq!(flag(&h).unwrap().step, 1);
-    let results = block_on(h.handle_tick(nov(1)));
+    let later = Utc.with_ymd_and_hms(2026, 11, 1, 1, 0, 0).unwrap();
+    let results = block_on(h.handle_tick(later, None));
+    assert_eq!(results.len(), 1, "{results:?}");
     assert!(results[0].is_ok(), "{results:?}");
     assert_eq!(h.flags.put_count(), 2);
     assert!(
@@ -417,53 +461,75 @@ fn a_failing_rollover_notification_is_retried_by_the_next_tick() {
 }
 
 #[test]
-fn job_records_fit_a_standard_ssm_parameter() {
+fn records_fit_a_standard_ssm_parameter() {
     // Standard-tier SSM parameters hold at most 4 KB; the state store uses them.
-    let h = handler();
+    let mut p = policy();
+    p.settings.unmatched_notify = vec!["platform-alerts".into()];
+    let h = Handler::new(
+        p,
+        Trust::default(),
+        MemoryFlags::default(),
+        MemoryState::default(),
+        RecordingSlack::default(),
+        RecordingEmail::default(),
+    );
     h.flags.fail_puts([PortErrorKind::Throttled]);
-    let _ = handle(&h, "m-90", &at_90(), nov(12));
-    handle(&h, "m-90", &at_90(), nov(12)).unwrap();
+    let _ = handle(&h, &"m".repeat(300), &at_90(), nov(12));
+    handle(&h, &"m".repeat(300), &at_90(), nov(12)).unwrap();
     handle(&h, "m-z", &"x".repeat(10_000), nov(12)).unwrap();
+    // A 5,000-character alert type or budget name is refused or cut, never stored whole.
+    let long = at_100().replace("bg-chatbot", &format!("bg-{}", "c".repeat(5000)));
+    handle(&h, "m-long", &long, nov(12)).unwrap();
+    let command = Command::Pin {
+        route: "support-chatbot".into(),
+        step: None,
+        by: "o".repeat(5000),
+        reason: "r".repeat(5000),
+    };
+    block_on(h.handle_command(&command, nov(12))).unwrap();
     for key in h.state.keys() {
         let len = h.state.records.lock().unwrap()[&key].len();
         eprintln!("{key}: {len} bytes");
         assert!(len < 4096, "{key}: {len} bytes");
     }
-    let payload = h.slack.posts()[1].1.to_string();
-    eprintln!(
-        "slack payload: {} bytes; email body: {} bytes",
-        payload.len(),
-        h.email.published()[1].2.len()
-    );
 }
 
 #[test]
 fn the_tick_prunes_finished_records_once_they_expire() {
     let h = handler();
     let oct20 = Utc.with_ymd_and_hms(2026, 10, 20, 0, 0, 0).unwrap();
-    handle(&h, "m-old", &at_100(), oct20).unwrap();
-    h.slack.fail_next([PortErrorKind::Unavailable]);
-    assert!(handle(&h, "m-unfinished", &at_80_forecast(), oct20).is_err());
-    block_on(h.handle_tick(nov(1)));
+    let old_notice = "notices/chatbot/2026-10-01/100pct-ACTUAL".to_owned();
+    let unfinished = "notices/chatbot/2026-10-01/80pct-FORECASTED".to_owned();
+    handle(&h, "m-old", &dated(&at_100(), "October 20, 2026"), oct20).unwrap();
+    h.slack.fail_next([PortErrorKind::Unavailable; 2]);
     assert!(
-        h.state
-            .keys()
-            .contains(&"rollover/chatbot/2026-11-01".to_owned())
+        handle(
+            &h,
+            "m-unfinished",
+            &dated(&at_80_forecast(), "October 20, 2026"),
+            oct20
+        )
+        .is_err()
     );
+    block_on(h.handle_tick(nov(1), None));
+    let rollover = "rollover/support-chatbot/20261101T064109".to_owned();
+    assert!(h.state.keys().contains(&rollover), "{:?}", h.state.keys());
     assert!(
-        h.state.keys().contains(&"alerts/m-old".to_owned()),
-        "kept for 30 days"
+        h.state.keys().contains(&old_notice),
+        "kept until the next period ends"
     );
-    block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap()));
+    // 30 days after it finished, the roll-over's record goes; so does October's notice.
+    block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).unwrap(), None));
     let keys = h.state.keys();
-    assert!(!keys.contains(&"alerts/m-old".to_owned()), "{keys:?}");
+    assert!(!keys.contains(&old_notice), "{keys:?}");
+    assert!(!keys.contains(&rollover), "{keys:?}");
     assert!(
-        !keys.contains(&"rollover/chatbot/2026-11-01".to_owned()),
-        "{keys:?}"
+        keys.contains(&"ledger/support-chatbot".to_owned()),
+        "ledgers stay: {keys:?}"
     );
     assert!(
-        keys.contains(&"alerts/m-unfinished".to_owned()),
-        "unfinished jobs stay: {keys:?}"
+        keys.contains(&unfinished),
+        "a job unfinished when the tick listed it stays: {keys:?}"
     );
 }
 
@@ -481,10 +547,45 @@ fn a_spend_watcher_alert_downgrades_for_the_period_it_names() {
     );
     let text = h.slack.posts()[0].1.to_string();
     assert!(text.contains("spend watcher"), "{text}");
+    // The same threshold from AWS Budgets later: logged, not told twice, nothing moves.
+    let posts = h.slack.posts().len();
+    let again = handle(&h, "m-90", &at_90(), nov(13)).unwrap();
+    assert!(again.already_handled);
+    assert_eq!(h.slack.posts().len(), posts);
+    assert_eq!(h.email.published().len(), 1);
 }
 
 #[test]
-fn a_daily_budget_rolls_over_every_day() {
+fn a_forged_spend_alert_moves_nothing() {
+    let h = handler();
+    let spend = |start: &str, observed: &str| {
+        format!(
+            r#"{{"schema":"budget-guard/spend-alert@1","budget_name":"bg-chatbot","alert_type":"ACTUAL",
+            "threshold":500.0,"budgeted":500.0,"amount":501,"period":"monthly","period_start":"{start}",
+            "observed_at":"{observed}","source":"spend-watcher"}}"#
+        )
+    };
+    // A period_start that does not contain observed_at, and one from the future.
+    handle(
+        &h,
+        "s-1",
+        &spend("2099-01-01", "2026-11-12T06:41:09Z"),
+        nov(12),
+    )
+    .unwrap();
+    handle(
+        &h,
+        "s-2",
+        &spend("2099-01-01", "2099-01-05T00:00:00Z"),
+        nov(12),
+    )
+    .unwrap();
+    assert!(flag(&h).is_none());
+    assert!(h.slack.posts().is_empty());
+}
+
+#[test]
+fn a_daily_budget_rolls_over_every_day_and_a_monthly_requirement_stays() {
     let yaml = r#"version: 1
 channels:
   ops:
@@ -498,35 +599,98 @@ budgets:
     amount: 60
     period: daily
     scope:
-      models: [us.amazon.nova-pro-v1:0]
+      models: [us.amazon.nova-pro-v1:0, us.amazon.nova-lite-v1:0, us.amazon.nova-micro-v1:0]
     thresholds:
       - at: 90%
         notify: [ops]
         downgrade:
           route: batch
           to: cheapest
+  batch monthly:
+    amount: 1000
+    period: monthly
+    scope:
+      models: [us.amazon.nova-pro-v1:0, us.amazon.nova-lite-v1:0, us.amazon.nova-micro-v1:0]
+    thresholds:
+      - at: 90%
+        notify: [ops]
+        downgrade:
+          route: batch
+          to: 2
 "#;
     let (policy, diagnostics) = policy::load(&[SourceFile::new("daily.yaml", yaml)]);
     let policy = policy.unwrap_or_else(|| panic!("{diagnostics:?}"));
     let h = Handler::new(
         policy,
+        Trust::default(),
         MemoryFlags::default(),
         MemoryState::default(),
         RecordingSlack::default(),
         RecordingEmail::default(),
     );
-    let message = budgets_message("bg-batch daily", "ACTUAL", "54.00", "60.00", "55.1");
-    block_on(h.handle_message("d-1", None, &message, nov(12))).unwrap();
+    let monthly = budgets_message("bg-batch monthly", "ACTUAL", "900.00", "1000.00", "901");
+    handle(&h, "m-1", &monthly, nov(12)).unwrap();
+    let daily = budgets_message("bg-batch daily", "ACTUAL", "54.00", "60.00", "55.1")
+        .replace("for the current month", "per day");
+    handle(&h, "d-1", &daily, nov(12)).unwrap();
     let param = "/budget-guard/routes/batch";
     assert_eq!(h.flags.get(param).unwrap().step, 3);
     assert!(
-        block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 11, 12, 23, 59, 0).unwrap())).is_empty()
+        block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 11, 12, 23, 59, 0).unwrap(), None))
+            .is_empty()
     );
-    let results = block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 11, 13, 0, 1, 0).unwrap()));
+    let results =
+        block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 11, 13, 0, 1, 0).unwrap(), None));
     assert_eq!(results.len(), 1);
     assert_eq!(
         results[0].as_ref().unwrap().job,
-        "rollover/batch_daily/2026-11-13"
+        "rollover/batch/20261113T000100"
+    );
+    // The daily requirement ended; the monthly one still holds the route at step 2.
+    assert_eq!(h.flags.get(param).unwrap().step, 2);
+    let last = h.slack.posts().last().unwrap().1.to_string();
+    assert!(last.contains("still requires"), "{last}");
+    assert_eq!(
+        block_on(h.handle_tick(Utc.with_ymd_and_hms(2026, 12, 1, 0, 1, 0).unwrap(), None)).len(),
+        1
     );
     assert_eq!(h.flags.get(param).unwrap().step, 1);
+}
+
+#[test]
+fn a_budget_removed_from_the_policy_no_longer_holds_its_route() {
+    let h = handler();
+    handle(&h, "m-100", &at_100(), nov(12)).unwrap();
+    assert_eq!(flag(&h).unwrap().step, 3);
+    let mut renamed = policy();
+    let mut budget = renamed.budgets.remove("chatbot").unwrap();
+    budget.key = "chatbot-v2".into();
+    budget.name = "bg-chatbot-v2".into();
+    renamed.budgets.insert("chatbot-v2".into(), budget);
+    let h2 = Handler::new(
+        renamed,
+        Trust::default(),
+        h.flags,
+        h.state,
+        RecordingSlack::default(),
+        RecordingEmail::default(),
+    );
+    let results = block_on(h2.handle_tick(nov(12), None));
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(h2.flags.get(PARAM).unwrap().step, 1);
+}
+
+#[test]
+fn a_flag_off_its_ladder_is_rewritten_at_the_next_tick_and_people_are_told() {
+    let h = handler();
+    handle(&h, "m-90", &at_90(), nov(12)).unwrap();
+    let mut off = flag(&h).unwrap();
+    off.model_id = "us.anthropic.claude-opus-4-1-20250805-v1:0".into();
+    h.flags.insert(PARAM, off);
+    let results = block_on(h.handle_tick(nov(13), None));
+    assert_eq!(results.len(), 1, "{results:?}");
+    let f = flag(&h).unwrap();
+    assert_eq!((f.step, f.model_id.as_str()), (2, HAIKU));
+    let last = h.slack.posts().last().unwrap().1.to_string();
+    assert!(last.contains("not on its ladder"), "{last}");
 }

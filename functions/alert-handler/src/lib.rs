@@ -10,12 +10,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use guard_aws::alert_handler::{EventError, LiveHandler, handle_event, live_handler};
-use guard_core::handling::{EmailPublisher, FlagStore, Handler, SlackPoster, StateStore};
+use guard_core::handling::{Deadline, EmailPublisher, FlagStore, Handler, SlackPoster, StateStore};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
 /// The notify topic's ARN (email channels).
 pub const NOTIFY_TOPIC_ENV: &str = guard_aws::sdk::NOTIFY_TOPIC_ENV;
+/// The alerts topic's ARN: the only topic whose records are handled.
+pub const ALERTS_TOPIC_ENV: &str = guard_aws::sdk::ALERTS_TOPIC_ENV;
 
 /// Why an invocation failed. Lambda retries the delivery; the retry redoes only what failed.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,8 @@ impl From<HandlerError> for Diagnostic {
             EventError::Failed { report, .. } if report.retryable => "Budget Guard.Retryable",
             EventError::Failed { .. } => "Budget Guard.Failed",
             EventError::Unknown(_) => "Budget Guard.UnknownEvent",
+            EventError::Refused(_) => "Budget Guard.Refused",
+            EventError::Command(_) => "Budget Guard.Command",
         };
         Diagnostic {
             error_type: error_type.to_owned(),
@@ -49,8 +53,13 @@ pub struct AlertHandler {
 impl AlertHandler {
     /// Handles one event, then publishes every route's step (after alerts and ticks alike, so the
     /// dashboard's line follows the flags). A failed publish is logged: the flags matter more.
-    pub async fn handle(&self, event: Value, now: DateTime<Utc>) -> Result<Value, HandlerError> {
-        let answer = handle(&self.handler, event, now).await;
+    pub async fn handle(
+        &self,
+        event: Value,
+        now: DateTime<Utc>,
+        deadline: Deadline,
+    ) -> Result<Value, HandlerError> {
+        let answer = handle(&self.handler, event, now, deadline).await;
         if let Err(error) = self
             .route_steps
             .publish(&self.handler.policy, &self.handler.flags, now)
@@ -90,18 +99,24 @@ async fn init_from(config: &aws_config::SdkConfig) -> anyhow::Result<LiveHandler
     if !warnings.is_empty() {
         tracing::warn!(warnings = %warnings, "policy warnings");
     }
-    let topic = std::env::var(NOTIFY_TOPIC_ENV)
-        .with_context(|| format!("{NOTIFY_TOPIC_ENV} is not set"))?;
-    let handler = live_handler(config, policy, &topic)?;
+    let var = |name: &str| std::env::var(name).with_context(|| format!("{name} is not set"));
+    let handler = live_handler(
+        config,
+        policy,
+        &var(ALERTS_TOPIC_ENV)?,
+        &var(NOTIFY_TOPIC_ENV)?,
+    )?;
     tracing::info!(policy = %dir.display(), routes = handler.policy.routes.len(), budgets = handler.policy.budgets.len(), "alert-handler ready");
     Ok(handler)
 }
 
-/// The `service_fn` body: one event, handled at `now`.
+/// The `service_fn` body: one event, handled at `now` (the function's clock), to finish before
+/// `deadline`.
 pub async fn handle<F, S, K, E>(
     handler: &Handler<F, S, K, E>,
     event: Value,
     now: DateTime<Utc>,
+    deadline: Deadline,
 ) -> Result<Value, HandlerError>
 where
     F: FlagStore,
@@ -109,8 +124,16 @@ where
     K: SlackPoster,
     E: EmailPublisher,
 {
-    match handle_event(handler, &event, now).await {
+    match handle_event(handler, &event, now, deadline).await {
+        Ok(report) if !report.routes.is_empty() => {
+            Ok(json!({ "ok": true, "routes": report.routes }))
+        }
         Ok(report) => Ok(json!({ "ok": true, "jobs": report.outcomes })),
+        Err(EventError::Refused(reason)) => {
+            // A tick far from the clock is forged or stale; retrying it cannot make it right.
+            tracing::error!(%reason, "refusing the event");
+            Ok(json!({ "ok": false, "refused": reason }))
+        }
         Err(EventError::Unknown(reason)) => {
             // Retrying an event of the wrong shape cannot help: say so in the logs and move on.
             tracing::error!(%reason, "ignoring an event that is neither SNS nor a roll-over tick");

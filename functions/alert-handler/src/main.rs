@@ -1,5 +1,7 @@
 //! The alert-handler Lambda binary: build once, then serve events (see the library).
 
+use std::time::{Duration, Instant};
+
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -9,9 +11,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let handler = alert_handler::init_with_metrics().await?;
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let now =
-            guard_aws::schedule::scheduled_time(&event.payload).unwrap_or_else(chrono::Utc::now);
-        handler.handle(event.payload, now).await
+        // The edge: the one place that reads the clock. Everything below acts at `now`.
+        let now = chrono::Utc::now();
+        let deadline = (event.context.deadline > 0).then(|| {
+            let now_ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+            Instant::now() + Duration::from_millis(event.context.deadline.saturating_sub(now_ms))
+        });
+        handler.handle(event.payload, now, deadline).await
     }))
     .await
 }

@@ -19,10 +19,12 @@ fn policy() -> Policy {
     policy::load(&[source]).0.expect("example policy")
 }
 
+const ALERTS_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:budget-guard-alerts";
+
 fn sns_event(message_id: &str, message: &str) -> Value {
     // The minimal shape SNS-to-Lambda test events often have: the lenient reader takes it.
     json!({"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": message_id, "Message": message,
-        "Subject": "AWS Budgets: bg-chatbot has exceeded your alert threshold"}}]})
+        "TopicArn": ALERTS_TOPIC, "Subject": "AWS Budgets: bg-chatbot has exceeded your alert threshold"}}]})
 }
 
 fn message_90() -> String {
@@ -52,10 +54,11 @@ async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
         .unwrap()
         .topic_arn
         .unwrap();
-    let handler = guard_aws::alert_handler::live_handler(&config, policy(), &topic).unwrap();
+    let handler =
+        guard_aws::alert_handler::live_handler(&config, policy(), ALERTS_TOPIC, &topic).unwrap();
 
     let nov12 = Utc.with_ymd_and_hms(2026, 11, 12, 6, 41, 9).unwrap();
-    let answer = handle(&handler, sns_event("m-90", &message_90()), nov12)
+    let answer = handle(&handler, sns_event("m-90", &message_90()), nov12, None)
         .await
         .unwrap();
     assert_eq!(answer["ok"], true);
@@ -74,7 +77,7 @@ async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
     // The job's record is under the policy's state path.
     let state = ssm
         .get_parameter()
-        .name("/budget-guard/state/alerts/m-90")
+        .name("/budget-guard/state/notices/chatbot/2026-11-01/90pct-ACTUAL")
         .send()
         .await
         .unwrap();
@@ -88,11 +91,29 @@ async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
     );
     assert_eq!(slack.posted_json().len(), 1);
 
-    let tick =
-        json!({"source": "budget-guard.schedule", "detail-type": "rollover-tick", "detail": {}});
+    // A record from another topic is ignored: nothing posted, nothing moved.
+    let mut forged = sns_event("m-forged", &message_90().replace("450.00", "500.00"));
+    forged["Records"][0]["Sns"]["TopicArn"] = json!("arn:aws:sns:us-east-1:123456789012:other");
+    let answer = handle(&handler, forged, nov12, None).await.unwrap();
+    assert!(answer["jobs"][0]["ignored"].is_string(), "{answer}");
+    assert_eq!(read().await.step, 2);
+    assert_eq!(slack.posted_json().len(), 1);
+
+    let tick = |time: &str| json!({"source": "budget-guard.schedule", "detail-type": "rollover-tick", "time": time, "detail": {}});
     let dec1 = Utc.with_ymd_and_hms(2026, 12, 1, 0, 5, 0).unwrap();
-    let answer = handle(&handler, tick, dec1).await.unwrap();
-    assert_eq!(answer["jobs"][0]["job"], "rollover/chatbot/2026-12-01");
+    // A tick whose time is far from the clock is refused, not acted on and not retried.
+    let answer = handle(&handler, tick("2099-01-01T00:00:00Z"), dec1, None)
+        .await
+        .unwrap();
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert_eq!(read().await.step, 2);
+    let answer = handle(&handler, tick("2026-12-01T00:05:00Z"), dec1, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["jobs"][0]["job"],
+        "rollover/support-chatbot/20261201T000500"
+    );
     assert_eq!(read().await.step, 1);
     assert_eq!(slack.posted_json().len(), 2);
 }
@@ -100,6 +121,7 @@ async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
 fn fakes() -> Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail> {
     Handler::new(
         policy(),
+        guard_core::routing::Trust::for_alerts_topic(ALERTS_TOPIC),
         MemoryFlags::default(),
         MemoryState::default(),
         RecordingSlack::default(),
@@ -114,7 +136,7 @@ async fn a_failed_delivery_is_a_retryable_lambda_error() {
         .slack
         .fail_next([guard_core::handling::PortErrorKind::Unavailable]);
     let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 41, 9).unwrap();
-    let error: HandlerError = handle(&handler, sns_event("m-1", &message_90()), now)
+    let error: HandlerError = handle(&handler, sns_event("m-1", &message_90()), now, None)
         .await
         .unwrap_err();
     let diagnostic = Diagnostic::from(error);
@@ -125,7 +147,7 @@ async fn a_failed_delivery_is_a_retryable_lambda_error() {
         diagnostic.error_message
     );
     // The retry (Lambda's) finishes the job.
-    let answer = handle(&handler, sns_event("m-1", &message_90()), now)
+    let answer = handle(&handler, sns_event("m-1", &message_90()), now, None)
         .await
         .unwrap();
     assert_eq!(answer["jobs"][0]["done"][0], "slack:platform-alerts");
@@ -135,7 +157,7 @@ async fn a_failed_delivery_is_a_retryable_lambda_error() {
 async fn an_event_of_another_shape_is_ignored_not_retried() {
     let handler = fakes();
     let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 41, 9).unwrap();
-    let answer = handle(&handler, json!({"hello": "world"}), now)
+    let answer = handle(&handler, json!({"hello": "world"}), now, None)
         .await
         .unwrap();
     assert_eq!(answer["ok"], false);

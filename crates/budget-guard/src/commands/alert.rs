@@ -6,11 +6,15 @@ use crate::output::{Format, emit, print_json};
 use crate::policy_files::load_policy;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use guard_aws::sdk::NOTIFY_TOPIC_ENV;
+use guard_aws::sdk::{ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV};
 use guard_core::alert::{Alert, parse_input};
 use guard_core::flags::Flag;
+use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::handling::{Handler, StateStore, ledger_key};
+use guard_core::ledger::{Ledger, Pin, Requirement};
+use guard_core::message::Notice;
 use guard_core::policy::Policy;
-use guard_core::routing::{RouteAction, plan_alert, run_task};
+use guard_core::routing::{RouteAction, Trust};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,13 +63,22 @@ pub enum AlertCommand {
         format: Format,
     },
     /// Run the alert-handler once on an event (an SNS event or a roll-over tick), against the real
-    /// services of the environment: to replay a missed alert. Flags, Slack and email are real.
+    /// services of the environment, as of --at: to replay a missed alert or tick. Flags, Slack and
+    /// email are real. SNS records of any topic but the alerts topic are ignored, as in the function.
     Handle {
         /// The Lambda event, as JSON
         #[arg(long)]
         event_file: PathBuf,
         /// Policy files or folders [default: policies]
         paths: Vec<PathBuf>,
+        /// Handle the event as of this time (RFC 3339, e.g. 2026-12-01T00:05:00Z) [default: now].
+        /// A tick's own time must be within 15 minutes of it.
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+        /// The alerts topic (stack output AlertsTopicArn): the only topic whose records are handled,
+        /// and whose account AWS Budgets alerts must name
+        #[arg(long, env = ALERTS_TOPIC_ENV)]
+        alerts_topic_arn: Option<String>,
         /// The notify topic of the email channels (stack output NotifyTopicArn)
         #[arg(long, env = NOTIFY_TOPIC_ENV)]
         notify_topic_arn: Option<String>,
@@ -97,8 +110,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         AlertCommand::Handle {
             event_file,
             paths,
+            at,
+            alerts_topic_arn,
             notify_topic_arn,
-        } => handle(&event_file, &paths, notify_topic_arn),
+        } => handle(
+            &event_file,
+            &paths,
+            at.unwrap_or_else(Utc::now),
+            alerts_topic_arn,
+            notify_topic_arn,
+        ),
     }
 }
 
@@ -194,63 +215,127 @@ pub fn read_flags_file(path: &Path) -> anyhow::Result<BTreeMap<String, Flag>> {
     Ok(flags)
 }
 
-/// The decision for one alert, as `alert simulate --format json` prints it.
-pub fn decision_json(
+/// The ledger that the current flags imply: each flag's step required by its budget for its
+/// period, and its pin. What the handler really keeps is in AWS; a simulation starts from the flags.
+fn ledgers_of(policy: &Policy, flags: &BTreeMap<String, Flag>) -> Vec<Ledger> {
+    let mut ledgers = Vec::new();
+    for (route, flag) in flags {
+        let mut ledger = Ledger::new(route);
+        if flag.pinned {
+            ledger.pin = Some(Pin {
+                step: flag.step,
+                by: flag.changed_by.clone(),
+                reason: flag.reason.clone(),
+                at: flag.changed_at,
+            });
+        }
+        if let (Some(budget), Some(start)) = (
+            flag.budget
+                .as_deref()
+                .and_then(|b| policy.budget_by_name(b)),
+            flag.period_start,
+        ) {
+            ledger.add(Requirement {
+                budget: Some(budget.name.clone()),
+                period: budget.period,
+                period_start: start,
+                threshold: "(the current flag)".to_owned(),
+                step: flag.step,
+                alert_ids: vec![],
+            });
+        }
+        ledgers.push(ledger);
+    }
+    ledgers
+}
+
+/// What the handler does with `alert` at `now`, run on in-memory ports seeded with `flags`, as
+/// `alert simulate --format json` prints it.
+pub async fn decision_json(
     policy: &Policy,
     alert: &Alert,
     flags: &BTreeMap<String, Flag>,
     now: DateTime<Utc>,
 ) -> Value {
-    let plan = plan_alert(policy, alert, now);
-    let mut actions = Vec::new();
-    let mut notes = Vec::new();
-    if let Some(reason) = plan.matched.unmatched_reason(alert.budget_name()) {
-        notes.push(format!("unmatched: {reason}; no flag changes"));
-    }
-    if let Some(task) = &plan.flag_task {
-        match policy.routes.get(task.route()) {
-            None => notes.push(format!("route {} is not in the policy", task.route())),
-            Some(route) => {
-                let (action, write) = run_task(policy, route, task, flags.get(task.route()), now);
-                match (&action, write) {
-                    (
-                        RouteAction::Downgrade {
-                            route,
-                            from_model,
-                            to_model,
-                            from_step,
-                            to_step,
-                            ..
-                        },
-                        Some(_),
-                    ) => {
-                        actions.push(json!({"type": "downgrade", "route": route, "from": from_model, "to": to_model,
-                                            "from_step": from_step, "to_step": to_step}));
-                    }
-                    (RouteAction::Pinned { route, model, .. }, _) => {
-                        notes.push(format!("route {route} is pinned on {model}: left alone"));
-                    }
-                    (RouteAction::AlreadyThere { route, model, .. }, _) => {
-                        notes.push(format!(
-                            "route {route} is already on {model}, at or below the target"
-                        ));
-                    }
-                    _ => {}
-                }
-            }
+    let memory_flags = MemoryFlags::default();
+    for (route, flag) in flags {
+        if let Some(spec) = policy.routes.get(route) {
+            memory_flags.insert(&spec.parameter, flag.clone());
         }
     }
-    for channel in &plan.slack {
-        actions.push(json!({"type": "slack", "channel": channel}));
+    let state = MemoryState::default();
+    for ledger in ledgers_of(policy, flags) {
+        let _ = state
+            .put_state(&ledger_key(&ledger.route), &ledger.to_json())
+            .await;
     }
-    for channel in &plan.email {
-        actions.push(json!({"type": "email", "channel": channel}));
+    let handler = Handler::new(
+        policy.clone(),
+        Trust::default(),
+        memory_flags,
+        state,
+        RecordingSlack::default(),
+        RecordingEmail::default(),
+    );
+    let outcome = handler.handle_alert("simulation", alert, now, None).await;
+    let job = outcome
+        .as_ref()
+        .ok()
+        .and_then(|o| handler.state.job(&o.job));
+    let mut actions = Vec::new();
+    let mut notes = Vec::new();
+    let (mut budget, mut threshold, mut matched) = (None, None, false);
+    if let Some(Notice::Alert(notice)) = job.as_ref().map(|j| &j.notice) {
+        matched = notice.unmatched.is_none();
+        threshold.clone_from(&notice.threshold_label);
+        budget = policy
+            .budget_by_name(&notice.budget_name)
+            .filter(|_| matched)
+            .map(|b| b.key.clone());
+        if let Some(reason) = &notice.unmatched {
+            notes.push(format!("unmatched: {reason}; no flag changes"));
+        }
+        if notice.late {
+            notes
+                .push("late: the alert is about a period that is over; no flag changes".to_owned());
+        }
+        match &notice.action {
+            Some(RouteAction::Downgrade {
+                route,
+                from_model,
+                to_model,
+                from_step,
+                to_step,
+                ..
+            }) => actions.push(
+                json!({"type": "downgrade", "route": route, "from": from_model, "to": to_model,
+                                        "from_step": from_step, "to_step": to_step}),
+            ),
+            Some(RouteAction::Pinned { route, model, .. }) => {
+                notes.push(format!("route {route} is pinned on {model}: left alone"));
+            }
+            Some(RouteAction::AlreadyThere { route, model, .. }) => notes.push(format!(
+                "route {route} is already on {model}, at or below the target"
+            )),
+            Some(RouteAction::UnknownRoute { route }) => {
+                notes.push(format!("route {route} is not in the policy"));
+            }
+            _ => {}
+        }
+    }
+    if let Some(job) = &job {
+        for channel in &job.slack {
+            actions.push(json!({"type": "slack", "channel": channel}));
+        }
+        for channel in &job.email {
+            actions.push(json!({"type": "email", "channel": channel}));
+        }
     }
     json!({
-        "budget": plan.budget,
+        "budget": budget,
         "budget_name": alert.budget_name(),
-        "matched": plan.matched.unmatched_reason("").is_none(),
-        "threshold": plan.threshold,
+        "matched": matched,
+        "threshold": threshold,
         "actions": actions,
         "notes": notes,
     })
@@ -278,9 +363,10 @@ fn simulate(
         Some(path) => read_flags_file(path)?,
         None => BTreeMap::new(),
     };
+    let runtime = super::apply::runtime()?;
     let mut decisions: Vec<Value> = alerts
         .iter()
-        .map(|a| decision_json(&policy, a, &flags, now))
+        .map(|a| runtime.block_on(decision_json(&policy, a, &flags, now)))
         .collect();
     match format {
         Format::Json if decisions.len() == 1 => print_json(&decisions.remove(0))?,
@@ -324,6 +410,8 @@ fn simulate(
 fn handle(
     event_file: &Path,
     paths: &[PathBuf],
+    at: DateTime<Utc>,
+    alerts_topic_arn: Option<String>,
     notify_topic_arn: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let policy = match load_policy(paths) {
@@ -335,11 +423,14 @@ fn handle(
     let topic = notify_topic_arn.with_context(|| {
         format!("the notify topic is needed: pass --notify-topic-arn or set {NOTIFY_TOPIC_ENV} (stack output NotifyTopicArn)")
     })?;
+    let alerts = alerts_topic_arn.with_context(|| {
+        format!("the alerts topic is needed: pass --alerts-topic-arn or set {ALERTS_TOPIC_ENV} (stack output AlertsTopicArn)")
+    })?;
     let runtime = super::apply::runtime()?;
     runtime.block_on(async {
         let config = guard_aws::sdk::load().await;
-        let handler = guard_aws::alert_handler::live_handler(&config, policy, &topic)?;
-        match guard_aws::alert_handler::handle_event(&handler, &event, Utc::now()).await {
+        let handler = guard_aws::alert_handler::live_handler(&config, policy, &alerts, &topic)?;
+        match guard_aws::alert_handler::handle_event(&handler, &event, at, None).await {
             Ok(report) => {
                 print_json(&report)?;
                 Ok(ExitCode::SUCCESS)

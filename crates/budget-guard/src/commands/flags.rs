@@ -1,21 +1,26 @@
 //! `budget-guard flags list|show|set|pin|unpin|restore`: the live routing flags in SSM.
 //!
-//! In production the alert-handler is the single writer of flags (reserved concurrency 1): it
-//! steps routes down when budgets are crossed and restores them when periods roll over. These
-//! commands are for operators: look, pin a route so nothing moves it, or set it by hand. They go
-//! through the same flag store and write the same JSON, each change recorded with who (`--who`,
-//! default `$USER`) and why (`--reason`). A flag set by hand belongs to the current period of the
-//! route's budget, so the next roll-over restores it unless it is pinned.
+//! Flags are derived from the alert handler's ledger (see `guard_core::ledger`): `set` adds an
+//! operator's requirement that lasts until the roll-over of the route's budget period, `pin` holds
+//! a route whatever alerts and periods do, `unpin` lets the ledger decide again, and `restore`
+//! drops a route's requirements. Each runs the alert handler's own command code, recorded with who
+//! (`--who`, default `$USER`) and why (`--reason`).
+//!
+//! `list` and `show` print the model the flag really names; a flag off its route's ladder is
+//! marked, and the alert handler rewrites it at its next event or tick.
 
 use super::export::policy_failure;
 use crate::output::{Format, emit, print_json, table};
 use crate::policy_files::load_policy;
 use anyhow::{Context, bail};
 use chrono::Utc;
-use guard_aws::flag_store::SsmFlagStore;
-use guard_core::flags::{Change, Flag, RouteState};
-use guard_core::handling::FlagStore;
+use guard_aws::flag_store::{SsmFlagStore, SsmStateStore};
+use guard_core::flags::{Flag, RouteState};
+use guard_core::handling::fakes::{RecordingEmail, RecordingSlack};
+use guard_core::handling::{Command, FlagStore, Handler, RouteReport};
+use guard_core::ledger::off_ladder;
 use guard_core::policy::{Policy, RouteSpec};
+use guard_core::routing::Trust;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,14 +67,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = super::apply::runtime()?;
     runtime.block_on(async {
         let config = guard_aws::sdk::load().await;
-        let store = SsmFlagStore::new(aws_sdk_ssm_client(&config));
-        run_with(&policy, &store, &args).await
+        let ssm = aws_sdk_ssm::Client::new(&config);
+        // Commands notify no one: the handler's Slack and email ports are never called for them.
+        let handler = Handler::new(
+            policy.clone(),
+            Trust::default(),
+            SsmFlagStore::new(ssm.clone()),
+            SsmStateStore::new(ssm, &policy.settings.state_path),
+            RecordingSlack::default(),
+            RecordingEmail::default(),
+        );
+        run_with(&handler, &args).await
     })
 }
 
-fn aws_sdk_ssm_client(config: &aws_config::SdkConfig) -> aws_sdk_ssm::Client {
-    aws_sdk_ssm::Client::new(config)
-}
+type CommandHandler = Handler<SsmFlagStore, SsmStateStore, RecordingSlack, RecordingEmail>;
 
 fn route<'a>(policy: &'a Policy, name: &str) -> anyhow::Result<&'a RouteSpec> {
     policy.routes.get(name).with_context(|| {
@@ -80,13 +92,15 @@ fn route<'a>(policy: &'a Policy, name: &str) -> anyhow::Result<&'a RouteSpec> {
     })
 }
 
-/// One route's row: `{route, parameter, model, step, ladder_size, pinned, ..., flag}`.
+/// One route's row: `{route, parameter, model, off_ladder, step, ladder_size, pinned, ..., flag}`.
+/// `model` is what the flag names, even off the ladder.
 fn row(route: &RouteSpec, flag: Option<&Flag>) -> Value {
     let state = RouteState::of(route, flag);
     json!({
         "route": route.name,
         "parameter": route.parameter,
-        "model": state.model_id,
+        "model": flag.map_or(state.model_id.as_str(), |f| f.model_id.as_str()),
+        "off_ladder": off_ladder(route, flag),
         "step": state.step,
         "ladder_size": route.ladder.len(),
         "pinned": state.pinned,
@@ -127,40 +141,31 @@ fn step_of(route: &RouteSpec, model: &str) -> anyhow::Result<usize> {
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one call site per verb; a struct would only rename them
-/// Writes `route` at `step` with `pinned`, keeping the flag's budget or taking the route's first.
-async fn write(
-    policy: &Policy,
-    store: &SsmFlagStore,
-    route: &RouteSpec,
-    current: Option<&Flag>,
-    step: usize,
-    pinned: bool,
-    who: &str,
-    reason: &str,
-) -> anyhow::Result<Flag> {
-    let now = Utc::now();
-    let budget = current
-        .and_then(|f| f.budget.as_deref())
-        .and_then(|b| policy.budget_by_name(b))
-        .or_else(|| policy.budgets_for_route(&route.name).next());
-    let change = Change {
-        budget: budget.map(|b| b.name.as_str()),
-        period_start: budget.map(|b| b.period.start_of(now.date_naive())),
-        reason,
-        at: now,
-        by: who,
-        pinned,
-    };
-    let flag = Flag::at_step(route, step, change);
-    store
-        .put_flag(&route.parameter, &flag)
+async fn command(
+    handler: &CommandHandler,
+    args: &Args,
+    command: Command,
+) -> anyhow::Result<Vec<RouteReport>> {
+    handler
+        .handle_command(&command, Utc::now())
         .await
-        .with_context(|| format!("writing the flag of route {}", route.name))?;
-    Ok(flag)
+        .with_context(|| format!("budget-guard flags: {}", command_name(&args.command)))
 }
 
-async fn run_with(policy: &Policy, store: &SsmFlagStore, args: &Args) -> anyhow::Result<ExitCode> {
+fn command_name(command: &FlagsCommand) -> &'static str {
+    match command {
+        FlagsCommand::List => "list",
+        FlagsCommand::Show { .. } => "show",
+        FlagsCommand::Set { .. } => "set",
+        FlagsCommand::Pin { .. } => "pin",
+        FlagsCommand::Unpin { .. } => "unpin",
+        FlagsCommand::Restore { .. } => "restore",
+    }
+}
+
+async fn run_with(handler: &CommandHandler, args: &Args) -> anyhow::Result<ExitCode> {
+    let policy = &handler.policy;
+    let store = &handler.flags;
     let who = who(args);
     let reason = |verb: &str| {
         args.reason
@@ -190,7 +195,14 @@ async fn run_with(policy: &Policy, store: &SsmFlagStore, args: &Args) -> anyhow:
                         .map(|r| {
                             vec![
                                 r["route"].as_str().unwrap_or_default().to_owned(),
-                                r["model"].as_str().unwrap_or_default().to_owned(),
+                                if r["off_ladder"] == true {
+                                    format!(
+                                        "{} (OFF LADDER)",
+                                        r["model"].as_str().unwrap_or_default()
+                                    )
+                                } else {
+                                    r["model"].as_str().unwrap_or_default().to_owned()
+                                },
                                 format!("{}/{}", r["step"], r["ladder_size"]),
                                 if r["pinned"] == true {
                                     "pinned".into()
@@ -217,15 +229,24 @@ async fn run_with(policy: &Policy, store: &SsmFlagStore, args: &Args) -> anyhow:
                 Format::Json => print_json(&row(route, flag.as_ref()))?,
                 Format::Text => {
                     let state = RouteState::of(route, flag.as_ref());
-                    let mut out = format!(
-                        "route:     {}\nparameter: {}\nmodel:     {} (step {} of {}){}\n",
-                        route.name,
-                        route.parameter,
-                        state.model_id,
-                        state.step,
-                        route.ladder.len(),
-                        if state.pinned { ", pinned" } else { "" }
-                    );
+                    let mut out = if off_ladder(route, flag.as_ref()) {
+                        format!(
+                            "route:     {}\nparameter: {}\nmodel:     {} (OFF LADDER: not a model of this route; the alert handler rewrites it at its next event or tick)\n",
+                            route.name,
+                            route.parameter,
+                            flag.as_ref().map_or("", |f| f.model_id.as_str()),
+                        )
+                    } else {
+                        format!(
+                            "route:     {}\nparameter: {}\nmodel:     {} (step {} of {}){}\n",
+                            route.name,
+                            route.parameter,
+                            state.model_id,
+                            state.step,
+                            route.ladder.len(),
+                            if state.pinned { ", pinned" } else { "" }
+                        )
+                    };
                     match &flag {
                         None => out.push_str(
                             "flag:      none yet (the route is at the top of its ladder)\n",
@@ -248,96 +269,91 @@ async fn run_with(policy: &Policy, store: &SsmFlagStore, args: &Args) -> anyhow:
             }
         }
         FlagsCommand::Set { route: name, model } => {
-            let route = route(policy, name)?;
-            let step = step_of(route, model)?;
-            let current = get(route).await?;
-            let pinned = current.as_ref().is_some_and(|f| f.pinned);
-            let flag = write(
-                policy,
-                store,
-                route,
-                current.as_ref(),
-                step,
-                pinned,
-                &who,
-                &reason("set"),
+            let step = step_of(route(policy, name)?, model)?;
+            let reports = command(
+                handler,
+                args,
+                Command::Set {
+                    route: name.clone(),
+                    step,
+                    by: who.clone(),
+                    reason: reason("set"),
+                },
             )
             .await?;
-            report(args, &flag, "set");
+            report(args, &reports, "set", Some(step));
         }
-        FlagsCommand::Pin { route: name } | FlagsCommand::Unpin { route: name } => {
-            let pin = matches!(args.command, FlagsCommand::Pin { .. });
-            let route = route(policy, name)?;
-            let current = get(route).await?;
-            let step = RouteState::of(route, current.as_ref()).step;
-            let verb = if pin { "pin" } else { "unpin" };
-            let flag = write(
-                policy,
-                store,
-                route,
-                current.as_ref(),
-                step,
-                pin,
-                &who,
-                &reason(verb),
+        FlagsCommand::Pin { route: name } => {
+            let reports = command(
+                handler,
+                args,
+                Command::Pin {
+                    route: name.clone(),
+                    step: None,
+                    by: who.clone(),
+                    reason: reason("pin"),
+                },
             )
             .await?;
-            report(args, &flag, if pin { "pinned" } else { "unpinned" });
+            report(args, &reports, "pinned", None);
+        }
+        FlagsCommand::Unpin { route: name } => {
+            let reports = command(
+                handler,
+                args,
+                Command::Unpin {
+                    route: name.clone(),
+                    by: who.clone(),
+                    reason: reason("unpin"),
+                },
+            )
+            .await?;
+            report(args, &reports, "unpinned", None);
         }
         FlagsCommand::Restore { route: name } => {
-            let routes: Vec<&RouteSpec> = match name {
-                Some(name) => vec![route(policy, name)?],
-                None => policy.routes.values().collect(),
-            };
-            let mut restored = Vec::new();
-            for route in routes {
-                let current = get(route).await?;
-                let state = RouteState::of(route, current.as_ref());
-                if state.step == 1 {
-                    continue;
-                }
-                let flag = write(
-                    policy,
-                    store,
-                    route,
-                    current.as_ref(),
-                    1,
-                    state.pinned,
-                    &who,
-                    &reason("restore"),
-                )
-                .await?;
-                restored.push(flag);
+            if let Some(name) = name {
+                route(policy, name)?;
             }
-            match args.format {
-                Format::Json => print_json(&restored)?,
-                Format::Text if restored.is_empty() => {
-                    emit("every route is already at the top of its ladder\n")
-                }
-                Format::Text => {
-                    for f in &restored {
-                        emit(&format!("restored {}: {} (step 1)\n", f.route, f.model_id));
-                    }
-                }
-            }
+            let reports = command(
+                handler,
+                args,
+                Command::Restore {
+                    route: name.clone(),
+                    by: who.clone(),
+                    reason: reason("restore"),
+                },
+            )
+            .await?;
+            report(args, &reports, "restored", None);
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(args: &Args, flag: &Flag, verb: &str) {
-    match args.format {
-        Format::Json => {
-            let _ = print_json(flag);
-        }
-        Format::Text => emit(&format!(
-            "{verb} {}: {} (step {} of {}){} by {}\n",
-            flag.route,
-            flag.model_id,
-            flag.step,
-            flag.ladder_size,
-            if flag.pinned { ", pinned" } else { "" },
-            flag.changed_by
-        )),
+fn report(args: &Args, reports: &[RouteReport], verb: &str, asked: Option<usize>) {
+    if args.format == Format::Json {
+        let _ = print_json(&reports);
+        return;
     }
+    let mut out = String::new();
+    for r in reports {
+        out.push_str(&format!(
+            "{verb} {}: {} (step {}){}{}\n",
+            r.route,
+            r.model_id,
+            r.step,
+            if r.pinned { ", pinned" } else { "" },
+            if r.written { "" } else { " (flag unchanged)" }
+        ));
+        if let Some(step) = asked
+            && r.step != step
+            && let Some(because) = &r.because
+        {
+            out.push_str(&format!(
+                "  the route stays at step {} because {because}; `flags pin` holds it elsewhere\n",
+                r.step
+            ));
+        }
+    }
+    emit(&out);
 }

@@ -53,6 +53,11 @@ pub struct Settings {
     /// Keep the budgets and email subscriptions when the stack is deleted. Default false.
     #[serde(default)]
     pub retain_on_delete: bool,
+    /// Channels told once about an alert that is not for this policy (an unknown budget or
+    /// threshold, another account, a message that is no alert). None by default: such alerts are
+    /// only logged.
+    #[serde(default)]
+    pub unmatched_notify: Vec<String>,
 }
 
 impl Default for Settings {
@@ -63,6 +68,7 @@ impl Default for Settings {
             flags_path: default_flags_path(),
             state_path: default_state_path(),
             retain_on_delete: false,
+            unmatched_notify: Vec::new(),
         }
     }
 }

@@ -387,6 +387,42 @@ pub(crate) fn validate(
         }
     }
 
+    if let Some(file) = files.iter().position(|f| f.file.settings.is_some()) {
+        for (i, channel) in settings.unmatched_notify.iter().enumerate() {
+            if !channel_specs.contains_key(channel) {
+                let at = Origin {
+                    file,
+                    path: vec![key("settings"), key("unmatched_notify"), Seg::Index(i)],
+                };
+                ctx.error(
+                    &at,
+                    format!("channel `{channel}` is not defined"),
+                    format!(
+                        "define `{channel}` under `channels:`, or use one of: {}",
+                        list(channel_specs.keys())
+                    ),
+                );
+            }
+        }
+    }
+    for (route, (origin, _)) in &routes.items {
+        let downgrades = budget_specs
+            .values()
+            .flat_map(|b: &BudgetSpec| b.thresholds.iter())
+            .filter(|t| t.downgrade.as_ref().is_some_and(|d| d.route == *route))
+            .count();
+        if downgrades > crate::ledger::MAX_DOWNGRADES_PER_ROUTE {
+            ctx.error_at_key(
+                origin,
+                format!("{downgrades} thresholds step route `{route}` down"),
+                format!(
+                    "a route may be stepped down by at most {} thresholds of all budgets, so that the alert handler's record of it fits one SSM parameter",
+                    crate::ledger::MAX_DOWNGRADES_PER_ROUTE
+                ),
+            );
+        }
+    }
+
     let errors_after = ctx.errors;
     let errors_before = 0;
     let dropped = std::mem::take(&mut ctx.dropped);
