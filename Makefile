@@ -4,7 +4,7 @@
 #   make test   every check and test; installs what it needs on a fresh machine
 #
 # Everything installs into the repository: .venv (moto, cfn-lint, cargo-lambda) and
-# cdk/node_modules. Nothing is installed system-wide.
+# cdk/node_modules, except Debian's faketime for the end-to-end stories' clock.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -16,7 +16,7 @@ CLI         := target/debug/budget-guard
 CARGO_TEST  := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "cargo nextest run --no-fail-fast" || echo "cargo test --no-fail-fast")
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help demo test deps venv cdk-deps rust-targets build lint fmt-check clippy rust-test cdk-test cfn-lint synth bundle-test bench clean
+.PHONY: help demo test deps venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test cdk-test cfn-lint synth bundle-test bench clean
 
 help:
 	@echo "make demo         run the guard end to end locally against the emulator"
@@ -27,7 +27,14 @@ help:
 
 # --- installs -------------------------------------------------------------------------------
 
-deps: venv cdk-deps
+deps: venv cdk-deps faketime
+
+# libfaketime puts the end-to-end stories' function processes on a clock of their own (Debian's
+# faketime package; the one install outside the repository, and only when it is missing).
+faketime:
+	@test -e /usr/lib/$$(uname -m)-linux-gnu/faketime/libfaketime.so.1 || { \
+		echo "installing faketime (libfaketime) with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
 
 # moto for the emulator, cfn-lint for the template; re-installed only when a requirements file changes.
 venv: $(VENV)/.deps-stamp
@@ -59,7 +66,7 @@ fmt-check:
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
-rust-test: venv build
+rust-test: venv faketime build
 	BUDGET_GUARD_PYTHON=$(abspath $(PY)) $(CARGO_TEST) --workspace
 
 cdk-test: cdk-deps venv build
@@ -82,7 +89,7 @@ test: deps fmt-check clippy rust-test cdk-test cfn-lint bundle-test
 
 # --- the demo --------------------------------------------------------------------------------
 
-demo:
+demo: faketime
 	scripts/demo.sh
 
 bench: venv

@@ -4,10 +4,16 @@
 //! message to the alert handler as the Lambda event SNS would build.
 //!
 //! The demo (`make demo`) and the end-to-end tests tell the same story through this stage.
+//!
+//! The functions and the CLI run on the stage's [`FakeClock`]: a story happens on the dates it
+//! names, whatever today's date is. Move it with [`Stage::set_clock`]; the ticks set it to their
+//! own time, as the schedule would run them.
 
 use anyhow::{Context, Result, bail};
+use chrono::{DateTime, TimeZone, Utc};
 use guard_testkit::{
-    Emulator, HttpRecorder, LocalLambda, Script, SlackListener, sns_event, workspace_root,
+    Emulator, FakeClock, HttpRecorder, LocalLambda, Script, SlackListener, sns_event,
+    workspace_root,
 };
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -37,6 +43,15 @@ pub fn function_binary(name: &str) -> Result<PathBuf> {
 pub struct StageOptions {
     pub policy_dir: PathBuf,
     pub slack: Script,
+    /// Where the stage's clock starts.
+    pub clock_start: DateTime<Utc>,
+}
+
+/// When the stories start: 20 November 2026, 09:00 UTC.
+pub fn story_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 impl Default for StageOptions {
@@ -44,6 +59,7 @@ impl Default for StageOptions {
         StageOptions {
             policy_dir: workspace_root().join("policies"),
             slack: Script::always(200),
+            clock_start: story_start(),
         }
     }
 }
@@ -58,6 +74,8 @@ pub struct Stage {
     pub notify_topic_arn: String,
     pub policy_dir: PathBuf,
     pub policy: guard_core::policy::Policy,
+    /// The clock of the functions and the CLI.
+    pub clock: FakeClock,
     sns_bridge: HttpRecorder,
     delivered: Mutex<usize>,
     last_event: Mutex<Option<Value>>,
@@ -101,17 +119,24 @@ impl Stage {
             .await
             .context("subscribing the alert handler to the alerts topic")?;
 
+        let clock = FakeClock::start(options.clock_start)?;
         let mut env = aws.env_vars();
         env.extend(function_settings(
             &options.policy_dir,
             &alerts_topic_arn,
             &notify_topic_arn,
         ));
-        let start = |name: &str| LocalLambda::start(&function_binary(name)?, name, &env);
+        env.extend(clock.env_vars());
+        let start = |name: &str| {
+            let lambda = LocalLambda::start(&function_binary(name)?, name, &env)?;
+            lambda.use_clock(&clock);
+            anyhow::Ok(lambda)
+        };
         Ok(Stage {
             provisioner: start("provisioner")?,
             alert_handler: start("alert-handler")?,
             spend_watcher: start("spend-watcher")?,
+            clock,
             aws,
             slack,
             config,
@@ -134,7 +159,13 @@ impl Stage {
             &self.alerts_topic_arn,
             &self.notify_topic_arn,
         ));
+        env.extend(self.clock.env_vars());
         env
+    }
+
+    /// Moves the clock of the functions and the CLI to `at`.
+    pub fn set_clock(&self, at: DateTime<Utc>) -> Result<()> {
+        self.clock.set(at)
     }
 
     /// Hands every message the alerts topic delivered since the last call to the alert handler,
@@ -327,6 +358,7 @@ impl Stage {
             .envs(self.aws.env_vars())
             .env("BUDGET_GUARD_ALERTS_TOPIC_ARN", &self.alerts_topic_arn)
             .env("BUDGET_GUARD_NOTIFY_TOPIC_ARN", &self.notify_topic_arn)
+            .envs(self.clock.env_vars())
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .stdin(std::process::Stdio::null())
@@ -377,6 +409,7 @@ impl Stage {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(Value, Vec<Result<Value, Value>>)> {
+        self.set_clock(now)?;
         let answer = self
             .spend_watcher
             .invoke(&scheduled_event("spend-tick", now), INVOKE_TIMEOUT)
@@ -391,6 +424,7 @@ impl Stage {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Result<Value, Value>> {
+        self.set_clock(now)?;
         Ok(self
             .alert_handler
             .invoke(&scheduled_event("rollover-tick", now), INVOKE_TIMEOUT)
@@ -400,7 +434,7 @@ impl Stage {
 
     /// The provisioner's scheduled drift repair.
     pub async fn drift_repair(&self) -> Result<Result<Value, Value>> {
-        let now = chrono::Utc::now();
+        let now = self.clock.now();
         Ok(self
             .provisioner
             .invoke(&scheduled_event("drift-repair", now), INVOKE_TIMEOUT)

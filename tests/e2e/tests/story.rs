@@ -55,6 +55,7 @@ async fn a_day_in_the_life() {
     let stage = applied(StageOptions {
         policy_dir: policies_dir(),
         slack: Script::always(200),
+        ..StageOptions::default()
     })
     .await;
 
@@ -194,6 +195,7 @@ async fn slack_down_during_an_alert_is_retried_without_a_second_downgrade() {
     let stage = applied(StageOptions {
         policy_dir: policies_dir(),
         slack,
+        ..StageOptions::default()
     })
     .await;
     let text = budgets_alert_text(

@@ -21,7 +21,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot};
 
+use crate::FakeClock;
+
 const API_PREFIX: &str = "/2018-06-01/runtime";
+
+/// The function timeout given to invocations unless a test sets another.
+pub const DEFAULT_FUNCTION_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What one invocation gave back.
 #[derive(Debug, Clone)]
@@ -39,6 +44,11 @@ struct Pending {
 
 struct Shared {
     function_arn: String,
+    /// Seconds from the real clock to the function's (a [`crate::FakeClock`]'s offset): Lambda's
+    /// deadline is a wall-clock time, so it is given in the function's own frame.
+    clock_offset: Mutex<Option<FakeClock>>,
+    /// How long an invocation may run (Lambda's function timeout).
+    timeout: Mutex<Duration>,
     queue: AsyncMutex<mpsc::UnboundedReceiver<Pending>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<Result<Value, Value>>>>,
     first_poll: Mutex<Option<Instant>>,
@@ -86,6 +96,8 @@ impl LocalLambda {
         let (sender, receiver) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             function_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
+            clock_offset: Mutex::new(None),
+            timeout: Mutex::new(DEFAULT_FUNCTION_TIMEOUT),
             queue: AsyncMutex::new(receiver),
             waiting: Mutex::new(HashMap::new()),
             first_poll: Mutex::new(None),
@@ -137,6 +149,26 @@ impl LocalLambda {
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
+    }
+
+    /// Puts the function's deadlines on `clock` (start the process with its `env_vars` too).
+    pub fn use_clock(&self, clock: &FakeClock) {
+        *self
+            .shared
+            .0
+            .clock_offset
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(clock.clone());
+    }
+
+    /// Lambda's function timeout: each invocation's deadline is this far from its start.
+    pub fn set_function_timeout(&self, timeout: Duration) {
+        *self
+            .shared
+            .0
+            .timeout
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = timeout;
     }
 
     /// Hands `event` to the function and waits for its answer.
@@ -300,11 +332,22 @@ async fn answer(
             let Some(pending) = next else {
                 return Ok(reply(StatusCode::GONE, "shutting down".into()));
             };
-            let deadline = SystemTime::now()
+            let offset_ms = shared
+                .clock_offset
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map_or(0, |c| i128::from(c.offset_seconds()) * 1000);
+            let timeout = *shared
+                .timeout
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let now_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
-                .as_millis()
-                + 300_000;
+                .as_millis();
+            let deadline =
+                i128::try_from(now_ms).unwrap_or(0) + offset_ms + timeout.as_millis() as i128;
             let response = Response::builder()
                 .status(StatusCode::OK)
                 .header("content-type", "application/json")

@@ -6,7 +6,8 @@
 //! - [`SlackListener`], [`CfnResponseListener`] and the general [`HttpRecorder`]: local
 //!   HTTP/1.1 listeners that record every request and answer per a [`Script`].
 //! - [`LocalLambda`]: a function binary in its own process behind a local Lambda Runtime API,
-//!   invoked with real Lambda events ([`sns_event`]), timed from process start.
+//!   invoked with real Lambda events ([`sns_event`]), timed from process start; on a
+//!   [`FakeClock`], so that stories run on fixed dates.
 //!
 //! ```no_run
 //! # async fn example() -> anyhow::Result<()> {
@@ -28,10 +29,12 @@
 //! The emulator needs the Python venv: `scripts/emulator.sh setup` (or `make test`) makes
 //! `.venv` at the workspace root; env `BUDGET_GUARD_PYTHON` points elsewhere.
 
+mod clock;
 mod emulator;
 mod http;
 mod lambda;
 
+pub use clock::{FakeClock, libfaketime};
 pub use emulator::{
     ACCESS_KEY_ID, ACCOUNT_ID, Emulator, REGION, SECRET_ACCESS_KEY, SnsPublished, is_write_action,
     workspace_root,

@@ -81,6 +81,7 @@ async fn main() -> Result<()> {
     let stage = Stage::start(StageOptions {
         policy_dir: workspace_root().join("policies"),
         slack: Script::with_delay(Duration::from_millis(50)),
+        ..StageOptions::default()
     })
     .await?;
     let apply = stage.cli(&["apply", "--yes"])?;
@@ -89,15 +90,23 @@ async fn main() -> Result<()> {
     }
     let ssm = aws_sdk_ssm::Client::new(&stage.config);
     let parameter = stage.policy.routes["support-chatbot"].parameter.clone();
-    let text = budgets_alert_text(
-        "bg-chatbot",
-        "500.00",
-        "450.00",
-        "455.00",
-        "November 20, 2026",
-    );
+    // The handler tells of a threshold once per budget period, so every run is a month later,
+    // with the stage's clock, to keep each alert a new one that takes every action.
+    let month = |i: usize| {
+        let at = guard_e2e::story_start() + chrono::Months::new(u32::try_from(i).unwrap_or(0));
+        let text = budgets_alert_text(
+            "bg-chatbot",
+            "500.00",
+            "450.00",
+            "455.00",
+            &at.format("%B %-d, %Y").to_string(),
+        );
+        (at, text)
+    };
     let mut warm = Vec::new();
     for i in 0..=RUNS {
+        let (at, text) = month(i);
+        stage.set_clock(at)?;
         let _ = ssm.delete_parameter().name(&parameter).send().await;
         let event = event_of_notification(&json!({
             "TopicArn": stage.alerts_topic_arn,
@@ -129,6 +138,8 @@ async fn main() -> Result<()> {
         std::env::temp_dir().join(format!("bg-bench-event-{}.json", std::process::id()));
     let mut cli = Vec::new();
     for i in 0..RUNS {
+        let (at, text) = month(RUNS + 1 + i);
+        stage.set_clock(at)?;
         let _ = ssm.delete_parameter().name(&parameter).send().await;
         let event = event_of_notification(&json!({
             "TopicArn": stage.alerts_topic_arn, "MessageId": format!("cli-{i}"), "Subject": "AWS Budgets",

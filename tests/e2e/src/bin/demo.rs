@@ -125,7 +125,8 @@ async fn run() -> Result<()> {
     routes(&stage, &mut timeline).await?;
 
     heading("2. The spend watcher sees Bedrock tokens cross 90% of the chatbot budget");
-    let now = Utc::now();
+    // The story's own date, whatever today's is: the functions run on the stage's clock.
+    let now = guard_e2e::story_start() + chrono::Duration::hours(5);
     let model = stage.policy.routes[CHATBOT_ROUTE].model_at(1).to_owned();
     // $3.30 per 1M input and $16.50 per 1M output tokens: 10M in + 26M out = $462, 92% of $500.
     stage
