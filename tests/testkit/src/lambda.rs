@@ -24,6 +24,8 @@ use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot};
 use crate::FakeClock;
 
 const API_PREFIX: &str = "/2018-06-01/runtime";
+/// Lambda's Invoke API, which the runtime API's port also serves.
+const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
 
 /// The function timeout given to invocations unless a test sets another.
 pub const DEFAULT_FUNCTION_TIMEOUT: Duration = Duration::from_secs(300);
@@ -49,6 +51,10 @@ struct Shared {
     clock_offset: Mutex<Option<FakeClock>>,
     /// How long an invocation may run (Lambda's function timeout).
     timeout: Mutex<Duration>,
+    /// For invocations through the Invoke API that this runtime API also serves.
+    sender: mpsc::UnboundedSender<Pending>,
+    name: String,
+    invoked: std::sync::atomic::AtomicU64,
     queue: AsyncMutex<mpsc::UnboundedReceiver<Pending>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<Result<Value, Value>>>>,
     first_poll: Mutex<Option<Instant>>,
@@ -98,6 +104,9 @@ impl LocalLambda {
             function_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
             clock_offset: Mutex::new(None),
             timeout: Mutex::new(DEFAULT_FUNCTION_TIMEOUT),
+            sender: sender.clone(),
+            name: name.to_owned(),
+            invoked: std::sync::atomic::AtomicU64::new(0),
             queue: AsyncMutex::new(receiver),
             waiting: Mutex::new(HashMap::new()),
             first_poll: Mutex::new(None),
@@ -259,6 +268,11 @@ impl LocalLambda {
     pub fn runtime_api(&self) -> SocketAddr {
         self.addr
     }
+
+    /// The endpoint of Lambda's Invoke API for this function (`AWS_ENDPOINT_URL_LAMBDA`).
+    pub fn invoke_endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
 }
 
 impl Drop for LocalLambda {
@@ -299,6 +313,70 @@ async fn serve(
     }
 }
 
+/// Lambda's `Invoke` (RequestResponse), as the AWS SDK calls it with `AWS_ENDPOINT_URL_LAMBDA`
+/// set to this runtime API: the event goes to the function like any other, and its answer comes
+/// back as Lambda gives it, with `X-Amz-Function-Error` when the function failed.
+async fn invoke_api(
+    shared: &Shared,
+    method: &Method,
+    function: &str,
+    body: Bytes,
+) -> Response<Full<Bytes>> {
+    let error = |status: StatusCode, kind: &str, message: String| {
+        let mut response = reply(status, serde_json::json!({"message": message}).to_string());
+        if let Ok(value) = kind.parse() {
+            response.headers_mut().insert("x-amzn-errortype", value);
+        }
+        response
+    };
+    let wanted = function.rsplit(':').next().unwrap_or(function);
+    if *method != Method::POST || wanted != shared.name {
+        return error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Function not found: {function}"),
+        );
+    }
+    let n = shared
+        .invoked
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let request_id = format!("00000000-0000-4000-9000-{n:012}");
+    let (tx, rx) = oneshot::channel();
+    shared
+        .waiting
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(request_id.clone(), tx);
+    let event = String::from_utf8_lossy(&body).into_owned();
+    if shared.sender.send(Pending { request_id, event }).is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceException",
+            "the function has stopped".into(),
+        );
+    }
+    let timeout = *shared
+        .timeout
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    match tokio::time::timeout(timeout, rx).await {
+        Ok(Ok(Ok(document))) => reply(StatusCode::OK, document.to_string()),
+        Ok(Ok(Err(document))) => {
+            let mut response = reply(StatusCode::OK, document.to_string());
+            response.headers_mut().insert(
+                "x-amz-function-error",
+                hyper::header::HeaderValue::from_static("Unhandled"),
+            );
+            response
+        }
+        _ => error(
+            StatusCode::OK,
+            "ServiceException",
+            "the function did not answer in time".into(),
+        ),
+    }
+}
+
 fn reply(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
@@ -317,6 +395,12 @@ async fn answer(
         .await
         .map(|c| c.to_bytes())
         .unwrap_or_default();
+    if let Some(function) = path
+        .strip_prefix(INVOKE_PREFIX)
+        .and_then(|p| p.strip_suffix("/invocations"))
+    {
+        return Ok(invoke_api(&shared, &method, function, body).await);
+    }
     let Some(rest) = path.strip_prefix(API_PREFIX) else {
         return Ok(reply(StatusCode::NOT_FOUND, "unknown path".into()));
     };
