@@ -536,6 +536,10 @@ export class BudgetGuardStack extends Stack {
       description: 'The Budget Guard CloudWatch dashboard',
       value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${dashboardName}`,
     });
+    new CfnOutput(this, 'AlertHandlerName', {
+      description: 'The alert handler, the one writer of flags: `budget-guard flags` sends it set, pin, unpin and restore (needs lambda:InvokeFunction)',
+      value: alertHandler.functionName,
+    });
     new CfnOutput(this, 'FlagsPath', {
       description: 'SSM parameter path of the routing flags (one parameter per route)',
       value: settings.flags_path,

@@ -491,9 +491,16 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
   });
 
   describe('outputs', () => {
-    it('give the topics, the dashboard URL and the flags path', () => {
+    it('give the topics, the alert handler, the dashboard URL and the flags path', () => {
       const outputs = s.template.toJSON().Outputs as Json;
-      expect(Object.keys(outputs).sort()).toEqual(['AlertsTopicArn', 'DashboardUrl', 'FlagsPath', 'NotifyTopicArn']);
+      expect(Object.keys(outputs).sort()).toEqual([
+        'AlertHandlerName',
+        'AlertsTopicArn',
+        'DashboardUrl',
+        'FlagsPath',
+        'NotifyTopicArn',
+      ]);
+      expect(outputs.AlertHandlerName.Value).toEqual({ Ref: logicalId(s.stack.functions['alert-handler']) });
       expect(outputs.AlertsTopicArn.Value).toEqual({ Ref: logicalId(s.stack.alertsTopic) });
       expect(outputs.NotifyTopicArn.Value).toEqual({ Ref: logicalId(s.stack.notifyTopic) });
       expect(outputs.FlagsPath.Value).toBe(s.stack.policy.model.settings.flags_path);

@@ -359,6 +359,13 @@ impl Stage {
             .env("BUDGET_GUARD_ALERTS_TOPIC_ARN", &self.alerts_topic_arn)
             .env("BUDGET_GUARD_NOTIFY_TOPIC_ARN", &self.notify_topic_arn)
             .envs(self.clock.env_vars())
+            // `flags` commands go to the alert handler, through the Invoke API its local runtime
+            // API serves.
+            .env(
+                "AWS_ENDPOINT_URL_LAMBDA",
+                self.alert_handler.invoke_endpoint(),
+            )
+            .env("BUDGET_GUARD_ALERT_HANDLER", "alert-handler")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .stdin(std::process::Stdio::null())

@@ -394,3 +394,71 @@ async fn slack_rate_limits_stop_before_the_deadline_and_the_retry_posts_only_wha
     assert_eq!(stage.slack.requests().len(), 4, "one more post, to ops-b");
     assert_eq!(stage.flag(ROUTE).await.unwrap(), flag);
 }
+
+#[tokio::test]
+async fn operators_commands_go_through_the_alert_handler_in_turn_with_alerts() {
+    let stage = stage(workspace_root().join("policies"), Script::always(200)).await;
+    let nov20 = at(2026, 11, 20, 14, 0);
+    stage.set_clock(nov20).unwrap();
+    publish(
+        &stage,
+        "bg-chatbot",
+        &alert("bg-chatbot", "500.00", "450.00", nov20, false),
+    )
+    .await;
+    assert_eq!(stage.model_of(ROUTE).await.unwrap(), HAIKU);
+
+    // Pinned where it is (Lambda's Invoke of the alert handler, as the CLI does in AWS).
+    let pin = stage
+        .cli(&[
+            "flags",
+            "pin",
+            ROUTE,
+            "--who",
+            "alice",
+            "--reason",
+            "launch day",
+        ])
+        .unwrap();
+    assert_eq!(pin.code, 0, "{}{}", pin.stdout, pin.stderr);
+    let flag = stage.flag(ROUTE).await.unwrap().unwrap();
+    assert_eq!(
+        (flag["model_id"].as_str(), flag["pinned"].as_bool()),
+        (Some(HAIKU), Some(true))
+    );
+    assert_eq!(flag["changed_by"], "alice");
+
+    // The 100% alert while pinned: told, the pin holds, and its requirement waits in the ledger.
+    publish(
+        &stage,
+        "bg-chatbot",
+        &alert("bg-chatbot", "500.00", "500.00", nov20, false),
+    )
+    .await;
+    assert_eq!(stage.model_of(ROUTE).await.unwrap(), HAIKU);
+    assert!(texts(&stage).last().unwrap().contains("pinned"));
+    let unpin = stage.cli(&["flags", "unpin", ROUTE]).unwrap();
+    assert_eq!(unpin.code, 0, "{}{}", unpin.stdout, unpin.stderr);
+    assert_eq!(stage.model_of(ROUTE).await.unwrap(), NOVA_LITE);
+
+    // A step above what a budget requires has no effect, and the CLI says why.
+    let set = stage.cli(&["flags", "set", ROUTE, "top"]).unwrap();
+    assert_eq!(set.code, 0, "{}{}", set.stdout, set.stderr);
+    assert!(
+        set.stdout.contains("stays at step 3 because"),
+        "{}",
+        set.stdout
+    );
+    assert_eq!(stage.model_of(ROUTE).await.unwrap(), NOVA_LITE);
+    let restore = stage.cli(&["flags", "restore", ROUTE]).unwrap();
+    assert_eq!(restore.code, 0, "{}{}", restore.stdout, restore.stderr);
+    assert_eq!(stage.model_of(ROUTE).await.unwrap(), SONNET);
+
+    // Another function name: nothing changed, and the message says where to look.
+    let wrong = stage
+        .cli(&["flags", "pin", ROUTE, "--alert-handler", "not-the-handler"])
+        .unwrap();
+    assert_ne!(wrong.code, 0);
+    assert!(wrong.stderr.contains("not-the-handler"), "{}", wrong.stderr);
+    assert_eq!(stage.flag(ROUTE).await.unwrap().unwrap()["pinned"], false);
+}

@@ -3,24 +3,23 @@
 //! Flags are derived from the alert handler's ledger (see `guard_core::ledger`): `set` adds an
 //! operator's requirement that lasts until the roll-over of the route's budget period, `pin` holds
 //! a route whatever alerts and periods do, `unpin` lets the ledger decide again, and `restore`
-//! drops a route's requirements. Each runs the alert handler's own command code, recorded with who
-//! (`--who`, default `$USER`) and why (`--reason`).
+//! drops a route's requirements. The alert handler is the one writer of flags: these four are sent
+//! to the deployed function (a synchronous Lambda invoke of a command), so a pin and an alert are
+//! handled one after the other. Who may send them is IAM's decision (`lambda:InvokeFunction`).
 //!
-//! `list` and `show` print the model the flag really names; a flag off its route's ladder is
-//! marked, and the alert handler rewrites it at its next event or tick.
+//! `list` and `show` read SSM and print the model the flag really names; a flag off its route's
+//! ladder is marked, and the alert handler rewrites it at its next event or tick.
 
 use super::export::policy_failure;
 use crate::output::{Format, emit, print_json, table};
 use crate::policy_files::load_policy;
 use anyhow::{Context, bail};
-use chrono::Utc;
-use guard_aws::flag_store::{SsmFlagStore, SsmStateStore};
+use guard_aws::flag_store::SsmFlagStore;
+use guard_aws::handler_commands::{self, ALERT_HANDLER_ENV};
 use guard_core::flags::{Flag, RouteState};
-use guard_core::handling::fakes::{RecordingEmail, RecordingSlack};
-use guard_core::handling::{Command, FlagStore, Handler, RouteReport};
+use guard_core::handling::{Command, FlagStore, RouteReport};
 use guard_core::ledger::off_ladder;
 use guard_core::policy::{Policy, RouteSpec};
-use guard_core::routing::Trust;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,9 +37,13 @@ pub struct Args {
     /// Why (recorded in the flag)
     #[arg(long, global = true)]
     pub reason: Option<String>,
-    /// json: list gives [{route, model, step, pinned, ...}]
+    /// json: list gives [{route, model, off_ladder, step, pinned, ...}]
     #[arg(long, value_enum, default_value_t, global = true)]
     pub format: Format,
+    /// The alert handler's function name or ARN (stack output AlertHandlerName), to which set,
+    /// pin, unpin and restore are sent
+    #[arg(long, env = ALERT_HANDLER_ENV, global = true)]
+    pub alert_handler: Option<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -67,21 +70,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = super::apply::runtime()?;
     runtime.block_on(async {
         let config = guard_aws::sdk::load().await;
-        let ssm = aws_sdk_ssm::Client::new(&config);
-        // Commands notify no one: the handler's Slack and email ports are never called for them.
-        let handler = Handler::new(
-            policy.clone(),
-            Trust::default(),
-            SsmFlagStore::new(ssm.clone()),
-            SsmStateStore::new(ssm, &policy.settings.state_path),
-            RecordingSlack::default(),
-            RecordingEmail::default(),
-        );
-        run_with(&handler, &args).await
+        let clients = Clients {
+            flags: SsmFlagStore::new(aws_sdk_ssm::Client::new(&config)),
+            lambda: aws_sdk_lambda::Client::new(&config),
+        };
+        run_with(&policy, &clients, &args).await
     })
 }
 
-type CommandHandler = Handler<SsmFlagStore, SsmStateStore, RecordingSlack, RecordingEmail>;
+#[derive(Debug)]
+struct Clients {
+    flags: SsmFlagStore,
+    lambda: aws_sdk_lambda::Client,
+}
 
 fn route<'a>(policy: &'a Policy, name: &str) -> anyhow::Result<&'a RouteSpec> {
     policy.routes.get(name).with_context(|| {
@@ -141,15 +142,20 @@ fn step_of(route: &RouteSpec, model: &str) -> anyhow::Result<usize> {
     }
 }
 
+/// Sends `command` to the alert handler. Without its name, or without permission to invoke it,
+/// says so and changes nothing.
 async fn command(
-    handler: &CommandHandler,
+    clients: &Clients,
     args: &Args,
     command: Command,
 ) -> anyhow::Result<Vec<RouteReport>> {
-    handler
-        .handle_command(&command, Utc::now())
-        .await
-        .with_context(|| format!("budget-guard flags: {}", command_name(&args.command)))
+    let verb = command_name(&args.command);
+    let function = args.alert_handler.as_deref().with_context(|| {
+        format!(
+            "`flags {verb}` is carried out by the alert handler, the one writer of flags: pass --alert-handler NAME or set {ALERT_HANDLER_ENV} (stack output AlertHandlerName); nothing was changed"
+        )
+    })?;
+    Ok(handler_commands::send(&clients.lambda, function, &command).await?)
 }
 
 fn command_name(command: &FlagsCommand) -> &'static str {
@@ -163,9 +169,8 @@ fn command_name(command: &FlagsCommand) -> &'static str {
     }
 }
 
-async fn run_with(handler: &CommandHandler, args: &Args) -> anyhow::Result<ExitCode> {
-    let policy = &handler.policy;
-    let store = &handler.flags;
+async fn run_with(policy: &Policy, clients: &Clients, args: &Args) -> anyhow::Result<ExitCode> {
+    let store = &clients.flags;
     let who = who(args);
     let reason = |verb: &str| {
         args.reason
@@ -271,7 +276,7 @@ async fn run_with(handler: &CommandHandler, args: &Args) -> anyhow::Result<ExitC
         FlagsCommand::Set { route: name, model } => {
             let step = step_of(route(policy, name)?, model)?;
             let reports = command(
-                handler,
+                clients,
                 args,
                 Command::Set {
                     route: name.clone(),
@@ -285,7 +290,7 @@ async fn run_with(handler: &CommandHandler, args: &Args) -> anyhow::Result<ExitC
         }
         FlagsCommand::Pin { route: name } => {
             let reports = command(
-                handler,
+                clients,
                 args,
                 Command::Pin {
                     route: name.clone(),
@@ -299,7 +304,7 @@ async fn run_with(handler: &CommandHandler, args: &Args) -> anyhow::Result<ExitC
         }
         FlagsCommand::Unpin { route: name } => {
             let reports = command(
-                handler,
+                clients,
                 args,
                 Command::Unpin {
                     route: name.clone(),
@@ -315,7 +320,7 @@ async fn run_with(handler: &CommandHandler, args: &Args) -> anyhow::Result<ExitC
                 route(policy, name)?;
             }
             let reports = command(
-                handler,
+                clients,
                 args,
                 Command::Restore {
                     route: name.clone(),
