@@ -16,7 +16,7 @@ CLI         := target/debug/budget-guard
 CARGO_TEST  := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "cargo nextest run --no-fail-fast" || echo "cargo test --no-fail-fast")
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help demo test deps venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test cdk-test cfn-lint synth bundle-test bench clean
+.PHONY: help demo test deps venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint synth bundle-test bench oracle clean
 
 help:
 	@echo "make demo         run the guard end to end locally against the emulator"
@@ -24,6 +24,7 @@ help:
 	@echo "make synth        synthesize the CDK stack into cdk/cdk.out (offline)"
 	@echo "make bundle-test  build the functions for arm64 Lambda with cargo-lambda and check them"
 	@echo "make bench        print the benchmark figures of BENCHMARKS.md"
+	@echo "make oracle       the flags oracle's long run (CASES=100000)"
 
 # --- installs -------------------------------------------------------------------------------
 
@@ -69,6 +70,12 @@ clippy:
 rust-test: venv faketime build
 	BUDGET_GUARD_PYTHON=$(abspath $(PY)) $(CARGO_TEST) --workspace
 
+# The Rust suite again with the test processes' clock moved a year on and a year back: no outcome
+# may depend on today's date.
+SHIFTS ?= +400d -400d
+shifted-clock-test: venv faketime build
+	BUDGET_GUARD_PYTHON=$(abspath $(PY)) scripts/test-shifted-clock.sh $(SHIFTS)
+
 cdk-test: cdk-deps venv build
 	cd cdk && BUDGET_GUARD_REQUIRE_CLI=1 BUDGET_GUARD_BIN=$(abspath $(CLI)) npm test --silent
 
@@ -84,7 +91,7 @@ bundle-test: cdk-deps build rust-targets $(VENV)/bin/cargo-lambda
 	cd cdk && PATH=$(abspath $(VENV))/bin:$$PATH BUDGET_GUARD_BIN=$(abspath $(CLI)) \
 		BUDGET_GUARD_BUNDLE_PROFILE=$(BUNDLE_PROFILE) npm run --silent test:bundle
 
-test: deps fmt-check clippy rust-test cdk-test cfn-lint bundle-test
+test: deps fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint bundle-test
 	@echo "make test: all checks passed"
 
 # --- the demo --------------------------------------------------------------------------------
@@ -94,6 +101,12 @@ demo: faketime
 
 bench: venv
 	scripts/bench.sh
+
+# The flags oracle's long run (BENCHMARKS.md): CASES random sequences, optimised build.
+CASES ?= 100000
+oracle:
+	BUDGET_GUARD_ORACLE_CASES=$(CASES) CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+		cargo test --release -q -p guard-core --test flags_oracle
 
 clean:
 	cargo clean

@@ -118,6 +118,9 @@ pub trait StateStore: Send + Sync {
 /// Lambda retry a delivery.
 pub const ALERT_RETENTION_DAYS: i64 = 30;
 
+/// How long the tick goes on retrying a job that a failure left unfinished.
+pub const RESUME_HOURS: i64 = 24;
+
 /// The records the tick may delete at `now`: finished `alerts/` and `rollover/` jobs older than
 /// [`ALERT_RETENTION_DAYS`], and finished `notices/` jobs once the period after theirs has ended
 /// (until then a late alert about the same threshold must still find that it was told). Records
@@ -713,22 +716,22 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         deadline: Deadline,
     ) -> Vec<Result<Outcome, HandleError>> {
         let mut results = Vec::new();
-        let records = match self.state.list_state("").await {
-            Ok(records) => records,
-            Err(error) => {
-                tracing::warn!(%error, "cannot list the handler state; resuming nothing");
-                Vec::new()
+        // Each kind of job by its own path: the IAM grant covers paths under the state path.
+        let mut records = Vec::new();
+        for prefix in ["alerts/", "notices/", "rollover/"] {
+            match self.state.list_state(prefix).await {
+                Ok(mut found) => records.append(&mut found),
+                Err(error) => {
+                    tracing::warn!(%error, prefix, "cannot list the handler state; resuming none of it");
+                }
             }
-        };
+        }
         for (key, value) in &records {
-            if !(key.starts_with("rollover/")
-                || key.starts_with("notices/")
-                || key.starts_with("alerts/"))
-            {
-                continue;
-            }
+            // A job still unfinished after a day (a channel that is gone) is left for the logs
+            // rather than failing every tick.
             if let Ok(job) = serde_json::from_str::<Job>(value)
                 && !job.is_complete()
+                && now - job.first_seen < chrono::Duration::hours(RESUME_HOURS)
             {
                 results.push(self.run(key.clone(), job, now, deadline).await);
             }
@@ -1098,8 +1101,11 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         job.attempts += 1;
         let mut outcome = Outcome::new(key.clone());
         let mut failed: Vec<(String, PortError)> = Vec::new();
-        // Saved before anything is done, so a tick's job is found again if this invocation dies.
-        self.save(&key, &job, &mut failed).await;
+        // A tick's job is saved before anything is done, so that the next tick finds it if this
+        // invocation dies (an alert's job is made again from its redelivered message).
+        if key.starts_with("rollover/") && job.attempts == 1 {
+            self.save(&key, &job, &mut failed).await;
+        }
 
         for task in job.flag_tasks.clone() {
             if job.flags_done.contains(task.route()) {

@@ -359,6 +359,7 @@ impl Stage {
             .env("BUDGET_GUARD_ALERTS_TOPIC_ARN", &self.alerts_topic_arn)
             .env("BUDGET_GUARD_NOTIFY_TOPIC_ARN", &self.notify_topic_arn)
             .envs(self.clock.env_vars())
+            .env_remove("FAKETIME")
             // `flags` commands go to the alert handler, through the Invoke API its local runtime
             // API serves.
             .env(

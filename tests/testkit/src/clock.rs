@@ -30,12 +30,35 @@ pub fn libfaketime() -> Result<PathBuf> {
         .context("libfaketime is not installed: `apt-get install faketime` (make deps does it)")
 }
 
+/// The shift of this process's own clock, when the whole test run is put on a shifted clock
+/// (`FAKETIME=+400d`, as `make test-shifted-clock` does): libfaketime reads the offsets we write
+/// against the real clock, not against ours.
+fn own_shift_seconds() -> i64 {
+    let Ok(spec) = std::env::var("FAKETIME") else {
+        return 0;
+    };
+    let spec = spec.trim();
+    let (number, unit) =
+        spec.split_at(spec.len() - spec.ends_with(['s', 'm', 'h', 'd', 'y']) as usize);
+    let Ok(number) = number.trim_start_matches('+').parse::<f64>() else {
+        return 0;
+    };
+    let seconds = match unit {
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        "y" => 365.0 * 86_400.0,
+        _ => 1.0,
+    };
+    (number * seconds).round() as i64
+}
+
 /// The clock the function processes see: the real clock plus an offset.
 #[derive(Debug, Clone)]
 pub struct FakeClock {
     dir: Arc<tempfile::TempDir>,
     lib: PathBuf,
-    /// Seconds from the real clock to the fake one.
+    /// Seconds from this process's clock to the fake one.
     offset: Arc<AtomicI64>,
 }
 
@@ -64,7 +87,8 @@ impl FakeClock {
         // Whole seconds, rounded up, so the processes never read a time before `at`.
         let offset = (at - Utc::now()).num_milliseconds().div_euclid(1000) + 1;
         self.offset.store(offset, Ordering::SeqCst);
-        std::fs::write(self.file(), format!("{offset:+}s\n"))
+        let from_real = offset + own_shift_seconds();
+        std::fs::write(self.file(), format!("{from_real:+}s\n"))
             .context("writing the fake clock's offset")
     }
 
@@ -73,6 +97,7 @@ impl FakeClock {
         Utc::now() + chrono::Duration::seconds(self.offset_seconds())
     }
 
+    /// Seconds from this process's clock to the processes' clock.
     pub fn offset_seconds(&self) -> i64 {
         self.offset.load(Ordering::SeqCst)
     }
@@ -101,6 +126,7 @@ mod tests {
         let read = |clock: &FakeClock| {
             let out = std::process::Command::new("date")
                 .args(["-u", "+%Y-%m-%dT%H:%M"])
+                .env_remove("FAKETIME")
                 .envs(clock.env_vars())
                 .output()
                 .unwrap();

@@ -132,6 +132,10 @@ impl Emulator {
                 std::process::id().to_string(),
             )
             .env("PYTHONUNBUFFERED", "1")
+            // The emulator keeps the real clock when a test run shifts its own (libfaketime): its
+            // time is not what is under test, and Python's sleep fails under a shifted clock.
+            .env_remove("LD_PRELOAD")
+            .env_remove("FAKETIME")
             .env_remove("MOTO_PORT")
             .stdin(Stdio::null())
             .stdout(log.try_clone().context("sharing the log")?)

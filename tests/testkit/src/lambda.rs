@@ -134,6 +134,9 @@ impl LocalLambda {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
             .env("AWS_REGION", "us-east-1")
+            // A function's clock is the real one, or a [`FakeClock`]'s through `env`; never a
+            // shift the test process itself runs under.
+            .env_remove("FAKETIME")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .stdin(Stdio::null());
