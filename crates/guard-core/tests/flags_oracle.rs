@@ -26,9 +26,14 @@ const ACCOUNT: &str = "123456789012";
 type TestHandler = Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail>;
 
 fn base_policy() -> Policy {
-    let yaml = include_str!("../../../tests/fixtures/policies/flags-oracle.yaml");
-    let (policy, diagnostics) = policy::load(&[SourceFile::new("flags-oracle.yaml", yaml)]);
-    policy.unwrap_or_else(|| panic!("{diagnostics:?}"))
+    // Loaded once: validation is the slow part of a case, and the long run has 100,000 of them.
+    static BASE: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        let yaml = include_str!("../../../tests/fixtures/policies/flags-oracle.yaml");
+        let (policy, diagnostics) = policy::load(&[SourceFile::new("flags-oracle.yaml", yaml)]);
+        policy.unwrap_or_else(|| panic!("{diagnostics:?}"))
+    })
+    .clone()
 }
 
 /// The policies a sequence moves between: as written; without the quarterly budget; with the
