@@ -1164,6 +1164,11 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
             }
         }
 
+        // The record also stands for the message itself: one with nothing to do must still be
+        // found, so that a redelivery is known as one.
+        if outcome.done.is_empty() {
+            self.save(&key, &job, &mut failed).await;
+        }
         outcome.failed = failed
             .iter()
             .map(|(k, e)| (k.clone(), e.to_string()))
