@@ -4,6 +4,7 @@
 pub mod alert_handler;
 pub mod budgets;
 pub mod flag_store;
+#[cfg(feature = "handler-commands")]
 pub mod handler_commands;
 pub mod iam;
 pub mod metrics;

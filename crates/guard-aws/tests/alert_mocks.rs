@@ -16,6 +16,8 @@ use guard_aws::notify::SnsNotifier;
 use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingSlack};
 use guard_core::handling::{FlagStore, HandleError, Handler, Inbound, PortErrorKind, StateStore};
 
+use guard_core::policy::{self, Policy, SourceFile};
+
 fn inbound<'a>(message_id: &'a str, message: &'a str) -> Inbound<'a> {
     Inbound {
         message_id,
@@ -24,7 +26,6 @@ fn inbound<'a>(message_id: &'a str, message: &'a str) -> Inbound<'a> {
         message,
     }
 }
-use guard_core::policy::{self, Policy, SourceFile};
 
 /// A client whose calls the rules answer (aws-smithy-mocks), with retries off so each fault shows.
 /// (These SDK versions predate `with_test_defaults_v2`, which `mock_client!` needs.)

@@ -26,8 +26,13 @@ fn policy() -> Policy {
 }
 
 fn handler() -> TestHandler {
+    handler_for(policy())
+}
+
+/// A handler on `policy` over fresh in-memory ports, trusting every topic and account.
+fn handler_for(policy: Policy) -> TestHandler {
     Handler::new(
-        policy(),
+        policy,
         Trust::default(),
         MemoryFlags::default(),
         MemoryState::default(),
@@ -357,14 +362,7 @@ fn thresholds_are_matched_against_the_policys_amount_never_the_alerts() {
 fn a_message_that_is_no_alert_is_reported_as_unrecognised() {
     let mut p = policy();
     p.settings.unmatched_notify = vec!["platform-alerts".into()];
-    let h = Handler::new(
-        p,
-        Trust::default(),
-        MemoryFlags::default(),
-        MemoryState::default(),
-        RecordingSlack::default(),
-        RecordingEmail::default(),
-    );
+    let h = handler_for(p);
     handle(&h, "m-z", "hello <!channel> from a test publish", nov(12)).unwrap();
     let posts = h.slack.posts();
     assert_eq!(posts.len(), 1);
@@ -465,14 +463,7 @@ fn records_fit_a_standard_ssm_parameter() {
     // Standard-tier SSM parameters hold at most 4 KB; the state store uses them.
     let mut p = policy();
     p.settings.unmatched_notify = vec!["platform-alerts".into()];
-    let h = Handler::new(
-        p,
-        Trust::default(),
-        MemoryFlags::default(),
-        MemoryState::default(),
-        RecordingSlack::default(),
-        RecordingEmail::default(),
-    );
+    let h = handler_for(p);
     h.flags.fail_puts([PortErrorKind::Throttled]);
     let _ = handle(&h, &"m".repeat(300), &at_90(), nov(12));
     handle(&h, &"m".repeat(300), &at_90(), nov(12)).unwrap();
@@ -621,14 +612,7 @@ budgets:
 "#;
     let (policy, diagnostics) = policy::load(&[SourceFile::new("daily.yaml", yaml)]);
     let policy = policy.unwrap_or_else(|| panic!("{diagnostics:?}"));
-    let h = Handler::new(
-        policy,
-        Trust::default(),
-        MemoryFlags::default(),
-        MemoryState::default(),
-        RecordingSlack::default(),
-        RecordingEmail::default(),
-    );
+    let h = handler_for(policy);
     let monthly = budgets_message("bg-batch monthly", "ACTUAL", "900.00", "1000.00", "901");
     handle(&h, "m-1", &monthly, nov(12)).unwrap();
     let daily = budgets_message("bg-batch daily", "ACTUAL", "54.00", "60.00", "55.1")

@@ -68,6 +68,13 @@ fn alert(
     }
 }
 
+/// AWS Budgets' alert for the chatbot budget crossing `threshold` dollars of $500, dated `date`.
+async fn chatbot_alert(stage: &Stage, threshold: &str, date: DateTime<Utc>) {
+    let message = alert("bg-chatbot", "500.00", threshold, date, false);
+    let answers = publish(stage, "bg-chatbot", &message).await;
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+}
+
 async fn publish(stage: &Stage, budget: &str, message: &str) -> Vec<Result<Value, Value>> {
     let subject = format!("AWS Budgets: {budget} has exceeded your alert threshold");
     stage
@@ -81,12 +88,7 @@ async fn a_daily_rollover_leaves_the_monthly_budgets_step_in_force() {
     let stage = stage(fixture_policies("two-budgets"), Script::always(200)).await;
     let nov20 = at(2026, 11, 20, 14, 0);
     stage.set_clock(nov20).unwrap();
-    publish(
-        &stage,
-        "bg-chatbot",
-        &alert("bg-chatbot", "500.00", "450.00", nov20, false),
-    )
-    .await;
+    chatbot_alert(&stage, "450.00", nov20).await;
     assert_eq!(stage.model_of(ROUTE).await.unwrap(), HAIKU);
     let daily = alert("bg-chatbot-daily", "30.00", "30.00", nov20, true);
     publish(&stage, "bg-chatbot-daily", &daily).await;
@@ -191,12 +193,7 @@ async fn direct_invokes_from_another_topic_or_time_are_refused() {
     let stage = stage(workspace_root().join("policies"), Script::always(200)).await;
     let nov20 = at(2026, 11, 20, 14, 0);
     stage.set_clock(nov20).unwrap();
-    publish(
-        &stage,
-        "bg-chatbot",
-        &alert("bg-chatbot", "500.00", "500.00", nov20, false),
-    )
-    .await;
+    chatbot_alert(&stage, "500.00", nov20).await;
     assert_eq!(stage.model_of(ROUTE).await.unwrap(), NOVA_LITE);
 
     // An SNS record from a topic that is not the alerts topic.
@@ -233,12 +230,7 @@ async fn a_budget_removed_from_the_policy_releases_its_route() {
     let stage = stage(fixture_policies("two-budgets"), Script::always(200)).await;
     let nov20 = at(2026, 11, 20, 14, 0);
     stage.set_clock(nov20).unwrap();
-    publish(
-        &stage,
-        "bg-chatbot",
-        &alert("bg-chatbot", "500.00", "450.00", nov20, false),
-    )
-    .await;
+    chatbot_alert(&stage, "450.00", nov20).await;
     let daily = alert("bg-chatbot-daily", "30.00", "30.00", nov20, true);
     publish(&stage, "bg-chatbot-daily", &daily).await;
     assert_eq!(stage.model_of(ROUTE).await.unwrap(), NOVA_LITE);
@@ -400,12 +392,7 @@ async fn operators_commands_go_through_the_alert_handler_in_turn_with_alerts() {
     let stage = stage(workspace_root().join("policies"), Script::always(200)).await;
     let nov20 = at(2026, 11, 20, 14, 0);
     stage.set_clock(nov20).unwrap();
-    publish(
-        &stage,
-        "bg-chatbot",
-        &alert("bg-chatbot", "500.00", "450.00", nov20, false),
-    )
-    .await;
+    chatbot_alert(&stage, "450.00", nov20).await;
     assert_eq!(stage.model_of(ROUTE).await.unwrap(), HAIKU);
 
     // Pinned where it is (Lambda's Invoke of the alert handler, as the CLI does in AWS).
@@ -429,12 +416,7 @@ async fn operators_commands_go_through_the_alert_handler_in_turn_with_alerts() {
     assert_eq!(flag["changed_by"], "alice");
 
     // The 100% alert while pinned: told, the pin holds, and its requirement waits in the ledger.
-    publish(
-        &stage,
-        "bg-chatbot",
-        &alert("bg-chatbot", "500.00", "500.00", nov20, false),
-    )
-    .await;
+    chatbot_alert(&stage, "500.00", nov20).await;
     assert_eq!(stage.model_of(ROUTE).await.unwrap(), HAIKU);
     assert!(texts(&stage).last().unwrap().contains("pinned"));
     let unpin = stage.cli(&["flags", "unpin", ROUTE]).unwrap();
