@@ -342,6 +342,15 @@ pub fn summary(notice: &Notice) -> String {
     }
 }
 
+/// A roll-over's route actions as Slack bullet lines.
+fn action_lines(r: &RolloverNotice) -> String {
+    r.actions
+        .iter()
+        .map(|a| format!("• {}", action_sentence(a, true)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The Slack incoming-webhook payload: Block Kit blocks and a fallback `text`.
 pub fn slack_payload(notice: &Notice) -> Value {
     let header = |text: String| json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&text, MAX_HEADER_CHARS), "emoji": true}});
@@ -413,15 +422,10 @@ pub fn slack_payload(notice: &Notice) -> Value {
         }
         Notice::Rollover(r) if r.note.is_some() => {
             blocks.push(header("Routing flag corrected".to_owned()));
-            let lines: Vec<String> = r
-                .actions
-                .iter()
-                .map(|a| format!("• {}", action_sentence(a, true)))
-                .collect();
             blocks.push(section(format!(
                 "{}\n{}",
                 escape(r.note.as_deref().unwrap_or_default()),
-                lines.join("\n")
+                action_lines(r)
             )));
         }
         Notice::Rollover(r) => {
@@ -429,17 +433,12 @@ pub fn slack_payload(notice: &Notice) -> Value {
                 "{}: new {} period",
                 r.budget_name, r.period
             )));
-            let lines: Vec<String> = r
-                .actions
-                .iter()
-                .map(|a| format!("• {}", action_sentence(a, true)))
-                .collect();
             blocks.push(section(format!(
                 "The {} period of budget {} started on {}.\n{}",
                 r.period,
                 escape(&r.budget_name),
                 r.period_start,
-                lines.join("\n")
+                action_lines(r)
             )));
             blocks.push(json!({"type": "actions", "elements": [
                 {"type": "button", "text": {"type": "plain_text", "text": "Open AWS Budgets"}, "url": BUDGETS_CONSOLE_URL}

@@ -452,7 +452,9 @@ async fn cloudwatch_bedrock_metrics_can_be_seeded() -> Result {
         .name("ModelId")
         .value("anthropic.claude-sonnet-4-5")
         .build();
-    let now = std::time::SystemTime::now();
+    // A fixed instant (20 November 2026, 12:00 UTC): the emulator keeps any timestamp, and the
+    // query window is around it, so nothing here depends on today's date.
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_176_000);
     cw.put_metric_data()
         .namespace("AWS/Bedrock")
         .metric_data(
