@@ -1,7 +1,8 @@
 //! `budget-guard`: the command line of Budget Guard.
 //!
 //! Exit codes: 0 success, 1 the policy is invalid or the command failed, 2 usage or I/O error.
-//! `plan --detailed-exitcode` exits 2 when there are changes.
+//! `plan --detailed-exitcode` exits 2 when there are changes and 1 on every error, a usage error
+//! included.
 
 mod commands;
 mod output;
@@ -60,7 +61,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Prices(args) => commands::prices::run(args),
@@ -83,5 +87,19 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// clap's own exit (help, version, usage error), except that a usage error of a command line that
+/// asked for `--detailed-exitcode` exits 1: there, 2 means "changes".
+fn usage_error(error: clap::Error) -> ExitCode {
+    let _ = error.print();
+    if !error.use_stderr() {
+        return ExitCode::SUCCESS;
+    }
+    if std::env::args_os().any(|arg| arg == "--detailed-exitcode") {
+        ExitCode::from(1)
+    } else {
+        ExitCode::from(2)
     }
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{run, workspace};
+use common::{run, run_with_env, workspace};
 use serde_json::{Value, json};
 
 const EXAMPLE: &str = "policies/example.yaml";
@@ -207,6 +207,60 @@ fn offline_plan_text() {
         Some(2),
         "changes to make"
     );
+}
+
+/// With `--detailed-exitcode`, 2 means "changes" and nothing else: every error exits 1.
+#[test]
+fn detailed_exitcode_reserves_2_for_changes() {
+    let nothing_listens = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = nothing_listens.local_addr().unwrap().port();
+    drop(nothing_listens);
+    let endpoint = format!("http://127.0.0.1:{closed_port}");
+    let aws = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_MAX_ATTEMPTS", "1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let topic = "arn:aws:sns:us-east-1:123456789012:alerts";
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            "unreadable path",
+            &["plan", "--offline", "--detailed-exitcode", "does/not/exist"],
+        ),
+        (
+            "invalid policy",
+            &[
+                "plan",
+                "--offline",
+                "--detailed-exitcode",
+                "tests/fixtures/invalid/amount-zero.yaml",
+            ],
+        ),
+        (
+            "usage error",
+            &["plan", "--detailed-exitcode", "--no-such-option"],
+        ),
+        (
+            "AWS error",
+            &[
+                "plan",
+                "--detailed-exitcode",
+                "--alerts-topic-arn",
+                topic,
+                EXAMPLE,
+            ],
+        ),
+    ];
+    for (case, args) in cases {
+        let out = run_with_env(args, &aws);
+        assert_eq!(out.code, Some(1), "{case}: {}", out.transcript());
+        assert!(!out.stderr.is_empty(), "{case}: says why");
+    }
+    // Without the flag, an unreadable path keeps the CLI's usual I/O exit code.
+    assert_eq!(run(&["plan", "--offline", "does/not/exist"]).code, Some(2));
 }
 
 fn services(values: &[&str]) -> Value {

@@ -21,17 +21,43 @@ pub struct Args {
     /// text: one line per change (+ create, ~ update, - delete); json: {changes: [{action, kind, name, ...}]}
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-    /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.
+    /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on every error (unreadable
+    /// path, invalid policy, AWS error), so that 2 always means "changes".
     #[arg(long)]
     pub detailed_exitcode: bool,
     #[command(flatten)]
     pub target: Target,
 }
 
+/// How a plan run ended, before it becomes an exit code.
+enum Ended {
+    NoChanges,
+    Changes,
+    /// The policy was invalid (1) or a path unreadable (2), already reported.
+    PolicyFailed(ExitCode),
+    /// A runtime or AWS error, already reported.
+    Failed,
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let ended = run_plan(&args)?;
+    Ok(match (ended, args.detailed_exitcode) {
+        (Ended::NoChanges, _) => ExitCode::SUCCESS,
+        (Ended::Changes, true) => ExitCode::from(2),
+        (Ended::Changes, false) => ExitCode::SUCCESS,
+        (Ended::PolicyFailed(code), false) => code,
+        // With the flag, 2 means "changes" and nothing else: a script gating a deploy on it must
+        // never read an unreadable path or an AWS error as a plan.
+        (Ended::PolicyFailed(_) | Ended::Failed, true) | (Ended::Failed, false) => {
+            ExitCode::from(1)
+        }
+    })
+}
+
+fn run_plan(args: &Args) -> anyhow::Result<Ended> {
     let policy = match load_policy(&args.paths) {
         Ok(policy) => policy,
-        Err(e) => return Ok(policy_failure(e)),
+        Err(e) => return Ok(Ended::PolicyFailed(policy_failure(e))),
     };
     let plan = if args.offline {
         let topic = args
@@ -45,18 +71,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(plan) => plan,
             Err(e) => {
                 eprintln!("error: {e:#}");
-                return Ok(ExitCode::from(1));
+                return Ok(Ended::Failed);
             }
         }
     };
-    match args.format {
-        Format::Json => print_json(&plan.to_json())?,
-        Format::Text => crate::output::emit(&plan.render()),
+    let printed = match args.format {
+        Format::Json => print_json(&plan.to_json()),
+        Format::Text => {
+            crate::output::emit(&plan.render());
+            Ok(())
+        }
+    };
+    if let Err(e) = printed {
+        eprintln!("error: {e:#}");
+        return Ok(Ended::Failed);
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() {
-        ExitCode::from(2)
+    Ok(if plan.is_empty() {
+        Ended::NoChanges
     } else {
-        ExitCode::SUCCESS
+        Ended::Changes
     })
 }
 

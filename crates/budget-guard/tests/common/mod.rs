@@ -48,8 +48,13 @@ fn code_text(code: Option<i32>) -> String {
 }
 
 pub fn run(args: &[&str]) -> Run {
+    run_with_env(args, &[])
+}
+
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_budget-guard"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(workspace())
         // Keep the environment from changing what the plan shows.
         .env_remove("BUDGET_GUARD_ALERTS_TOPIC_ARN")
