@@ -9,7 +9,8 @@ export type FunctionName = (typeof FUNCTION_NAMES)[number];
 export const RESOURCE_KINDS = [
   'owned-budgets',
   'flags',
-  'state',
+  'alert-handler-state',
+  'spend-watcher-state',
   'alerts-topic',
   'notify-topic',
   'slack-secrets',
@@ -21,7 +22,13 @@ export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 export interface ActionGrant {
   readonly actions: readonly string[];
   readonly resource: ResourceKind;
+  /** For a state kind: its function's subtree of `state_path` (`alert-handler/`), from the CLI. */
+  readonly stateDir?: string;
 }
+
+/** The kinds that are a function's own subtree of the state path. */
+const STATE_KINDS: readonly ResourceKind[] = ['alert-handler-state', 'spend-watcher-state'];
+const STATE_DIR = /^[A-Za-z0-9_-]+\/$/;
 
 /** The output of `budget-guard iam-actions --format json`. */
 export type IamActions = Readonly<Record<FunctionName, readonly ActionGrant[]>>;
@@ -50,7 +57,7 @@ export function parseIamActions(raw: unknown): IamActions {
     if (!Array.isArray(grants)) throw new IamContractError(`iam-actions: "${fn}" is missing or not a list`);
     out[fn] = grants.map((g: unknown, i: number): ActionGrant => {
       if (!isObject(g)) throw new IamContractError(`iam-actions: ${fn}[${i}] is not an object`);
-      const { actions, resource } = g;
+      const { actions, resource, state_dir: stateDir } = g;
       if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => typeof a === 'string' && ACTION.test(a))) {
         throw new IamContractError(`iam-actions: ${fn}[${i}].actions is not a non-empty list of IAM actions`);
       }
@@ -59,7 +66,17 @@ export function parseIamActions(raw: unknown): IamActions {
           `iam-actions: ${fn}[${i}].resource "${String(resource)}" is not one of ${RESOURCE_KINDS.join(', ')}`,
         );
       }
-      return { actions: actions as string[], resource: resource as ResourceKind };
+      const kind = resource as ResourceKind;
+      if (STATE_KINDS.includes(kind)) {
+        if (typeof stateDir !== 'string' || !STATE_DIR.test(stateDir)) {
+          throw new IamContractError(`iam-actions: ${fn}[${i}].state_dir is not a directory name like "alert-handler/"`);
+        }
+        return { actions: actions as string[], resource: kind, stateDir };
+      }
+      if (stateDir !== undefined) {
+        throw new IamContractError(`iam-actions: ${fn}[${i}].state_dir is only for state kinds`);
+      }
+      return { actions: actions as string[], resource: kind };
     });
   }
   return out as IamActions;
@@ -108,6 +125,7 @@ export function parameterArns(ctx: ResourceContext, p: string): string[] {
 export function resourcesFor(
   kind: ResourceKind,
   ctx: ResourceContext,
+  stateDir?: string,
 ): { resources: string[]; conditions?: Record<string, Record<string, string>> } | undefined {
   switch (kind) {
     case 'owned-budgets':
@@ -115,8 +133,11 @@ export function resourcesFor(
       return { resources: [`arn:${ctx.partition}:budgets::${ctx.account}:budget/${ctx.budgetPrefix}*`] };
     case 'flags':
       return { resources: parameterArns(ctx, ctx.flagsPath) };
-    case 'state':
-      return { resources: parameterArns(ctx, ctx.statePath) };
+    case 'alert-handler-state':
+    case 'spend-watcher-state':
+      // Each function gets only its own subtree, so neither can rewrite the other's records.
+      if (stateDir === undefined) throw new IamContractError(`${kind}: no state_dir`);
+      return { resources: parameterArns(ctx, `${normalizeParameterPath(ctx.statePath)}${stateDir}`) };
     case 'alerts-topic':
       return { resources: [ctx.alertsTopicArn] };
     case 'notify-topic':
@@ -153,16 +174,18 @@ function pascal(kind: string): string {
  */
 export function statementsFor(grants: readonly ActionGrant[], ctx: ResourceContext): StatementSpec[] {
   const byKind = new Map<ResourceKind, Set<string>>();
+  const stateDirs = new Map<ResourceKind, string>();
   for (const g of grants) {
     const set = byKind.get(g.resource) ?? new Set<string>();
     for (const a of g.actions) set.add(a);
     byKind.set(g.resource, set);
+    if (g.stateDir !== undefined) stateDirs.set(g.resource, g.stateDir);
   }
   const out: StatementSpec[] = [];
   for (const kind of RESOURCE_KINDS) {
     const actions = byKind.get(kind);
     if (!actions) continue;
-    const mapped = resourcesFor(kind, ctx);
+    const mapped = resourcesFor(kind, ctx, stateDirs.get(kind));
     if (!mapped) continue;
     out.push({
       sid: `BudgetGuard${pascal(kind)}`,
@@ -175,10 +198,10 @@ export function statementsFor(grants: readonly ActionGrant[], ctx: ResourceConte
   return out;
 }
 
-/** The functions whose role may `sns:Publish` to the alerts topic, per the CLI's list. */
-export function alertsTopicPublishers(iam: IamActions): FunctionName[] {
+/** The functions whose role may `sns:Publish` to one of the guard's topics, per the CLI's list. */
+export function topicPublishers(iam: IamActions, topic: 'alerts-topic' | 'notify-topic'): FunctionName[] {
   return FUNCTION_NAMES.filter((fn) =>
-    iam[fn].some((g) => g.resource === 'alerts-topic' && g.actions.some((a) => a === 'sns:Publish' || a === 'sns:*')),
+    iam[fn].some((g) => g.resource === topic && g.actions.some((a) => a === 'sns:Publish' || a === 'sns:*')),
   );
 }
 
@@ -188,8 +211,10 @@ export const WILDCARD_REASONS: Readonly<Record<ResourceKind, string>> = {
     'Budgets the guard owns are exactly those whose name starts with the policy prefix; the trailing * is that prefix match, never all budgets.',
   flags:
     'One SSM parameter per route under the policy flags_path; routes come and go with the policy, so the path prefix is the narrowest fixed resource.',
-  state:
-    'The guard keeps its state as SSM parameters under the policy state_path; the path prefix is the narrowest fixed resource.',
+  'alert-handler-state':
+    "The alert handler keeps its records as SSM parameters under its own subtree of the policy state_path (one per message, notice, roll-over and route); that subtree's prefix is the narrowest fixed resource.",
+  'spend-watcher-state':
+    "The spend watcher keeps one SSM parameter per watched budget under its own subtree of the policy state_path; that subtree's prefix is the narrowest fixed resource.",
   'alerts-topic': 'The alerts topic ARN has no wildcard.',
   'notify-topic': 'The notify topic ARN has no wildcard.',
   'slack-secrets':

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  alertsTopicPublishers,
+  topicPublishers,
   FUNCTION_NAMES,
   IamContractError,
   normalizeParameterPath,
@@ -38,7 +38,8 @@ describe('parseIamActions', () => {
   it('reads the sample of budget-guard iam-actions --format json', () => {
     const iam = parseIamActions(fixture('iam-actions.sample.json'));
     expect(Object.keys(iam).sort()).toEqual([...FUNCTION_NAMES].sort());
-    expect(iam['spend-watcher']).toContainEqual({ actions: ['cloudwatch:GetMetricData'], resource: 'any' });
+    expect(iam['spend-watcher']).toContainEqual({ actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], resource: 'any' });
+    expect(iam['alert-handler']).toContainEqual(expect.objectContaining({ resource: 'alert-handler-state', stateDir: 'alert-handler/' }));
   });
 
   it('rejects an unknown resource kind, so a new kind in Rust cannot silently grant nothing', () => {
@@ -70,10 +71,31 @@ describe('resourcesFor', () => {
       'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/routes',
       'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/routes/*',
     ]);
-    expect(resourcesFor('state', ctx)?.resources).toEqual([
-      'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state',
-      'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state/*',
+  });
+
+  it("maps each function's state to its own subtree of the state path, and nothing above it", () => {
+    expect(resourcesFor('alert-handler-state', ctx, 'alert-handler/')?.resources).toEqual([
+      'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state/alert-handler',
+      'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state/alert-handler/*',
     ]);
+    expect(resourcesFor('spend-watcher-state', { ...ctx, statePath: 'budget-guard/state' }, 'spend/')?.resources).toEqual([
+      'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state/spend',
+      'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state/spend/*',
+    ]);
+    expect(() => resourcesFor('spend-watcher-state', ctx)).toThrow(IamContractError);
+  });
+
+  it('requires a state kind to name its subtree, and no other kind to', () => {
+    const others = { 'alert-handler': [], 'spend-watcher': [] };
+    const missing = { provisioner: [{ actions: ['ssm:GetParameter'], resource: 'spend-watcher-state' }], ...others };
+    expect(() => parseIamActions(missing)).toThrow(/state_dir/);
+    const climbing = {
+      provisioner: [{ actions: ['ssm:GetParameter'], resource: 'spend-watcher-state', state_dir: '../' }],
+      ...others,
+    };
+    expect(() => parseIamActions(climbing)).toThrow(/state_dir/);
+    const stray = { provisioner: [{ actions: ['ssm:GetParameter'], resource: 'flags', state_dir: 'x/' }], ...others };
+    expect(() => parseIamActions(stray)).toThrow(/state_dir/);
   });
 
   it('maps the topics to their ARNs', () => {
@@ -123,17 +145,17 @@ describe('statementsFor', () => {
 
   it('gives one statement per kind with the union of its actions, sorted', () => {
     const grants = [
-      { actions: ['ssm:PutParameter'], resource: 'state' as const },
-      { actions: ['ssm:GetParameter', 'ssm:PutParameter'], resource: 'state' as const },
+      { actions: ['ssm:PutParameter'], resource: 'spend-watcher-state' as const, stateDir: 'spend/' },
+      { actions: ['ssm:GetParameter', 'ssm:PutParameter'], resource: 'spend-watcher-state' as const, stateDir: 'spend/' },
     ];
     expect(statementsFor(grants, ctx)).toEqual([
       {
-        sid: 'BudgetGuardState',
-        kind: 'state',
+        sid: 'BudgetGuardSpendWatcherState',
+        kind: 'spend-watcher-state',
         actions: ['ssm:GetParameter', 'ssm:PutParameter'],
         resources: [
-          'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state',
-          'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state/*',
+          'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state/spend',
+          'arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state/spend/*',
         ],
       },
     ]);
@@ -146,7 +168,7 @@ describe('statementsFor', () => {
         const st = statements.find((s) => s.kind === grant.resource);
         expect(st, `${fn} ${grant.resource}`).toBeDefined();
         for (const a of grant.actions) expect(st!.actions).toContain(a);
-        expect(st!.resources).toEqual(resourcesFor(grant.resource, ctx)!.resources);
+        expect(st!.resources).toEqual(resourcesFor(grant.resource, ctx, grant.stateDir)!.resources);
       }
     }
   });
@@ -170,7 +192,8 @@ describe('statementsFor', () => {
   });
 
   it('names the alerts topic publishers from the list (the spend watcher)', () => {
-    expect(alertsTopicPublishers(iam)).toEqual(['spend-watcher']);
+    expect(topicPublishers(iam, 'alerts-topic')).toEqual(['spend-watcher']);
+    expect(topicPublishers(iam, 'notify-topic')).toEqual(['alert-handler']);
   });
 });
 

@@ -55,7 +55,7 @@ pub fn live_handler(
     notify_topic_arn: &str,
 ) -> Result<LiveHandler, SlackError> {
     let ssm = aws_sdk_ssm::Client::new(config);
-    let state = SsmStateStore::new(ssm.clone(), &policy.settings.state_path);
+    let state = SsmStateStore::new(ssm.clone(), &policy.settings.alert_handler_state_path());
     let slack = SlackClient::new(WebhookSecrets::new(aws_sdk_secretsmanager::Client::new(
         config,
     )))?;
@@ -282,7 +282,7 @@ mod tests {
         let kinds: Vec<ResourceKind> = handler.iter().map(|s| s.resource).collect();
         for kind in [
             ResourceKind::Flags,
-            ResourceKind::State,
+            ResourceKind::AlertHandlerState,
             ResourceKind::SlackSecrets,
             ResourceKind::NotifyTopic,
         ] {

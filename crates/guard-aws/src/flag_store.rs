@@ -21,8 +21,8 @@ pub const FLAGS_NEEDS: Needs = &[(
     &["ssm:GetParameter", "ssm:PutParameter"],
     ResourceKind::Flags,
 )];
-/// What the state store calls, on the parameters under the policy's state path (listing and
-/// deleting are for pruning old records).
+/// What the state store calls, on the parameters under the alert handler's subtree of the state
+/// path (listing and deleting are for pruning old records).
 pub const STATE_NEEDS: Needs = &[(
     &[
         "ssm:DeleteParameters",
@@ -30,7 +30,7 @@ pub const STATE_NEEDS: Needs = &[(
         "ssm:GetParametersByPath",
         "ssm:PutParameter",
     ],
-    ResourceKind::State,
+    ResourceKind::AlertHandlerState,
 )];
 
 /// The SDK operations this module calls, as `service:Action` (for the IAM test).
@@ -217,7 +217,8 @@ pub struct SsmStateStore {
 }
 
 impl SsmStateStore {
-    /// `path` is the policy's `state_path` (`/budget-guard/state/`).
+    /// `path` is the alert handler's subtree of the state path
+    /// ([`Settings::alert_handler_state_path`](guard_core::policy::raw::Settings::alert_handler_state_path)).
     pub fn new(client: aws_sdk_ssm::Client, path: &str) -> Self {
         let path = if path.ends_with('/') {
             path.to_owned()

@@ -13,8 +13,10 @@ pub enum ResourceKind {
     OwnedBudgets,
     /// SSM parameters under the policy's flags path.
     Flags,
-    /// SSM parameters under the policy's state path.
-    State,
+    /// SSM parameters under the alert handler's subtree of the policy's state path.
+    AlertHandlerState,
+    /// SSM parameters under the spend watcher's subtree of the policy's state path.
+    SpendWatcherState,
     AlertsTopic,
     NotifyTopic,
     /// The Secrets Manager secrets that the policy's Slack channels name.
@@ -25,10 +27,24 @@ pub enum ResourceKind {
     Any,
 }
 
+impl ResourceKind {
+    /// For a state kind, its subtree of the policy's state path, which the CDK app appends to
+    /// `state_path` (so the directory names are written once, in guard-core).
+    pub fn state_dir(self) -> Option<&'static str> {
+        match self {
+            ResourceKind::AlertHandlerState => Some(guard_core::policy::ALERT_HANDLER_STATE_DIR),
+            ResourceKind::SpendWatcherState => Some(guard_core::policy::SPEND_WATCHER_STATE_DIR),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Statement {
     pub actions: Vec<&'static str>,
     pub resource: ResourceKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_dir: Option<&'static str>,
 }
 
 /// One adapter's needs.
@@ -66,6 +82,7 @@ pub fn statements() -> Vec<(&'static str, Vec<Statement>)> {
                     None => statements.push(Statement {
                         actions: actions.to_vec(),
                         resource: *resource,
+                        state_dir: resource.state_dir(),
                     }),
                 }
             }
@@ -76,4 +93,39 @@ pub fn statements() -> Vec<(&'static str, Vec<Statement>)> {
             (function, statements)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_dirs_of(function: &str) -> Vec<&'static str> {
+        statements()
+            .into_iter()
+            .filter(|(f, _)| *f == function)
+            .flat_map(|(_, s)| s)
+            .filter_map(|s| s.state_dir)
+            .collect()
+    }
+
+    /// The split state path: each function writes only its own subtree, and neither subtree
+    /// contains the other.
+    #[test]
+    fn each_function_writes_only_its_own_state_subtree() {
+        let handler = state_dirs_of("alert-handler");
+        let watcher = state_dirs_of("spend-watcher");
+        assert_eq!(handler, [guard_core::policy::ALERT_HANDLER_STATE_DIR]);
+        assert_eq!(watcher, [guard_core::policy::SPEND_WATCHER_STATE_DIR]);
+        assert!(state_dirs_of("provisioner").is_empty());
+        assert!(!handler[0].starts_with(watcher[0]) && !watcher[0].starts_with(handler[0]));
+        let settings = guard_core::policy::raw::Settings::default();
+        assert_eq!(
+            settings.alert_handler_state_path(),
+            "/budget-guard/state/alert-handler/"
+        );
+        assert_eq!(
+            settings.spend_watcher_state_path(),
+            "/budget-guard/state/spend/"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! The spend watcher's memory and voice: the thresholds it has tripped per budget and period, as
-//! SSM parameters under the policy's state path (`<state_path>spend/<budget>`, standard tier, JSON),
+//! SSM parameters under the spend watcher's subtree of the state path (`<state_path>spend/<budget>`,
+//! standard tier, JSON),
 //! and its alerts, published as `budget-guard/spend-alert@1` JSON to the alerts topic.
 
 use aws_sdk_sns::operation::publish::PublishError;
@@ -16,16 +17,17 @@ use crate::iam::{Needs, ResourceKind};
 /// Reading and writing the state parameters.
 pub const STATE_NEEDS: Needs = &[(
     &["ssm:GetParameter", "ssm:PutParameter"],
-    ResourceKind::State,
+    ResourceKind::SpendWatcherState,
 )];
 /// Publishing alerts.
 pub const ALERT_NEEDS: Needs = &[(&["sns:Publish"], ResourceKind::AlertsTopic)];
 /// The SDK operations this module calls, as `service:Action` (for the IAM test).
 pub const OPERATIONS: &[&str] = &["ssm:GetParameter", "ssm:PutParameter", "sns:Publish"];
 
-/// The parameter of a budget's state: `<state_path>spend/<budget>`, with any character SSM does
-/// not allow in a name (`a-zA-Z0-9_.-/`) replaced by `_`.
-pub fn parameter_name(state_path: &str, budget: &str) -> String {
+/// The parameter of a budget's state: `<dir><budget>`, where `dir` is the spend watcher's subtree
+/// of the state path, with any character SSM does not allow in a name (`a-zA-Z0-9_.-/`) replaced
+/// by `_`.
+pub fn parameter_name(dir: &str, budget: &str) -> String {
     let safe: String = budget
         .chars()
         .map(|c| {
@@ -36,7 +38,7 @@ pub fn parameter_name(state_path: &str, budget: &str) -> String {
             }
         })
         .collect();
-    format!("{}/spend/{safe}", state_path.trim_end_matches('/'))
+    format!("{}/{safe}", dir.trim_end_matches('/'))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,21 +69,23 @@ pub enum StateError {
 #[derive(Debug, Clone)]
 pub struct SsmSpendState {
     client: aws_sdk_ssm::Client,
-    state_path: String,
+    /// The spend watcher's subtree of the state path.
+    dir: String,
 }
 
 impl SsmSpendState {
-    pub fn new(client: aws_sdk_ssm::Client, state_path: impl Into<String>) -> Self {
+    /// `dir` is [`Settings::spend_watcher_state_path`](guard_core::policy::raw::Settings::spend_watcher_state_path).
+    pub fn new(client: aws_sdk_ssm::Client, dir: impl Into<String>) -> Self {
         SsmSpendState {
             client,
-            state_path: state_path.into(),
+            dir: dir.into(),
         }
     }
 
     /// The saved state, or `None` when there is none yet. A parameter that does not parse counts
     /// as none (logged): the worst outcome is an alert sent again.
     pub async fn get(&self, budget: &str) -> Result<Option<SpendState>, StateError> {
-        let name = parameter_name(&self.state_path, budget);
+        let name = parameter_name(&self.dir, budget);
         let out = match self.client.get_parameter().name(&name).send().await {
             Ok(out) => out,
             Err(e)
@@ -108,7 +112,7 @@ impl SsmSpendState {
     }
 
     pub async fn put(&self, budget: &str, state: &SpendState) -> Result<(), StateError> {
-        let name = parameter_name(&self.state_path, budget);
+        let name = parameter_name(&self.dir, budget);
         let value = serde_json::to_string(state).map_err(|source| StateError::Corrupt {
             name: name.clone(),
             source,

@@ -368,9 +368,13 @@ async fn the_rollover_restores_and_notifies_and_a_pinned_flag_stays() {
         let ssm = env.ssm.clone();
         async move { ssm.get_parameter().name(name).send().await.is_ok() }
     };
-    assert!(!state("/budget-guard/state/notices/chatbot/2026-11-01/100pct-ACTUAL").await);
-    assert!(!state("/budget-guard/state/rollover/support-chatbot/20261201T000500").await);
-    assert!(state("/budget-guard/state/ledger/support-chatbot").await);
+    assert!(
+        !state("/budget-guard/state/alert-handler/notices/chatbot/2026-11-01/100pct-ACTUAL").await
+    );
+    assert!(
+        !state("/budget-guard/state/alert-handler/rollover/support-chatbot/20261201T000500").await
+    );
+    assert!(state("/budget-guard/state/alert-handler/ledger/support-chatbot").await);
     // And an alert leaves it too.
     handle_event(
         &env.handler,

@@ -205,7 +205,7 @@ async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
     let metrics = CloudWatchTokenMetrics::new(cw.clone());
     let state = SsmSpendState::new(
         aws_sdk_ssm::Client::new(&config),
-        policy.settings.state_path.clone(),
+        policy.settings.spend_watcher_state_path(),
     );
     let alerts = SnsSpendAlerts::new(sns.clone(), topic.clone());
     let estimates = CloudWatchEstimates::new(cw.clone(), "BudgetGuard");
@@ -331,7 +331,7 @@ async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
     assert!(report.alerts.is_empty());
     assert_eq!(aws.sns_published(&topic).await.unwrap().len(), 2);
     let ssm = aws_sdk_ssm::Client::new(&config);
-    let name = parameter_name(&policy.settings.state_path, "bg-chatbot");
+    let name = parameter_name(&policy.settings.spend_watcher_state_path(), "bg-chatbot");
     assert_eq!(name, "/budget-guard/state/spend/bg-chatbot");
     let saved = ssm
         .get_parameter()

@@ -77,7 +77,7 @@ async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
     // The job's record is under the policy's state path.
     let state = ssm
         .get_parameter()
-        .name("/budget-guard/state/notices/chatbot/2026-11-01/90pct-ACTUAL")
+        .name("/budget-guard/state/alert-handler/notices/chatbot/2026-11-01/90pct-ACTUAL")
         .send()
         .await
         .unwrap();

@@ -47,7 +47,7 @@ impl Watcher {
             metrics: CloudWatchTokenMetrics::new(cloudwatch.clone()),
             state: SsmSpendState::new(
                 aws_sdk_ssm::Client::new(sdk),
-                policy.settings.state_path.clone(),
+                policy.settings.spend_watcher_state_path(),
             ),
             alerts: SnsSpendAlerts::new(aws_sdk_sns::Client::new(sdk), alerts_topic),
             estimates: CloudWatchEstimates::new(cloudwatch, namespace),

@@ -82,6 +82,29 @@ fn default_currency() -> String {
 fn default_flags_path() -> String {
     "/budget-guard/routes/".into()
 }
+/// Each function writes only its own subtree of the state path, so that neither role's grant
+/// covers the other's records (nor the flags: validation keeps the two paths apart).
+pub const ALERT_HANDLER_STATE_DIR: &str = "alert-handler/";
+/// The spend watcher's subtree (named before the split, and kept so its records survive it).
+pub const SPEND_WATCHER_STATE_DIR: &str = "spend/";
+
+impl Settings {
+    /// `<state_path>alert-handler/`: the alert handler's records (messages, notices, roll-overs,
+    /// ledgers).
+    pub fn alert_handler_state_path(&self) -> String {
+        state_subtree(&self.state_path, ALERT_HANDLER_STATE_DIR)
+    }
+
+    /// `<state_path>spend/`: the spend watcher's per-budget records.
+    pub fn spend_watcher_state_path(&self) -> String {
+        state_subtree(&self.state_path, SPEND_WATCHER_STATE_DIR)
+    }
+}
+
+fn state_subtree(state_path: &str, dir: &str) -> String {
+    format!("{}/{dir}", state_path.trim_end_matches('/'))
+}
+
 fn default_state_path() -> String {
     "/budget-guard/state/".into()
 }
