@@ -28,13 +28,14 @@ import type { Construct } from 'constructs';
 import { REPO_ROOT } from './cli';
 import { buildDashboard } from './dashboard';
 import {
-  alertsTopicPublishers,
+  topicPublishers,
   FUNCTION_NAMES,
   statementsFor,
   WILDCARD_REASONS,
   type FunctionName,
   type ResourceContext,
 } from './iam';
+import { restrictPublishers } from './topic-policy';
 import { loadPolicy, slackSecretNames, stagePolicyLayer, type LoadedPolicy } from './policy';
 
 export const METRICS_NAMESPACE = 'BudgetGuard';
@@ -71,6 +72,9 @@ const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
     description: 'Budget Guard: reconciles AWS Budgets and email subscriptions with the policy (deploy and drift repair)',
     timeout: Duration.minutes(5),
     memorySize: 256,
+    // A deploy's reconcile and the scheduled drift repair never run at once: two applies racing
+    // would both create what is missing, and the second would fail on duplicates.
+    reservedConcurrentExecutions: 1,
     retryAttempts: 2,
     maxEventAge: Duration.hours(1),
   },
@@ -90,6 +94,8 @@ const FUNCTIONS: Readonly<Record<FunctionName, FunctionSpec>> = {
     description: 'Budget Guard: estimates spend from Bedrock token metrics and raises early alerts',
     timeout: Duration.seconds(50),
     memorySize: 256,
+    // Ticks never overlap, so one crossing is never published twice by two runs at once.
+    reservedConcurrentExecutions: 1,
     // A tick that failed is not worth replaying: the next one (a minute later) sees newer metrics.
     retryAttempts: 0,
     maxEventAge: Duration.minutes(5),
@@ -183,6 +189,8 @@ export class BudgetGuardStack extends Stack {
 
     // 2. Topics. Budgets publishes to the alerts topic; a customer managed key is required for an
     //    encrypted topic that Budgets publishes to, and its key policy must let Budgets use it.
+    // Budgets' source ARN is the budget's: only this account's budgets with the policy's prefix.
+    const ownedBudgetsArn = `arn:${Aws.PARTITION}:budgets::${Aws.ACCOUNT_ID}:budget/${settings.budget_prefix}*`;
     const alertsKey = new kms.Key(this, 'AlertsTopicKey', {
       description: 'Budget Guard: encrypts the alerts topic that AWS Budgets publishes to',
       enableKeyRotation: true,
@@ -197,7 +205,7 @@ export class BudgetGuardStack extends Stack {
         resources: ['*'],
         conditions: {
           StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:budgets::${Aws.ACCOUNT_ID}:*` },
+          ArnLike: { 'aws:SourceArn': ownedBudgetsArn },
         },
       }),
     );
@@ -228,18 +236,6 @@ export class BudgetGuardStack extends Stack {
       masterKey: notifyKey,
       enforceSSL: true,
     });
-    this.notifyTopic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowThisAccountsAlarms',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [this.notifyTopic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
-        },
-      }),
-    );
 
     // 3. Where failed invocations end up (see the choice explained at the alert handler below).
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -382,50 +378,20 @@ export class BudgetGuardStack extends Stack {
     this.roles = roles as Record<FunctionName, iam.Role>;
     const { provisioner, 'alert-handler': alertHandler, 'spend-watcher': spendWatcher } = this.functions;
 
-    // 7. Who may publish to the alerts topic: AWS Budgets for this account, and the roles that
-    //    budget-guard iam-actions says publish there (the spend watcher). Everyone else is denied,
-    //    even principals of this account whose IAM policies would allow it.
-    const publisherRoles = alertsTopicPublishers(iamActions).map((fn) => this.roles[fn]);
-    this.alertsTopic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowBudgetsToPublish',
-        principals: [new iam.ServicePrincipal('budgets.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [this.alertsTopic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:budgets::${Aws.ACCOUNT_ID}:*` },
-        },
-      }),
-    );
-    if (publisherRoles.length > 0) {
-      this.alertsTopic.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'AllowGuardPublishers',
-          principals: publisherRoles.map((r) => new iam.ArnPrincipal(r.roleArn)),
-          actions: ['sns:Publish'],
-          resources: [this.alertsTopic.topicArn],
-        }),
-      );
-    }
-    this.alertsTopic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyOtherPublishers',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['sns:Publish'],
-        resources: [this.alertsTopic.topicArn],
-        conditions: {
-          // Service principals (Budgets) carry aws:PrincipalIsAWSService=true and are let through to
-          // the allow statement above, which admits Budgets alone. IAM principals must be one of the
-          // publisher roles (with none, no IAM principal may publish).
-          BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
-          ...(publisherRoles.length > 0
-            ? { ArnNotEquals: { 'aws:PrincipalArn': publisherRoles.map((r) => r.roleArn) } }
-            : {}),
-        },
-      }),
-    );
+    // 7. Who may publish to the topics. The alerts topic: AWS Budgets for this account's budgets
+    //    with the policy's prefix, and the roles that budget-guard iam-actions says publish there
+    //    (the spend watcher). The notify topic: CloudWatch alarms of this account and region, and
+    //    the alert handler. Everyone else is denied.
+    restrictPublishers(this.alertsTopic, {
+      service: 'budgets.amazonaws.com',
+      sourceArns: [ownedBudgetsArn],
+      roles: topicPublishers(iamActions, 'alerts-topic').map((fn) => this.roles[fn]),
+    });
+    restrictPublishers(this.notifyTopic, {
+      service: 'cloudwatch.amazonaws.com',
+      sourceArns: [`arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`],
+      roles: topicPublishers(iamActions, 'notify-topic').map((fn) => this.roles[fn]),
+    });
 
     // 8. The alert handler subscribes to the alerts topic.
     //    SNS invokes Lambda asynchronously, so there are two places a message can be lost, and both

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { alertsTopicPublishers, FUNCTION_NAMES, statementsFor, type FunctionName, type ResourceContext } from '../lib/iam';
+import { topicPublishers, FUNCTION_NAMES, statementsFor, type FunctionName, type ResourceContext } from '../lib/iam';
 import { slackSecretNames } from '../lib/policy';
 import { cliContract, synth, type Synthesized } from './helpers';
 
@@ -82,10 +82,10 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       }
     });
 
-    it('give the alert handler, and only it, reserved concurrency 1', () => {
-      expect(resources[fnId('alert-handler')]!.Properties.ReservedConcurrentExecutions).toBe(1);
-      expect(resources[fnId('provisioner')]!.Properties.ReservedConcurrentExecutions).toBeUndefined();
-      expect(resources[fnId('spend-watcher')]!.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    it('run one at a time each: reserved concurrency 1 (one flag writer, one reconcile, one tick)', () => {
+      for (const name of FUNCTION_NAMES) {
+        expect(resources[fnId(name)]!.Properties.ReservedConcurrentExecutions, name).toBe(1);
+      }
     });
 
     it('send failed async invocations to the encrypted dead-letter queue', () => {
@@ -135,7 +135,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       const topicId = logicalId(s.stack.alertsTopic);
       const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === topicId)!;
       const statements = policy.Properties.PolicyDocument.Statement as Json[];
-      const publishers = alertsTopicPublishers(s.stack.policy.iam);
+      const publishers = topicPublishers(s.stack.policy.iam, 'alerts-topic');
       const publisherArns = publishers.map((fn) => ({ 'Fn::GetAtt': [roleId(fn), 'Arn'] }));
       const allows = statements.filter((st) => st.Effect === 'Allow');
       expect(allows).toHaveLength(publishers.length > 0 ? 2 : 1);
@@ -143,7 +143,15 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
         expect.objectContaining({
           Action: 'sns:Publish',
           Principal: { Service: 'budgets.amazonaws.com' },
-          Condition: expect.objectContaining({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            // Only this account's budgets with the policy's prefix.
+            ArnLike: {
+              'aws:SourceArn': {
+                'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':budgets::', { Ref: 'AWS::AccountId' }, ':budget/bg-*']],
+              },
+            },
+          },
         }),
       );
       if (publishers.length > 0) {
@@ -169,7 +177,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
     });
 
     it('names the spend watcher as the one guard publisher (per budget-guard iam-actions)', () => {
-      const publishers = alertsTopicPublishers(s.stack.policy.iam);
+      const publishers = topicPublishers(s.stack.policy.iam, 'alerts-topic');
       if (s.stack.policy.iam['spend-watcher'].length === 0) {
         // The spend watcher's adapters have not declared their needs yet.
         process.stderr.write('NOTE: budget-guard iam-actions lists nothing for spend-watcher yet; it cannot publish alerts\n');
@@ -198,6 +206,30 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === topicId)!;
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    });
+
+    it("lets only this account's alarms and the alert handler publish", () => {
+      const topicId = logicalId(s.stack.notifyTopic);
+      const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === topicId)!;
+      const statements = policy.Properties.PolicyDocument.Statement as Json[];
+      expect(topicPublishers(s.stack.policy.iam, 'notify-topic')).toEqual(['alert-handler']);
+      const handlerArn = { 'Fn::GetAtt': [roleId('alert-handler'), 'Arn'] };
+      const allows = statements.filter((st) => st.Effect === 'Allow');
+      expect(allows).toEqual([
+        expect.objectContaining({
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Condition: expect.objectContaining({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+        }),
+        expect.objectContaining({ Action: 'sns:Publish', Principal: { AWS: handlerArn } }),
+      ]);
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 'sns:Publish',
+          Principal: { AWS: '*' },
+          Condition: { BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' }, ArnNotEquals: { 'aws:PrincipalArn': [handlerArn] } },
+        }),
       );
     });
   });
