@@ -12,11 +12,12 @@ SHELL := /bin/bash
 
 VENV        := .venv
 PY          := $(VENV)/bin/python
+SCAN_VENV   := .venv-scan
 CLI         := target/debug/budget-guard
 CARGO_TEST  := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "cargo nextest run --no-fail-fast" || echo "cargo test --no-fail-fast")
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help demo test deps venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint synth bundle-test bench oracle clean
+.PHONY: help demo test deps venv scan-venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov synth bundle-test bench oracle clean
 
 help:
 	@echo "make demo         run the guard end to end locally against the emulator"
@@ -28,7 +29,7 @@ help:
 
 # --- installs -------------------------------------------------------------------------------
 
-deps: venv cdk-deps faketime
+deps: venv scan-venv cdk-deps faketime
 
 # libfaketime puts the end-to-end stories' function processes on a clock of their own (Debian's
 # faketime package; the one install outside the repository, and only when it is missing).
@@ -42,6 +43,14 @@ venv: $(VENV)/.deps-stamp
 $(VENV)/.deps-stamp: tests/emulator/requirements.txt cdk/requirements.txt
 	scripts/emulator.sh setup
 	$(PY) -m pip install --disable-pip-version-check --quiet -r cdk/requirements.txt
+	touch $@
+
+# checkov in a virtualenv of its own (its ~100 packages must not move moto's), installed with uv.
+scan-venv: $(SCAN_VENV)/.deps-stamp
+$(SCAN_VENV)/.deps-stamp: cdk/requirements-scan.txt
+	python3 -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --disable-pip-version-check --quiet uv==0.13.9
+	$(SCAN_VENV)/bin/uv pip install --quiet --python $(SCAN_VENV)/bin/python -r cdk/requirements-scan.txt
 	touch $@
 
 cdk-deps: cdk/node_modules/.package-lock.json
@@ -82,6 +91,10 @@ cdk-test: cdk-deps venv build
 cfn-lint: synth
 	cd cdk && PATH=$(abspath $(VENV))/bin:$$PATH npm run --silent lint:cfn
 
+# The template scanner, offline; cdk/checkov.yaml says why each skipped check is skipped.
+checkov: synth scan-venv
+	cd cdk && $(abspath $(SCAN_VENV))/bin/checkov --config-file checkov.yaml -f cdk.out/BudgetGuard.template.json
+
 synth: cdk-deps build
 	cd cdk && BUDGET_GUARD_BIN=$(abspath $(CLI)) npm run --silent synth
 
@@ -91,7 +104,7 @@ bundle-test: cdk-deps build rust-targets $(VENV)/bin/cargo-lambda
 	cd cdk && PATH=$(abspath $(VENV))/bin:$$PATH BUDGET_GUARD_BIN=$(abspath $(CLI)) \
 		BUDGET_GUARD_BUNDLE_PROFILE=$(BUNDLE_PROFILE) npm run --silent test:bundle
 
-test: deps fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint bundle-test
+test: deps fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov bundle-test
 	@echo "make test: all checks passed"
 
 # --- the demo --------------------------------------------------------------------------------
@@ -110,4 +123,4 @@ oracle:
 
 clean:
 	cargo clean
-	rm -rf $(VENV) cdk/node_modules cdk/cdk.out .emulator
+	rm -rf $(VENV) $(SCAN_VENV) cdk/node_modules cdk/cdk.out .emulator
