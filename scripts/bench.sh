@@ -19,6 +19,9 @@ cargo run -q --release -p guard-aws --example provision_bench
 echo; echo "== spend watcher: calls per run, monthly cost, detection delay (simulated time)"
 cargo run -q --release -p guard-core --example spend_cost
 
+echo; echo "== the stack: what it costs to run a month (README's table)"
+cargo run -q --release -p guard-core --example stack_cost
+
 if [[ -f crates/guard-core/examples/validate_timing.rs ]]; then
     echo; echo "== validation of hostile inputs"
     cargo run -q --release -p guard-core --example validate_timing

@@ -14,4 +14,5 @@ pub mod policy;
 pub mod prices;
 pub mod provision;
 pub mod routing;
+pub mod running_cost;
 pub mod spend;
