@@ -688,7 +688,9 @@ fn check_alarms(
             }
         }
     }
-    if settings.alarms.is_empty() && ctx.errors == 0 && !files.is_empty() {
+    // Only about a policy read whole and valid: `settings` may sit in a file that could not be
+    // read, and a policy with errors has more pressing news.
+    if settings.alarms.is_empty() && ctx.errors == 0 && ctx.complete && !files.is_empty() {
         let at = match settings_file {
             Some(file) => Origin {
                 file,
