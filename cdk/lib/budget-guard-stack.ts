@@ -11,7 +11,6 @@ import {
   type StackProps,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -25,6 +24,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import type { Construct } from 'constructs';
+import { GuardAlarms } from './alarms';
 import { REPO_ROOT } from './cli';
 import { buildDashboard } from './dashboard';
 import {
@@ -172,6 +172,7 @@ export class BudgetGuardStack extends Stack {
   readonly alertsTopic: sns.Topic;
   readonly notifyTopic: sns.Topic;
   readonly deadLetterQueue: sqs.Queue;
+  readonly alarms: GuardAlarms;
   readonly functions: Readonly<Record<FunctionName, lambda.Function>>;
   readonly roles: Readonly<Record<FunctionName, iam.Role>>;
   readonly policyLayer: lambda.LayerVersion;
@@ -215,22 +216,14 @@ export class BudgetGuardStack extends Stack {
       enforceSSL: true,
     });
 
-    // The notify topic carries the guard's own messages (email channels, alarms). CloudWatch alarms
-    // cannot publish to a topic encrypted with the AWS managed aws/sns key, so it gets its own key.
+    // The notify topic carries the guard's messages to the email channels (each subscription with a
+    // `channel` filter policy). The guard's own alarms have a topic of their own (see alarms.ts).
     const notifyKey = new kms.Key(this, 'NotifyTopicKey', {
-      description: 'Budget Guard: encrypts the notify topic (email channels and alarms)',
+      description: 'Budget Guard: encrypts the notify topic (email channels)',
       enableKeyRotation: true,
       removalPolicy,
       pendingWindow: Duration.days(7),
     });
-    notifyKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToUseTheKey',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        resources: ['*'],
-      }),
-    );
     this.notifyTopic = new sns.Topic(this, 'NotifyTopic', {
       displayName: 'Budget Guard',
       masterKey: notifyKey,
@@ -409,31 +402,16 @@ export class BudgetGuardStack extends Stack {
       new subscriptions.LambdaSubscription(alertHandler, { deadLetterQueue: this.deadLetterQueue }),
     );
 
-    // 9. Alarms to the notify topic: the guard's own failures.
-    const alarmAction = new cwActions.SnsAction(this.notifyTopic);
-    for (const name of FUNCTION_NAMES) {
-      const alarm = new cloudwatch.Alarm(this, `${FUNCTIONS[name].id}Errors`, {
-        alarmDescription: `Budget Guard ${name} failed (Lambda Errors >= 1 in 5 minutes)`,
-        metric: this.functions[name].metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      alarm.addAlarmAction(alarmAction);
-    }
-    const dlqAlarm = new cloudwatch.Alarm(this, 'DeadLetterQueueDepth', {
-      alarmDescription: 'Budget Guard: events the guard failed to handle are waiting in the dead-letter queue',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    // 9. The guard's own alarms, on a topic of their own with the people `settings.alarms` names.
+    this.alarms = new GuardAlarms(this, 'Alarms', {
+      policy: model,
+      functions: this.functions,
+      functionIds: { provisioner: FUNCTIONS.provisioner.id, 'alert-handler': FUNCTIONS['alert-handler'].id, 'spend-watcher': FUNCTIONS['spend-watcher'].id },
+      deadLetterQueue: this.deadLetterQueue,
+      spendWatcherRate: props.spendWatcherRate ?? '1 minute',
+      removalPolicy,
+      namePrefix: this.stackName,
     });
-    dlqAlarm.addAlarmAction(alarmAction);
 
     // 10. The provisioner as a custom resource: a policy change changes PolicySha256, so CloudFormation
     //     sends an Update and the budgets reconcile inside the deploy. The Rust function answers the
@@ -495,8 +473,16 @@ export class BudgetGuardStack extends Stack {
       value: this.alertsTopic.topicArn,
     });
     new CfnOutput(this, 'NotifyTopicArn', {
-      description: 'The topic for email channels and the guard\'s alarms',
+      description: 'The topic for email channels',
       value: this.notifyTopic.topicArn,
+    });
+    new CfnOutput(this, 'AlarmsTopicArn', {
+      description: "The topic of the guard's own alarms (settings.alarms subscribes to it)",
+      value: this.alarms.topic.topicArn,
+    });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      description: 'Events the functions failed to handle: budget-guard dlq list|replay --queue-url',
+      value: this.deadLetterQueue.queueUrl,
     });
     new CfnOutput(this, 'DashboardUrl', {
       description: 'The Budget Guard CloudWatch dashboard',

@@ -14,10 +14,18 @@ export interface PolicySettings {
   readonly flags_path: string;
   readonly state_path: string;
   readonly retain_on_delete: boolean;
+  /** The channels that receive the guard's own alarms (`settings.alarms`). */
+  readonly alarms: readonly string[];
+}
+
+/** A Slack channel as AWS Chatbot knows it (the path of the guard's alarms to Slack). */
+export interface ChatbotChannel {
+  readonly workspace_id: string;
+  readonly channel_id: string;
 }
 
 export type Channel =
-  | { readonly slack: { readonly webhook_secret: string } }
+  | { readonly slack: { readonly webhook_secret: string; readonly chatbot?: ChatbotChannel } }
   | { readonly email: { readonly addresses: readonly string[] } };
 
 export interface Route {
@@ -55,6 +63,11 @@ function str(obj: Record<string, unknown>, key: string, where: string): string {
   return v;
 }
 
+function stringList(v: unknown, where: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(`${where} is not a list of strings`);
+  return v as string[];
+}
+
 /** Checks the shape of `budget-guard export` output, so a contract change fails loudly at synth. */
 export function parseExportedPolicy(raw: unknown): ExportedPolicy {
   if (!isObject(raw)) fail('top level is not an object');
@@ -66,6 +79,7 @@ export function parseExportedPolicy(raw: unknown): ExportedPolicy {
     flags_path: str(s, 'flags_path', 'settings'),
     state_path: str(s, 'state_path', 'settings'),
     retain_on_delete: s.retain_on_delete === true,
+    alarms: stringList(s.alarms, 'settings.alarms'),
   };
 
   const channels: Record<string, Channel> = {};
@@ -74,7 +88,23 @@ export function parseExportedPolicy(raw: unknown): ExportedPolicy {
   for (const [name, c] of Object.entries(rawChannels)) {
     if (!isObject(c)) fail(`channels.${name} is not an object`);
     if (isObject(c.slack)) {
-      channels[name] = { slack: { webhook_secret: str(c.slack, 'webhook_secret', `channels.${name}.slack`) } };
+      const where = `channels.${name}.slack`;
+      const webhook_secret = str(c.slack, 'webhook_secret', where);
+      const chatbot = c.slack.chatbot;
+      if (chatbot === undefined) {
+        channels[name] = { slack: { webhook_secret } };
+      } else {
+        if (!isObject(chatbot)) fail(`${where}.chatbot is not an object`);
+        channels[name] = {
+          slack: {
+            webhook_secret,
+            chatbot: {
+              workspace_id: str(chatbot, 'workspace_id', `${where}.chatbot`),
+              channel_id: str(chatbot, 'channel_id', `${where}.chatbot`),
+            },
+          },
+        };
+      }
     } else if (isObject(c.email)) {
       const addresses = c.email.addresses;
       if (!Array.isArray(addresses) || !addresses.every((a) => typeof a === 'string')) {

@@ -207,6 +207,10 @@ describe('parseExportedPolicy', () => {
       flags_path: '/budget-guard/routes/',
       state_path: '/budget-guard/state/',
       retain_on_delete: false,
+      alarms: ['finance', 'ops-slack'],
+    });
+    expect(policy.channels['ops-slack']).toEqual({
+      slack: { webhook_secret: 'budget-guard/slack/ops', chatbot: { workspace_id: 'T0123ABCDE', channel_id: 'C0123ABCDE' } },
     });
     expect(slackSecretNames(policy)).toEqual(['budget-guard/slack/ops']);
     expect(ladderModels(policy)).toContain('anthropic.claude-haiku-4-5');
@@ -225,5 +229,8 @@ describe('parseExportedPolicy', () => {
     expect(() =>
       parseExportedPolicy({ ...(fixture('export.sample.json') as object), channels: { x: { pager: {} } } }),
     ).toThrow(/channels\.x/);
+    const raw = JSON.parse(JSON.stringify(fixture('export.sample.json'))) as { settings: Record<string, unknown> };
+    delete raw.settings.alarms;
+    expect(() => parseExportedPolicy(raw)).toThrow(/settings\.alarms/);
   });
 });

@@ -5,6 +5,7 @@
 //! included.
 
 mod commands;
+mod dead_letter;
 mod output;
 mod policy_files;
 
@@ -46,6 +47,8 @@ enum Command {
     Export(commands::export::Args),
     /// Parse, simulate or handle budget alerts (`alert parse|simulate|handle`).
     Alert(commands::alert::Args),
+    /// List or replay the events the functions failed to handle (`dlq list|replay`).
+    Dlq(commands::dlq::Args),
     /// Read and change the live routing flags (`flags list|show|set|pin|unpin|restore`).
     ///
     /// In production the alert-handler is the single writer of flags: it steps routes down when
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::IamActions(args) => commands::iam_actions::run(args),
         Command::Alert(args) => commands::alert::run(args),
         Command::Flags(args) => commands::flags::run(args),
+        Command::Dlq(args) => commands::dlq::run(args),
         Command::Schema => {
             print!("{}", guard_core::policy::schema_json());
             Ok(ExitCode::SUCCESS)

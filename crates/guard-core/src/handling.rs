@@ -1136,7 +1136,7 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
                 continue;
             }
             let result = match self.policy.channels.get(&channel) {
-                Some(ChannelSpec::Slack { webhook_secret }) => {
+                Some(ChannelSpec::Slack { webhook_secret, .. }) => {
                     self.slack
                         .post(&channel, webhook_secret, &payload, deadline)
                         .await

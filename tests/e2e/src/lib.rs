@@ -99,7 +99,7 @@ impl Stage {
         // The Slack webhook secrets hold the listener's URL, as an operator would put the real one.
         let secrets = aws_sdk_secretsmanager::Client::new(&config);
         for channel in policy.channels.values() {
-            if let guard_core::policy::ChannelSpec::Slack { webhook_secret } = channel {
+            if let guard_core::policy::ChannelSpec::Slack { webhook_secret, .. } = channel {
                 secrets
                     .create_secret()
                     .name(webhook_secret)

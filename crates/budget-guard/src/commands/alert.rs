@@ -407,6 +407,20 @@ fn simulate(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The alerts and notify topics the alert handler's code needs, from the flags or the environment.
+pub(crate) fn topics(
+    alerts_topic_arn: Option<String>,
+    notify_topic_arn: Option<String>,
+) -> anyhow::Result<(String, String)> {
+    let notify = notify_topic_arn.with_context(|| {
+        format!("the notify topic is needed: pass --notify-topic-arn or set {NOTIFY_TOPIC_ENV} (stack output NotifyTopicArn)")
+    })?;
+    let alerts = alerts_topic_arn.with_context(|| {
+        format!("the alerts topic is needed: pass --alerts-topic-arn or set {ALERTS_TOPIC_ENV} (stack output AlertsTopicArn)")
+    })?;
+    Ok((alerts, notify))
+}
+
 fn handle(
     event_file: &Path,
     paths: &[PathBuf],
@@ -420,12 +434,7 @@ fn handle(
     };
     let event: Value = serde_json::from_str(&read(event_file)?)
         .with_context(|| format!("{} is not JSON", event_file.display()))?;
-    let topic = notify_topic_arn.with_context(|| {
-        format!("the notify topic is needed: pass --notify-topic-arn or set {NOTIFY_TOPIC_ENV} (stack output NotifyTopicArn)")
-    })?;
-    let alerts = alerts_topic_arn.with_context(|| {
-        format!("the alerts topic is needed: pass --alerts-topic-arn or set {ALERTS_TOPIC_ENV} (stack output AlertsTopicArn)")
-    })?;
+    let (alerts, topic) = topics(alerts_topic_arn, notify_topic_arn)?;
     let runtime = super::apply::runtime()?;
     runtime.block_on(async {
         let config = guard_aws::sdk::load().await;

@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod apply;
+pub mod dlq;
 pub mod estimate;
 pub mod export;
 pub mod flags;

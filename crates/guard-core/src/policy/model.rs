@@ -2,7 +2,7 @@
 //! downstream (estimate, plan, alert handling, the spend watcher, the CDK app through `export`)
 //! reads this, never the raw files.
 
-use super::raw::{Basis, Settings};
+use super::raw::{Basis, ChatbotChannel, Settings};
 use crate::period::Period;
 use crate::prices::{Catalog, ModelPrice};
 use rust_decimal::Decimal;
@@ -22,8 +22,15 @@ pub struct Policy {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelSpec {
-    Slack { webhook_secret: String },
-    Email { addresses: Vec<String> },
+    Slack {
+        webhook_secret: String,
+        /// Where the guard's alarms reach this channel, when it is named in `settings.alarms`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        chatbot: Option<ChatbotChannel>,
+    },
+    Email {
+        addresses: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

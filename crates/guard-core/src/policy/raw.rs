@@ -58,6 +58,12 @@ pub struct Settings {
     /// only logged.
     #[serde(default)]
     pub unmatched_notify: Vec<String>,
+    /// Channels that receive the guard's own alarms (a function failing, the spend watcher
+    /// stopped, events waiting in the dead-letter queue). Email channels get subscriptions to the
+    /// alarms topic; Slack channels need `chatbot:` and get them through AWS Chatbot, which does
+    /// not depend on the guard's functions. None by default, and `validate` warns.
+    #[serde(default)]
+    pub alarms: Vec<String>,
 }
 
 impl Default for Settings {
@@ -69,6 +75,7 @@ impl Default for Settings {
             state_path: default_state_path(),
             retain_on_delete: false,
             unmatched_notify: Vec::new(),
+            alarms: Vec::new(),
         }
     }
 }
@@ -127,6 +134,22 @@ pub struct Channel {
 pub struct SlackChannel {
     /// Name of the Secrets Manager secret that holds the webhook URL (never the URL itself).
     pub webhook_secret: String,
+    /// The channel as AWS Chatbot (Amazon Q Developer in chat applications) knows it. Needed when
+    /// the channel is named in `settings.alarms`: the guard's alarms reach Slack that way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chatbot: Option<ChatbotChannel>,
+}
+
+/// A Slack channel in AWS Chatbot: the workspace authorised once in the Chatbot console, and the
+/// channel.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ChatbotChannel {
+    /// The Slack workspace id shown by the Chatbot console after its one-time authorisation,
+    /// e.g. `T0123ABCDE`.
+    pub workspace_id: String,
+    /// The Slack channel id, the last part of the channel's link, e.g. `C0123ABCDE`.
+    pub channel_id: String,
 }
 
 /// An application's routing flag and the ladder of models it steps down when a budget is hit.

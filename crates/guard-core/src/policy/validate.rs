@@ -7,7 +7,7 @@ use super::model::{
     BudgetSpec, ChannelSpec, DowngradeSpec, Policy, RouteSpec, ScopeSpec, ThresholdSpec,
     ThresholdType, UseCaseSpec,
 };
-use super::raw::{Basis, Budget, Channel, Route, Settings, Threshold, UseCase};
+use super::raw::{Basis, Budget, Channel, ChatbotChannel, Route, Settings, Threshold, UseCase};
 use super::schema_check::did_you_mean;
 use super::yaml_tree::{Node, Seg};
 use crate::diagnostic::{Diagnostic, Severity, Span};
@@ -405,6 +405,7 @@ pub(crate) fn validate(
             }
         }
     }
+    check_alarms(&mut ctx, files, &settings, &channel_specs);
     for (route, (origin, _)) in &routes.items {
         let downgrades = budget_specs
             .values()
@@ -544,10 +545,14 @@ fn check_channels(
                         "secret names use letters, digits and `/_+=.@-`",
                     );
                 }
+                if let Some(chatbot) = &slack.chatbot {
+                    check_chatbot(ctx, &origin.join([key("slack"), key("chatbot")]), chatbot);
+                }
                 specs.insert(
                     (*name).to_owned(),
                     ChannelSpec::Slack {
                         webhook_secret: secret.to_owned(),
+                        chatbot: slack.chatbot.clone(),
                     },
                 );
             }
@@ -607,6 +612,101 @@ fn check_channels(
         }
     }
     specs
+}
+
+/// The ids of a Slack channel in AWS Chatbot, as CloudFormation's
+/// `AWS::Chatbot::SlackChannelConfiguration` takes them (`SlackWorkspaceId` `^[0-9A-Z]{1,255}$`,
+/// `SlackChannelId` `^[A-Za-z0-9]+$` up to 255 characters): a mistake here would otherwise only
+/// show in the middle of a deploy.
+fn check_chatbot(ctx: &mut Ctx<'_>, origin: &Origin, chatbot: &ChatbotChannel) {
+    let workspace = &chatbot.workspace_id;
+    if workspace.is_empty()
+        || workspace.len() > 255
+        || !workspace
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    {
+        ctx.error(
+            &origin.join([key("workspace_id")]),
+            format!("`{workspace}` is not a Slack workspace id"),
+            "copy the workspace id (capital letters and digits, like `T0123ABCDE`) from the AWS Chatbot console after authorising the workspace",
+        );
+    }
+    let channel = &chatbot.channel_id;
+    if channel.is_empty()
+        || channel.len() > 255
+        || !channel.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        ctx.error(
+            &origin.join([key("channel_id")]),
+            format!("`{channel}` is not a Slack channel id"),
+            "the channel id is the last part of the channel's link (Copy link in Slack), like `C0123ABCDE`",
+        );
+    }
+}
+
+/// `settings.alarms`: every name a channel, each once, a Slack channel with its Chatbot ids (the
+/// guard's alarms reach Slack through AWS Chatbot, never through the alert handler that may be
+/// the thing failing). With no alarm channel at all, a warning: the alarms would reach nobody.
+fn check_alarms(
+    ctx: &mut Ctx<'_>,
+    files: &[ParsedFile<'_>],
+    settings: &Settings,
+    channels: &BTreeMap<String, ChannelSpec>,
+) {
+    let settings_file = files.iter().position(|f| f.file.settings.is_some());
+    if let Some(file) = settings_file {
+        let mut seen = BTreeSet::new();
+        for (i, channel) in settings.alarms.iter().enumerate() {
+            let at = Origin {
+                file,
+                path: vec![key("settings"), key("alarms"), Seg::Index(i)],
+            };
+            if !seen.insert(channel.as_str()) {
+                ctx.error(
+                    &at,
+                    format!("channel `{channel}` is listed twice"),
+                    "list each channel once",
+                );
+                continue;
+            }
+            match channels.get(channel) {
+                None => ctx.unresolved(
+                    &at,
+                    format!("channel `{channel}` is not defined"),
+                    format!(
+                        "define `{channel}` under `channels:`, or use one of: {}",
+                        list(channels.keys())
+                    ),
+                ),
+                Some(ChannelSpec::Slack { chatbot: None, .. }) => ctx.error(
+                    &at,
+                    format!("Slack channel `{channel}` has no `chatbot:` ids for the guard's alarms"),
+                    format!("alarms reach Slack through AWS Chatbot, which works when the guard's own functions do not: authorise the workspace once in the AWS Chatbot console, then add `chatbot: {{workspace_id: T..., channel_id: C...}}` under `channels.{channel}.slack`"),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    // Only about a policy read whole and valid: `settings` may sit in a file that could not be
+    // read, and a policy with errors has more pressing news.
+    if settings.alarms.is_empty() && ctx.errors == 0 && ctx.complete && !files.is_empty() {
+        let at = match settings_file {
+            Some(file) => Origin {
+                file,
+                path: vec![key("settings")],
+            },
+            None => Origin {
+                file: 0,
+                path: vec![key("version")],
+            },
+        };
+        ctx.warning(
+            &at,
+            "no channel is named in `settings.alarms`: the guard's own alarms reach nobody",
+            "a failing function, a stopped spend watcher or events left in the dead-letter queue raise CloudWatch alarms; name an email or Slack channel to receive them, e.g. `settings: {alarms: [finops]}`",
+        );
+    }
 }
 
 pub fn is_email(email: &str) -> bool {
