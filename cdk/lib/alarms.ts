@@ -15,6 +15,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FUNCTION_NAMES, type FunctionName } from './iam';
 import type { ChatbotChannel, ExportedPolicy } from './policy';
+import { restrictPublishers } from './topic-policy';
 
 /** The spend watcher counts as stopped after this long without an invocation, at the least. */
 export const HEARTBEAT_MINUTES = 15;
@@ -122,30 +123,12 @@ export class GuardAlarms extends Construct {
       enforceSSL: true,
     });
     const thisAccountsAlarms = `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`;
-    this.topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowThisAccountsAlarms',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-          ArnLike: { 'aws:SourceArn': thisAccountsAlarms },
-        },
-      }),
-    );
-    // Nothing but CloudWatch alarms publishes here: a false alarm from anyone else is noise that
-    // teaches people to ignore the real ones.
-    this.topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyOtherPublishers',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-        conditions: { BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' } },
-      }),
-    );
+    // Nothing but this account's CloudWatch alarms publishes here: a false alarm from anyone else
+    // is noise that teaches people to ignore the real ones.
+    restrictPublishers(this.topic, {
+      service: { principal: 'cloudwatch.amazonaws.com', sourceArns: [thisAccountsAlarms] },
+      roles: [],
+    });
 
     // People. Email subscriptions are made here, by CloudFormation, not by the provisioner: the
     // alarms must reach someone when the provisioner is the function failing, and before its first

@@ -376,13 +376,10 @@ export class BudgetGuardStack extends Stack {
     //    (the spend watcher). The notify topic: CloudWatch alarms of this account and region, and
     //    the alert handler. Everyone else is denied.
     restrictPublishers(this.alertsTopic, {
-      service: 'budgets.amazonaws.com',
-      sourceArns: [ownedBudgetsArn],
+      service: { principal: 'budgets.amazonaws.com', sourceArns: [ownedBudgetsArn] },
       roles: topicPublishers(iamActions, 'alerts-topic').map((fn) => this.roles[fn]),
     });
     restrictPublishers(this.notifyTopic, {
-      service: 'cloudwatch.amazonaws.com',
-      sourceArns: [`arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`],
       roles: topicPublishers(iamActions, 'notify-topic').map((fn) => this.roles[fn]),
     });
 

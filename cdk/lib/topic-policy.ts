@@ -8,30 +8,36 @@ import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 
-export interface TopicPublishers {
-  /** The one AWS service that publishes here, e.g. `budgets.amazonaws.com`. */
-  readonly service: string;
+export interface ServicePublisher {
+  /** The AWS service, e.g. `budgets.amazonaws.com`. */
+  readonly principal: string;
   /** ArnLike patterns of the service's resources allowed as `aws:SourceArn`. */
   readonly sourceArns: readonly string[];
+}
+
+export interface TopicPublishers {
+  /** The one AWS service that publishes here, if any. */
+  readonly service?: ServicePublisher;
   /** The guard roles that publish here. */
   readonly roles: readonly iam.IRole[];
 }
 
 export function restrictPublishers(topic: sns.Topic, publishers: TopicPublishers): void {
-  topic.addToResourcePolicy(
-    new iam.PolicyStatement({
-      sid: 'AllowServiceToPublish',
-      principals: [new iam.ServicePrincipal(publishers.service)],
-      actions: ['sns:Publish'],
-      resources: [topic.topicArn],
-      conditions: {
-        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-        ArnLike: {
-          'aws:SourceArn': publishers.sourceArns.length === 1 ? publishers.sourceArns[0] : [...publishers.sourceArns],
+  const { service } = publishers;
+  if (service) {
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowServiceToPublish',
+        principals: [new iam.ServicePrincipal(service.principal)],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: { 'aws:SourceArn': service.sourceArns.length === 1 ? service.sourceArns[0]! : [...service.sourceArns] },
         },
-      },
-    }),
-  );
+      }),
+    );
+  }
   const roleArns = publishers.roles.map((r) => r.roleArn);
   if (roleArns.length > 0) {
     topic.addToResourcePolicy(
@@ -52,7 +58,8 @@ export function restrictPublishers(topic: sns.Topic, publishers: TopicPublishers
       resources: [topic.topicArn],
       conditions: {
         // Service principals carry aws:PrincipalIsAWSService=true and are let through to the allow
-        // statement above, which admits the one service for this account's source ARNs alone. IAM
+        // statement above, which admits the one service (if any) for this account's source ARNs
+        // alone; other services have no allow and are refused. IAM
         // principals must be one of the publisher roles (with none, no IAM principal may publish).
         BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
         ...(roleArns.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': roleArns } } : {}),

@@ -160,7 +160,7 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
     );
     const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === idOf(s, s.stack.alarms.topic))!;
     const statements = policy.Properties.PolicyDocument.Statement as Json[];
-    const allow = statements.find((st) => st.Sid === 'AllowThisAccountsAlarms')!;
+    const allow = statements.find((st) => st.Sid === 'AllowServiceToPublish')!;
     expect(allow).toMatchObject({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: alarmsTopic() });
     expect(allow.Condition.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
     expect(JSON.stringify(allow.Condition.ArnLike['aws:SourceArn'])).toContain(':alarm:*');
