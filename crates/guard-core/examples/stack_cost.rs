@@ -42,8 +42,22 @@ fn main() {
     );
     println!("{}", stack_cost(&shape, &watcher, &prices).to_markdown());
 
+    // The spend_cost example's month: budgets from 40% to 230% of the traffic's cost, so that
+    // every threshold is crossed by some of them and the watcher's figures are the same.
     let models = model_ids(20);
-    let amounts: Vec<Decimal> = (0..20).map(|i| Decimal::from(200 + 100 * i)).collect();
+    let catalog = guard_core::prices::Catalog::bundled();
+    let month_cost: Decimal = models
+        .iter()
+        .filter_map(|m| catalog.resolve(m).map(|r| r.price.cost(1_000, 250, 0, 0)))
+        .sum::<Decimal>()
+        * Decimal::from(43_200);
+    let amounts: Vec<Decimal> = (0..20)
+        .map(|i| {
+            (month_cost * Decimal::new(40 + 10 * i, 2))
+                .round_dp(0)
+                .max(Decimal::ONE)
+        })
+        .collect();
     let policy = load_policy(&policy_yaml(&models, &amounts));
     // One route per budget and one Slack channel, as a team with 20 applications might have.
     let shape = StackShape {

@@ -38,7 +38,7 @@ impl StackShape {
             .channels
             .values()
             .filter_map(|c| match c {
-                ChannelSpec::Slack { webhook_secret } => Some(webhook_secret.as_str()),
+                ChannelSpec::Slack { webhook_secret, .. } => Some(webhook_secret.as_str()),
                 ChannelSpec::Email { .. } => None,
             })
             .collect();
@@ -191,8 +191,13 @@ pub fn stack_cost(shape: &StackShape, watcher: &WatcherCost, prices: &StackPrice
         CostLine {
             item: "Secrets Manager",
             detail: format!(
-                "{} Slack webhook secrets, ~{secret_calls} reads",
-                shape.slack_secrets
+                "{} Slack webhook {}, ~{secret_calls} reads",
+                shape.slack_secrets,
+                if shape.slack_secrets == 1 {
+                    "secret"
+                } else {
+                    "secrets"
+                }
             ),
             usd: round(
                 Decimal::from(shape.slack_secrets) * prices.secret_month
