@@ -360,30 +360,8 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
             out.build()
         })
         .build();
-    let notifications = mock!(Client::describe_notifications_for_budget).then_output(|| {
-        DescribeNotificationsForBudgetOutput::builder()
-            .notifications(
-                sdk::Notification::builder()
-                    .notification_type(sdk::NotificationType::Actual)
-                    .comparison_operator(sdk::ComparisonOperator::GreaterThan)
-                    .threshold(90.0)
-                    .threshold_type(sdk::ThresholdType::Percentage)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
-    let subscribers = mock!(Client::describe_subscribers_for_notification).then_output(|| {
-        DescribeSubscribersForNotificationOutput::builder()
-            .subscribers(
-                sdk::Subscriber::builder()
-                    .subscription_type(sdk::SubscriptionType::Sns)
-                    .address(TOPIC)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
+    let notifications = sns_notification();
+    let subscribers = topic_subscriber();
     let a = mock!(Client::create_budget)
         .match_requests(|r| {
             created("bg-a")(r)

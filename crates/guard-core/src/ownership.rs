@@ -194,11 +194,16 @@ mod tests {
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
     const OURS: &str = "BudgetGuard";
 
-    fn want() -> AccountState {
+    /// The example policy's account, its notifications to `topic`.
+    fn desired_with_topic(topic: &str) -> AccountState {
         let text = include_str!("../../../policies/example.yaml");
         let (policy, diagnostics) =
             load(&[SourceFile::new("example.yaml", text.as_bytes().to_vec())]);
-        desired(&policy.unwrap_or_else(|| panic!("{diagnostics:?}")), TOPIC)
+        desired(&policy.unwrap_or_else(|| panic!("{diagnostics:?}")), topic)
+    }
+
+    fn want() -> AccountState {
+        desired_with_topic(TOPIC)
     }
 
     fn hand_made(name: &str) -> LiveBudget {
@@ -399,12 +404,6 @@ mod tests {
             plan.render()
                 .contains("! budget bg-chatbot: not ours (deployment Other): left alone")
         );
-    }
-
-    fn desired_with_topic(topic: &str) -> AccountState {
-        let text = include_str!("../../../policies/example.yaml");
-        let (policy, _) = load(&[SourceFile::new("example.yaml", text.as_bytes().to_vec())]);
-        desired(&policy.unwrap(), topic)
     }
 
     #[test]
