@@ -325,6 +325,9 @@ export class BudgetGuardStack extends Stack {
           BUDGET_GUARD_ALERTS_TOPIC_ARN: this.alertsTopic.topicArn,
           BUDGET_GUARD_NOTIFY_TOPIC_ARN: this.notifyTopic.topicArn,
           BUDGET_GUARD_METRICS_NAMESPACE: METRICS_NAMESPACE,
+          // The provisioner tags the budgets it creates with their owner (the policy's
+          // settings.owner, else this stack's name) and answers only its own stack's Delete.
+          ...(name === 'provisioner' ? { BUDGET_GUARD_STACK_NAME: this.stackName, BUDGET_GUARD_STACK_ID: this.stackId } : {}),
         },
         // SNS, EventBridge and CloudFormation all invoke these functions asynchronously. Lambda
         // retries a failed async invocation, then hands the event, with the error, to this
@@ -488,6 +491,11 @@ export class BudgetGuardStack extends Stack {
     new CfnOutput(this, 'AlertHandlerName', {
       description: 'The alert handler, the one writer of flags: `budget-guard flags` sends it set, pin, unpin and restore (needs lambda:InvokeFunction)',
       value: alertHandler.functionName,
+    });
+    new CfnOutput(this, 'Owner', {
+      description:
+        'The budget-guard:owner tag of the budgets this deployment manages (settings.owner, else the stack name); `budget-guard plan|apply` find it from --stack-name',
+      value: settings.owner ?? this.stackName,
     });
     new CfnOutput(this, 'FlagsPath', {
       description: 'SSM parameter path of the routing flags (one parameter per route)',

@@ -16,6 +16,8 @@ export interface PolicySettings {
   readonly retain_on_delete: boolean;
   /** The channels that receive the guard's own alarms (`settings.alarms`). */
   readonly alarms: readonly string[];
+  /** The deployment's name in the budgets' `budget-guard:owner` tag; the stack name when absent. */
+  readonly owner?: string;
 }
 
 /** A Slack channel as AWS Chatbot knows it (the path of the guard's alarms to Slack). */
@@ -80,6 +82,7 @@ export function parseExportedPolicy(raw: unknown): ExportedPolicy {
     state_path: str(s, 'state_path', 'settings'),
     retain_on_delete: s.retain_on_delete === true,
     alarms: stringList(s.alarms, 'settings.alarms'),
+    ...(s.owner === undefined || s.owner === null ? {} : { owner: str(s, 'owner', 'settings') }),
   };
 
   const channels: Record<string, Channel> = {};

@@ -46,6 +46,19 @@ describe.skipIf(!cli.ok)('policy changes (real CLI)', () => {
     expect(layerKey(after)).not.toBe(layerKey(before));
   });
 
+  it('settings.owner names the owner in the Owner output; the stack name does otherwise', () => {
+    const before = synth();
+    const outputs = (x: ReturnType<typeof synth>) => x.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs(before).Owner!.Value).toBe(before.stack.stackName);
+    const dir = copyPolicyDir();
+    const file = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(dir, f)).find((f) => /^settings:/m.test(readFileSync(f, 'utf8')));
+    expect(file, 'a policy file with a settings section').toBeDefined();
+    writeFileSync(file!, readFileSync(file!, 'utf8').replace(/^settings:\n/m, 'settings:\n  owner: team-ml-guard\n'));
+    const after = synth({ policyDir: dir });
+    expect(outputs(after).Owner!.Value).toBe('team-ml-guard');
+    expect(after.stack.policy.model.settings.owner).toBe('team-ml-guard');
+  });
+
   it('the same policy in another directory gives the same PolicySha256 (the hash is of the files, not the path)', () => {
     const before = synth();
     const again = synth({ policyDir: copyPolicyDir() });

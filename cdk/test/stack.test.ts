@@ -78,6 +78,10 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
           BUDGET_GUARD_ALERTS_TOPIC_ARN: { Ref: logicalId(s.stack.alertsTopic) },
           BUDGET_GUARD_NOTIFY_TOPIC_ARN: { Ref: logicalId(s.stack.notifyTopic) },
           BUDGET_GUARD_METRICS_NAMESPACE: 'BudgetGuard',
+          // The provisioner alone: the owner of its budgets, and the stack whose Delete it obeys.
+          ...(name === 'provisioner'
+            ? { BUDGET_GUARD_STACK_NAME: s.stack.stackName, BUDGET_GUARD_STACK_ID: { Ref: 'AWS::StackId' } }
+            : {}),
         });
       }
     });
@@ -500,7 +504,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
   });
 
   describe('outputs', () => {
-    it('give the topics, the alert handler, the dashboard URL and the flags path', () => {
+    it('give the topics, the alert handler, the dashboard URL, the flags path and the owner', () => {
       const outputs = s.template.toJSON().Outputs as Json;
       expect(Object.keys(outputs).sort()).toEqual([
         'AlarmsTopicArn',
@@ -510,7 +514,9 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
         'DeadLetterQueueUrl',
         'FlagsPath',
         'NotifyTopicArn',
+        'Owner',
       ]);
+      expect(outputs.Owner.Value).toBe(s.stack.policy.model.settings.owner ?? s.stack.stackName);
       expect(outputs.AlertHandlerName.Value).toEqual({ Ref: logicalId(s.stack.functions['alert-handler']) });
       expect(outputs.AlertsTopicArn.Value).toEqual({ Ref: logicalId(s.stack.alertsTopic) });
       expect(outputs.NotifyTopicArn.Value).toEqual({ Ref: logicalId(s.stack.notifyTopic) });

@@ -61,6 +61,7 @@ impl Cli {
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("BUDGET_GUARD_ACCOUNT_ID")
+            .env_remove("BUDGET_GUARD_STACK_NAME")
             .env("BUDGET_GUARD_ALERTS_TOPIC_ARN", &self.alerts)
             .env(
                 "BUDGET_GUARD_NOTIFY_TOPIC_ARN",
@@ -120,7 +121,7 @@ async fn plan_apply_and_plan_again_against_the_emulator() {
     assert!(
         apply
             .stdout
-            .ends_with("Apply complete: 12 applied, 0 failed, 0 not attempted.\n"),
+            .ends_with("Apply complete: 12 applied, 0 failed, 0 skipped.\n"),
         "{}",
         apply.stdout
     );
@@ -206,4 +207,106 @@ async fn offline_plan_is_unchanged_and_live_errors_exit_1() {
         "{}",
         bad.stderr
     );
+}
+
+#[tokio::test]
+async fn a_failed_change_stops_nothing_else_exits_1_and_the_next_apply_converges() {
+    use aws_sdk_budgets::types as sdk;
+    let cli = cli().await;
+    let example = "policies/example.yaml";
+    assert_eq!(cli.run(&["apply", example, "--yes"]).code, Some(0));
+    let budgets = aws_sdk_budgets::Client::new(&cli.aws.sdk_config().await);
+    let actual_50 = sdk::Notification::builder()
+        .notification_type(sdk::NotificationType::Actual)
+        .comparison_operator(sdk::ComparisonOperator::GreaterThan)
+        .threshold(50.0)
+        .threshold_type(sdk::ThresholdType::Percentage)
+        .build()
+        .unwrap();
+    let below = |threshold: f64| {
+        sdk::Notification::builder()
+            .notification_type(sdk::NotificationType::Actual)
+            .comparison_operator(sdk::ComparisonOperator::LessThan)
+            .threshold(threshold)
+            .build()
+            .unwrap()
+    };
+    let email = sdk::Subscriber::builder()
+        .subscription_type(sdk::SubscriptionType::Email)
+        .address("someone@example.com")
+        .build()
+        .unwrap();
+    // By hand: bg-chatbot loses one of the guard's notifications and gets seven of someone
+    // else's (which the guard leaves alone), so it is at the limit of 10; bg-writing-assistant
+    // is deleted.
+    budgets
+        .delete_notification()
+        .account_id(ACCOUNT_ID)
+        .budget_name("bg-chatbot")
+        .notification(actual_50)
+        .send()
+        .await
+        .unwrap();
+    for i in 1..=7 {
+        budgets
+            .create_notification()
+            .account_id(ACCOUNT_ID)
+            .budget_name("bg-chatbot")
+            .notification(below(f64::from(i)))
+            .subscribers(email.clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    budgets
+        .delete_budget()
+        .account_id(ACCOUNT_ID)
+        .budget_name("bg-writing-assistant")
+        .send()
+        .await
+        .unwrap();
+    cli.aws.reset_calls();
+
+    let apply = cli.run(&["apply", example, "--yes"]);
+    assert_eq!(apply.code, Some(1), "{}{}", apply.stdout, apply.stderr);
+    assert!(
+        apply.stdout.contains(
+            "failed: + notification bg-chatbot: ACTUAL > 50% -> "
+        ) && apply.stdout.contains(
+            "    CreateNotification: limit exceeded: A budget can have at most 10 notifications.\n"
+        ),
+        "{}",
+        apply.stdout
+    );
+    assert!(
+        apply
+            .stdout
+            .ends_with("Apply incomplete: 5 applied, 1 failed, 0 skipped.\n"),
+        "{}",
+        apply.stdout
+    );
+    assert_eq!(
+        cli.aws.call_count("budgets", "CreateBudget"),
+        1,
+        "bg-writing-assistant was recreated all the same"
+    );
+
+    // Someone removes one of theirs: the next apply converges.
+    budgets
+        .delete_notification()
+        .account_id(ACCOUNT_ID)
+        .budget_name("bg-chatbot")
+        .notification(below(7.0))
+        .send()
+        .await
+        .unwrap();
+    let next = cli.run(&["apply", example, "--yes", "--format", "json"]);
+    assert_eq!(next.code, Some(0), "{}{}", next.stdout, next.stderr);
+    let report: serde_json::Value = serde_json::from_str(&next.stdout).expect("json");
+    assert_eq!(
+        report["summary"],
+        serde_json::json!({"applied": 1, "failed": 0, "skipped": 0})
+    );
+    let again = cli.run(&["plan", example, "--detailed-exitcode"]);
+    assert_eq!(again.code, Some(0), "{}", again.stdout);
 }

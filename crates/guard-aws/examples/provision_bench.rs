@@ -61,8 +61,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let subscriptions = SnsSubscriptions::new(sns, notify);
     let options = ApplyOptions {
         concurrency,
-        prefix: policy.settings.budget_prefix.clone(),
+        ..ApplyOptions::new(policy.settings.budget_prefix.clone(), "BudgetGuard")
     };
+    let ownership = guard_core::ownership::Ownership::new(options.owner.clone());
     println!(
         "{count} budgets x {} notifications, write concurrency {concurrency}, read concurrency {}",
         template.thresholds.len(),
@@ -74,14 +75,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let run = |label: &'static str, policy: Policy| {
-        let (aws, budgets, subscriptions, options, alerts) =
-            (&aws, &budgets, &subscriptions, &options, &alerts);
+        let (aws, budgets, subscriptions, options, alerts, ownership) = (
+            &aws,
+            &budgets,
+            &subscriptions,
+            &options,
+            &alerts,
+            &ownership,
+        );
         async move {
             aws.reset_calls();
             let started = Instant::now();
             let want = desired(&policy, alerts);
             let live = read_live(budgets, Some(subscriptions), &options.prefix, &want).await?;
-            let plan = plan(&want, &live);
+            let plan = guard_core::ownership::claim(
+                plan(&want, &live),
+                &want,
+                &live,
+                budgets,
+                ownership,
+                &options.prefix,
+            )
+            .await?;
             let report = apply(&plan, budgets, subscriptions, options, |_| {}).await;
             let seconds = started.elapsed().as_secs_f64();
             assert!(report.is_success(), "{report}");

@@ -14,6 +14,8 @@ use aws_sdk_budgets::operation::delete_subscriber::DeleteSubscriberError;
 use aws_sdk_budgets::operation::describe_budgets::DescribeBudgetsError;
 use aws_sdk_budgets::operation::describe_notifications_for_budget::DescribeNotificationsForBudgetError;
 use aws_sdk_budgets::operation::describe_subscribers_for_notification::DescribeSubscribersForNotificationError;
+use aws_sdk_budgets::operation::list_tags_for_resource::ListTagsForResourceError;
+use aws_sdk_budgets::operation::tag_resource::TagResourceError;
 use aws_sdk_budgets::operation::update_budget::UpdateBudgetError;
 use aws_sdk_budgets::operation::update_subscriber::UpdateSubscriberError;
 use aws_sdk_budgets::types as sdk;
@@ -21,7 +23,9 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use guard_core::account::{
     BudgetState, Expression, KeyValues, NotificationKey, Subscriber, SubscriberType,
 };
+use guard_core::ownership::BudgetOwners;
 use guard_core::period::Period;
+use guard_core::plan::OWNER_TAG;
 use guard_core::policy::ThresholdType;
 use guard_core::policy::raw::Basis;
 use guard_core::provision::{BudgetReader, BudgetWriter, ErrorKind, LiveBudget, PortError};
@@ -42,11 +46,20 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("CreateSubscriber", "budgets:ModifyBudget"),
     ("DeleteSubscriber", "budgets:ModifyBudget"),
     ("UpdateSubscriber", "budgets:ModifyBudget"),
+    ("ListTagsForResource", "budgets:ListTagsForResource"),
+    ("TagResource", "budgets:TagResource"),
+    // CreateBudget with ResourceTags needs both.
+    ("CreateBudget", "budgets:TagResource"),
 ];
 
 /// The IAM needs of this adapter (see [`crate::iam::function_needs`]).
 pub const NEEDS: Needs = &[(
-    &["budgets:ViewBudget", "budgets:ModifyBudget"],
+    &[
+        "budgets:ViewBudget",
+        "budgets:ModifyBudget",
+        "budgets:ListTagsForResource",
+        "budgets:TagResource",
+    ],
     ResourceKind::OwnedBudgets,
 )];
 
@@ -109,12 +122,23 @@ classify!(DeleteSubscriberError {
     AccessDeniedException => AccessDenied, ThrottlingException => Throttled, NotFoundException => NotFound,
     InternalErrorException => Transient, InvalidParameterException => Invalid,
 });
+classify!(ListTagsForResourceError {
+    AccessDeniedException => AccessDenied, ThrottlingException => Throttled, NotFoundException => NotFound,
+    InternalErrorException => Transient, InvalidParameterException => Invalid,
+});
+classify!(TagResourceError {
+    AccessDeniedException => AccessDenied, ThrottlingException => Throttled, NotFoundException => NotFound,
+    ServiceQuotaExceededException => LimitExceeded, InternalErrorException => Transient,
+    InvalidParameterException => Invalid,
+});
 
 /// The Budgets adapter for one account.
 #[derive(Debug, Clone)]
 pub struct BudgetsAdapter {
     client: Client,
     account_id: String,
+    /// The ARN partition of the account (`aws`, `aws-cn`, `aws-us-gov`): budget ARNs name it.
+    partition: String,
     read_concurrency: usize,
 }
 
@@ -123,8 +147,24 @@ impl BudgetsAdapter {
         BudgetsAdapter {
             client,
             account_id: account_id.into(),
+            partition: "aws".into(),
             read_concurrency: DEFAULT_READ_CONCURRENCY,
         }
+    }
+
+    /// The ARN partition, e.g. of the alerts topic ARN (default `aws`).
+    pub fn with_partition(mut self, partition: impl Into<String>) -> BudgetsAdapter {
+        self.partition = partition.into();
+        self
+    }
+
+    /// The ARN of a budget of this account: `arn:<partition>:budgets::<account>:budget/<name>`
+    /// (the pattern the Budgets API reference gives for a budget).
+    pub fn budget_arn(&self, name: &str) -> String {
+        format!(
+            "arn:{}:budgets::{}:budget/{name}",
+            self.partition, self.account_id
+        )
     }
 
     /// A client from `config` (see [`crate::sdk::load`]).
@@ -291,11 +331,36 @@ impl BudgetReader for BudgetsAdapter {
     }
 }
 
+impl BudgetOwners for BudgetsAdapter {
+    async fn owner_tag(&self, budget: &str) -> Result<Option<String>, PortError> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(self.budget_arn(budget))
+            .send()
+            .await
+            .map_err(|e| port_error("ListTagsForResource", e))?;
+        Ok(out
+            .resource_tags()
+            .iter()
+            .find(|t| t.key() == OWNER_TAG)
+            .map(|t| t.value().to_owned()))
+    }
+}
+
+fn owner_tag(owner: &str) -> Built<sdk::ResourceTag> {
+    sdk::ResourceTag::builder()
+        .key(OWNER_TAG)
+        .value(owner)
+        .build()
+}
+
 impl BudgetWriter for BudgetsAdapter {
     async fn create_budget(
         &self,
         budget: &BudgetState,
         notifications: &[(NotificationKey, Vec<Subscriber>)],
+        owner: &str,
     ) -> Result<(), PortError> {
         const OP: &str = "CreateBudget";
         let with_subscribers = notifications
@@ -315,10 +380,24 @@ impl BudgetWriter for BudgetsAdapter {
             .account_id(&self.account_id)
             .budget(to_budget(budget).map_err(|e| build_error(OP, e))?)
             .set_notifications_with_subscribers(Some(with_subscribers))
+            .resource_tags(owner_tag(owner).map_err(|e| build_error(OP, e))?)
             .send()
             .await
             .map_err(|e| port_error(OP, e))?;
-        tracing::info!(budget = %budget.name, notifications = notifications.len(), "created budget");
+        tracing::info!(budget = %budget.name, notifications = notifications.len(), owner, "created budget");
+        Ok(())
+    }
+
+    async fn tag_owner(&self, budget: &str, owner: &str) -> Result<(), PortError> {
+        const OP: &str = "TagResource";
+        self.client
+            .tag_resource()
+            .resource_arn(self.budget_arn(budget))
+            .resource_tags(owner_tag(owner).map_err(|e| build_error(OP, e))?)
+            .send()
+            .await
+            .map_err(|e| port_error(OP, e))?;
+        tracing::info!(budget, owner, "tagged budget as ours");
         Ok(())
     }
 

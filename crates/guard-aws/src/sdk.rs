@@ -19,6 +19,10 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(20);
 pub const ACCOUNT_ID_ENV: &str = "BUDGET_GUARD_ACCOUNT_ID";
 pub const ALERTS_TOPIC_ENV: &str = "BUDGET_GUARD_ALERTS_TOPIC_ARN";
 pub const NOTIFY_TOPIC_ENV: &str = "BUDGET_GUARD_NOTIFY_TOPIC_ARN";
+/// The deployment's stack name: the owner of its budgets unless the policy sets `settings.owner`.
+pub const STACK_NAME_ENV: &str = "BUDGET_GUARD_STACK_NAME";
+/// The deployment's stack id (`AWS::StackId`): the provisioner answers Deletes of its own stack only.
+pub const STACK_ID_ENV: &str = "BUDGET_GUARD_STACK_ID";
 
 /// The retry policy: standard mode (throttling and transient errors retried), exponential
 /// backoff from [`INITIAL_BACKOFF`] up to [`MAX_BACKOFF`].
@@ -47,6 +51,15 @@ pub fn account_id_from_arn(arn: &str) -> Option<&str> {
     }
     let account = fields.nth(3)?;
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
+/// The partition of an ARN (its second field: `aws`, `aws-cn`, `aws-us-gov`).
+pub fn partition_from_arn(arn: &str) -> Option<&str> {
+    let mut fields = arn.split(':');
+    if fields.next() != Some("arn") {
+        return None;
+    }
+    fields.next().filter(|p| !p.is_empty())
 }
 
 /// A typed operation error's kind: implemented for each operation the adapters call by
@@ -154,6 +167,11 @@ mod tests {
         );
         assert_eq!(account_id_from_arn("arn:aws:sns:us-east-1::alerts"), None);
         assert_eq!(account_id_from_arn("alerts"), None);
+        assert_eq!(
+            partition_from_arn("arn:aws-cn:sns:cn-north-1:210987654321:x"),
+            Some("aws-cn")
+        );
+        assert_eq!(partition_from_arn("alerts"), None);
     }
 
     #[test]

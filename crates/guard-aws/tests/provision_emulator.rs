@@ -6,12 +6,15 @@ use aws_sdk_budgets::types as sdk;
 use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::sns_subscriptions::SnsSubscriptions;
 use guard_core::account::{AccountState, SubscriberType, desired};
+use guard_core::ownership::{BudgetOwners, Ownership, claim};
 use guard_core::plan::{Change, Plan, plan};
 use guard_core::policy::Policy;
 use guard_core::provision::{ApplyOptions, ApplyReport, apply, read_live};
 use guard_testkit::{ACCOUNT_ID, Emulator};
 use rust_decimal::Decimal;
 use std::path::PathBuf;
+
+const OWNER: &str = "BudgetGuard";
 
 struct Account {
     aws: Emulator,
@@ -66,18 +69,33 @@ impl Account {
             .expect("read live")
     }
 
+    /// The plan as `ownership` would make it: read, plan, claim.
+    async fn owned_plan(&self, want: &AccountState, ownership: &Ownership) -> Plan {
+        let live = self.live(want).await;
+        claim(
+            plan(want, &live),
+            want,
+            &live,
+            &self.budgets,
+            ownership,
+            "bg-",
+        )
+        .await
+        .expect("claimed")
+    }
+
     async fn plan(&self, policy: &Policy) -> Plan {
         let want = desired(policy, &self.alerts);
-        plan(&want, &self.live(&want).await)
+        self.owned_plan(&want, &Ownership::new(OWNER)).await
     }
 
     async fn converge_to(&self, want: &AccountState) -> ApplyReport {
-        let live = self.live(want).await;
+        let plan = self.owned_plan(want, &Ownership::new(OWNER)).await;
         let report = apply(
-            &plan(want, &live),
+            &plan,
             &self.budgets,
             &self.subscriptions,
-            &ApplyOptions::new("bg-"),
+            &ApplyOptions::new("bg-", OWNER),
             |_| {},
         )
         .await;
@@ -413,4 +431,82 @@ async fn a_new_alerts_topic_moves_each_sns_subscriber_with_update_subscriber() {
             .flatten()
             .all(|s| s.address.ends_with(":alerts-v2"))
     );
+}
+
+#[tokio::test]
+async fn budgets_are_created_tagged_and_a_hand_made_one_is_left_alone_until_adopted() {
+    let account = account().await;
+    let policy = example();
+    account.converge(&policy).await;
+    assert_eq!(
+        account
+            .budgets
+            .owner_tag("bg-chatbot")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(OWNER)
+    );
+    // Someone makes a budget with the prefix by hand.
+    account
+        .raw
+        .create_budget()
+        .account_id(ACCOUNT_ID)
+        .budget(
+            sdk::Budget::builder()
+                .budget_name("bg-handmade")
+                .budget_limit(
+                    sdk::Spend::builder()
+                        .amount("7")
+                        .unit("USD")
+                        .build()
+                        .unwrap(),
+                )
+                .time_unit(sdk::TimeUnit::Monthly)
+                .budget_type(sdk::BudgetType::Cost)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        account.budgets.owner_tag("bg-handmade").await.unwrap(),
+        None
+    );
+    account.aws.reset_calls();
+    let plan = account.plan(&policy).await;
+    assert!(plan.is_empty(), "{}", plan.render());
+    assert_eq!(plan.not_ours.len(), 1);
+    assert_eq!(
+        account.aws.call_count("budgets", "ListTagsForResource"),
+        1,
+        "only the budget the plan would delete"
+    );
+
+    let want = desired(&policy, &account.alerts);
+    let adopt = Ownership {
+        owner: OWNER.into(),
+        adopt: vec!["bg-handmade".into()],
+    };
+    let adopted = account.owned_plan(&want, &adopt).await;
+    let report = apply(
+        &adopted,
+        &account.budgets,
+        &account.subscriptions,
+        &ApplyOptions::new("bg-", OWNER),
+        |_| {},
+    )
+    .await;
+    assert!(report.is_success(), "{report}");
+    assert!(
+        matches!(&report.applied[0], Change::AdoptBudget { name, .. } if name == "bg-handmade")
+    );
+    assert!(
+        matches!(&report.applied[1], Change::DeleteBudget(b) if b.name == "bg-handmade"),
+        "adopted, then reconciled: the policy has no such budget"
+    );
+    account.aws.reset_calls();
+    assert!(account.plan(&policy).await.is_empty());
+    assert_eq!(account.aws.call_count("budgets", "ListTagsForResource"), 0);
 }

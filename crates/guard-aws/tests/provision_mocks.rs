@@ -1,15 +1,19 @@
 //! What the emulator cannot show, with `aws-smithy-mocks` on the real SDK clients: the exact
-//! UpdateBudget and subscriber requests, three pages of DescribeBudgets, throttling then success,
-//! a 5xx in the middle of an apply and convergence on the next, and access denied.
+//! UpdateBudget, subscriber and tag requests, three pages of DescribeBudgets, throttling then
+//! success, a 5xx and a refused CreateBudget in the middle of an apply (the rest goes on) and
+//! convergence on the next, and access denied.
 
 use aws_sdk_budgets::Client;
 use aws_sdk_budgets::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_budgets::operation::create_budget::CreateBudgetOutput;
 use aws_sdk_budgets::operation::create_subscriber::CreateSubscriberOutput;
+use aws_sdk_budgets::operation::delete_budget::DeleteBudgetOutput;
 use aws_sdk_budgets::operation::delete_subscriber::DeleteSubscriberOutput;
 use aws_sdk_budgets::operation::describe_budgets::DescribeBudgetsOutput;
 use aws_sdk_budgets::operation::describe_notifications_for_budget::DescribeNotificationsForBudgetOutput;
 use aws_sdk_budgets::operation::describe_subscribers_for_notification::DescribeSubscribersForNotificationOutput;
+use aws_sdk_budgets::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_budgets::operation::tag_resource::TagResourceOutput;
 use aws_sdk_budgets::operation::update_budget::UpdateBudgetOutput;
 use aws_sdk_budgets::types as sdk;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
@@ -18,8 +22,9 @@ use guard_aws::sdk::{MAX_ATTEMPTS, retry_config};
 use guard_core::account::{
     AccountState, BudgetState, Expression, NotificationKey, Subscriber, SubscriberType,
 };
+use guard_core::ownership::{BudgetOwners, Ownership, claim};
 use guard_core::period::Period;
-use guard_core::plan::{Change, plan};
+use guard_core::plan::{Change, OWNER_TAG, plan};
 use guard_core::policy::ThresholdType;
 use guard_core::policy::raw::Basis;
 use guard_core::provision::{
@@ -31,6 +36,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 const ACCOUNT: &str = "123456789012";
+const OWNER: &str = "BudgetGuard";
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
 const THROTTLED: &str = r#"{"__type":"ThrottlingException","Message":"Rate exceeded"}"#;
 const DENIED: &str = r#"{"__type":"AccessDeniedException","Message":"User: arn:aws:sts::123456789012:assumed-role/deployer is not authorized to perform: budgets:ModifyBudget"}"#;
@@ -262,7 +268,7 @@ async fn a_subscriber_swap_creates_the_topic_subscriber_then_deletes_the_old_one
         &plan,
         &adapter,
         &InMemoryAccount::new(),
-        &ApplyOptions::new("bg-"),
+        &ApplyOptions::new("bg-", OWNER),
         |_| {},
     )
     .await;
@@ -298,7 +304,7 @@ async fn throttling_is_retried_with_backoff_then_succeeds_or_is_reported() {
         .build();
     let adapter = BudgetsAdapter::new(client(&[&always]), ACCOUNT);
     let error = adapter
-        .create_budget(&budget("bg-a", 5), &[])
+        .create_budget(&budget("bg-a", 5), &[], OWNER)
         .await
         .expect_err("throttled past retries");
     assert_eq!(error.kind, ErrorKind::Throttled);
@@ -307,10 +313,16 @@ async fn throttling_is_retried_with_backoff_then_succeeds_or_is_reported() {
     assert_eq!(always.num_calls(), MAX_ATTEMPTS as usize);
 }
 
+/// A CreateBudget of `name`, tagged as OWNER's.
 fn created(
     name: &'static str,
 ) -> impl Fn(&aws_sdk_budgets::operation::create_budget::CreateBudgetInput) -> bool {
-    move |r| r.budget().is_some_and(|b| b.budget_name() == name)
+    move |r| {
+        r.budget().is_some_and(|b| b.budget_name() == name)
+            && r.resource_tags()
+                .iter()
+                .any(|t| t.key() == OWNER_TAG && t.value() == OWNER)
+    }
 }
 
 fn want(names: &[&str]) -> AccountState {
@@ -337,6 +349,7 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
         .output(|| {
             DescribeBudgetsOutput::builder()
                 .budgets(sdk_budget("bg-a", "10"))
+                .budgets(sdk_budget("bg-c", "10"))
                 .build()
         })
         .output(|| {
@@ -347,30 +360,8 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
             out.build()
         })
         .build();
-    let notifications = mock!(Client::describe_notifications_for_budget).then_output(|| {
-        DescribeNotificationsForBudgetOutput::builder()
-            .notifications(
-                sdk::Notification::builder()
-                    .notification_type(sdk::NotificationType::Actual)
-                    .comparison_operator(sdk::ComparisonOperator::GreaterThan)
-                    .threshold(90.0)
-                    .threshold_type(sdk::ThresholdType::Percentage)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
-    let subscribers = mock!(Client::describe_subscribers_for_notification).then_output(|| {
-        DescribeSubscribersForNotificationOutput::builder()
-            .subscribers(
-                sdk::Subscriber::builder()
-                    .subscription_type(sdk::SubscriptionType::Sns)
-                    .address(TOPIC)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
+    let notifications = sns_notification();
+    let subscribers = topic_subscriber();
     let a = mock!(Client::create_budget)
         .match_requests(|r| {
             created("bg-a")(r)
@@ -397,7 +388,7 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
     let desired = want(&["bg-a", "bg-b", "bg-c"]);
     let options = ApplyOptions {
         concurrency: 1,
-        prefix: "bg-".into(),
+        ..ApplyOptions::new("bg-", OWNER)
     };
 
     let live = read_live(&adapter, Some(&subscriptions), "bg-", &desired)
@@ -420,19 +411,19 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
     };
     assert_eq!(
         budgets(&first.applied),
-        ["bg-a", "bg-a"],
-        "the budget and its notification, in one call"
+        ["bg-a", "bg-a", "bg-c", "bg-c"],
+        "each budget and its notification, in one call; bg-c after bg-b failed"
     );
     assert_eq!(first.failed.len(), 2);
     assert_eq!(first.failed[0].1.kind, ErrorKind::Transient);
-    assert_eq!(budgets(&first.not_attempted), ["bg-c", "bg-c"]);
+    assert!(first.skipped.is_empty());
+    assert!(first.is_retryable());
     assert_eq!(b.num_calls(), MAX_ATTEMPTS as usize, "the 503 was retried");
-    assert_eq!(c.num_calls(), 0);
+    assert_eq!(c.num_calls(), 1);
     let text = first.render();
     assert!(text.contains("failed: + budget bg-b"), "{text}");
-    assert!(text.contains("not attempted: + budget bg-c"), "{text}");
     assert!(
-        text.ends_with("Apply incomplete: 2 applied, 2 failed, 2 not attempted.\n"),
+        text.ends_with("Apply incomplete: 4 applied, 2 failed, 0 skipped.\n"),
         "{text}"
     );
 
@@ -440,10 +431,7 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
         .await
         .unwrap();
     let second_plan = plan(&desired, &live);
-    assert_eq!(
-        budgets(&second_plan.changes),
-        ["bg-b", "bg-c", "bg-b", "bg-c"]
-    );
+    assert_eq!(budgets(&second_plan.changes), ["bg-b", "bg-b"]);
     let second = apply(&second_plan, &adapter, &subscriptions, &options, |_| {}).await;
     assert!(second.is_success(), "{second}");
     assert_eq!(
@@ -468,11 +456,14 @@ async fn access_denied_is_not_retried_and_the_report_says_what_was_and_was_not_a
         .http_status(400, Some(DENIED.into()))
         .repeatedly()
         .build();
-    let adapter = BudgetsAdapter::new(client(&[&a, &b]), ACCOUNT);
+    let c = mock!(Client::create_budget)
+        .match_requests(created("bg-c"))
+        .then_output(|| CreateBudgetOutput::builder().build());
+    let adapter = BudgetsAdapter::new(client(&[&a, &b, &c]), ACCOUNT);
     let desired = want(&["bg-a", "bg-b", "bg-c"]);
     let options = ApplyOptions {
         concurrency: 1,
-        prefix: "bg-".into(),
+        ..ApplyOptions::new("bg-", OWNER)
     };
     let mut lines = Vec::new();
     let report = apply(
@@ -484,9 +475,10 @@ async fn access_denied_is_not_retried_and_the_report_says_what_was_and_was_not_a
     )
     .await;
     assert_eq!(b.num_calls(), 1, "access denied is not retried");
+    assert_eq!(c.num_calls(), 1, "the next budget is still created");
     assert_eq!(
         lines.len(),
-        4,
+        6,
         "progress heard of each applied or failed change"
     );
     let (change, error) = &report.failed[0];
@@ -504,14 +496,271 @@ async fn access_denied_is_not_retried_and_the_report_says_what_was_and_was_not_a
         text.contains("failed: + budget bg-b: 10 USD MONTHLY, SERVICE in [Amazon Bedrock]\n    CreateBudget: access denied: User: arn:aws:sts::123456789012:assumed-role/deployer is not authorized"),
         "{text}"
     );
-    assert!(text.contains("not attempted: + budget bg-c"), "{text}");
+    assert!(!report.is_retryable());
     assert!(
         text.contains("Nothing was rolled back; run apply again to converge."),
         "{text}"
     );
     assert_eq!(
         report.to_json()["summary"],
-        serde_json::json!({"applied": 2, "failed": 2, "not_attempted": 2})
+        serde_json::json!({"applied": 4, "failed": 2, "skipped": 0})
+    );
+    assert_eq!(
+        report.to_json()["failed"][0]["error"],
+        serde_json::json!({"operation": "CreateBudget", "kind": "access denied",
+            "message": "User: arn:aws:sts::123456789012:assumed-role/deployer is not authorized to perform: budgets:ModifyBudget"})
+    );
+}
+
+const INVALID: &str = r#"{"__type":"InvalidParameterException","Message":"The budget name bg-b is invalid for this account"}"#;
+
+fn owner_tag_output(owner: &str) -> ListTagsForResourceOutput {
+    ListTagsForResourceOutput::builder()
+        .resource_tags(
+            sdk::ResourceTag::builder()
+                .key(OWNER_TAG)
+                .value(owner)
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+fn sns_notification() -> Rule {
+    mock!(Client::describe_notifications_for_budget).then_output(|| {
+        DescribeNotificationsForBudgetOutput::builder()
+            .notifications(to_notification_90())
+            .build()
+    })
+}
+
+fn to_notification_90() -> sdk::Notification {
+    sdk::Notification::builder()
+        .notification_type(sdk::NotificationType::Actual)
+        .comparison_operator(sdk::ComparisonOperator::GreaterThan)
+        .threshold(90.0)
+        .threshold_type(sdk::ThresholdType::Percentage)
+        .build()
+        .unwrap()
+}
+
+fn topic_subscriber() -> Rule {
+    mock!(Client::describe_subscribers_for_notification).then_output(|| {
+        DescribeSubscribersForNotificationOutput::builder()
+            .subscribers(
+                sdk::Subscriber::builder()
+                    .subscription_type(sdk::SubscriptionType::Sns)
+                    .address(TOPIC)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    })
+}
+
+/// Read, plan and claim as OWNER, then apply one write at a time.
+async fn converge_once(
+    adapter: &BudgetsAdapter,
+    desired: &AccountState,
+) -> (guard_core::plan::Plan, guard_core::provision::ApplyReport) {
+    let subscriptions = InMemoryAccount::new();
+    let live = read_live(adapter, Some(&subscriptions), "bg-", desired)
+        .await
+        .unwrap();
+    let plan = claim(
+        plan(desired, &live),
+        desired,
+        &live,
+        adapter,
+        &Ownership::new(OWNER),
+        "bg-",
+    )
+    .await
+    .unwrap();
+    let options = ApplyOptions {
+        concurrency: 1,
+        ..ApplyOptions::new("bg-", OWNER)
+    };
+    let report = apply(&plan, adapter, &subscriptions, &options, |_| {}).await;
+    (plan, report)
+}
+
+#[tokio::test]
+async fn a_refused_create_budget_stops_nothing_else_and_the_next_apply_converges() {
+    // The account on each read: bg-old (ours, no longer in the policy); then bg-a and bg-c,
+    // created by the first apply; then all three.
+    let reads = mock!(Client::describe_budgets)
+        .sequence()
+        .output(|| {
+            DescribeBudgetsOutput::builder()
+                .budgets(sdk_budget("bg-old", "10"))
+                .build()
+        })
+        .output(|| {
+            DescribeBudgetsOutput::builder()
+                .budgets(sdk_budget("bg-a", "10"))
+                .budgets(sdk_budget("bg-c", "10"))
+                .build()
+        })
+        .output(|| {
+            let mut out = DescribeBudgetsOutput::builder();
+            for name in ["bg-a", "bg-b", "bg-c"] {
+                out = out.budgets(sdk_budget(name, "10"));
+            }
+            out.build()
+        })
+        .build();
+    let old_none = mock!(Client::describe_notifications_for_budget)
+        .match_requests(|r| r.budget_name() == Some("bg-old"))
+        .then_output(|| DescribeNotificationsForBudgetOutput::builder().build());
+    let notifications = sns_notification();
+    let subscribers = topic_subscriber();
+    let tags = mock!(Client::list_tags_for_resource)
+        .match_requests(|r| r.resource_arn() == Some("arn:aws:budgets::123456789012:budget/bg-old"))
+        .then_output(|| owner_tag_output(OWNER));
+    let delete_old = mock!(Client::delete_budget)
+        .match_requests(|r| r.budget_name() == Some("bg-old"))
+        .then_output(|| DeleteBudgetOutput::builder().build());
+    let a = mock!(Client::create_budget)
+        .match_requests(created("bg-a"))
+        .then_output(|| CreateBudgetOutput::builder().build());
+    // The first CreateBudget of bg-b is refused with a typed error (not retried); the next succeeds.
+    let b = mock!(Client::create_budget)
+        .match_requests(created("bg-b"))
+        .sequence()
+        .http_status(400, Some(INVALID.into()))
+        .output(|| CreateBudgetOutput::builder().build())
+        .build();
+    let c = mock!(Client::create_budget)
+        .match_requests(created("bg-c"))
+        .then_output(|| CreateBudgetOutput::builder().build());
+    let adapter = BudgetsAdapter::new(
+        client(&[
+            &reads,
+            &old_none,
+            &notifications,
+            &subscribers,
+            &tags,
+            &delete_old,
+            &a,
+            &b,
+            &c,
+        ]),
+        ACCOUNT,
+    );
+    let desired = want(&["bg-a", "bg-b", "bg-c"]);
+
+    let (first_plan, first) = converge_once(&adapter, &desired).await;
+    assert_eq!(first_plan.changes.len(), 7, "{}", first_plan.render());
+    assert_eq!(
+        (
+            a.num_calls(),
+            b.num_calls(),
+            c.num_calls(),
+            delete_old.num_calls()
+        ),
+        (1, 1, 1, 1),
+        "every write was attempted, once: the refusal is not retried"
+    );
+    assert_eq!(
+        first.applied.len(),
+        5,
+        "bg-a and bg-c with their notifications, bg-old deleted"
+    );
+    assert!(first.skipped.is_empty());
+    let (change, error) = &first.failed[0];
+    assert!(matches!(change, Change::CreateBudget(b) if b.name == "bg-b"));
+    assert_eq!(
+        (error.operation, error.kind, error.message.as_str()),
+        (
+            "CreateBudget",
+            ErrorKind::Invalid,
+            "The budget name bg-b is invalid for this account"
+        )
+    );
+    let typed = error.source.as_deref().and_then(|s| {
+        s.downcast_ref::<aws_sdk_budgets::operation::create_budget::CreateBudgetError>()
+    });
+    assert!(
+        typed.is_some_and(|e| e.is_invalid_parameter_exception()),
+        "the typed SDK error is kept: {:?}",
+        error.source
+    );
+    let text = first.render();
+    assert!(
+        text.contains(
+            "failed: + budget bg-b: 10 USD MONTHLY, SERVICE in [Amazon Bedrock]\n    \
+             CreateBudget: invalid request: The budget name bg-b is invalid for this account\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Apply incomplete: 5 applied, 2 failed, 0 skipped.\n"),
+        "{text}"
+    );
+    assert!(!first.is_retryable());
+
+    let (second_plan, second) = converge_once(&adapter, &desired).await;
+    assert_eq!(
+        second_plan.changes.len(),
+        2,
+        "only bg-b and its notification: {}",
+        second_plan.render()
+    );
+    assert!(second.is_success(), "{second}");
+    assert_eq!(b.num_calls(), 2);
+
+    let (third_plan, third) = converge_once(&adapter, &desired).await;
+    assert!(third_plan.is_empty(), "converged: {}", third_plan.render());
+    assert!(third.applied.is_empty());
+    assert_eq!(
+        tags.num_calls(),
+        1,
+        "tags are read only for budgets a plan changes"
+    );
+}
+
+#[tokio::test]
+async fn owner_tags_are_read_and_written_at_the_budgets_arn() {
+    let list = mock!(Client::list_tags_for_resource)
+        .match_requests(|r| {
+            r.resource_arn() == Some("arn:aws-cn:budgets::123456789012:budget/bg-a b")
+        })
+        .then_output(|| owner_tag_output("Other"));
+    let untagged = mock!(Client::list_tags_for_resource)
+        .match_requests(|r| {
+            r.resource_arn() == Some("arn:aws-cn:budgets::123456789012:budget/bg-plain")
+        })
+        .then_output(|| {
+            ListTagsForResourceOutput::builder()
+                .resource_tags(
+                    sdk::ResourceTag::builder()
+                        .key("team")
+                        .value("ml")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let tag = mock!(Client::tag_resource)
+        .match_requests(|r| {
+            r.resource_arn() == Some("arn:aws-cn:budgets::123456789012:budget/bg-plain")
+                && r.resource_tags().len() == 1
+                && r.resource_tags()[0].key() == OWNER_TAG
+                && r.resource_tags()[0].value() == OWNER
+        })
+        .then_output(|| TagResourceOutput::builder().build());
+    let adapter =
+        BudgetsAdapter::new(client(&[&list, &untagged, &tag]), ACCOUNT).with_partition("aws-cn");
+    assert_eq!(
+        adapter.owner_tag("bg-a b").await.unwrap().as_deref(),
+        Some("Other")
+    );
+    assert_eq!(adapter.owner_tag("bg-plain").await.unwrap(), None);
+    adapter.tag_owner("bg-plain", OWNER).await.unwrap();
+    assert_eq!(
+        (list.num_calls(), untagged.num_calls(), tag.num_calls()),
+        (1, 1, 1)
     );
 }
 

@@ -8,6 +8,7 @@ pub mod flags;
 pub mod handling;
 pub mod ledger;
 pub mod message;
+pub mod ownership;
 pub mod period;
 pub mod plan;
 pub mod policy;

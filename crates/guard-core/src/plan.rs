@@ -8,6 +8,10 @@ use crate::account::{
 use crate::policy::raw::Basis;
 use serde_json::{Value, json};
 
+/// The resource tag that names the deployment a budget belongs to. The guard changes and deletes
+/// only budgets that have its prefix and this tag with its owner's name.
+pub const OWNER_TAG: &str = "budget-guard:owner";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldChange {
     pub field: &'static str,
@@ -48,6 +52,13 @@ pub enum Change {
     },
     Subscribe(EmailSubscription),
     Unsubscribe(EmailSubscription),
+    /// Tags an existing budget as this deployment's (`apply --adopt`), before its other changes.
+    AdoptBudget {
+        name: String,
+        owner: String,
+        /// The owner tag it had, if any.
+        previous: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,16 +75,17 @@ impl Change {
             | Change::CreateNotification { .. }
             | Change::CreateSubscriber { .. }
             | Change::Subscribe(_) => Action::Create,
-            Change::UpdateBudget { .. } => Action::Update,
+            Change::UpdateBudget { .. } | Change::AdoptBudget { .. } => Action::Update,
             _ => Action::Delete,
         }
     }
 
     pub fn kind(&self) -> &'static str {
         match self {
-            Change::CreateBudget(_) | Change::UpdateBudget { .. } | Change::DeleteBudget(_) => {
-                "budget"
-            }
+            Change::CreateBudget(_)
+            | Change::UpdateBudget { .. }
+            | Change::DeleteBudget(_)
+            | Change::AdoptBudget { .. } => "budget",
             Change::CreateNotification { .. } | Change::DeleteNotification { .. } => "notification",
             Change::CreateSubscriber { .. } | Change::DeleteSubscriber { .. } => "subscriber",
             Change::Subscribe(_) | Change::Unsubscribe(_) => "email_subscription",
@@ -85,6 +97,7 @@ impl Change {
         match self {
             Change::CreateBudget(b) | Change::DeleteBudget(b) => Some(&b.name),
             Change::UpdateBudget { new, .. } => Some(&new.name),
+            Change::AdoptBudget { name, .. } => Some(name),
             Change::CreateNotification { budget, .. }
             | Change::DeleteNotification { budget, .. }
             | Change::CreateSubscriber { budget, .. }
@@ -183,6 +196,15 @@ impl Change {
                 put("address", json!(s.address));
                 put("protocol", json!("email"));
             }
+            Change::AdoptBudget {
+                name,
+                owner,
+                previous,
+            } => {
+                put("name", json!(name));
+                put("owner", json!(owner));
+                put("previous_owner", json!(previous));
+            }
         }
         value
     }
@@ -252,6 +274,14 @@ impl Change {
             Change::Unsubscribe(s) => {
                 format!("- email subscription {} (channel {})", s.address, s.channel)
             }
+            Change::AdoptBudget {
+                name,
+                owner,
+                previous,
+            } => format!(
+                "~ budget {name}: adopt ({OWNER_TAG} {} -> {owner})",
+                previous.as_deref().unwrap_or("(none)")
+            ),
         }
     }
 }
@@ -277,6 +307,39 @@ pub struct Plan {
     /// Email addresses that wait for their owner to confirm: counted as present, shown so that
     /// nobody wonders why they get no mail.
     pub pending: Vec<EmailSubscription>,
+    /// Budgets with the prefix that the plan would have changed or deleted, left alone because
+    /// they are not this deployment's (see [`crate::ownership`]).
+    pub not_ours: Vec<NotOurs>,
+}
+
+/// A budget with the prefix that is not this deployment's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotOurs {
+    pub name: String,
+    /// Its owner tag: another deployment's name, or `None` when it has no tag (made by hand, or by
+    /// a version of the guard from before ownership tags).
+    pub owner: Option<String>,
+    /// Whether the policy has a budget of that name: then the account cannot match the policy
+    /// until the budget is adopted (`apply --adopt`) or renamed.
+    pub wanted: bool,
+}
+
+impl NotOurs {
+    pub fn render(&self) -> String {
+        let whose = match &self.owner {
+            None => format!("not ours (no {OWNER_TAG} tag)"),
+            Some(owner) => format!("not ours (deployment {owner})"),
+        };
+        let wanted = if self.wanted {
+            "; the policy wants a budget of that name"
+        } else {
+            ""
+        };
+        format!(
+            "! budget {}: {whose}: left alone{wanted}; `budget-guard apply --adopt {}` takes it over",
+            self.name, self.name
+        )
+    }
 }
 
 impl Plan {
@@ -284,13 +347,30 @@ impl Plan {
         self.changes.is_empty()
     }
 
+    /// Budgets the policy wants that are not this deployment's: while there are any, applying
+    /// cannot make the account match the policy.
+    pub fn blocked(&self) -> impl Iterator<Item = &NotOurs> {
+        self.not_ours.iter().filter(|n| n.wanted)
+    }
+
     pub fn count(&self, action: Action) -> usize {
         self.changes.iter().filter(|c| c.action() == action).count()
     }
 
     pub fn summary(&self) -> String {
-        if self.is_empty() {
+        let blocked = self.blocked().count();
+        if self.is_empty() && blocked == 0 {
             return "No changes: the account matches the policy.".into();
+        }
+        if self.is_empty() {
+            let (s, are) = if blocked == 1 {
+                ("", "is")
+            } else {
+                ("s", "are")
+            };
+            return format!(
+                "No changes the guard may make, but {blocked} budget{s} of the policy {are} not ours."
+            );
         }
         format!(
             "Plan: {} to create, {} to update, {} to delete.",
@@ -304,6 +384,7 @@ impl Plan {
         json!({
             "changes": self.changes.iter().map(Change::to_json).collect::<Vec<_>>(),
             "pending_confirmation": self.pending.iter().map(|s| json!({"channel": s.channel, "address": s.address})).collect::<Vec<_>>(),
+            "not_ours": self.not_ours.iter().map(|n| json!({"name": n.name, "owner": n.owner, "wanted": n.wanted})).collect::<Vec<_>>(),
             "summary": {
                 "create": self.count(Action::Create),
                 "update": self.count(Action::Update),
@@ -323,6 +404,10 @@ impl Plan {
                 "  email subscription {} (channel {}) is pending confirmation\n",
                 s.address, s.channel
             ));
+        }
+        for n in &self.not_ours {
+            out.push_str(&n.render());
+            out.push('\n');
         }
         if !out.is_empty() {
             out.push('\n');
@@ -440,7 +525,11 @@ pub fn plan(desired: &AccountState, live: &AccountState) -> Plan {
     changes.extend(notification_deletes);
     changes.extend(budget_deletes);
     changes.extend(unsubscribes);
-    Plan { changes, pending }
+    Plan {
+        changes,
+        pending,
+        not_ours: Vec::new(),
+    }
 }
 
 fn budget_field_changes(have: &BudgetState, want: &BudgetState) -> Vec<FieldChange> {

@@ -108,10 +108,19 @@ pub trait BudgetReader: Sync {
 
 /// Changes budgets, their notifications and subscribers. Budgets are updated in place.
 pub trait BudgetWriter: Sync {
+    /// Creates a budget with its notifications, tagged as `owner`'s
+    /// ([`OWNER_TAG`](crate::plan::OWNER_TAG)).
     fn create_budget(
         &self,
         budget: &BudgetState,
         notifications: &[(NotificationKey, Vec<Subscriber>)],
+        owner: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Sets the owner tag of an existing budget (TagResource).
+    fn tag_owner(
+        &self,
+        budget: &str,
+        owner: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
     fn update_budget(
         &self,
@@ -273,13 +282,17 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// Budget names must start with it: a change to any other budget is refused.
     pub prefix: String,
+    /// The deployment the guard acts for: every budget it creates carries it in its
+    /// [`OWNER_TAG`](crate::plan::OWNER_TAG) tag.
+    pub owner: String,
 }
 
 impl ApplyOptions {
-    pub fn new(prefix: impl Into<String>) -> ApplyOptions {
+    pub fn new(prefix: impl Into<String>, owner: impl Into<String>) -> ApplyOptions {
         ApplyOptions {
             concurrency: DEFAULT_CONCURRENCY,
             prefix: prefix.into(),
+            owner: owner.into(),
         }
     }
 }
@@ -287,10 +300,23 @@ impl ApplyOptions {
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// The result of one change.
+// Passed by reference to a progress callback once per change: boxing would cost more clarity
+// than the bytes save (as with `Change`).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Applied(Change),
     Failed(Change, PortError),
+    /// Not attempted: it needs a change that failed (`because`).
+    Skipped(Skipped),
+}
+
+/// A change that was not attempted because a change it needs failed.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub change: Change,
+    /// The failed change it waited for (the first failure, when it waited through a skipped one).
+    pub because: Change,
 }
 
 /// What an apply did: every change of the plan is in exactly one list.
@@ -298,17 +324,23 @@ pub enum Outcome {
 pub struct ApplyReport {
     pub applied: Vec<Change>,
     pub failed: Vec<(Change, PortError)>,
-    pub not_attempted: Vec<Change>,
+    pub skipped: Vec<Skipped>,
 }
 
 impl ApplyReport {
     pub fn is_success(&self) -> bool {
-        self.failed.is_empty() && self.not_attempted.is_empty()
+        self.failed.is_empty() && self.skipped.is_empty()
+    }
+
+    /// Whether running again may succeed without anyone changing anything: some failure was
+    /// throttling or a service error.
+    pub fn is_retryable(&self) -> bool {
+        self.failed.iter().any(|(_, e)| e.kind.is_retryable())
     }
 
     pub fn summary(&self) -> String {
         format!(
-            "Apply {}: {} applied, {} failed, {} not attempted.",
+            "Apply {}: {} applied, {} failed, {} skipped.",
             if self.is_success() {
                 "complete"
             } else {
@@ -316,11 +348,11 @@ impl ApplyReport {
             },
             self.applied.len(),
             self.failed.len(),
-            self.not_attempted.len()
+            self.skipped.len()
         )
     }
 
-    /// For people: the summary, then each failure and each change not attempted.
+    /// For people: each failure with AWS's error, each change skipped and why, then the summary.
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (change, error) in &self.failed {
@@ -329,11 +361,8 @@ impl ApplyReport {
                 first_line(&change.render())
             ));
         }
-        for change in &self.not_attempted {
-            out.push_str(&format!(
-                "not attempted: {}\n",
-                first_line(&change.render())
-            ));
+        for s in &self.skipped {
+            out.push_str(&format!("{}\n", s.render()));
         }
         if !self.is_success() {
             out.push_str("Nothing was rolled back; run apply again to converge.\n");
@@ -351,9 +380,33 @@ impl ApplyReport {
                 v["error"] = json!({ "operation": e.operation, "kind": e.kind.as_str(), "message": e.message });
                 v
             }).collect::<Vec<_>>(),
-            "not_attempted": self.not_attempted.iter().map(Change::to_json).collect::<Vec<_>>(),
-            "summary": { "applied": self.applied.len(), "failed": self.failed.len(), "not_attempted": self.not_attempted.len() },
+            "skipped": self.skipped.iter().map(|s| {
+                let mut v = s.change.to_json();
+                v["because"] = s.because.to_json();
+                v
+            }).collect::<Vec<_>>(),
+            "summary": { "applied": self.applied.len(), "failed": self.failed.len(), "skipped": self.skipped.len() },
         })
+    }
+
+    fn record(&mut self, outcome: Outcome, progress: &mut impl FnMut(&Outcome)) {
+        progress(&outcome);
+        match outcome {
+            Outcome::Applied(change) => self.applied.push(change),
+            Outcome::Failed(change, error) => self.failed.push((change, error)),
+            Outcome::Skipped(skipped) => self.skipped.push(skipped),
+        }
+    }
+}
+
+impl Skipped {
+    /// `skipped: <change> (needs <change>, which failed)`, first lines only.
+    pub fn render(&self) -> String {
+        format!(
+            "skipped: {} (needs {}, which failed)",
+            first_line(&self.change.render()),
+            first_line(&self.because.render())
+        )
     }
 }
 
@@ -367,24 +420,55 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
 }
 
-/// One write: a change, and the notification creations folded into a budget creation (one
-/// CreateBudget call carries them).
+/// One write: a change, the changes folded into the same call (the notification creations of a
+/// budget creation, the deletion an SNS subscriber swap replaces), and the writes that must have
+/// succeeded before it may start.
 #[derive(Debug, Clone)]
 struct Task {
     change: Change,
     folded: Vec<Change>,
+    /// Indices of earlier tasks it needs.
+    after: Vec<usize>,
 }
 
 impl Task {
-    fn changes(self) -> impl Iterator<Item = Change> {
-        std::iter::once(self.change).chain(self.folded)
+    fn new(change: Change) -> Task {
+        Task {
+            change,
+            folded: Vec::new(),
+            after: Vec::new(),
+        }
+    }
+
+    fn changes(&self) -> impl Iterator<Item = Change> + '_ {
+        std::iter::once(&self.change).chain(&self.folded).cloned()
+    }
+
+    /// Adoptions (tagging), then creations and updates, then deletions.
+    fn phase(&self) -> u8 {
+        match (&self.change, self.change.action()) {
+            (Change::AdoptBudget { .. }, _) => 0,
+            (_, Action::Create | Action::Update) => 1,
+            (_, Action::Delete) => 2,
+        }
     }
 }
 
-/// Applies `plan`: creations and updates first, then deletions, each phase with at most
-/// `options.concurrency` writes in flight. On the first failure no new write starts; those in
-/// flight finish, and the rest are reported as not attempted. `progress` hears of each change
-/// as it completes. Nothing is rolled back: the next apply plans from what is there.
+/// How a task ended.
+#[derive(Debug, Clone, Copy)]
+enum Done {
+    Applied,
+    /// Failed, or skipped: the index of the failed task to name to those that wait for it.
+    Failed(usize),
+}
+
+/// Applies `plan`: adoptions first, then creations and updates, then deletions, each phase with at
+/// most `options.concurrency` writes in flight. A failure stops nothing but what needs it: a
+/// change whose prerequisite failed is skipped and names it (a budget's other changes need its
+/// adoption; a notification's subscriber deletions need its subscriber creations, so that it
+/// never loses its last subscriber; the notifications of a new budget go in its CreateBudget call
+/// and fail with it). `progress` hears of each change as it completes. Nothing is rolled back:
+/// the next apply plans from what is there.
 pub async fn apply<W: BudgetWriter, S: SubscriptionStore>(
     plan: &Plan,
     budgets: &W,
@@ -392,34 +476,68 @@ pub async fn apply<W: BudgetWriter, S: SubscriptionStore>(
     options: &ApplyOptions,
     mut progress: impl FnMut(&Outcome),
 ) -> ApplyReport {
-    let (first, second) = tasks(plan);
+    let tasks = tasks(plan);
+    let mut done: Vec<Option<Done>> = vec![None; tasks.len()];
     let mut report = ApplyReport::default();
-    let mut stopped = false;
-    for phase in [first, second] {
-        if stopped {
-            report
-                .not_attempted
-                .extend(phase.into_iter().flat_map(Task::changes));
-            continue;
+    let limit = options.concurrency.max(1);
+    for phase in 0..=2 {
+        let mut ready = Vec::new();
+        for (i, task) in tasks.iter().enumerate().filter(|(_, t)| t.phase() == phase) {
+            let failed = task.after.iter().find_map(|&j| match done[j] {
+                Some(Done::Failed(root)) => Some(root),
+                _ => None,
+            });
+            match failed {
+                Some(root) => {
+                    for change in task.changes() {
+                        let skipped = Skipped {
+                            change,
+                            because: tasks[root].change.clone(),
+                        };
+                        report.record(Outcome::Skipped(skipped), &mut progress);
+                    }
+                    done[i] = Some(Done::Failed(root));
+                }
+                None => ready.push(i),
+            }
         }
-        stopped = run_phase(
-            phase,
-            budgets,
-            subscriptions,
-            options,
-            &mut report,
-            &mut progress,
-        )
-        .await;
+        let mut ready = ready.into_iter();
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < limit {
+                let Some(i) = ready.next() else { break };
+                let task = &tasks[i];
+                running.push(async move {
+                    let result = execute(task, budgets, subscriptions, options).await;
+                    (i, result)
+                });
+            }
+            let Some((i, result)) = running.next().await else {
+                break;
+            };
+            let task = &tasks[i];
+            done[i] = Some(match &result {
+                Ok(()) => Done::Applied,
+                Err(_) => Done::Failed(i),
+            });
+            for change in task.changes() {
+                let outcome = match &result {
+                    Ok(()) => Outcome::Applied(change),
+                    Err(error) => Outcome::Failed(change, error.clone()),
+                };
+                report.record(outcome, &mut progress);
+            }
+        }
     }
     report
 }
 
-/// Deletions wait for creations: a notification keeps at least one subscriber when its
-/// subscribers are swapped. A notification may have only one SNS subscriber, so an SNS
+/// The plan's writes in phase order, with what each needs. A budget's notifications created with
+/// it go in its CreateBudget call. A notification may have only one SNS subscriber, so an SNS
 /// subscriber that replaces another (a new alerts topic) is one UpdateSubscriber: the creation
-/// carries the deletion folded in.
-fn tasks(plan: &Plan) -> (Vec<Task>, Vec<Task>) {
+/// carries the deletion folded in. An address that moves to another channel is unsubscribed in
+/// the same task, just before it is subscribed again.
+fn tasks(plan: &Plan) -> Vec<Task> {
     let created: Vec<&str> = plan
         .changes
         .iter()
@@ -429,7 +547,7 @@ fn tasks(plan: &Plan) -> (Vec<Task>, Vec<Task>) {
         })
         .collect();
     let mut first: Vec<Task> = Vec::new();
-    let mut second = Vec::new();
+    let mut second: Vec<Task> = Vec::new();
     let mut folded: BTreeMap<String, Vec<Change>> = BTreeMap::new();
     for change in &plan.changes {
         match change {
@@ -439,14 +557,8 @@ fn tasks(plan: &Plan) -> (Vec<Task>, Vec<Task>) {
                     .or_default()
                     .push(change.clone());
             }
-            c if c.action() == Action::Delete => second.push(Task {
-                change: c.clone(),
-                folded: Vec::new(),
-            }),
-            c => first.push(Task {
-                change: c.clone(),
-                folded: Vec::new(),
-            }),
+            c if c.action() == Action::Delete => second.push(Task::new(c.clone())),
+            c => first.push(Task::new(c.clone())),
         }
     }
     for task in &mut first {
@@ -479,69 +591,56 @@ fn tasks(plan: &Plan) -> (Vec<Task>, Vec<Task>) {
             }
         }
     }
-    (first, second)
+    let mut tasks = first;
+    tasks.extend(second);
+    tasks.sort_by_key(Task::phase);
+    let deps: Vec<Vec<usize>> = tasks
+        .iter()
+        .map(|task| {
+            tasks
+                .iter()
+                .enumerate()
+                .filter(|(_, before)| needs(task, before))
+                .map(|(j, _)| j)
+                .collect()
+        })
+        .collect();
+    for (task, after) in tasks.iter_mut().zip(deps) {
+        task.after = after;
+    }
+    tasks
 }
 
-/// Runs one phase; true when it stopped on a failure.
-async fn run_phase<W: BudgetWriter, S: SubscriptionStore>(
-    phase: Vec<Task>,
-    budgets: &W,
-    subscriptions: &S,
-    options: &ApplyOptions,
-    report: &mut ApplyReport,
-    progress: &mut impl FnMut(&Outcome),
-) -> bool {
-    let limit = options.concurrency.max(1);
-    let mut pending = phase.into_iter();
-    let mut running = FuturesUnordered::new();
-    let mut stopped = false;
-    loop {
-        while !stopped && running.len() < limit {
-            let Some(task) = pending.next() else { break };
-            running.push(async move {
-                let result = execute(&task, budgets, subscriptions, &options.prefix).await;
-                (task, result)
-            });
-        }
-        let Some((task, result)) = running.next().await else {
-            break;
-        };
-        match result {
-            Ok(()) => {
-                for change in task.changes() {
-                    let outcome = Outcome::Applied(change);
-                    progress(&outcome);
-                    if let Outcome::Applied(change) = outcome {
-                        report.applied.push(change);
-                    }
-                }
-            }
-            Err(error) => {
-                stopped = true;
-                for change in task.changes() {
-                    let outcome = Outcome::Failed(change, error.clone());
-                    progress(&outcome);
-                    if let Outcome::Failed(change, error) = outcome {
-                        report.failed.push((change, error));
-                    }
-                }
-            }
-        }
+/// Whether `task` may run only after `before` succeeded.
+fn needs(task: &Task, before: &Task) -> bool {
+    if before.phase() >= task.phase() {
+        return false;
     }
-    report.not_attempted.extend(pending.flat_map(Task::changes));
-    stopped
+    match (&task.change, &before.change) {
+        // A budget taken over is tagged before anything else of it changes.
+        (change, Change::AdoptBudget { name, .. }) => change.budget() == Some(name.as_str()),
+        // A notification keeps a subscriber through a swap.
+        (
+            Change::DeleteSubscriber { budget, key, .. },
+            Change::CreateSubscriber {
+                budget: b, key: k, ..
+            },
+        ) => budget == b && key == k,
+        _ => false,
+    }
 }
 
 async fn execute<W: BudgetWriter, S: SubscriptionStore>(
     task: &Task,
     budgets: &W,
     subscriptions: &S,
-    prefix: &str,
+    options: &ApplyOptions,
 ) -> Result<(), PortError> {
+    let prefix = &options.prefix;
     if let Some(name) = task
         .change
         .budget()
-        .filter(|name| !name.starts_with(prefix))
+        .filter(|name| !name.starts_with(prefix.as_str()))
     {
         return Err(PortError::new(
             ErrorKind::Invalid,
@@ -563,10 +662,13 @@ async fn execute<W: BudgetWriter, S: SubscriptionStore>(
                     _ => None,
                 })
                 .collect();
-            budgets.create_budget(budget, &notifications).await
+            budgets
+                .create_budget(budget, &notifications, &options.owner)
+                .await
         }
         Change::UpdateBudget { new, .. } => budgets.update_budget(new).await,
         Change::DeleteBudget(budget) => budgets.delete_budget(&budget.name).await,
+        Change::AdoptBudget { name, owner, .. } => budgets.tag_owner(name, owner).await,
         Change::CreateNotification {
             budget,
             key,
@@ -621,9 +723,9 @@ async fn execute<W: BudgetWriter, S: SubscriptionStore>(
 /// One write the in-memory fake saw, by operation name.
 pub type WriteLog = Vec<&'static str>;
 
-/// A real in-memory account behind all three ports, for tests of everything above the
-/// adapters. Budgets without the prefix can be seeded to check that nothing touches them, and a
-/// failure can be scripted for the n-th write.
+/// A real in-memory account behind all the ports, for tests of everything above the adapters.
+/// Budgets without the prefix or without an owner tag can be seeded to check that nothing touches
+/// them, and a failure can be scripted for the n-th write.
 #[derive(Debug, Default, Clone)]
 pub struct InMemoryAccount {
     inner: Arc<Mutex<Memory>>,
@@ -632,9 +734,12 @@ pub struct InMemoryAccount {
 #[derive(Debug, Default)]
 struct Memory {
     budgets: BTreeMap<String, LiveBudget>,
+    /// Owner tags by budget name.
+    owners: BTreeMap<String, String>,
     subscriptions: Vec<LiveSubscription>,
     writes: WriteLog,
     reads: usize,
+    tag_reads: usize,
     next_arn: usize,
     /// (write number counted from 1, error): that write fails.
     faults: Vec<(usize, PortError)>,
@@ -650,9 +755,24 @@ impl InMemoryAccount {
         f(&mut guard)
     }
 
-    /// Puts a budget in place as if someone had made it (any name, prefix or not).
+    /// Puts a budget in place as if someone had made it (any name, prefix or not), untagged.
     pub fn seed_budget(&self, budget: LiveBudget) {
         self.with(|m| m.budgets.insert(budget.budget.name.clone(), budget));
+    }
+
+    /// Sets a budget's owner tag as someone else would (no write is logged).
+    pub fn seed_owner(&self, budget: &str, owner: &str) {
+        self.with(|m| m.owners.insert(budget.to_owned(), owner.to_owned()));
+    }
+
+    /// The owner tag of a budget.
+    pub fn owner(&self, budget: &str) -> Option<String> {
+        self.with(|m| m.owners.get(budget).cloned())
+    }
+
+    /// How many owner tags were read so far.
+    pub fn tag_reads(&self) -> usize {
+        self.with(|m| m.tag_reads)
     }
 
     /// Puts an email subscription in place; `arn: None` makes it pending.
@@ -743,11 +863,24 @@ impl BudgetReader for InMemoryAccount {
     }
 }
 
+impl crate::ownership::BudgetOwners for InMemoryAccount {
+    async fn owner_tag(&self, budget: &str) -> Result<Option<String>, PortError> {
+        self.with(|m| {
+            m.tag_reads += 1;
+            if !m.budgets.contains_key(budget) {
+                return Err(not_found("ListTagsForResource", budget));
+            }
+            Ok(m.owners.get(budget).cloned())
+        })
+    }
+}
+
 impl BudgetWriter for InMemoryAccount {
     async fn create_budget(
         &self,
         budget: &BudgetState,
         notifications: &[(NotificationKey, Vec<Subscriber>)],
+        owner: &str,
     ) -> Result<(), PortError> {
         self.write("CreateBudget", |m| {
             if m.budgets.contains_key(&budget.name) {
@@ -762,6 +895,17 @@ impl BudgetWriter for InMemoryAccount {
                 notifications: notifications.iter().cloned().collect(),
             };
             m.budgets.insert(budget.name.clone(), live);
+            m.owners.insert(budget.name.clone(), owner.to_owned());
+            Ok(())
+        })
+    }
+
+    async fn tag_owner(&self, budget: &str, owner: &str) -> Result<(), PortError> {
+        self.write("TagResource", |m| {
+            if !m.budgets.contains_key(budget) {
+                return Err(not_found("TagResource", budget));
+            }
+            m.owners.insert(budget.to_owned(), owner.to_owned());
             Ok(())
         })
     }
@@ -779,6 +923,7 @@ impl BudgetWriter for InMemoryAccount {
 
     async fn delete_budget(&self, name: &str) -> Result<(), PortError> {
         self.write("DeleteBudget", |m| {
+            m.owners.remove(name);
             m.budgets
                 .remove(name)
                 .map(drop)
@@ -925,6 +1070,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+    const OWNER: &str = "BudgetGuard";
 
     fn example() -> crate::policy::Policy {
         let text = include_str!("../../../policies/example.yaml");
@@ -933,20 +1079,33 @@ mod tests {
         policy.unwrap_or_else(|| panic!("{diagnostics:?}"))
     }
 
-    fn converge(account: &InMemoryAccount, want: &AccountState, prefix: &str) -> ApplyReport {
+    /// The plan of this deployment (OWNER): read, plan, claim.
+    fn owned_plan(account: &InMemoryAccount, want: &AccountState, prefix: &str) -> Plan {
         block_on(async {
             let live = read_live(account, Some(account), prefix, want)
                 .await
                 .expect("read");
-            apply(
-                &plan(want, &live),
-                account,
-                account,
-                &ApplyOptions::new(prefix),
-                |_| {},
-            )
-            .await
+            let ownership = crate::ownership::Ownership::new(OWNER);
+            crate::ownership::claim(plan(want, &live), want, &live, account, &ownership, prefix)
+                .await
+                .expect("claimed")
         })
+    }
+
+    fn apply_with(account: &InMemoryAccount, plan: &Plan, options: &ApplyOptions) -> ApplyReport {
+        block_on(apply(plan, account, account, options, |_| {}))
+    }
+
+    fn converge(account: &InMemoryAccount, want: &AccountState, prefix: &str) -> ApplyReport {
+        let plan = owned_plan(account, want, prefix);
+        apply_with(account, &plan, &ApplyOptions::new(prefix, OWNER))
+    }
+
+    fn one_at_a_time() -> ApplyOptions {
+        ApplyOptions {
+            concurrency: 1,
+            ..ApplyOptions::new("bg-", OWNER)
+        }
     }
 
     fn unowned() -> LiveBudget {
@@ -985,6 +1144,8 @@ mod tests {
             plan(&want, &AccountState::default()).changes.len()
         );
 
+        assert_eq!(account.owner("bg-chatbot").as_deref(), Some(OWNER));
+
         let before = account.writes().len();
         let again = converge(&account, &want, "bg-");
         assert!(again.applied.is_empty() && again.is_success());
@@ -993,6 +1154,7 @@ mod tests {
             before,
             "second apply writes nothing"
         );
+        assert_eq!(account.tag_reads(), 0, "nor reads a tag");
         assert_eq!(account.budget("team-budget"), Some(unowned()));
     }
 
@@ -1020,24 +1182,18 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_stops_new_writes_and_the_next_apply_converges() {
+    fn a_failure_stops_nothing_else_and_the_next_apply_converges() {
         let want = desired(&example(), TOPIC);
         let account = InMemoryAccount::new();
+        // The second write, the second CreateBudget, is refused.
         account.fail_write(
             2,
             PortError::new(ErrorKind::AccessDenied, "x", "not authorized"),
         );
-        let report = block_on(async {
-            let live = read_live(&account, Some(&account), "bg-", &want)
-                .await
-                .unwrap();
-            let options = ApplyOptions {
-                concurrency: 1,
-                prefix: "bg-".into(),
-            };
-            apply(&plan(&want, &live), &account, &account, &options, |_| {}).await
-        });
+        let first = owned_plan(&account, &want, "bg-");
+        let report = apply_with(&account, &first, &one_at_a_time());
         assert!(!report.is_success());
+        assert!(!report.is_retryable());
         assert_eq!(
             report.failed.len(),
             5,
@@ -1045,21 +1201,142 @@ mod tests {
         );
         assert_eq!(report.failed[0].1.kind, ErrorKind::AccessDenied);
         assert_eq!(report.failed[0].1.operation, "CreateBudget");
-        assert_eq!(report.applied.len(), 5);
-        assert_eq!(report.not_attempted.len(), 2, "the two subscriptions");
-        assert!(
-            report
-                .render()
-                .contains("not attempted: + email subscription"),
-            "{}",
-            report.render()
+        assert_eq!(
+            report.applied.len(),
+            7,
+            "the first budget, its notifications and both email subscriptions: {report}"
         );
-        let total = report.applied.len() + report.failed.len() + report.not_attempted.len();
-        assert_eq!(total, plan(&want, &AccountState::default()).changes.len());
+        assert!(report.skipped.is_empty(), "nothing needs the failed budget");
+        assert_eq!(account.writes().len(), 4, "every write was attempted");
+        let text = report.render();
+        assert!(
+            text.contains("failed: + budget bg-writing-assistant")
+                && text.contains("    CreateBudget: access denied: not authorized\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("Apply incomplete: 7 applied, 5 failed, 0 skipped.\n"),
+            "{text}"
+        );
+        let total = report.applied.len() + report.failed.len() + report.skipped.len();
+        assert_eq!(total, first.changes.len());
 
         let next = converge(&account, &want, "bg-");
         assert!(next.is_success(), "{next}");
-        assert_eq!(next.applied.len(), 7);
+        assert_eq!(next.applied.len(), 5);
+        assert!(converge(&account, &want, "bg-").applied.is_empty());
+    }
+
+    fn key90() -> NotificationKey {
+        NotificationKey {
+            notification_type: Basis::Actual,
+            threshold_type: ThresholdType::Percentage,
+            threshold: dec!(90),
+        }
+    }
+
+    fn email(address: &str) -> Subscriber {
+        Subscriber {
+            subscription_type: SubscriberType::Email,
+            address: address.into(),
+        }
+    }
+
+    fn budget(name: &str) -> BudgetState {
+        BudgetState {
+            name: name.into(),
+            limit: dec!(5),
+            time_unit: Period::Monthly,
+            filter: None,
+        }
+    }
+
+    /// bg-x with one notification to `subscribers`, the guard's.
+    fn seed_x(account: &InMemoryAccount, subscribers: Vec<Subscriber>) {
+        account.seed_budget(LiveBudget {
+            budget: budget("bg-x"),
+            notifications: [(key90(), subscribers)].into_iter().collect(),
+        });
+        account.seed_owner("bg-x", OWNER);
+    }
+
+    fn want_x(subscribers: Vec<Subscriber>) -> AccountState {
+        let mut want = AccountState::default();
+        want.budgets.insert("bg-x".into(), budget("bg-x"));
+        want.notifications.insert(
+            "bg-x".into(),
+            [(key90(), subscribers)].into_iter().collect(),
+        );
+        want
+    }
+
+    #[test]
+    fn a_change_that_needs_a_failed_one_is_skipped_and_names_it() {
+        let account = InMemoryAccount::new();
+        seed_x(&account, vec![email("a@example.com")]);
+        account.seed_budget(LiveBudget {
+            budget: budget("bg-old"),
+            notifications: BTreeMap::new(),
+        });
+        account.seed_owner("bg-old", OWNER);
+        let want = want_x(vec![email("b@example.com")]);
+        let plan = owned_plan(&account, &want, "bg-");
+        assert_eq!(plan.changes.len(), 3, "{}", plan.render());
+
+        account.fail_write(
+            1,
+            PortError::new(ErrorKind::Transient, "x", "service unavailable"),
+        );
+        let mut heard = Vec::new();
+        let report = block_on(apply(&plan, &account, &account, &one_at_a_time(), |o| {
+            heard.push(match o {
+                Outcome::Applied(_) => "applied",
+                Outcome::Failed(..) => "failed",
+                Outcome::Skipped(_) => "skipped",
+            })
+        }));
+        assert_eq!(heard, ["failed", "skipped", "applied"]);
+        // The old subscriber stays: the notification is never left without one.
+        assert_eq!(
+            account.budget("bg-x").unwrap().notifications[&key90()],
+            vec![email("a@example.com")]
+        );
+        assert!(
+            account.budget("bg-old").is_none(),
+            "the unrelated delete went on"
+        );
+        assert!(report.is_retryable());
+        let skipped = &report.skipped[0];
+        assert!(
+            matches!(&skipped.change, Change::DeleteSubscriber { subscriber, .. } if subscriber.address == "a@example.com")
+        );
+        assert!(
+            matches!(&skipped.because, Change::CreateSubscriber { subscriber, .. } if subscriber.address == "b@example.com")
+        );
+        let text = report.render();
+        assert!(
+            text.contains(
+                "skipped: - subscriber bg-x: ACTUAL > 90% -> a@example.com \
+                 (needs + subscriber bg-x: ACTUAL > 90% -> b@example.com, which failed)\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("    CreateSubscriber: service error: service unavailable\n"));
+        assert_eq!(
+            report.to_json()["skipped"][0]["because"]["address"],
+            "b@example.com"
+        );
+        assert_eq!(
+            report.to_json()["summary"],
+            json!({"applied": 1, "failed": 1, "skipped": 1})
+        );
+
+        let next = converge(&account, &want, "bg-");
+        assert!(next.is_success(), "{next}");
+        assert_eq!(
+            account.budget("bg-x").unwrap().notifications[&key90()],
+            vec![email("b@example.com")]
+        );
         assert!(converge(&account, &want, "bg-").applied.is_empty());
     }
 
@@ -1075,18 +1352,14 @@ mod tests {
         {
             s.channel = "platform".into();
         }
-        let (first, second) = tasks(&block_on(async {
-            let live = read_live(&account, Some(&account), "bg-", &want)
-                .await
-                .expect("read");
-            plan(&want, &live)
-        }));
-        assert!(
-            second.is_empty(),
+        let tasks = tasks(&owned_plan(&account, &want, "bg-"));
+        assert_eq!(
+            tasks.len(),
+            1,
             "the unsubscribe runs with the subscribe, first"
         );
-        assert!(matches!(&first[0].change, Change::Subscribe(s) if s.channel == "platform"));
-        assert!(matches!(&first[0].folded[0], Change::Unsubscribe(s) if s.channel == "finops"));
+        assert!(matches!(&tasks[0].change, Change::Subscribe(s) if s.channel == "platform"));
+        assert!(matches!(&tasks[0].folded[0], Change::Unsubscribe(s) if s.channel == "finops"));
         assert!(converge(&account, &want, "bg-").is_success());
         let subscriptions = account.subscriptions();
         let finops: Vec<_> = subscriptions
@@ -1104,15 +1377,9 @@ mod tests {
         account.seed_budget(unowned());
         let plan = Plan {
             changes: vec![Change::DeleteBudget(unowned().budget)],
-            pending: vec![],
+            ..Plan::default()
         };
-        let report = block_on(apply(
-            &plan,
-            &account,
-            &account,
-            &ApplyOptions::new("bg-"),
-            |_| {},
-        ));
+        let report = apply_with(&account, &plan, &ApplyOptions::new("bg-", OWNER));
         assert_eq!(report.failed.len(), 1);
         assert!(account.writes().is_empty());
         assert!(account.budget("team-budget").is_some());
@@ -1168,36 +1435,13 @@ mod tests {
 
     #[test]
     fn subscriber_swap_creates_before_it_deletes() {
-        let key = NotificationKey {
-            notification_type: Basis::Actual,
-            threshold_type: ThresholdType::Percentage,
-            threshold: dec!(90),
-        };
-        let budget = BudgetState {
-            name: "bg-x".into(),
-            limit: dec!(5),
-            time_unit: Period::Monthly,
-            filter: None,
-        };
-        let old = Subscriber {
-            subscription_type: SubscriberType::Email,
-            address: "a@example.com".into(),
-        };
         let new = Subscriber {
             subscription_type: SubscriberType::Sns,
             address: TOPIC.into(),
         };
         let account = InMemoryAccount::new();
-        account.seed_budget(LiveBudget {
-            budget: budget.clone(),
-            notifications: [(key, vec![old.clone()])].into_iter().collect(),
-        });
-        let mut want = AccountState::default();
-        want.budgets.insert("bg-x".into(), budget);
-        want.notifications.insert(
-            "bg-x".into(),
-            [(key, vec![new.clone()])].into_iter().collect(),
-        );
+        seed_x(&account, vec![email("a@example.com")]);
+        let want = want_x(vec![new.clone()]);
         let report = converge(&account, &want, "bg-");
         assert!(report.is_success());
         assert_eq!(
@@ -1205,7 +1449,7 @@ mod tests {
             vec!["CreateSubscriber", "DeleteSubscriber"]
         );
         assert_eq!(
-            account.budget("bg-x").unwrap().notifications[&key],
+            account.budget("bg-x").unwrap().notifications[&key90()],
             vec![new]
         );
     }

@@ -148,3 +148,33 @@ fn thousands_of_the_same_mistake_are_counted() {
     // adds nothing; a repeated channel is not counted again against the email limit.
     assert_eq!(count, 899 * 1001 + 1 - 100);
 }
+
+#[test]
+fn settings_owner_must_be_a_tag_value() {
+    let policy = |owner: &str| format!("version: 1\nsettings:\n  owner: {owner}\n");
+    assert!(errors(&policy("team-ml/guard@prod")).is_empty());
+    let (loaded, _) = load(&[SourceFile::new("p.yaml", policy("'Team ML'"))]);
+    assert_eq!(
+        loaded.unwrap().owner(Some("BudgetGuard")).as_deref(),
+        Some("Team ML"),
+        "settings.owner wins over the stack name"
+    );
+    let (loaded, _) = load(&[SourceFile::new("p.yaml", "version: 1\n")]);
+    assert_eq!(
+        loaded.unwrap().owner(Some("BudgetGuard")).as_deref(),
+        Some("BudgetGuard")
+    );
+    for (owner, message) in [
+        ("''", "`owner` is empty"),
+        ("'a;b'", "`owner` contains `;`"),
+        (
+            &"x".repeat(257),
+            "`owner` is 257 characters long; a tag value has at most 256",
+        ),
+    ] {
+        let found = errors(&policy(owner));
+        assert_eq!(found.len(), 1, "{owner}: {found:#?}");
+        assert_eq!(found[0].message, message);
+        assert_eq!((found[0].line, found[0].column), (3, 10), "at the value");
+    }
+}

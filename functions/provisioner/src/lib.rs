@@ -2,6 +2,12 @@
 //! policy; Delete removes what the guard owns unless the policy retains it) and the scheduled
 //! drift repair, which re-applies the same policy.
 //!
+//! What it owns: budgets with the policy's prefix whose `budget-guard:owner` tag names this
+//! deployment (`settings.owner`, else the stack name from `BUDGET_GUARD_STACK_NAME`). A Delete
+//! from any stack but its own (`BUDGET_GUARD_STACK_ID`) removes nothing, a failed Create answers
+//! with a PhysicalResourceId whose Delete removes nothing, and answers go only to an https
+//! ResponseURL on an AWS host (a pre-signed S3 URL): anything else is refused before any work.
+//!
 //! The policy arrives as a Lambda layer of the committed YAML files (`/opt/policy`, or
 //! `BUDGET_GUARD_POLICY_DIR`), read with the CLI's loader, so a bad policy fails `cdk deploy`
 //! with the same `file:line:col` errors and changes nothing.
@@ -9,14 +15,18 @@
 pub mod cfn;
 pub mod reason;
 
-use cfn::{CfnRequest, CfnResponse, RequestType};
+use cfn::{CfnRequest, CfnResponse, RequestType, ResponseUrlPolicy};
 use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::policy_files::read_sources;
-use guard_aws::sdk::{ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV, account_id_from_arn};
+use guard_aws::sdk::{
+    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV, STACK_ID_ENV, STACK_NAME_ENV,
+    account_id_from_arn, partition_from_arn,
+};
 use guard_aws::sns_subscriptions::SnsSubscriptions;
 use guard_core::account::{AccountState, desired};
 use guard_core::diagnostic::{Diagnostic, Severity};
-use guard_core::plan::plan;
+use guard_core::ownership::{ClaimError, Ownership, claim};
+use guard_core::plan::{Plan, plan};
 use guard_core::policy::{self, Policy};
 use guard_core::provision::{ApplyOptions, ApplyReport, PortError, apply, read_live};
 use serde_json::{Value, json};
@@ -24,8 +34,9 @@ use std::path::{Path, PathBuf};
 
 /// The PhysicalResourceId of the custom resource: `budget-guard:<prefix>`. Stable while the
 /// prefix stays; a new prefix is a new resource, and CloudFormation's Delete of the old one
-/// removes the budgets of the old prefix. (`:` cannot occur in a budget name, so the prefix
-/// reads back exactly.)
+/// removes this deployment's budgets of the old prefix. (`:` cannot occur in a budget name, so
+/// the prefix reads back exactly.) Only a successful answer names a prefix: a failed Create is
+/// `budget-guard-failed-<request id>`, whose Delete removes nothing.
 pub const PHYSICAL_ID_PREFIX: &str = "budget-guard:";
 
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +50,11 @@ pub enum ProvisionerError {
     #[error("reading the account: {0}")]
     Read(#[source] PortError),
     #[error("{0}")]
-    Incomplete(String),
+    Claim(#[source] ClaimError),
+    #[error("{reason}")]
+    Incomplete { reason: String, retryable: bool },
+    #[error("refused to answer CloudFormation at the ResponseURL: {0}; nothing was done")]
+    ResponseUrl(String),
     #[error("answering CloudFormation at its ResponseURL: {0}")]
     Respond(#[source] reqwest::Error),
 }
@@ -50,9 +65,12 @@ impl ProvisionerError {
         match self {
             ProvisionerError::UnknownEvent(_)
             | ProvisionerError::Policy(_)
-            | ProvisionerError::Config(_) => false,
+            | ProvisionerError::Config(_)
+            | ProvisionerError::ResponseUrl(_) => false,
             ProvisionerError::Read(e) => e.kind.is_retryable(),
-            ProvisionerError::Incomplete(_) | ProvisionerError::Respond(_) => true,
+            ProvisionerError::Claim(e) => e.is_retryable(),
+            ProvisionerError::Incomplete { retryable, .. } => *retryable,
+            ProvisionerError::Respond(_) => true,
         }
     }
 }
@@ -109,6 +127,10 @@ pub struct Settings {
     pub alerts_topic_arn: Option<String>,
     pub notify_topic_arn: Option<String>,
     pub account_id: Option<String>,
+    /// The deployment's stack name: the owner of its budgets unless the policy sets one.
+    pub stack_name: Option<String>,
+    /// The deployment's stack id: only a Delete from this stack removes anything.
+    pub stack_id: Option<String>,
 }
 
 impl Settings {
@@ -119,6 +141,8 @@ impl Settings {
             alerts_topic_arn: var(ALERTS_TOPIC_ENV),
             notify_topic_arn: var(NOTIFY_TOPIC_ENV),
             account_id: var(ACCOUNT_ID_ENV),
+            stack_name: var(STACK_NAME_ENV),
+            stack_id: var(STACK_ID_ENV),
         }
     }
 }
@@ -176,7 +200,34 @@ pub struct Provisioner {
     budgets: aws_sdk_budgets::Client,
     sns: aws_sdk_sns::Client,
     http: reqwest::Client,
+    responses: ResponseUrlPolicy,
     settings: Settings,
+}
+
+/// What an apply did, and the plan it applied (with the budgets it left alone).
+#[derive(Debug)]
+pub struct Applied {
+    pub plan: Plan,
+    pub report: ApplyReport,
+}
+
+impl Applied {
+    /// Every change applied, and no budget the policy wants belongs to someone else.
+    pub fn is_success(&self) -> bool {
+        self.report.is_success() && self.plan.blocked().next().is_none()
+    }
+
+    /// For CloudFormation's `Reason` and the scheduled run's error.
+    pub fn reason(&self) -> String {
+        reason::apply_report(&self.report, &self.plan)
+    }
+
+    fn error(&self) -> ProvisionerError {
+        ProvisionerError::Incomplete {
+            reason: self.reason(),
+            retryable: self.report.is_retryable(),
+        }
+    }
 }
 
 /// The topics and account of one run.
@@ -185,6 +236,7 @@ struct Target {
     alerts: String,
     notify: Option<String>,
     account: String,
+    partition: String,
 }
 
 impl Provisioner {
@@ -192,15 +244,38 @@ impl Provisioner {
         Provisioner {
             budgets: aws_sdk_budgets::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
-            http: reqwest::Client::new(),
+            // A pre-signed URL answers itself; a redirect could lead anywhere.
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+            responses: ResponseUrlPolicy::cloudformation(),
             settings,
         }
+    }
+
+    /// Where answers may go. The Lambda binary keeps [`ResponseUrlPolicy::cloudformation`];
+    /// tests that answer a local listener set [`ResponseUrlPolicy::loopback_http`].
+    pub fn with_response_urls(mut self, policy: ResponseUrlPolicy) -> Provisioner {
+        self.responses = policy;
+        self
     }
 
     /// One invocation.
     pub async fn handle(&self, event: Value) -> Result<Value, ProvisionerError> {
         match Event::parse(event)? {
             Event::CustomResource(request) => {
+                // Checked before anything is done: a request that cannot be answered where
+                // CloudFormation listens did not come from CloudFormation.
+                let url = self.responses.check(&request.response_url).map_err(|why| {
+                    tracing::error!(
+                        request_type = ?request.request_type,
+                        stack_id = %request.stack_id,
+                        why = %why,
+                        "custom resource request with a ResponseURL that is not CloudFormation's: refused, nothing done, nothing sent"
+                    );
+                    ProvisionerError::ResponseUrl(why)
+                })?;
                 let response = self.custom_resource(&request).await;
                 tracing::info!(
                     request_type = ?request.request_type,
@@ -208,7 +283,7 @@ impl Provisioner {
                     physical_resource_id = %response.physical_resource_id,
                     "answering CloudFormation"
                 );
-                cfn::respond(&self.http, &request.response_url, &response)
+                cfn::respond(&self.http, &url, &response)
                     .await
                     .map_err(ProvisionerError::Respond)?;
                 Ok(serde_json::to_value(&response).unwrap_or(Value::Null))
@@ -233,31 +308,46 @@ impl Provisioner {
                 })?
                 .to_owned(),
         };
+        let partition = partition_from_arn(&alerts).unwrap_or("aws").to_owned();
         Ok(Target {
             alerts,
             notify,
             account,
+            partition,
         })
     }
 
+    /// This deployment's name: the policy's `settings.owner`, else the stack name.
+    fn ownership(&self, policy: &Policy) -> Result<Ownership, String> {
+        policy
+            .owner(self.settings.stack_name.as_deref())
+            .map(Ownership::new)
+            .ok_or_else(|| {
+                format!("no owner for the budgets: neither settings.owner in the policy nor {STACK_NAME_ENV} is set")
+            })
+    }
+
     fn adapters(&self, target: &Target) -> (BudgetsAdapter, SnsSubscriptions) {
-        let budgets = BudgetsAdapter::new(self.budgets.clone(), &target.account);
+        let budgets = BudgetsAdapter::new(self.budgets.clone(), &target.account)
+            .with_partition(&target.partition);
         // Without a notify topic there are no subscriptions to read; an empty ARN reads as none.
         let subscriptions =
             SnsSubscriptions::new(self.sns.clone(), target.notify.clone().unwrap_or_default());
         (budgets, subscriptions)
     }
 
-    /// Makes the account match `want` (owned budgets by `prefix`), reading the notify topic's
-    /// subscriptions only when `with_subscriptions`.
+    /// Makes the account match `want` (this deployment's budgets of `prefix`), reading the notify
+    /// topic's subscriptions only when `with_subscriptions`. Budgets for which `keep` is true are
+    /// left out.
     async fn converge(
         &self,
         target: &Target,
         prefix: &str,
+        ownership: &Ownership,
         want: &AccountState,
         with_subscriptions: bool,
         keep: impl Fn(&str) -> bool,
-    ) -> Result<ApplyReport, ProvisionerError> {
+    ) -> Result<Applied, ProvisionerError> {
         let (budgets, subscriptions) = self.adapters(target);
         let subscriptions_to_read =
             (with_subscriptions && target.notify.is_some()).then_some(&subscriptions);
@@ -271,35 +361,58 @@ impl Provisioner {
             // Subscriptions not read are left as they are.
             want.email_subscriptions.clear();
         }
-        let plan = plan(&want, &live);
+        let plan = claim(
+            plan(&want, &live),
+            &want,
+            &live,
+            &budgets,
+            ownership,
+            prefix,
+        )
+        .await
+        .map_err(ProvisionerError::Claim)?;
+        for n in &plan.not_ours {
+            tracing::warn!(budget = %n.name, owner = ?n.owner, wanted = n.wanted, "not this deployment's budget: left alone");
+        }
         tracing::info!(
             prefix,
+            owner = %ownership.owner,
             changes = plan.changes.len(),
             pending = plan.pending.len(),
+            not_ours = plan.not_ours.len(),
             "planned"
         );
-        let options = ApplyOptions::new(prefix);
+        let options = ApplyOptions::new(prefix, ownership.owner.clone());
         let report = apply(&plan, &budgets, &subscriptions, &options, |outcome| match outcome {
             guard_core::provision::Outcome::Applied(change) => {
                 tracing::info!(change = %change.render().lines().next().unwrap_or_default(), "applied")
             }
             guard_core::provision::Outcome::Failed(change, error) => {
-                tracing::error!(change = %change.render().lines().next().unwrap_or_default(), %error, "failed")
+                tracing::error!(change = %change.render().lines().next().unwrap_or_default(), operation = error.operation, kind = error.kind.as_str(), message = %error.message, "failed")
+            }
+            guard_core::provision::Outcome::Skipped(skipped) => {
+                tracing::warn!(change = %skipped.render(), "skipped")
             }
         })
         .await;
-        Ok(report)
+        Ok(Applied { plan, report })
     }
 
     async fn apply_policy(
         &self,
         policy: &Policy,
         target: &Target,
-    ) -> Result<ApplyReport, ProvisionerError> {
+    ) -> Result<Applied, ProvisionerError> {
         let want = desired(policy, &target.alerts);
-        self.converge(target, &policy.settings.budget_prefix, &want, true, |_| {
-            false
-        })
+        let ownership = self.ownership(policy).map_err(ProvisionerError::Config)?;
+        self.converge(
+            target,
+            &policy.settings.budget_prefix,
+            &ownership,
+            &want,
+            true,
+            |_| false,
+        )
         .await
     }
 
@@ -308,28 +421,31 @@ impl Provisioner {
         let loaded = load_policy(&self.settings.policy_dir);
         match request.request_type {
             RequestType::Create | RequestType::Update => {
+                // A failed answer keeps the id CloudFormation has (an Update), or gets one that
+                // names no prefix (a Create): the Delete of a rollback or a cleanup then removes
+                // nothing, however much the failed request had done.
+                let failed_id = request
+                    .physical_resource_id
+                    .clone()
+                    .unwrap_or_else(|| format!("budget-guard-failed-{}", request.request_id));
                 let policy = match loaded {
                     Ok(policy) => policy,
                     Err(failure) => {
-                        // A failed Create gets an id that names no prefix: its Delete removes nothing.
-                        let id = request.physical_resource_id.clone().unwrap_or_else(|| {
-                            format!("budget-guard-failed-{}", request.request_id)
-                        });
-                        return CfnResponse::failed(request, id, failure.reason());
+                        return CfnResponse::failed(request, failed_id, failure.reason());
                     }
                 };
-                let id = format!("{PHYSICAL_ID_PREFIX}{}", policy.settings.budget_prefix);
                 let target = match self.target(request.resource_properties.as_ref()) {
                     Ok(target) => target,
-                    Err(reason) => return CfnResponse::failed(request, id, reason),
+                    Err(reason) => return CfnResponse::failed(request, failed_id, reason),
                 };
                 match self.apply_policy(&policy, &target).await {
-                    Ok(report) if report.is_success() => {
-                        CfnResponse::success(request, id, report_data(&report, &policy))
+                    Ok(applied) if applied.is_success() => {
+                        let id = format!("{PHYSICAL_ID_PREFIX}{}", policy.settings.budget_prefix);
+                        CfnResponse::success(request, id, report_data(&applied.report, &policy))
                     }
-                    Ok(report) => CfnResponse::failed(request, id, reason::apply_report(&report)),
+                    Ok(applied) => CfnResponse::failed(request, failed_id, applied.reason()),
                     Err(error) => {
-                        CfnResponse::failed(request, id, reason::bounded(&error.to_string()))
+                        CfnResponse::failed(request, failed_id, reason::bounded(&error.to_string()))
                     }
                 }
             }
@@ -343,6 +459,19 @@ impl Provisioner {
         loaded: Result<Policy, PolicyFailure>,
     ) -> CfnResponse {
         let id = request.physical_resource_id.clone().unwrap_or_default();
+        if self.settings.stack_id.as_deref() != Some(request.stack_id.as_str()) {
+            tracing::warn!(
+                request_stack = %request.stack_id,
+                own_stack = ?self.settings.stack_id,
+                physical_resource_id = %id,
+                "Delete from a stack that is not this deployment's: nothing removed"
+            );
+            return CfnResponse::success(
+                request,
+                id,
+                json!({ "Removed": 0, "Note": "not this deployment's stack; nothing removed" }),
+            );
+        }
         let Some(prefix) = id
             .strip_prefix(PHYSICAL_ID_PREFIX)
             .filter(|p| !p.is_empty())
@@ -378,19 +507,40 @@ impl Provisioner {
             Ok(target) => target,
             Err(reason) => return CfnResponse::failed(request, id, reason),
         };
-        // The Delete of an old prefix after the prefix changed: the budgets of the old prefix go,
-        // but neither the current prefix's budgets nor the subscriptions, which the policy still wants.
+        let ownership = match self.ownership(&policy) {
+            Ok(ownership) => ownership,
+            Err(reason) => {
+                tracing::warn!(prefix, %reason, "owner unknown on Delete: nothing removed");
+                return CfnResponse::success(
+                    request,
+                    id,
+                    json!({ "Removed": 0, "Note": "owner unknown; nothing removed" }),
+                );
+            }
+        };
+        // The Delete of an old prefix after the prefix changed: this deployment's budgets of the
+        // old prefix go, but neither the current prefix's budgets nor the subscriptions, which the
+        // policy still wants.
         let current = policy.settings.budget_prefix.clone();
         let replaced = current != prefix;
         let keep = |name: &str| replaced && name.starts_with(&current);
         match self
-            .converge(&target, &prefix, &AccountState::default(), !replaced, keep)
+            .converge(
+                &target,
+                &prefix,
+                &ownership,
+                &AccountState::default(),
+                !replaced,
+                keep,
+            )
             .await
         {
-            Ok(report) if report.is_success() => {
-                CfnResponse::success(request, id, json!({ "Removed": report.applied.len() }))
-            }
-            Ok(report) => CfnResponse::failed(request, id, reason::apply_report(&report)),
+            Ok(applied) if applied.report.is_success() => CfnResponse::success(
+                request,
+                id,
+                json!({ "Removed": applied.report.applied.len(), "LeftAlone": applied.plan.not_ours.len() }),
+            ),
+            Ok(applied) => CfnResponse::failed(request, id, applied.reason()),
             Err(error) => CfnResponse::failed(request, id, reason::bounded(&error.to_string())),
         }
     }
@@ -400,19 +550,23 @@ impl Provisioner {
         let policy = load_policy(&self.settings.policy_dir)
             .map_err(|f| ProvisionerError::Policy(f.reason()))?;
         let target = self.target(None).map_err(ProvisionerError::Config)?;
-        let report = self.apply_policy(&policy, &target).await?;
+        let applied = self.apply_policy(&policy, &target).await?;
+        let report = &applied.report;
         tracing::info!(
             detail_type,
-            changes = report.applied.len() + report.failed.len() + report.not_attempted.len(),
+            changes = report.applied.len() + report.failed.len() + report.skipped.len(),
             applied = report.applied.len(),
             failed = report.failed.len(),
-            not_attempted = report.not_attempted.len(),
+            skipped = report.skipped.len(),
+            not_ours = applied.plan.not_ours.len(),
             "drift repair"
         );
-        if !report.is_success() {
-            return Err(ProvisionerError::Incomplete(reason::apply_report(&report)));
+        if !applied.is_success() {
+            // A failed run is a function error: the alarm on the provisioner's errors fires, and
+            // Lambda retries it when a retry may help (throttling, a service error).
+            return Err(applied.error());
         }
-        Ok(report_data(&report, &policy))
+        Ok(report_data(report, &policy))
     }
 }
 

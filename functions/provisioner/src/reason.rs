@@ -2,6 +2,7 @@
 //! bounded, cut at line ends, and says how much was cut.
 
 use guard_core::diagnostic::Diagnostic;
+use guard_core::plan::Plan;
 use guard_core::provision::ApplyReport;
 
 /// The longest reason sent, in bytes: the rest of the response (ids, ARNs, data) fits in what is
@@ -35,24 +36,20 @@ pub fn policy_errors(errors: &[Diagnostic]) -> String {
     )
 }
 
-/// A failed apply: the summary, each failure, what was not attempted.
-pub fn apply_report(report: &ApplyReport) -> String {
-    let mut lines: Vec<String> = report
-        .failed
-        .iter()
-        .map(|(change, error)| {
-            format!(
-                "failed: {} ({error})",
-                change.render().lines().next().unwrap_or_default()
-            )
-        })
+/// A failed apply: the summary, each failure with AWS's error, each change skipped and the
+/// failure it waited for, and each budget the policy wants that is not this deployment's.
+pub fn apply_report(report: &ApplyReport, plan: &Plan) -> String {
+    let mut lines: Vec<String> = plan
+        .blocked()
+        .map(|n| n.render().trim_start_matches("! ").to_owned())
         .collect();
-    lines.extend(report.not_attempted.iter().map(|change| {
+    lines.extend(report.failed.iter().map(|(change, error)| {
         format!(
-            "not attempted: {}",
+            "failed: {} ({error})",
             change.render().lines().next().unwrap_or_default()
         )
     }));
+    lines.extend(report.skipped.iter().map(|s| s.render()));
     let head = format!(
         "{} Nothing was rolled back; the next apply converges.",
         report.summary()

@@ -1,13 +1,21 @@
-//! The provisioner binary as Lambda runs it (a local Runtime API), against the emulator, answering
-//! CloudFormation at a local listener that stands for the pre-signed ResponseURL.
+//! The provisioner against the emulator. Custom resource requests go to the provisioner's code
+//! in this process, allowed to answer a local listener that stands for the pre-signed
+//! ResponseURL (`ResponseUrlPolicy::loopback_http`); the binary as Lambda runs it (a local Runtime
+//! API) keeps CloudFormation's policy, so it runs the scheduled repairs and shows that a plain
+//! http ResponseURL gets no answer and no work.
 
 use guard_testkit::{ACCOUNT_ID, CfnResponseListener, Emulator, LocalLambda, workspace_root};
+use provisioner::cfn::ResponseUrlPolicy;
+use provisioner::{Provisioner, Settings};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
 use tempfile::TempDir;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
+const STACK_NAME: &str = "BudgetGuard";
+const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/BudgetGuard/1";
+const OTHER_STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/Copycat/2";
 
 fn example() -> String {
     std::fs::read_to_string(workspace_root().join("policies/example.yaml")).expect("example policy")
@@ -15,7 +23,10 @@ fn example() -> String {
 
 struct Deployed {
     aws: Emulator,
+    /// The binary, with CloudFormation's ResponseURL policy.
     lambda: LocalLambda,
+    /// The same code in this process, allowed to answer the local listener.
+    provisioner: Provisioner,
     cfn: CfnResponseListener,
     policy: TempDir,
     alerts: String,
@@ -53,14 +64,27 @@ async fn deploy(policy: &str) -> Deployed {
     ));
     env.push(("BUDGET_GUARD_ALERTS_TOPIC_ARN".into(), alerts.clone()));
     env.push(("BUDGET_GUARD_NOTIFY_TOPIC_ARN".into(), notify.clone()));
+    env.push(("BUDGET_GUARD_STACK_NAME".into(), STACK_NAME.into()));
+    env.push(("BUDGET_GUARD_STACK_ID".into(), STACK_ID.into()));
     let lambda = LocalLambda::start(
         Path::new(env!("CARGO_BIN_EXE_provisioner")),
         "provisioner",
         &env,
     )
     .expect("lambda");
+    let settings = Settings {
+        policy_dir: dir.path().to_path_buf(),
+        alerts_topic_arn: Some(alerts.clone()),
+        notify_topic_arn: Some(notify.clone()),
+        account_id: None,
+        stack_name: Some(STACK_NAME.into()),
+        stack_id: Some(STACK_ID.into()),
+    };
+    let provisioner =
+        Provisioner::new(&config, settings).with_response_urls(ResponseUrlPolicy::loopback_http());
     aws.reset_calls();
     Deployed {
+        provisioner,
         budgets: aws_sdk_budgets::Client::new(&config),
         sns,
         lambda,
@@ -78,7 +102,7 @@ impl Deployed {
             "RequestType": request_type,
             "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provisioner",
             "ResponseURL": self.cfn.url(),
-            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/BudgetGuard/1",
+            "StackId": STACK_ID,
             "RequestId": format!("request-{request_type}"),
             "LogicalResourceId": "Provisioning",
             "ResourceType": "Custom::BudgetGuardPolicy",
@@ -95,15 +119,16 @@ impl Deployed {
         event
     }
 
-    /// Invokes with a custom resource event; the answer PUT to the ResponseURL, and its raw body.
+    /// Hands the provisioner a custom resource event; the answer PUT to the ResponseURL, and its
+    /// raw body.
     async fn request(&self, request_type: &str, physical_id: Option<&str>) -> (Value, String) {
+        self.send(self.event(request_type, physical_id)).await
+    }
+
+    async fn send(&self, event: Value) -> (Value, String) {
         let before = self.cfn.responses().len();
-        let invocation = self
-            .lambda
-            .invoke(&self.event(request_type, physical_id), TIMEOUT)
-            .await
-            .expect("invoked");
-        assert!(invocation.result.is_ok(), "{:?}", invocation.result);
+        let handled = self.provisioner.handle(event).await;
+        assert!(handled.is_ok(), "{handled:?}");
         let requests = self
             .cfn
             .wait_for(before + 1, TIMEOUT)
@@ -154,10 +179,11 @@ impl Deployed {
             .count()
     }
 
-    async fn make_unowned(&self) {
+    /// A budget made outside this deployment: `name`, tagged with `owner` if any.
+    async fn make_budget(&self, name: &str, owner: Option<&str>) {
         use aws_sdk_budgets::types as sdk;
         let budget = sdk::Budget::builder()
-            .budget_name("team-budget")
+            .budget_name(name)
             .budget_limit(
                 sdk::Spend::builder()
                     .amount("10")
@@ -169,14 +195,34 @@ impl Deployed {
             .budget_type(sdk::BudgetType::Cost)
             .build()
             .unwrap();
+        let tags = owner.map(|owner| {
+            vec![
+                sdk::ResourceTag::builder()
+                    .key("budget-guard:owner")
+                    .value(owner)
+                    .build()
+                    .unwrap(),
+            ]
+        });
         self.budgets
             .create_budget()
             .account_id(ACCOUNT_ID)
             .budget(budget)
+            .set_resource_tags(tags)
             .send()
             .await
             .unwrap();
         self.aws.reset_calls();
+    }
+
+    async fn make_unowned(&self) {
+        self.make_budget("team-budget", None).await;
+    }
+
+    async fn sorted_budget_names(&self) -> Vec<String> {
+        let mut names = self.budget_names().await;
+        names.sort();
+        names
     }
 }
 
@@ -184,6 +230,8 @@ impl Deployed {
 async fn create_update_and_delete() {
     let stack = deploy(&example()).await;
     stack.make_unowned().await;
+    // Made by hand with the prefix: not this deployment's, so never changed nor deleted.
+    stack.make_budget("bg-handmade", None).await;
 
     let (created, _) = stack.request("Create", None).await;
     assert_eq!(created["Status"], "SUCCESS", "{created}");
@@ -192,9 +240,15 @@ async fn create_update_and_delete() {
     assert_eq!(created["LogicalResourceId"], "Provisioning");
     assert_eq!(created["Data"]["Changes"], 12);
     // Created concurrently: in any order.
-    let mut names = stack.budget_names().await;
-    names.sort();
-    assert_eq!(names, ["bg-chatbot", "bg-writing-assistant", "team-budget"]);
+    assert_eq!(
+        stack.sorted_budget_names().await,
+        [
+            "bg-chatbot",
+            "bg-handmade",
+            "bg-writing-assistant",
+            "team-budget"
+        ]
+    );
     assert_eq!(stack.email_subscriptions().await, 2);
 
     // An Update with a new amount: the budget is updated in place, same physical id.
@@ -225,12 +279,116 @@ async fn create_update_and_delete() {
         deleted["Data"]["Removed"], 4,
         "two budgets and two email subscriptions"
     );
+    assert_eq!(deleted["Data"]["LeftAlone"], 1);
     assert_eq!(
-        stack.budget_names().await,
-        ["team-budget"],
-        "the unowned budget survives"
+        stack.sorted_budget_names().await,
+        ["bg-handmade", "team-budget"],
+        "the budgets that are not this deployment's survive"
     );
     assert_eq!(stack.email_subscriptions().await, 0);
+}
+
+#[tokio::test]
+async fn a_failed_create_and_its_rollback_delete_remove_nothing_that_was_there() {
+    let stack = deploy(&example()).await;
+    // From an earlier deployment of this stack that retained its budgets: ours.
+    stack.make_budget("bg-chatbot", Some(STACK_NAME)).await;
+    // Made by hand under a name the policy wants: the Create cannot succeed.
+    stack.make_budget("bg-writing-assistant", None).await;
+    stack.make_unowned().await;
+
+    let (created, body) = stack.request("Create", None).await;
+    assert_eq!(created["Status"], "FAILED", "{created}");
+    let id = created["PhysicalResourceId"].as_str().unwrap().to_owned();
+    assert_eq!(id, "budget-guard-failed-request-Create", "names no prefix");
+    let reason = created["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains(
+            "budget bg-writing-assistant: not ours (no budget-guard:owner tag): left alone; \
+             the policy wants a budget of that name; `budget-guard apply --adopt bg-writing-assistant` takes it over"
+        ),
+        "{reason}"
+    );
+    assert!(body.len() < 4096);
+    // The rest went on: bg-chatbot reconciled (its notifications created).
+    assert!(stack.aws.call_count("budgets", "CreateNotification") > 0);
+
+    // CloudFormation rolls back: the Delete of the failed resource removes nothing.
+    stack.aws.reset_calls();
+    let (deleted, _) = stack.request("Delete", Some(&id)).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert!(
+        stack.aws.write_calls().is_empty(),
+        "{:?}",
+        stack.aws.write_calls()
+    );
+    assert_eq!(
+        stack.sorted_budget_names().await,
+        ["bg-chatbot", "bg-writing-assistant", "team-budget"]
+    );
+}
+
+#[tokio::test]
+async fn a_delete_from_another_stack_removes_nothing() {
+    let stack = deploy(&example()).await;
+    assert_eq!(stack.request("Create", None).await.0["Status"], "SUCCESS");
+    stack.aws.reset_calls();
+
+    // Another stack's custom resource with this function's ServiceToken, deleted.
+    let mut event = stack.event("Delete", Some("budget-guard:bg-"));
+    event["StackId"] = json!(OTHER_STACK_ID);
+    let (deleted, _) = stack.send(event).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert_eq!(deleted["StackId"], OTHER_STACK_ID);
+    assert_eq!(deleted["Data"]["Removed"], 0);
+    assert!(
+        stack.aws.calls().is_empty(),
+        "not even read: {:?}",
+        stack.aws.calls()
+    );
+    assert_eq!(
+        stack.sorted_budget_names().await,
+        ["bg-chatbot", "bg-writing-assistant"]
+    );
+    assert_eq!(stack.email_subscriptions().await, 2);
+
+    // Its own stack's Delete still removes them.
+    let (own, _) = stack.request("Delete", Some("budget-guard:bg-")).await;
+    assert_eq!(own["Data"]["Removed"], 4, "{own}");
+}
+
+#[tokio::test]
+async fn a_response_url_that_is_not_https_to_aws_gets_no_request_and_nothing_is_done() {
+    let stack = deploy(&example()).await;
+    assert_eq!(stack.request("Create", None).await.0["Status"], "SUCCESS");
+    let answers = stack.cfn.requests().len();
+    stack.aws.reset_calls();
+
+    // The binary, as Lambda runs it: plain http to the listener, and https to a host that is not
+    // AWS's, are refused before any AWS call, and nothing is sent.
+    let https_elsewhere = stack.cfn.url().replacen("http://", "https://", 1);
+    for url in [stack.cfn.url(), https_elsewhere] {
+        for request_type in ["Delete", "Create"] {
+            let mut event = stack.event(request_type, Some("budget-guard:bg-"));
+            event["ResponseURL"] = json!(url);
+            let invocation = stack.lambda.invoke(&event, TIMEOUT).await.expect("invoked");
+            let error = invocation.result.expect_err("refused");
+            assert_eq!(error["errorType"], "Provisioner.NotRetryable", "{error}");
+            let message = error["errorMessage"].as_str().unwrap();
+            assert!(
+                message.starts_with("refused to answer CloudFormation at the ResponseURL: its "),
+                "{message}"
+            );
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(stack.cfn.requests().len(), answers, "no request was sent");
+    assert!(
+        stack.aws.calls().is_empty(),
+        "nothing was done: {:?}",
+        stack.aws.calls()
+    );
+    assert_eq!(stack.budget_names().await.len(), 2);
 }
 
 #[tokio::test]
@@ -325,9 +483,10 @@ async fn a_new_prefix_is_a_new_resource_and_the_old_delete_removes_only_the_old_
     // CloudFormation deletes the replaced resource: the old prefix's budgets, and only those.
     let (cleanup, _) = stack.request("Delete", Some("budget-guard:bg-")).await;
     assert_eq!(cleanup["Status"], "SUCCESS", "{cleanup}");
-    let mut names = stack.budget_names().await;
-    names.sort();
-    assert_eq!(names, ["bg-team-chatbot", "bg-team-writing-assistant"]);
+    assert_eq!(
+        stack.sorted_budget_names().await,
+        ["bg-team-chatbot", "bg-team-writing-assistant"]
+    );
     assert_eq!(
         stack.email_subscriptions().await,
         2,
@@ -385,6 +544,36 @@ async fn the_scheduled_run_repairs_drift_with_the_deployed_policy() {
     assert!(
         stack.cfn.requests().len() == 1,
         "a scheduled run answers no CloudFormation"
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_run_that_cannot_converge_is_an_error_with_each_failure() {
+    let stack = deploy(&example()).await;
+    stack.make_budget("bg-chatbot", None).await;
+    let scheduled = json!({"version": "0", "id": "e3", "detail-type": "drift-repair", "source": "budget-guard.schedule", "detail": {}});
+    let failed = stack
+        .lambda
+        .invoke(&scheduled, TIMEOUT)
+        .await
+        .unwrap()
+        .result
+        .expect_err("incomplete");
+    assert_eq!(
+        failed["errorType"], "Provisioner.NotRetryable",
+        "retrying would not help: {failed}"
+    );
+    let message = failed["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("budget bg-chatbot: not ours (no budget-guard:owner tag)"),
+        "{message}"
+    );
+    // The rest was applied all the same.
+    assert!(
+        stack
+            .budget_names()
+            .await
+            .contains(&"bg-writing-assistant".to_owned())
     );
 }
 

@@ -21,6 +21,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 pub const FUNCTIONS: [&str; 3] = ["provisioner", "alert-handler", "spend-watcher"];
+/// The stack the stage stands for: its name owns the budgets the guard makes here.
+pub const STACK_NAME: &str = "BudgetGuard";
+pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/BudgetGuard/00000000-0000-4000-8000-000000000001";
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A function binary of the workspace, built by `cargo build --workspace`.
@@ -287,6 +290,8 @@ fn function_settings(
         ("BUDGET_GUARD_ALERTS_TOPIC_ARN", alerts_topic_arn.to_owned()),
         ("BUDGET_GUARD_NOTIFY_TOPIC_ARN", notify_topic_arn.to_owned()),
         ("BUDGET_GUARD_METRICS_NAMESPACE", "BudgetGuard".to_owned()),
+        ("BUDGET_GUARD_STACK_NAME", STACK_NAME.to_owned()),
+        ("BUDGET_GUARD_STACK_ID", STACK_ID.to_owned()),
         ("RUST_LOG", "info".to_owned()),
     ]
     .into_iter()
@@ -328,7 +333,8 @@ pub fn scheduled_event(detail_type: &str, time: chrono::DateTime<chrono::Utc>) -
     })
 }
 
-async fn create_topic(sns: &aws_sdk_sns::Client, name: &str) -> Result<String> {
+/// Creates an SNS topic in the stage's account (another deployment's topics, say); its ARN.
+pub async fn create_topic(sns: &aws_sdk_sns::Client, name: &str) -> Result<String> {
     let out = sns
         .create_topic()
         .name(name)
@@ -358,6 +364,7 @@ impl Stage {
             .envs(self.aws.env_vars())
             .env("BUDGET_GUARD_ALERTS_TOPIC_ARN", &self.alerts_topic_arn)
             .env("BUDGET_GUARD_NOTIFY_TOPIC_ARN", &self.notify_topic_arn)
+            .env("BUDGET_GUARD_STACK_NAME", STACK_NAME)
             .envs(self.clock.env_vars())
             .env_remove("FAKETIME")
             // `flags` commands go to the alert handler, through the Invoke API its local runtime

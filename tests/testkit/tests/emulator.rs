@@ -549,3 +549,96 @@ async fn sns_email_subscriptions_are_confirmed_at_once() -> Result {
     assert_eq!(attributes["FilterPolicyScope"], "MessageAttributes");
     Ok(())
 }
+
+#[tokio::test]
+async fn budget_tags_are_kept_from_create_and_by_tag_untag_and_list() -> Result {
+    use aws_sdk_budgets::types::ResourceTag;
+    let aws = Emulator::start()?;
+    let client = budgets_client(&aws).await;
+    let tag = |k: &str, v: &str| ResourceTag::builder().key(k).value(v).build().unwrap();
+    let arn = |name: &str| format!("arn:aws:budgets::{ACCOUNT_ID}:budget/{name}");
+    let tags =
+        |out: aws_sdk_budgets::operation::list_tags_for_resource::ListTagsForResourceOutput| {
+            out.resource_tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect::<Vec<_>>()
+        };
+    client
+        .create_budget()
+        .account_id(ACCOUNT_ID)
+        .budget(budget("bg-tagged", "10"))
+        .resource_tags(tag("budget-guard:owner", "BudgetGuard"))
+        .send()
+        .await?;
+    client
+        .create_budget()
+        .account_id(ACCOUNT_ID)
+        .budget(budget("bg-plain", "10"))
+        .send()
+        .await?;
+
+    let listed = client
+        .list_tags_for_resource()
+        .resource_arn(arn("bg-tagged"))
+        .send()
+        .await?;
+    assert_eq!(
+        tags(listed),
+        [("budget-guard:owner".to_owned(), "BudgetGuard".to_owned())]
+    );
+    let plain = client
+        .list_tags_for_resource()
+        .resource_arn(arn("bg-plain"))
+        .send()
+        .await?;
+    assert!(tags(plain).is_empty());
+
+    // TagResource replaces a key's value and adds new keys; UntagResource removes keys.
+    client
+        .tag_resource()
+        .resource_arn(arn("bg-plain"))
+        .resource_tags(tag("budget-guard:owner", "Other"))
+        .resource_tags(tag("team", "ml"))
+        .send()
+        .await?;
+    client
+        .tag_resource()
+        .resource_arn(arn("bg-plain"))
+        .resource_tags(tag("budget-guard:owner", "BudgetGuard"))
+        .send()
+        .await?;
+    client
+        .untag_resource()
+        .resource_arn(arn("bg-plain"))
+        .resource_tag_keys("team")
+        .send()
+        .await?;
+    let retagged = client
+        .list_tags_for_resource()
+        .resource_arn(arn("bg-plain"))
+        .send()
+        .await?;
+    assert_eq!(
+        tags(retagged),
+        [("budget-guard:owner".to_owned(), "BudgetGuard".to_owned())]
+    );
+
+    let missing = client
+        .list_tags_for_resource()
+        .resource_arn(arn("bg-nope"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(missing.is_not_found_exception(), "{missing:?}");
+    let bad = client
+        .list_tags_for_resource()
+        .resource_arn("arn:aws:budgets::123")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(bad.is_invalid_parameter_exception(), "{bad:?}");
+    Ok(())
+}

@@ -1,15 +1,20 @@
 //! `budget-guard apply`: make the account match the policy. Shows the plan, asks (or takes
 //! `--yes`), applies with bounded concurrency, prints a line per change as it lands, and ends
-//! with a report of what was applied, what failed and what was not attempted.
+//! with a report of what was applied, what failed (with AWS's error) and what was skipped because
+//! a change it needs failed. A failure stops nothing else; the exit code is 1 when anything failed.
 
 use super::export::policy_failure;
 use crate::output::{Format, emit, print_json};
 use crate::policy_files::load_policy;
 use anyhow::{Context, bail};
 use guard_aws::budgets::BudgetsAdapter;
-use guard_aws::sdk::{ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV, account_id_from_arn};
+use guard_aws::sdk::{
+    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV, STACK_NAME_ENV, account_id_from_arn,
+    partition_from_arn,
+};
 use guard_aws::sns_subscriptions::SnsSubscriptions;
 use guard_core::account::{AccountState, desired};
+use guard_core::ownership::{Ownership, claim};
 use guard_core::plan::{Plan, plan};
 use guard_core::policy::Policy;
 use guard_core::provision::{ApplyOptions, DEFAULT_CONCURRENCY, Outcome, apply, read_live};
@@ -29,7 +34,20 @@ pub struct Target {
     /// The account whose budgets to manage [default: the account of the alerts topic ARN]
     #[arg(long, env = ACCOUNT_ID_ENV)]
     pub account_id: Option<String>,
+    /// The deployment's stack name (as `cdk deploy` named it). The guard changes and deletes only
+    /// budgets whose `budget-guard:owner` tag names its deployment: the policy's `settings.owner`
+    /// if set, else this.
+    #[arg(long, env = STACK_NAME_ENV, default_value = DEFAULT_STACK_NAME)]
+    pub stack_name: String,
+    /// Take over a budget with the prefix that is not this deployment's (made by hand, by a guard
+    /// from before ownership tags, or by another deployment): tag it as ours, then reconcile it
+    /// with the policy (a budget the policy does not have is then deleted). Repeatable.
+    #[arg(long = "adopt", value_name = "BUDGET")]
+    pub adopt: Vec<String>,
 }
+
+/// The stack name of the CDK app's default deployment.
+pub const DEFAULT_STACK_NAME: &str = "BudgetGuard";
 
 /// The adapters for one account, built once.
 #[derive(Debug)]
@@ -39,6 +57,8 @@ pub struct Live {
     pub subscriptions: SnsSubscriptions,
     /// Without a notify topic, email subscriptions are neither read nor planned.
     pub with_subscriptions: bool,
+    pub stack_name: String,
+    pub adopt: Vec<String>,
 }
 
 impl Target {
@@ -64,18 +84,32 @@ impl Target {
                 })?
                 .to_owned(),
         };
+        let partition = partition_from_arn(&alerts).unwrap_or("aws").to_owned();
         let config = guard_aws::sdk::load().await;
         Ok(Live {
-            budgets: BudgetsAdapter::from_sdk_config(&config, account),
+            budgets: BudgetsAdapter::from_sdk_config(&config, account).with_partition(partition),
             with_subscriptions: notify.is_some(),
             subscriptions: SnsSubscriptions::from_sdk_config(&config, notify.unwrap_or_default()),
             alerts_topic_arn: alerts,
+            stack_name: self.stack_name.clone(),
+            adopt: self.adopt.clone(),
         })
     }
 }
 
 impl Live {
-    /// The desired state, the live state and the plan between them.
+    /// Whom this deployment is: the policy's `settings.owner`, else the stack name.
+    pub fn ownership(&self, policy: &Policy) -> Ownership {
+        Ownership {
+            owner: policy
+                .owner(Some(&self.stack_name))
+                .unwrap_or_else(|| DEFAULT_STACK_NAME.to_owned()),
+            adopt: self.adopt.clone(),
+        }
+    }
+
+    /// The desired state and the plan that makes the account match it, with only this
+    /// deployment's budgets in it.
     pub async fn plan(&self, policy: &Policy) -> anyhow::Result<(AccountState, Plan)> {
         let mut want = desired(policy, &self.alerts_topic_arn);
         if !self.with_subscriptions {
@@ -89,7 +123,17 @@ impl Live {
         )
         .await
         .context("reading the account")?;
-        let plan = plan(&want, &live);
+        let prefix = &policy.settings.budget_prefix;
+        let ownership = self.ownership(policy);
+        let plan = claim(
+            plan(&want, &live),
+            &want,
+            &live,
+            &self.budgets,
+            &ownership,
+            prefix,
+        )
+        .await?;
         Ok((want, plan))
     }
 }
@@ -151,7 +195,7 @@ async fn apply_policy(policy: &Policy, args: &Args, interactive: bool) -> anyhow
         } else {
             print_json(&guard_core::provision::ApplyReport::default().to_json())?;
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(blocked_exit(&plan, ExitCode::SUCCESS));
     }
     if text || !args.yes {
         // The plan goes to stdout for text, to stderr when stdout carries JSON.
@@ -169,7 +213,10 @@ async fn apply_policy(policy: &Policy, args: &Args, interactive: bool) -> anyhow
     let mut done = 0;
     let options = ApplyOptions {
         concurrency: usize::from(args.concurrency),
-        prefix: policy.settings.budget_prefix.clone(),
+        ..ApplyOptions::new(
+            policy.settings.budget_prefix.clone(),
+            live.ownership(policy).owner,
+        )
     };
     let report = apply(
         &plan,
@@ -190,6 +237,9 @@ async fn apply_policy(policy: &Policy, args: &Args, interactive: bool) -> anyhow
                         first_line(&change.render())
                     )
                 }
+                Outcome::Skipped(skipped) => {
+                    format!("[{done:>width$}/{total}] {}\n", skipped.render())
+                }
             };
             if text {
                 emit(&line);
@@ -204,11 +254,32 @@ async fn apply_policy(policy: &Policy, args: &Args, interactive: bool) -> anyhow
     } else {
         print_json(&report.to_json())?;
     }
-    Ok(if report.is_success() {
+    let code = if report.is_success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    };
+    Ok(blocked_exit(&plan, code))
+}
+
+/// 1 when budgets the policy wants are not this deployment's: the account cannot match the
+/// policy until they are adopted or renamed.
+fn blocked_exit(plan: &Plan, code: ExitCode) -> ExitCode {
+    let blocked: Vec<&str> = plan.blocked().map(|n| n.name.as_str()).collect();
+    if blocked.is_empty() {
+        return code;
+    }
+    let (s, is) = if blocked.len() == 1 {
+        ("", "is")
+    } else {
+        ("s", "are")
+    };
+    eprintln!(
+        "error: budget{s} {} of the policy {is} not this deployment's: take over with \
+         `--adopt NAME`, or rename in the policy",
+        blocked.join(", ")
+    );
+    ExitCode::from(1)
 }
 
 fn first_line(text: &str) -> &str {

@@ -21,8 +21,9 @@ pub struct Args {
     /// text: one line per change (+ create, ~ update, - delete); json: {changes: [{action, kind, name, ...}]}
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-    /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on every error (unreadable
-    /// path, invalid policy, AWS error), so that 2 always means "changes".
+    /// Exit 0 when there is nothing to do, 2 when there are changes (or budgets the policy wants
+    /// that are not this deployment's, which only `apply --adopt` or a rename resolves), 1 on every
+    /// error (unreadable path, invalid policy, AWS error), so that 2 always means "changes".
     #[arg(long)]
     pub detailed_exitcode: bool,
     #[command(flatten)]
@@ -86,7 +87,7 @@ fn run_plan(args: &Args) -> anyhow::Result<Ended> {
         eprintln!("error: {e:#}");
         return Ok(Ended::Failed);
     }
-    Ok(if plan.is_empty() {
+    Ok(if plan.is_empty() && plan.blocked().next().is_none() {
         Ended::NoChanges
     } else {
         Ended::Changes

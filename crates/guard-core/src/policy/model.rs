@@ -173,6 +173,15 @@ impl Policy {
         Catalog::bundled().with_overrides(self.pricing.values().cloned())
     }
 
+    /// The deployment this policy's guard acts for: `settings.owner`, else the stack's name.
+    /// `None` when neither is known.
+    pub fn owner(&self, stack_name: Option<&str>) -> Option<String> {
+        self.settings
+            .owner
+            .clone()
+            .or_else(|| stack_name.filter(|s| !s.is_empty()).map(str::to_owned))
+    }
+
     /// The budget an AWS budget name belongs to, if the guard owns it.
     pub fn budget_by_name(&self, name: &str) -> Option<&BudgetSpec> {
         let key = name.strip_prefix(&self.settings.budget_prefix)?;

@@ -53,6 +53,12 @@ pub struct Settings {
     /// Keep the budgets and email subscriptions when the stack is deleted. Default false.
     #[serde(default)]
     pub retain_on_delete: bool,
+    /// The name of this deployment, written in the `budget-guard:owner` tag of every budget it
+    /// creates; it changes and deletes only budgets with its prefix and this tag. Default: the
+    /// stack's name. Set it when the stack is renamed, or when the CLI should not need
+    /// `--stack-name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// Channels told once about an alert that is not for this policy (an unknown budget or
     /// threshold, another account, a message that is no alert). None by default: such alerts are
     /// only logged.
@@ -74,6 +80,7 @@ impl Default for Settings {
             flags_path: default_flags_path(),
             state_path: default_state_path(),
             retain_on_delete: false,
+            owner: None,
             unmatched_notify: Vec::new(),
             alarms: Vec::new(),
         }

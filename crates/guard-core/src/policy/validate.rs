@@ -480,6 +480,15 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> Settings {
             "AWS budget names cannot contain `:` or `\\`",
         );
     }
+    if let Some(owner) = &settings.owner
+        && let Err(problem) = check_owner(owner)
+    {
+        ctx.error(
+            &at("owner"),
+            format!("`owner` {problem}"),
+            "write the deployment's name, e.g. its stack name: up to 256 letters, digits, spaces and `_.:/=+-@` (an AWS tag value)",
+        );
+    }
     if settings.currency != "USD" {
         ctx.error(
             &at("currency"),
@@ -503,6 +512,26 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> Settings {
         );
     }
     settings.clone()
+}
+
+/// An owner name must be a valid AWS tag value, and not empty.
+pub fn check_owner(owner: &str) -> Result<(), String> {
+    if owner.trim().is_empty() {
+        return Err("is empty".into());
+    }
+    if owner.chars().count() > 256 {
+        return Err(format!(
+            "is {} characters long; a tag value has at most 256",
+            owner.chars().count()
+        ));
+    }
+    match owner
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || " _.:/=+-@".contains(*c)))
+    {
+        Some(bad) => Err(format!("contains `{}`", bad.escape_default())),
+        None => Ok(()),
+    }
 }
 
 fn is_ssm_path(path: &str) -> bool {
