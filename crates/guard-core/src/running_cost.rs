@@ -38,7 +38,7 @@ impl StackShape {
             .channels
             .values()
             .filter_map(|c| match c {
-                ChannelSpec::Slack { webhook_secret } => Some(webhook_secret.as_str()),
+                ChannelSpec::Slack { webhook_secret, .. } => Some(webhook_secret.as_str()),
                 ChannelSpec::Email { .. } => None,
             })
             .collect();
