@@ -15,3 +15,4 @@ pub mod prices;
 pub mod provision;
 pub mod routing;
 pub mod spend;
+pub mod text;
