@@ -2,7 +2,7 @@
 // CLI exports (for topics, secrets, IAM and the dashboard).
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CliError, exportPolicyJson, iamActionsJson, resolveCli, validatePolicy } from './cli';
@@ -167,7 +167,13 @@ export function ladderModels(policy: ExportedPolicy): string[] {
 
 const POLICY_FILE = /\.ya?ml$/;
 
-/** The policy's YAML files (top level of the directory), sorted by name (byte order). */
+/**
+ * The policy's YAML files (top level of the directory), sorted by name (byte order). The same rule
+ * as the CLI's: sub-directories are skipped, and any other entry named `*.yaml` or `*.yml` that is
+ * not a regular file (a symbolic link, a FIFO, a socket, a device) is refused, never read: a link
+ * could pull any file of the machine into the layer, and reading a FIFO would block synth. The
+ * directory itself may be a link (the operator named it).
+ */
 export function policyFiles(policyDir: string): string[] {
   let entries: string[];
   try {
@@ -175,9 +181,19 @@ export function policyFiles(policyDir: string): string[] {
   } catch (e) {
     throw new CliError(`cannot read the policy directory ${policyDir}: ${(e as Error).message}`);
   }
-  return entries
-    .filter((name) => POLICY_FILE.test(name) && statSync(path.join(policyDir, name)).isFile())
-    .sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  const files: string[] = [];
+  for (const name of entries) {
+    if (!POLICY_FILE.test(name)) continue;
+    const entry = lstatSync(path.join(policyDir, name));
+    if (entry.isDirectory()) continue;
+    if (!entry.isFile()) {
+      throw new CliError(
+        `${path.join(policyDir, name)} is not a regular file (${entry.isSymbolicLink() ? 'a symbolic link' : 'a FIFO, socket or device'}): only regular files of a policy directory are read`,
+      );
+    }
+    files.push(name);
+  }
+  return files.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
 /**

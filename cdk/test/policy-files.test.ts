@@ -1,5 +1,6 @@
 // The policy files, their hash and the layer staging; plus where the CLI is looked for.
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSchedule } from '../lib/budget-guard-stack';
@@ -18,6 +19,19 @@ describe('policyFiles', () => {
     const dir = policyDir({ 'b.yaml': 'b', 'a.yml': 'a', 'B.yaml': 'B', 'schema.json': '{}', 'notes.md': '' });
     mkdirSync(path.join(dir, 'nested.yaml'));
     expect(policyFiles(dir)).toEqual(['B.yaml', 'a.yml', 'b.yaml']);
+  });
+
+  it('refuses a link or a FIFO named like a policy file, without reading it', () => {
+    const linked = policyDir({ 'a.yaml': 'a' });
+    symlinkSync('/proc/self/environ', path.join(linked, 'environ.yaml'));
+    expect(() => policyFiles(linked)).toThrow(/environ\.yaml is not a regular file \(a symbolic link\)/);
+    const piped = policyDir({ 'a.yaml': 'a' });
+    execFileSync('mkfifo', [path.join(piped, 'pipe.yaml')]);
+    expect(() => policyFiles(piped)).toThrow(/pipe\.yaml is not a regular file/);
+    // Other names are not policy files, whatever they are.
+    const other = policyDir({ 'a.yaml': 'a' });
+    symlinkSync('/proc/self/environ', path.join(other, 'environ.txt'));
+    expect(policyFiles(other)).toEqual(['a.yaml']);
   });
 
   it('reports an unreadable directory', () => {

@@ -387,3 +387,38 @@ fn schema_command_prints_the_committed_schema() {
         "policies/schema.json is stale; regenerate it with\n    cargo run -q -p budget-guard -- schema > policies/schema.json"
     );
 }
+
+#[test]
+fn a_900_kb_prefix_is_refused_in_a_few_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.yaml");
+    let example = std::fs::read_to_string(workspace().join(EXAMPLE)).unwrap();
+    let prefix = "p".repeat(900 * 1024);
+    std::fs::write(
+        &path,
+        example.replace("budget_prefix: bg-", &format!("budget_prefix: {prefix}")),
+    )
+    .unwrap();
+    let out = run(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.code, Some(1), "{}", &out.transcript()[..2000]);
+    // One error, at the prefix: not one per budget, and the prefix is not printed.
+    assert!(
+        out.stderr.contains("error: policy is invalid: 1 error"),
+        "{}",
+        &out.stderr[..out.stderr.len().min(4000)]
+    );
+    assert!(
+        out.stderr
+            .contains("`budget_prefix` is 921600 characters long"),
+        "{}",
+        &out.stderr[..out.stderr.len().min(4000)]
+    );
+    assert!(
+        out.stderr.len() < 2000,
+        "{} bytes:\n{}",
+        out.stderr.len(),
+        &out.stderr[..4000]
+    );
+    let json = run(&["validate", "--format", "json", path.to_str().unwrap()]);
+    assert!(json.stdout.len() < 2000, "{} bytes", json.stdout.len());
+}

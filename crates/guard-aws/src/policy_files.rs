@@ -2,7 +2,7 @@
 //! layer (`BUDGET_GUARD_POLICY_DIR`). One code path, so both see the same errors.
 
 use guard_core::diagnostic::{Diagnostic, Severity};
-use guard_core::policy::{self, Policy, SourceFile};
+use guard_core::policy::{self, Policy, Refusal, SourceFile};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -32,8 +32,18 @@ impl PolicyError {
     }
 }
 
-/// The files of `paths`: a file is itself; a folder gives its `*.yaml` and `*.yml` files, sorted.
+/// The files of `paths`: a file is itself; a folder gives its `*.yaml` and `*.yml` entries, sorted.
 /// No paths means `policies/`.
+///
+/// Only regular files are read, each at most [`policy::MAX_FILE_BYTES`]. An entry of a folder that
+/// is a symbolic link, a FIFO, a socket or a device is not opened: it comes back refused
+/// ([`SourceFile::refused`]), and the loader reports it at the file like any other invalid input.
+/// Sub-folders are not read (a policy folder is one level deep), whatever their name.
+///
+/// A path given here (named on the command line, or the functions' policy folder) is followed
+/// when it is a symbolic link: it is the operator's own choice, as with any command's argument, and
+/// `policies -> ../shared/policies` is a common layout. What it leads to must still be a folder
+/// or a regular file, and the entries of a linked folder are held to the same rule as any other.
 pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, PolicyError> {
     let default = [PathBuf::from(DEFAULT_POLICY_DIR)];
     let paths = if paths.is_empty() {
@@ -45,35 +55,118 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, PolicyError> {
     for path in paths {
         let meta = std::fs::metadata(path).map_err(io(path))?;
         if meta.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(io(path))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && is_yaml(p))
-                .collect();
+            let mut entries = Vec::new();
+            for entry in std::fs::read_dir(path).map_err(io(path))? {
+                let entry = entry.map_err(io(path))?;
+                let entry_path = entry.path();
+                if !is_yaml(&entry_path) {
+                    continue;
+                }
+                // The entry itself, never what a link points at.
+                let kind = entry.file_type().map_err(io(&entry_path))?;
+                if kind.is_dir() {
+                    continue;
+                }
+                entries.push((entry_path, Follow::No));
+            }
             entries.sort();
             if entries.is_empty() {
                 return Err(PolicyError::NoFiles(path.clone()));
             }
             files.extend(entries);
         } else {
-            files.push(path.clone());
+            files.push((path.clone(), Follow::Yes));
         }
     }
     files
         .into_iter()
-        .map(|p| {
-            // At most one byte past the limit: the loader reports the size, a huge file costs
-            // no memory.
-            let mut bytes = Vec::new();
-            std::fs::File::open(&p)
-                .and_then(|f| {
-                    f.take(policy::MAX_FILE_BYTES as u64 + 1)
-                        .read_to_end(&mut bytes)
-                })
-                .map_err(io(&p))?;
-            Ok(SourceFile::new(display(&p), bytes))
-        })
+        .map(|(path, follow)| read_file(&path, follow))
         .collect()
+}
+
+/// Whether a symbolic link at the path itself is followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Follow {
+    /// A path the operator named.
+    Yes,
+    /// An entry of a policy folder.
+    No,
+}
+
+/// One file: read when it is a regular file, else refused without being opened.
+fn read_file(path: &Path, follow: Follow) -> Result<SourceFile, PolicyError> {
+    let name = display(path);
+    let meta = match follow {
+        Follow::Yes => std::fs::metadata(path),
+        Follow::No => std::fs::symlink_metadata(path),
+    }
+    .map_err(io(path))?;
+    if let Some(refusal) = refusal(&meta) {
+        return Ok(SourceFile::refused(name, refusal));
+    }
+    // The file may be swapped for a link or a FIFO between the look and the open: the open neither
+    // follows a link at the entry nor waits for a FIFO's writer, and what was opened is looked at
+    // again before a byte is read.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if follow == Follow::No {
+            libc::O_NOFOLLOW
+        } else {
+            0
+        };
+        options.custom_flags(libc::O_NONBLOCK | nofollow);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        #[cfg(unix)]
+        Err(e) if follow == Follow::No && e.raw_os_error() == Some(libc::ELOOP) => {
+            return Ok(SourceFile::refused(name, Refusal::SymbolicLink));
+        }
+        Err(e) => return Err(io(path)(e)),
+    };
+    let meta = file.metadata().map_err(io(path))?;
+    if let Some(refusal) = refusal(&meta) {
+        return Ok(SourceFile::refused(name, refusal));
+    }
+    // At most one byte past the limit: the loader reports the size, and a file whose size the
+    // system does not know (`/proc`) costs no more memory than that.
+    let mut bytes = Vec::new();
+    file.take(policy::MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io(path))?;
+    Ok(SourceFile::new(name, bytes))
+}
+
+/// Why a file of this kind and size is not read, if it is not.
+fn refusal(meta: &std::fs::Metadata) -> Option<Refusal> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return (meta.len() > policy::MAX_FILE_BYTES as u64)
+            .then_some(Refusal::TooLarge(meta.len()));
+    }
+    if kind.is_symlink() {
+        return Some(Refusal::SymbolicLink);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some(Refusal::Fifo);
+        }
+        if kind.is_socket() {
+            return Some(Refusal::Socket);
+        }
+        if kind.is_block_device() {
+            return Some(Refusal::BlockDevice);
+        }
+        if kind.is_char_device() {
+            return Some(Refusal::CharacterDevice);
+        }
+    }
+    Some(Refusal::NotRegular)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PolicyError + '_ {
@@ -99,12 +192,13 @@ fn display(path: &Path) -> String {
 pub fn render(sources: &[SourceFile], diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diagnostics {
-        // Lossy, so that a file that is not UTF-8 still shows the line with the bad byte (as `�`).
+        // Lines of policy text only: a file that is not UTF-8 or holds a NUL byte (a binary, an
+        // environment) is named with the place of its first bad byte, and none of it is shown.
         let text = sources
             .iter()
             .find(|s| s.name == d.file)
-            .map(|s| String::from_utf8_lossy(&s.bytes));
-        out.push_str(&d.render(text.as_deref()));
+            .and_then(SourceFile::quotable_text);
+        out.push_str(&d.render(text));
         out.push('\n');
     }
     let errors = diagnostics

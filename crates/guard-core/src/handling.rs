@@ -33,7 +33,7 @@ use serde_json::Value;
 use crate::alert::{Alert, parse_message};
 use crate::flags::{Flag, RouteState};
 use crate::ledger::{
-    self, Decision, Ledger, MAX_BY_CHARS, MAX_REASON_CHARS, Pin, Requirement, bounded, derive,
+    self, Decision, Ledger, MAX_BY_BYTES, MAX_REASON_BYTES, Pin, Requirement, bounded, derive,
     flag_agrees, flag_for, off_ladder,
 };
 use crate::message::{
@@ -244,7 +244,7 @@ impl Job {
     ) -> Job {
         Job {
             version: JOB_VERSION,
-            id: bounded(id, ledger::MAX_ALERT_ID_CHARS),
+            id: bounded(id, ledger::MAX_ALERT_ID_BYTES),
             first_seen: now,
             attempts: 0,
             notice,
@@ -532,15 +532,19 @@ fn describe(
     }
 }
 
-/// Where the route stands by its stored flag: the flag's own model (even off the ladder) and the
-/// step it claims, clamped to the ladder.
+/// Where the route stands by its stored flag: the flag's own model (even off the ladder, cut to
+/// the length of a model id: anyone with write access to the parameter wrote it) and the step it
+/// claims, clamped to the ladder.
 fn standing(route: &RouteSpec, flag: Option<&Flag>) -> RouteState {
     let mut state = RouteState::of(route, flag);
     if let Some(f) = flag {
-        state.model_id.clone_from(&f.model_id);
+        state.model_id = bounded(&f.model_id, MAX_FLAG_MODEL_BYTES);
     }
     state
 }
+
+/// The most of a stored flag's model id a notice quotes: a policy's model ids are shorter.
+const MAX_FLAG_MODEL_BYTES: usize = crate::policy::limits::MODEL_ID_MAX_CHARS;
 
 impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, S, K, E> {
     pub fn new(policy: Policy, trust: Trust, flags: F, state: S, slack: K, email: E) -> Self {
@@ -620,9 +624,12 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
             Ok(alert) => self.alert_job(inbound, &alert, now),
             Err(error) => {
                 tracing::warn!(%error, message_id = inbound.message_id, "a message on the alerts topic is no alert");
+                // All of it from outside: each part cut to its bound, with a count of what was cut.
                 let notice = Notice::Unrecognised {
-                    subject: inbound.subject.map(str::to_owned),
-                    reason: error.to_string(),
+                    subject: inbound
+                        .subject
+                        .map(|s| bounded(s, crate::message::MAX_SUBJECT_CHARS)),
+                    reason: bounded(&error.to_string(), MAX_REASON_BYTES),
                     excerpt: excerpt(inbound.message),
                 };
                 let channels = split_channels(&self.policy, &self.policy.settings.unmatched_notify);
@@ -656,7 +663,7 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         match assessment {
             Assessment::Unmatched { reason } => {
                 let mut notice = AlertNotice::new(alert, None);
-                notice.unmatched = Some(bounded(&reason, MAX_REASON_CHARS));
+                notice.unmatched = Some(bounded(&reason, MAX_REASON_BYTES));
                 let channels = split_channels(&self.policy, &self.policy.settings.unmatched_notify);
                 let key = format!("alerts/{}", key_part(inbound.message_id));
                 let job = Job::new(
@@ -688,7 +695,10 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
                             period_start,
                             threshold: title.clone(),
                             step: d.to_step,
-                            alert_ids: vec![inbound.message_id.to_owned()],
+                            alert_ids: vec![bounded(
+                                inbound.message_id,
+                                ledger::MAX_ALERT_ID_BYTES,
+                            )],
                         },
                     }],
                     _ => vec![],
@@ -814,7 +824,10 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
                     format!(
                         "the flag of route {} named {}, which is not on its ladder; it is rewritten from the policy",
                         route.name,
-                        flag.as_ref().map_or("", |f| f.model_id.as_str())
+                        bounded(
+                            flag.as_ref().map_or("", |f| f.model_id.as_str()),
+                            MAX_FLAG_MODEL_BYTES
+                        )
                     )
                 } else {
                     format!(
@@ -912,7 +925,7 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
                         period_start: period.start_of(now.date_naive()),
                         threshold: ledger::MANUAL.to_owned(),
                         step: check_step(*step)?,
-                        alert_ids: vec![bounded(by, MAX_BY_CHARS)],
+                        alert_ids: vec![bounded(by, MAX_BY_BYTES)],
                     });
                 }
                 Command::Pin {
@@ -921,8 +934,8 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
                     let here = derive(&self.policy, route, &ledger, now).step;
                     ledger.pin = Some(Pin {
                         step: check_step(step.unwrap_or(here))?,
-                        by: bounded(by, MAX_BY_CHARS),
-                        reason: bounded(reason, MAX_REASON_CHARS),
+                        by: bounded(by, MAX_BY_BYTES),
+                        reason: bounded(reason, MAX_REASON_BYTES),
                         at: now,
                     });
                 }
@@ -931,8 +944,8 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
                     ledger.requirements.clear();
                     if let Some(pin) = &mut ledger.pin {
                         pin.step = 1;
-                        pin.by = bounded(by, MAX_BY_CHARS);
-                        pin.reason = bounded(reason, MAX_REASON_CHARS);
+                        pin.by = bounded(by, MAX_BY_BYTES);
+                        pin.reason = bounded(reason, MAX_REASON_BYTES);
                         pin.at = now;
                     }
                 }
@@ -1049,7 +1062,8 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
             let action = RouteAction::Failed {
                 route: route.name.clone(),
                 target_model: route.model_at(target).to_owned(),
-                error: e.to_string(),
+                // An AWS error's text can be long, and may quote what it refused.
+                error: bounded(&e.to_string(), MAX_REASON_BYTES),
             };
             (action, e)
         };

@@ -25,11 +25,11 @@ pub const LEDGER_VERSION: u32 = 1;
 pub const MAX_RECORD_BYTES: usize = 4096;
 /// Alert ids kept per requirement: the first that raised it and the latest that confirmed it.
 pub const MAX_ALERT_IDS: usize = 2;
-/// Longest alert id kept (SNS message ids are 36 characters).
-pub const MAX_ALERT_ID_CHARS: usize = 40;
-/// Longest `by` and `reason` kept from an operator.
-pub const MAX_BY_CHARS: usize = 64;
-pub const MAX_REASON_CHARS: usize = 200;
+/// Longest alert id kept, in bytes as stored (SNS message ids are 36 characters).
+pub const MAX_ALERT_ID_BYTES: usize = 40;
+/// Longest `by` and `reason` kept from an operator or an alert, in bytes as stored.
+pub const MAX_BY_BYTES: usize = 64;
+pub const MAX_REASON_BYTES: usize = 200;
 /// Thresholds of all budgets that may step one route down: bounds the route's ledger (validation
 /// enforces it; a test proves the largest ledger fits [`MAX_RECORD_BYTES`]).
 pub const MAX_DOWNGRADES_PER_ROUTE: usize = 8;
@@ -86,15 +86,11 @@ pub struct Ledger {
     pub pin: Option<Pin>,
 }
 
-/// Cuts `text` to at most `max` characters, saying how many were cut.
+/// Cuts `text` from outside to at most `max` bytes as it is stored in a JSON record, saying how
+/// many characters were cut: `… (4,200 more characters)`. Plain ASCII keeps up to `max`
+/// characters; quotes, control characters and other scripts take more bytes each.
 pub fn bounded(text: &str, max: usize) -> String {
-    let count = text.chars().count();
-    if count <= max {
-        return text.to_owned();
-    }
-    let note = format!("… ({} more)", count - max);
-    let keep = max.saturating_sub(note.chars().count());
-    text.chars().take(keep).collect::<String>() + &note
+    crate::text::clip_json(text, max)
 }
 
 impl Ledger {
@@ -111,7 +107,7 @@ impl Ledger {
     /// ledger changed.
     pub fn add(&mut self, mut requirement: Requirement) -> bool {
         for id in &mut requirement.alert_ids {
-            *id = bounded(id, MAX_ALERT_ID_CHARS);
+            *id = bounded(id, MAX_ALERT_ID_BYTES);
         }
         requirement.alert_ids.truncate(MAX_ALERT_IDS);
         if let Some(existing) = self.requirements.iter_mut().find(|r| r.same(&requirement)) {
@@ -277,9 +273,9 @@ pub fn flag_for(
     let change = Change {
         budget: decision.because.as_ref().and_then(|r| r.budget.as_deref()),
         period_start: decision.because.as_ref().map(|r| r.period_start),
-        reason: &bounded(&reason, MAX_REASON_CHARS),
+        reason: &bounded(&reason, MAX_REASON_BYTES),
         at: now,
-        by: &author.map_or_else(|| ALERT_HANDLER.to_owned(), |a| bounded(a.by, MAX_BY_CHARS)),
+        by: &author.map_or_else(|| ALERT_HANDLER.to_owned(), |a| bounded(a.by, MAX_BY_BYTES)),
         pinned: decision.pinned,
     };
     Flag::at_step(route, decision.step, change)
@@ -443,26 +439,36 @@ mod tests {
 
     #[test]
     fn the_largest_ledger_fits_a_standard_ssm_parameter() {
-        // Budget names are at most 100 characters (AWS Budgets' limit, enforced by validation);
-        // threshold titles are at most `100.00% (FORECASTED)` or a dollar amount as long.
-        let mut ledger = Ledger::new(&"r".repeat(100));
+        use crate::policy::limits;
+        // Budget names take at most 100 bytes as stored (validation enforces it: 100 ASCII
+        // characters, AWS's limit, or fewer of those that take more room: here quotes, stored as
+        // `\"`); route names at most 64 characters. The longest threshold title validation lets
+        // through: the smallest amount a `Decimal` holds, forecasted. Alert ids, `by` and
+        // `reason` are cut to their bounds.
+        let budget = |i: usize| format!("{i:0>2}{}", "\"".repeat(49));
+        assert_eq!(
+            crate::text::json_len(&budget(0)),
+            limits::BUDGET_NAME_MAX_STORED_BYTES
+        );
+        let mut ledger = Ledger::new(&"r".repeat(limits::NAME_MAX_CHARS));
         for i in 0..MAX_REQUIREMENTS {
             ledger.requirements.push(Requirement {
-                budget: Some(format!("{i:0>100}")),
+                budget: Some(budget(i)),
                 period: Period::Quarterly,
                 period_start: day(10, 1),
-                threshold: "$99999999999.99 (FORECASTED)".into(),
+                threshold: "$0.0000000000000000000000000001 (FORECASTED)".into(),
                 step: 10,
-                alert_ids: vec!["i".repeat(MAX_ALERT_ID_CHARS); MAX_ALERT_IDS],
+                alert_ids: vec![bounded(&"\u{1}".repeat(5000), MAX_ALERT_ID_BYTES); MAX_ALERT_IDS],
             });
         }
         ledger.pin = Some(Pin {
             step: 10,
-            by: "b".repeat(MAX_BY_CHARS),
-            reason: "r".repeat(MAX_REASON_CHARS),
+            by: bounded(&"😀".repeat(5000), MAX_BY_BYTES),
+            reason: bounded(&"\"".repeat(5000), MAX_REASON_BYTES),
             at: at(11, 2, 0),
         });
         let len = ledger.to_json().len();
+        eprintln!("the largest ledger: {len} bytes");
         assert!(len <= MAX_RECORD_BYTES, "{len} bytes");
     }
 
@@ -471,6 +477,6 @@ mod tests {
         assert_eq!(bounded("short", 10), "short");
         let cut = bounded(&"x".repeat(5000), 200);
         assert!(cut.chars().count() <= 200, "{}", cut.len());
-        assert!(cut.ends_with("more)"));
+        assert!(cut.ends_with("more characters)"), "{cut}");
     }
 }

@@ -17,3 +17,4 @@ pub mod provision;
 pub mod routing;
 pub mod running_cost;
 pub mod spend;
+pub mod text;

@@ -24,8 +24,12 @@ pub const MAX_SUBJECT_CHARS: usize = 99;
 /// Slack header blocks take at most 150 characters.
 const MAX_HEADER_CHARS: usize = 150;
 
-/// How much of an unrecognised message a notice quotes.
-const EXCERPT_CHARS: usize = 400;
+/// How much of an unrecognised message a notice quotes, in bytes as stored.
+const EXCERPT_BYTES: usize = 400;
+/// How much of an alert's budget name and console link a notice keeps, in bytes as stored: the
+/// notice is kept in a 4 KB record, and the alert may come from anyone.
+const MAX_BUDGET_NAME_BYTES: usize = 200;
+const MAX_CONSOLE_URL_BYTES: usize = 300;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -76,8 +80,7 @@ impl AlertNotice {
     /// The notice of a matched alert (`unmatched` is `None`; set it for one that is not).
     pub fn new(alert: &Alert, threshold_label: Option<String>) -> AlertNotice {
         AlertNotice {
-            // Bounded: the notice is kept in a 4 KB record, and the name may come from anyone.
-            budget_name: crate::ledger::bounded(alert.budget_name(), 200),
+            budget_name: crate::ledger::bounded(alert.budget_name(), MAX_BUDGET_NAME_BYTES),
             source: alert.kind().to_owned(),
             alert_type: alert.alert_type(),
             threshold: alert.threshold(),
@@ -89,7 +92,7 @@ impl AlertNotice {
                 Alert::Budgets(a) => a
                     .console_url
                     .as_deref()
-                    .map(|u| crate::ledger::bounded(u, 300)),
+                    .map(|u| crate::ledger::bounded(u, MAX_CONSOLE_URL_BYTES)),
                 Alert::Spend(_) => None,
             },
             unmatched: None,
@@ -183,9 +186,9 @@ fn truncate(text: &str, max: usize) -> String {
     out
 }
 
-/// A short excerpt of an unrecognised message for a notice.
+/// A short excerpt of an unrecognised message for a notice, with a count of what was cut.
 pub fn excerpt(message: &str) -> String {
-    truncate(message.trim(), EXCERPT_CHARS)
+    crate::ledger::bounded(message.trim(), EXCERPT_BYTES)
 }
 
 /// Marks model ids and routes as code in mrkdwn.

@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures::executor::block_on;
 use guard_core::flags::{ALERT_HANDLER, Flag};
 use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
-use guard_core::handling::{Command, HandleError, Handler, Inbound, PortErrorKind};
-use guard_core::policy::{self, Policy, SourceFile};
+use guard_core::handling::{Command, HandleError, Handler, Inbound, PortError, PortErrorKind};
+use guard_core::policy::{self, Policy, SourceFile, limits};
 use guard_core::routing::Trust;
 
 const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
@@ -458,9 +458,36 @@ fn a_failing_rollover_notification_is_retried_by_the_next_tick() {
     );
 }
 
+/// Standard-tier SSM parameters hold at most 4 KB; the state store uses them. Every record the
+/// handler has written fits, and reads back.
+fn assert_records_fit(state: &MemoryState) {
+    let records = state.records.lock().unwrap().clone();
+    assert!(!records.is_empty());
+    for (key, value) in &records {
+        eprintln!("{key}: {} bytes", value.len());
+        assert!(
+            value.len() <= guard_core::ledger::MAX_RECORD_BYTES,
+            "{key}: {} bytes\n{value}",
+            value.len()
+        );
+        let readable = if key.starts_with("ledger/") {
+            serde_json::from_str::<guard_core::ledger::Ledger>(value).is_ok()
+        } else {
+            serde_json::from_str::<guard_core::handling::Job>(value).is_ok()
+        };
+        assert!(readable, "{key} reads back: {value}");
+    }
+}
+
+/// What was cut says how much: `… (4,200 more characters)`.
+fn assert_cut_with_a_count(state: &MemoryState) {
+    let records = state.records.lock().unwrap().clone();
+    let all: String = records.values().cloned().collect();
+    assert!(all.contains(" more characters)"), "{all}");
+}
+
 #[test]
 fn records_fit_a_standard_ssm_parameter() {
-    // Standard-tier SSM parameters hold at most 4 KB; the state store uses them.
     let mut p = policy();
     p.settings.unmatched_notify = vec!["platform-alerts".into()];
     let h = handler_for(p);
@@ -468,9 +495,23 @@ fn records_fit_a_standard_ssm_parameter() {
     let _ = handle(&h, &"m".repeat(300), &at_90(), nov(12));
     handle(&h, &"m".repeat(300), &at_90(), nov(12)).unwrap();
     handle(&h, "m-z", &"x".repeat(10_000), nov(12)).unwrap();
-    // A 5,000-character alert type or budget name is refused or cut, never stored whole.
+    // A 5,000-character alert type, budget name or message id, and a subject as long, are cut
+    // with a count, never stored whole; so are characters that take more room once stored.
     let long = at_100().replace("bg-chatbot", &format!("bg-{}", "c".repeat(5000)));
     handle(&h, "m-long", &long, nov(12)).unwrap();
+    let alert_type = at_100().replace("ACTUAL", &"A".repeat(5000));
+    handle(&h, "m-type", &alert_type, nov(12)).unwrap();
+    for (id, filler) in [("m-quote", "\""), ("m-control", "\u{1}"), ("m-emoji", "😀")] {
+        let name = at_100().replace("bg-chatbot", &filler.repeat(5000));
+        handle(&h, id, &name, nov(12)).unwrap();
+    }
+    let hostile = Inbound {
+        message_id: &"\u{1}".repeat(5000),
+        topic_arn: None,
+        subject: Some(&"s\"".repeat(5000)),
+        message: &format!("{}\n{}", "\"".repeat(5000), "x".repeat(5000)),
+    };
+    block_on(h.handle_message(&hostile, nov(12), None)).unwrap();
     let command = Command::Pin {
         route: "support-chatbot".into(),
         step: None,
@@ -478,10 +519,126 @@ fn records_fit_a_standard_ssm_parameter() {
         reason: "r".repeat(5000),
     };
     block_on(h.handle_command(&command, nov(12))).unwrap();
-    for key in h.state.keys() {
-        let len = h.state.records.lock().unwrap()[&key].len();
-        eprintln!("{key}: {len} bytes");
-        assert!(len < 4096, "{key}: {len} bytes");
+    assert_records_fit(&h.state);
+    assert_cut_with_a_count(&h.state);
+}
+
+/// A flag store whose writes fail with a 5,000-character error, as an AWS error may quote what
+/// it refused.
+#[derive(Debug, Default)]
+struct LongWinded(MemoryFlags);
+
+#[async_trait::async_trait]
+impl guard_core::handling::FlagStore for LongWinded {
+    async fn get_flag(&self, parameter: &str) -> Result<Option<Flag>, PortError> {
+        self.0.get_flag(parameter).await
+    }
+    async fn put_flag(&self, _parameter: &str, _flag: &Flag) -> Result<(), PortError> {
+        Err(PortError::new(
+            PortErrorKind::Throttled,
+            "put flag",
+            "e".repeat(5000),
+        ))
+    }
+}
+
+/// A policy at every bound validation allows for what the handler records: the longest prefix
+/// and budget names, route and channel names, model ids and threshold, and the most channels one
+/// job tells.
+fn largest_policy(budget: &str) -> Policy {
+    let prefix = "p".repeat(limits::BUDGET_PREFIX_MAX_CHARS);
+    let channel = |i: usize| format!("{i}{}", "c".repeat(limits::NAME_MAX_CHARS - 1));
+    let channels: Vec<String> = (0..limits::CHANNELS_PER_JOB_MAX).map(channel).collect();
+    let mut yaml = format!(
+        "version: 1\nsettings:\n  budget_prefix: {prefix}\n  unmatched_notify: [{}]\nchannels:\n",
+        channels.join(", ")
+    );
+    for (i, name) in channels.iter().enumerate() {
+        if i % 2 == 0 {
+            yaml.push_str(&format!("  {name}:\n    slack: {{webhook_secret: s{i}}}\n"));
+        } else {
+            yaml.push_str(&format!(
+                "  {name}:\n    email: [e{i}@example.com, f{i}@example.com]\n"
+            ));
+        }
+    }
+    let route = "r".repeat(limits::NAME_MAX_CHARS);
+    let model = |c: char| format!("{c}{}", "m".repeat(limits::MODEL_ID_MAX_CHARS - 1));
+    yaml.push_str(&format!(
+        "routes:\n  {route}:\n    ladder: [{}, {}]\npricing:\n  {}: {{input_per_1k: 1, output_per_1k: 1}}\n  {}: {{input_per_1k: 0.5, output_per_1k: 0.5}}\n",
+        model('a'),
+        model('b'),
+        model('a'),
+        model('b')
+    ));
+    yaml.push_str(&format!(
+        "budgets:\n  {}:\n    amount: 300\n    period: quarterly\n    thresholds:\n      - at: 33.3333333333333%\n        on: forecasted\n        notify: [{}]\n        downgrade: {{route: {route}, to: 2}}\n",
+        serde_json::to_string(budget).unwrap(),
+        channels.join(", ")
+    ));
+    let (policy, diagnostics) = policy::load(&[SourceFile::new("largest.yaml", yaml.clone())]);
+    policy.unwrap_or_else(|| panic!("{yaml}\n{diagnostics:#?}"))
+}
+
+#[test]
+fn records_of_the_largest_policy_fit_a_standard_ssm_parameter() {
+    // The budget's own name as long as the prefix leaves: in ASCII, and in characters that take
+    // more room once stored (validation bounds a name's stored bytes too).
+    let room = limits::BUDGET_NAME_MAX_STORED_BYTES - limits::BUDGET_PREFIX_MAX_CHARS;
+    for budget in [
+        "b".repeat(room),
+        "é".repeat(room / 2),
+        format!("{}bb", "😀".repeat(room / 4)),
+        "\"".repeat(room / 2),
+    ] {
+        let p = largest_policy(&budget);
+        let spec = p.budgets.values().next().unwrap().clone();
+        let route = p.routes.values().next().unwrap().clone();
+        let forecast = |id: &str| {
+            let message = budgets_message(&spec.name, "FORECASTED", "100.00", "300.00", "612.5")
+                .replace("for the current month", "for the current quarter");
+            (id.to_owned(), message)
+        };
+        // A matched alert that steps the route down and tells every channel; its redelivery.
+        let h = handler_for(p.clone());
+        let (id, message) = forecast(&"m".repeat(5000));
+        handle(&h, &id, &message, nov(12)).unwrap();
+        assert_eq!(h.flags.get(&route.parameter).map(|f| f.step), Some(2));
+        // An alert about no budget of the policy, told to `unmatched_notify`.
+        let unknown = budgets_message(&"u".repeat(5000), "ACTUAL", "1.00", "2.00", "3.00");
+        handle(&h, "m-unknown", &unknown, nov(12)).unwrap();
+        assert_records_fit(&h.state);
+        // The quarter ends: the tick moves the route back and tells every channel.
+        let next_quarter = Utc.with_ymd_and_hms(2027, 1, 1, 0, 5, 0).unwrap();
+        block_on(h.handle_tick(next_quarter, None));
+        // A flag someone else wrote, naming a 5,000-character model off the ladder.
+        let mut stray = h.flags.get(&route.parameter).unwrap();
+        stray.model_id = "x".repeat(5000);
+        stray.reason = "r".repeat(5000);
+        h.flags.insert(&route.parameter, stray);
+        block_on(h.handle_tick(next_quarter + chrono::Duration::minutes(5), None));
+        assert_records_fit(&h.state);
+        assert_cut_with_a_count(&h.state);
+
+        // A flag write that fails with a 5,000-character error: the notice records the failure.
+        let failing = Handler::new(
+            p.clone(),
+            Trust::default(),
+            LongWinded::default(),
+            MemoryState::default(),
+            RecordingSlack::default(),
+            RecordingEmail::default(),
+        );
+        let (id, message) = forecast("m-fails");
+        let inbound = Inbound {
+            message_id: &id,
+            topic_arn: None,
+            subject: None,
+            message: &message,
+        };
+        assert!(block_on(failing.handle_message(&inbound, nov(12), None)).is_err());
+        assert_records_fit(&failing.state);
+        assert_cut_with_a_count(&failing.state);
     }
 }
 

@@ -3,7 +3,7 @@
 //! here, so that a slow machine cannot fail the suite.
 
 use guard_core::diagnostic::Severity;
-use guard_core::policy::{MAX_FILE_BYTES, Policy, SourceFile, load};
+use guard_core::policy::{MAX_FILE_BYTES, Policy, SourceFile, limits, load};
 
 fn run(bytes: impl Into<Vec<u8>>) -> (Option<Policy>, Vec<guard_core::diagnostic::Diagnostic>) {
     load(&[SourceFile::new("p.yaml", bytes)])
@@ -179,10 +179,11 @@ fn ten_megabytes_are_refused_by_size() {
 
 #[test]
 fn a_file_just_under_the_limit_is_read() {
-    // Many budgets, padded with a comment to exactly one byte under the limit.
+    // As many budgets as AWS allows in an account, padded with a comment to exactly one byte
+    // under the limit.
     let mut text = String::from("version: 1\nbudgets:\n");
     let mut i = 0;
-    while text.len() < MAX_FILE_BYTES - 200 {
+    while text.len() < MAX_FILE_BYTES - 200 && i < limits::BUDGETS_PER_ACCOUNT_MAX {
         text.push_str(&format!(
             "  b{i}:\n    amount: {}\n    period: monthly\n",
             100 + i
@@ -195,7 +196,7 @@ fn a_file_just_under_the_limit_is_read() {
     assert_eq!(text.len(), MAX_FILE_BYTES - 1);
     let (policy, diagnostics) = run(text);
     let policy = policy.unwrap_or_else(|| panic!("valid: {:?}", diagnostics.first()));
-    assert_eq!(policy.budgets.len(), i);
+    assert_eq!(policy.budgets.len(), limits::BUDGETS_PER_ACCOUNT_MAX);
     assert!(
         run(format!("{}\n", "#".repeat(MAX_FILE_BYTES))).1[0]
             .message

@@ -54,6 +54,12 @@ pub fn workspace_root() -> PathBuf {
     root.canonicalize().unwrap_or(root)
 }
 
+/// The repository's Python (the venv with moto, and so botocore): `BUDGET_GUARD_PYTHON`, else
+/// `<root>/.venv/bin/python`; an error that says how to make it when neither exists.
+pub fn python() -> Result<PathBuf> {
+    resolve_python(std::env::var_os("BUDGET_GUARD_PYTHON"), &workspace_root())
+}
+
 /// The Python to run the launcher with: `BUDGET_GUARD_PYTHON`, else `<root>/.venv/bin/python`.
 fn resolve_python(from_env: Option<OsString>, root: &Path) -> Result<PathBuf> {
     if let Some(python) = from_env.filter(|p| !p.is_empty()) {
@@ -95,8 +101,7 @@ pub struct Emulator {
 impl Emulator {
     /// Starts a fresh emulator and waits (up to 20 s) until it answers.
     pub fn start() -> Result<Emulator> {
-        let python = resolve_python(std::env::var_os("BUDGET_GUARD_PYTHON"), &workspace_root())?;
-        Self::start_with_python(&python)
+        Self::start_with_python(&python()?)
     }
 
     /// As [`Emulator::start`], with the given Python interpreter.

@@ -37,7 +37,7 @@ mod lambda;
 pub use clock::{FakeClock, libfaketime};
 pub use emulator::{
     ACCESS_KEY_ID, ACCOUNT_ID, Emulator, REGION, SECRET_ACCESS_KEY, SnsPublished, is_write_action,
-    workspace_root,
+    python, workspace_root,
 };
 pub use http::{CfnResponseListener, HttpRecorder, RecordedRequest, Reply, Script, SlackListener};
 pub use lambda::{Invocation, LocalLambda, sns_event};

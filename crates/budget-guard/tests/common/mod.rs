@@ -51,6 +51,7 @@ pub fn run(args: &[&str]) -> Run {
     run_with_env(args, &[])
 }
 
+/// As [`run`], with more variables in the child's environment.
 pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_budget-guard"))
         .args(args)
@@ -58,6 +59,7 @@ pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         .current_dir(workspace())
         // Keep the environment from changing what the plan shows.
         .env_remove("BUDGET_GUARD_ALERTS_TOPIC_ARN")
+        .envs(env.iter().copied())
         .output()
         .expect("the budget-guard binary runs");
     Run {

@@ -16,11 +16,72 @@ use std::sync::OnceLock;
 /// the bound keeps validation of any input well under a second.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 
-/// A policy file as read from disk: its name for messages and its bytes.
+/// A policy file as read from disk: its name for messages and its bytes, or why it was not read.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub name: String,
     pub bytes: Vec<u8>,
+    /// Set when the reader refused the file without reading it; `bytes` is then empty. The loader
+    /// reports it at the file, like any other mistake in it.
+    pub refused: Option<Refusal>,
+}
+
+/// Why a file of a policy was not read. Only regular files are: a link could pull in any file the
+/// process can read (`/proc/self/environ` would put the environment into the diagnostics), and
+/// opening a FIFO would block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    SymbolicLink,
+    Fifo,
+    Socket,
+    BlockDevice,
+    CharacterDevice,
+    /// Any other kind of file that is not a regular file.
+    NotRegular,
+    /// A regular file of this many bytes, over [`MAX_FILE_BYTES`].
+    TooLarge(u64),
+}
+
+impl Refusal {
+    /// What the file is, for the diagnostic.
+    fn what(self) -> String {
+        match self {
+            Refusal::SymbolicLink => "a symbolic link".into(),
+            Refusal::Fifo => "a named pipe (FIFO)".into(),
+            Refusal::Socket => "a socket".into(),
+            Refusal::BlockDevice => "a block device".into(),
+            Refusal::CharacterDevice => "a character device".into(),
+            Refusal::NotRegular => "not a regular file".into(),
+            Refusal::TooLarge(bytes) => format!("{bytes} bytes"),
+        }
+    }
+
+    fn diagnostic(self, file: &str) -> Diagnostic {
+        match self {
+            Refusal::TooLarge(_) => too_large(file, &self.what()),
+            Refusal::SymbolicLink => Diagnostic::error(
+                file,
+                Span::start(),
+                "file is a symbolic link: only regular files of a policy folder are read",
+            )
+            .with_help("copy the file into the policy folder instead of linking it, or name the file itself on the command line"),
+            _ => Diagnostic::error(
+                file,
+                Span::start(),
+                format!("file is {}: only regular files of a policy folder are read", self.what()),
+            )
+            .with_help("remove it from the policy folder, or give it a name that does not end in `.yaml` or `.yml`"),
+        }
+    }
+}
+
+fn too_large(file: &str, size: &str) -> Diagnostic {
+    Diagnostic::error(
+        file,
+        Span::start(),
+        format!("file is {size}; a policy file may be at most {MAX_FILE_BYTES} bytes"),
+    )
+    .with_help("split the policy into several files of one folder")
 }
 
 impl SourceFile {
@@ -28,12 +89,32 @@ impl SourceFile {
         SourceFile {
             name: name.into(),
             bytes: bytes.into(),
+            refused: None,
+        }
+    }
+
+    /// A file the reader did not read, and why.
+    pub fn refused(name: impl Into<String>, refusal: Refusal) -> SourceFile {
+        SourceFile {
+            name: name.into(),
+            bytes: Vec::new(),
+            refused: Some(refusal),
         }
     }
 
     /// The text of the file, when it is UTF-8.
     pub fn text(&self) -> Option<&str> {
         std::str::from_utf8(&self.bytes).ok()
+    }
+
+    /// The text diagnostics may quote lines of: only a file read as policy text (not refused, at
+    /// most [`MAX_FILE_BYTES`], UTF-8, no NUL byte). A binary file's lines are never echoed: what
+    /// it holds (an environment, a key) is not for the terminal or the logs.
+    pub fn quotable_text(&self) -> Option<&str> {
+        if self.refused.is_some() || self.bytes.len() > MAX_FILE_BYTES {
+            return None;
+        }
+        self.text().filter(|t| !t.contains('\0'))
     }
 }
 
@@ -107,7 +188,13 @@ pub fn load(sources: &[SourceFile]) -> (Option<Policy>, Vec<Diagnostic>) {
         .filter(|(_, n)| *n > 0)
         .map(|(f, n)| (f.name, n))
         .collect();
-    let diagnostics = cap_per_file(diagnostics, &hidden);
+    let mut diagnostics = cap_per_file(diagnostics, &hidden);
+    for d in &mut diagnostics {
+        d.message = clip_quoted(&d.message);
+        if let Some(help) = &mut d.help {
+            *help = clip_quoted(help);
+        }
+    }
     let has_errors = diagnostics
         .iter()
         .any(|d| d.severity == diagnostic::Severity::Error);
@@ -171,20 +258,46 @@ fn cap_per_file(diagnostics: Vec<Diagnostic>, hidden: &BTreeMap<&str, usize>) ->
     kept
 }
 
+/// The longest value a diagnostic quotes between backticks: a 900 KB `budget_prefix` is reported,
+/// not printed.
+pub const MAX_QUOTED_CHARS: usize = 120;
+/// The longest message or help, whatever it quotes.
+const MAX_MESSAGE_CHARS: usize = 1_000;
+
+/// `text` with each part between backticks cut to [`MAX_QUOTED_CHARS`], saying how much was cut.
+fn clip_quoted(text: &str) -> String {
+    let clipped = if text.len() <= MAX_QUOTED_CHARS {
+        text.to_owned()
+    } else {
+        text.split('`')
+            .enumerate()
+            .map(|(i, part)| {
+                if i % 2 == 1 {
+                    crate::text::clip_chars(part, MAX_QUOTED_CHARS)
+                } else {
+                    part.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("`")
+    };
+    crate::text::clip_chars(&clipped, MAX_MESSAGE_CHARS)
+}
+
 fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<ParsedFile<'a>> {
     let name = source.name.as_str();
+    if let Some(refusal) = source.refused {
+        out.push(refusal.diagnostic(name));
+        return None;
+    }
     if source.bytes.len() > MAX_FILE_BYTES {
-        out.push(
-            Diagnostic::error(
-                name,
-                Span::start(),
-                format!(
-                    "file is {} bytes; a policy file may be at most {MAX_FILE_BYTES} bytes",
-                    source.bytes.len()
-                ),
-            )
-            .with_help("split the policy into several files of one folder"),
-        );
+        // A reader stops one byte past the limit, so the size may be more than this.
+        let size = if source.bytes.len() == MAX_FILE_BYTES + 1 {
+            format!("more than {MAX_FILE_BYTES} bytes")
+        } else {
+            format!("{} bytes", source.bytes.len())
+        };
+        out.push(too_large(name, &size));
         return None;
     }
     let text = match std::str::from_utf8(&source.bytes) {
@@ -192,8 +305,9 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
         Err(e) => {
             let span = position_of(&source.bytes, e.valid_up_to());
             out.push(
-                Diagnostic::error(name, span, "file is not UTF-8 text")
-                    .with_help("policy files are YAML text; is this a binary file?"),
+                Diagnostic::error(name, span, "file is not UTF-8 text").with_help(
+                    "policy files are YAML text; is this a binary file? (its lines are not shown)",
+                ),
             );
             return None;
         }
@@ -205,7 +319,9 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
                 position_of(text.as_bytes(), offset),
                 "file holds a NUL byte",
             )
-            .with_help("policy files are YAML text; is this a binary file?"),
+            .with_help(
+                "policy files are YAML text; is this a binary file? (its lines are not shown)",
+            ),
         );
         return None;
     }

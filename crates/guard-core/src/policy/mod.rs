@@ -1,6 +1,7 @@
 //! The policy: the YAML format (`raw`), loading in layers (`load`), the semantic checks
 //! (`validate`) and the checked model everything else reads (`model`).
 
+pub mod limits;
 mod load;
 pub mod model;
 pub mod raw;
@@ -8,7 +9,9 @@ mod schema_check;
 mod validate;
 pub mod yaml_tree;
 
-pub use load::{MAX_FILE_BYTES, MAX_SHOWN_PER_FILE, SourceFile, load, schema, schema_json};
+pub use load::{
+    MAX_FILE_BYTES, MAX_SHOWN_PER_FILE, Refusal, SourceFile, load, schema, schema_json,
+};
 pub use model::*;
 pub use raw::{ALERT_HANDLER_STATE_DIR, SPEND_WATCHER_STATE_DIR};
 pub use validate::{

@@ -2,6 +2,7 @@
 //! Budgets. It turns the raw files into the checked `Policy`, reporting every problem at the place
 //! in the file that causes it.
 
+use super::limits::{self, budget_name_problem};
 use super::load::ParsedFile;
 use super::model::{
     BudgetSpec, ChannelSpec, DowngradeSpec, Policy, RouteSpec, ScopeSpec, ThresholdSpec,
@@ -17,11 +18,14 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 
-/// AWS Budgets: at most 10 notifications per budget, 10 email subscribers per notification, budget
-/// names up to 100 characters.
-pub const MAX_THRESHOLDS: usize = 10;
+/// AWS Budgets: at most 10 notifications per budget, budget names up to 100 characters (see
+/// `limits` for the service model these come from).
+pub const MAX_THRESHOLDS: usize = limits::NOTIFICATIONS_PER_BUDGET_MAX;
+pub const MAX_BUDGET_NAME: usize = limits::BUDGET_NAME_MAX_CHARS;
+/// Distinct email addresses one threshold reaches. Emails go out through the notify topic, not as
+/// Budgets subscribers, but AWS Budgets' own limit (10 email subscribers per notification) is the
+/// one people expect; a larger list belongs on a mailing list.
 pub const MAX_EMAILS_PER_NOTIFICATION: usize = 10;
-pub const MAX_BUDGET_NAME: usize = 100;
 
 pub const AMAZON_BEDROCK_SERVICE: &str = "Amazon Bedrock";
 
@@ -279,7 +283,7 @@ pub(crate) fn validate(
         }
     }
 
-    let settings = check_settings(&mut ctx, files);
+    let (settings, prefix_ok) = check_settings(&mut ctx, files);
     let pricing = merge(
         &mut ctx,
         "pricing",
@@ -287,6 +291,9 @@ pub(crate) fn validate(
         |f| &f.file.pricing,
         files,
     );
+    for (model, (origin, _)) in &pricing.items {
+        check_model_id_length(&mut ctx, origin, model, true);
+    }
     // Prices exactly as written: serde reads a YAML number through an f64, which keeps about 16
     // significant digits; the text keeps them all.
     let mut exact_prices: BTreeMap<&str, PriceOverride> = BTreeMap::new();
@@ -370,6 +377,24 @@ pub(crate) fn validate(
         )
         .collect();
 
+    if budgets.items.len() > limits::BUDGETS_PER_ACCOUNT_MAX {
+        // At the first budget past the quota, in name order.
+        if let Some((name, (origin, _))) = budgets.items.iter().nth(limits::BUDGETS_PER_ACCOUNT_MAX)
+        {
+            ctx.error_at_key(
+                origin,
+                format!(
+                    "the policy defines {} budgets; `{name}` is past the first {}",
+                    budgets.items.len(),
+                    limits::BUDGETS_PER_ACCOUNT_MAX
+                ),
+                format!(
+                    "AWS allows at most {} budgets per account, the account's other budgets included",
+                    limits::BUDGETS_PER_ACCOUNT_MAX
+                ),
+            );
+        }
+    }
     let mut budget_specs = BTreeMap::new();
     for (name, (origin, budget)) in &budgets.items {
         if let Some(spec) = check_budget(
@@ -378,6 +403,7 @@ pub(crate) fn validate(
             origin,
             budget,
             &settings,
+            prefix_ok,
             &channel_specs,
             &route_specs,
             &catalog,
@@ -388,6 +414,20 @@ pub(crate) fn validate(
     }
 
     if let Some(file) = files.iter().position(|f| f.file.settings.is_some()) {
+        let distinct: BTreeSet<&String> = settings.unmatched_notify.iter().collect();
+        if distinct.len() > limits::CHANNELS_PER_JOB_MAX {
+            ctx.error_at_key(
+                &Origin {
+                    file,
+                    path: vec![key("settings"), key("unmatched_notify")],
+                },
+                format!("`unmatched_notify` names {} channels", distinct.len()),
+                format!(
+                    "at most {} channels: the alert handler's record of an alert lists them, and it must fit one SSM parameter",
+                    limits::CHANNELS_PER_JOB_MAX
+                ),
+            );
+        }
         for (i, channel) in settings.unmatched_notify.iter().enumerate() {
             if !channel_specs.contains_key(channel) {
                 let at = Origin {
@@ -422,6 +462,26 @@ pub(crate) fn validate(
                 ),
             );
         }
+        // A roll-over of the route tells every channel of those thresholds in one job.
+        let told: BTreeSet<&String> = budget_specs
+            .values()
+            .flat_map(|b: &BudgetSpec| b.thresholds.iter())
+            .filter(|t| t.downgrade.as_ref().is_some_and(|d| d.route == *route))
+            .flat_map(|t| t.notify.iter())
+            .collect();
+        if told.len() > limits::CHANNELS_PER_JOB_MAX {
+            ctx.error_at_key(
+                origin,
+                format!(
+                    "the thresholds that step route `{route}` down notify {} channels",
+                    told.len()
+                ),
+                format!(
+                    "at most {} channels together: the alert handler tells them all when the route moves back, in one record that must fit an SSM parameter",
+                    limits::CHANNELS_PER_JOB_MAX
+                ),
+            );
+        }
     }
 
     let errors_after = ctx.errors;
@@ -437,7 +497,9 @@ pub(crate) fn validate(
     (policy, dropped)
 }
 
-fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> Settings {
+/// The settings in force, and whether `budget_prefix` is usable (when it is not, the budgets' full
+/// names are not checked: every one would repeat the prefix's error).
+fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> (Settings, bool) {
     let mut chosen: Option<(usize, &Settings)> = None;
     for (i, file) in files.iter().enumerate() {
         if let Some(settings) = &file.file.settings {
@@ -461,25 +523,47 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> Settings {
         }
     }
     let Some((file, settings)) = chosen else {
-        return Settings::default();
+        return (Settings::default(), true);
     };
     let at = |field: &str| Origin {
         file,
         path: vec![key("settings"), key(field)],
     };
     let prefix = &settings.budget_prefix;
+    let errors_before = ctx.errors;
+    let prefix_chars = prefix.chars().count();
     if prefix.is_empty() {
         ctx.error(&at("budget_prefix"), "`budget_prefix` is empty", "the prefix marks the budgets the guard owns; without one it would own every budget of the account");
-    } else if let Some(bad) = prefix
-        .chars()
-        .find(|c| matches!(c, ':' | '\\') || c.is_control())
-    {
+    } else if prefix_chars > limits::BUDGET_PREFIX_MAX_CHARS {
         ctx.error(
             &at("budget_prefix"),
-            format!("`budget_prefix` contains `{}`", bad.escape_default()),
-            "AWS budget names cannot contain `:` or `\\`",
+            format!("`budget_prefix` is {prefix_chars} characters long"),
+            format!(
+                "at most {} characters, so that budget names keep room within AWS's {} (the prefix is part of every budget's name)",
+                limits::BUDGET_PREFIX_MAX_CHARS,
+                limits::BUDGET_NAME_MAX_CHARS
+            ),
+        );
+    } else if crate::text::json_len(prefix) > limits::BUDGET_PREFIX_MAX_STORED_BYTES {
+        ctx.error(
+            &at("budget_prefix"),
+            format!(
+                "`budget_prefix` takes {} bytes as stored",
+                crate::text::json_len(prefix)
+            ),
+            format!(
+                "at most {} bytes (a letter of the English alphabet takes 1, `é` 2, most emoji 4): the alert handler keeps budget names in records of one SSM parameter",
+                limits::BUDGET_PREFIX_MAX_STORED_BYTES
+            ),
+        );
+    } else if let Some(problem) = budget_name_problem(prefix) {
+        ctx.error(
+            &at("budget_prefix"),
+            format!("`budget_prefix` {problem}"),
+            "the prefix starts every AWS budget name, and AWS budget names cannot contain `:`, `\\`, `/action/`, or `<script>` with `</script>`",
         );
     }
+    let prefix_ok = ctx.errors == errors_before;
     if let Some(owner) = &settings.owner
         && let Err(problem) = check_owner(owner)
     {
@@ -496,22 +580,60 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> Settings {
             "AWS Budgets for Bedrock spend are in USD; write `currency: USD`",
         );
     }
-    for (field, value) in [
-        ("flags_path", &settings.flags_path),
-        ("state_path", &settings.state_path),
+    for (field, value, below) in [
+        ("flags_path", &settings.flags_path, 1),
+        ("state_path", &settings.state_path, limits::STATE_KEY_LEVELS),
     ] {
         if !is_ssm_path(value) {
             ctx.error(&at(field), format!("`{field}` `{value}` is not an SSM parameter path"), "write a path that starts and ends with `/`, e.g. `/budget-guard/routes/`, of letters, digits and `_.-/`");
+        } else if value.len() > limits::SSM_PATH_MAX_CHARS {
+            ctx.error(
+                &at(field),
+                format!("`{field}` is {} characters long", value.len()),
+                format!(
+                    "at most {} characters, so that the parameters under it stay within SSM's limit on names",
+                    limits::SSM_PATH_MAX_CHARS
+                ),
+            );
+        } else if levels(value) + below > limits::SSM_PARAMETER_MAX_LEVELS {
+            ctx.error(
+                &at(field),
+                format!("`{field}` is {} levels deep", levels(value)),
+                format!(
+                    "SSM parameter names are at most {} levels deep, and the guard's parameters go {below} below `{field}`",
+                    limits::SSM_PARAMETER_MAX_LEVELS
+                ),
+            );
         }
     }
-    if settings.flags_path == settings.state_path {
+    let (flags, state) = (&settings.flags_path, &settings.state_path);
+    if flags == state {
         ctx.error(
             &at("state_path"),
             "`state_path` is the same as `flags_path`",
             "keep the guard's own state apart from the routing flags that applications read",
         );
+    } else if state.starts_with(flags.as_str()) {
+        ctx.error(
+            &at("state_path"),
+            format!("`state_path` `{state}` is inside `flags_path` `{flags}`"),
+            NESTED_PATHS_HELP,
+        );
+    } else if flags.starts_with(state.as_str()) {
+        ctx.error(
+            &at("flags_path"),
+            format!("`flags_path` `{flags}` is inside `state_path` `{state}`"),
+            NESTED_PATHS_HELP,
+        );
     }
-    settings.clone()
+    (settings.clone(), prefix_ok)
+}
+
+const NESTED_PATHS_HELP: &str = "neither path may contain the other: applications are granted read access to everything under `flags_path`, and the guard's own records live under `state_path`. Use sibling paths such as `/budget-guard/routes/` and `/budget-guard/state/`";
+
+/// The levels of an SSM name or path: `/a/b/` and `/a/b` are two.
+fn levels(path: &str) -> usize {
+    path.split('/').filter(|s| !s.is_empty()).count()
 }
 
 /// An owner name must be a valid AWS tag value, and not empty.
@@ -564,6 +686,7 @@ fn check_channels(
                 {
                     ctx.error(&at, "`webhook_secret` holds a URL", "put the webhook URL into a Secrets Manager secret and write the secret's name here; a URL in git is a leaked credential");
                 } else if secret.is_empty()
+                    || secret.len() > limits::SECRET_NAME_MAX_CHARS
                     || !secret
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
@@ -571,7 +694,10 @@ fn check_channels(
                     ctx.error(
                         &at,
                         format!("`{secret}` is not a Secrets Manager secret name"),
-                        "secret names use letters, digits and `/_+=.@-`",
+                        format!(
+                            "secret names use letters, digits and `/_+=.@-`, up to {} characters",
+                            limits::SECRET_NAME_MAX_CHARS
+                        ),
                     );
                 }
                 if let Some(chatbot) = &slack.chatbot {
@@ -760,7 +886,7 @@ pub fn is_email(email: &str) -> bool {
 
 fn check_name(ctx: &mut Ctx<'_>, origin: &Origin, what: &str, name: &str) {
     let ok = !name.is_empty()
-        && name.len() <= 64
+        && name.len() <= limits::NAME_MAX_CHARS
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
@@ -768,9 +894,32 @@ fn check_name(ctx: &mut Ctx<'_>, origin: &Origin, what: &str, name: &str) {
         ctx.error_at_key(
             origin,
             format!("{what} name `{name}` is not allowed"),
-            "names use letters, digits, `-` and `_`, up to 64 characters",
+            format!(
+                "names use letters, digits, `-` and `_`, up to {} characters",
+                limits::NAME_MAX_CHARS
+            ),
         );
     }
+}
+
+/// A model id longer than any Bedrock id or ARN: an error, and true, so that the caller does not
+/// look it up as well. `key` when the id is a map key (pricing) rather than a value.
+fn check_model_id_length(ctx: &mut Ctx<'_>, at: &Origin, model: &str, key: bool) -> bool {
+    let chars = model.chars().count();
+    if chars <= limits::MODEL_ID_MAX_CHARS {
+        return false;
+    }
+    let message = format!("model id `{model}` is {chars} characters long");
+    let help = format!(
+        "Bedrock model ids and inference profile ARNs are at most {} characters here",
+        limits::MODEL_ID_MAX_CHARS
+    );
+    if key {
+        ctx.error_at_key(at, message, help);
+    } else {
+        ctx.error(at, message, help);
+    }
+    true
 }
 
 /// Ladder steps must get cheaper: compared by the price of a request of 1,000 input and 1,000
@@ -808,6 +957,9 @@ fn check_routes(
                 );
                 continue;
             }
+            if check_model_id_length(ctx, &at, model, false) {
+                continue;
+            }
             match catalog.resolve(model) {
                 None => unknown_model(ctx, &at, model, catalog),
                 Some(resolved) => {
@@ -834,13 +986,56 @@ fn check_routes(
             .parameter
             .clone()
             .unwrap_or_else(|| format!("{}{name}", settings.flags_path));
-        let full_name = parameter.starts_with('/') && !parameter.ends_with('/');
-        if route.parameter.is_some() && !full_name {
-            ctx.error(
-                &origin.join([key("parameter")]),
-                format!("`{parameter}` is not an SSM parameter name"),
-                "write a full name such as `/budget-guard/routes/chatbot`",
-            );
+        let parameter_at = origin.join([key("parameter")]);
+        let full_name = parameter.starts_with('/')
+            && !parameter.ends_with('/')
+            && is_ssm_path(&format!("{parameter}/"));
+        // A default flag, `flags_path` and the route's name, is within SSM's limits when the
+        // settings are; one the policy names is checked here.
+        if route.parameter.is_some() {
+            if !full_name {
+                ctx.error(
+                    &parameter_at,
+                    format!("`{parameter}` is not an SSM parameter name"),
+                    "write a full name such as `/budget-guard/routes/chatbot`, of letters, digits and `_.-/`",
+                );
+            } else if !parameter.starts_with(&settings.flags_path) {
+                ctx.error(
+                    &parameter_at,
+                    format!(
+                        "the flag `{parameter}` of route `{name}` is not under `flags_path` `{}`",
+                        settings.flags_path
+                    ),
+                    format!(
+                        "applications are granted read access to the flags under `flags_path`, and the guard's permissions cover no other parameter; write e.g. `{}{name}`",
+                        settings.flags_path
+                    ),
+                );
+            } else if parameter.len() > limits::SSM_PARAMETER_NAME_MAX_CHARS {
+                ctx.error(
+                    &parameter_at,
+                    format!(
+                        "the flag of route `{name}` is {} characters long",
+                        parameter.len()
+                    ),
+                    format!(
+                        "SSM parameter names are at most {} characters here (1,011 with the ARN before them)",
+                        limits::SSM_PARAMETER_NAME_MAX_CHARS
+                    ),
+                );
+            } else if levels(&parameter) > limits::SSM_PARAMETER_MAX_LEVELS {
+                ctx.error(
+                    &parameter_at,
+                    format!(
+                        "the flag of route `{name}` is {} levels deep",
+                        levels(&parameter)
+                    ),
+                    format!(
+                        "SSM parameter names are at most {} levels deep",
+                        limits::SSM_PARAMETER_MAX_LEVELS
+                    ),
+                );
+            }
         }
         if let Some(other) = parameters.insert(parameter.clone(), (*name).to_owned()) {
             ctx.error_at_key(
@@ -891,6 +1086,7 @@ fn check_budget(
     origin: &Origin,
     budget: &Budget,
     settings: &Settings,
+    prefix_ok: bool,
     channels: &BTreeMap<String, ChannelSpec>,
     routes: &BTreeMap<String, RouteSpec>,
     catalog: &Catalog,
@@ -898,31 +1094,40 @@ fn check_budget(
 ) -> Option<BudgetSpec> {
     let errors_before = ctx.errors;
     let full_name = format!("{}{name}", settings.budget_prefix);
-    if full_name.chars().count() > MAX_BUDGET_NAME {
-        ctx.error_at_key(
-            origin,
-            format!(
-                "budget name `{full_name}` is {} characters long",
-                full_name.chars().count()
-            ),
-            format!("AWS budget names, prefix included, are at most {MAX_BUDGET_NAME} characters"),
-        );
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| matches!(c, ':' | '\\') || c.is_control())
-    {
-        ctx.error_at_key(
-            origin,
-            format!("budget name `{name}` contains `{}`", bad.escape_default()),
-            "AWS budget names cannot contain `:` or `\\`",
-        );
-    }
     if name.trim().is_empty() {
         ctx.error_at_key(
             origin,
             "budget name is empty",
             "name the budget, e.g. `chatbot-monthly`",
+        );
+    } else if let Some(problem) = budget_name_problem(name) {
+        // The name alone: a mistake of its own, whatever the prefix.
+        ctx.error_at_key(
+            origin,
+            format!("budget name `{name}` {problem}"),
+            BUDGET_NAME_HELP,
+        );
+    } else if prefix_ok && let Some(problem) = budget_name_problem(&full_name) {
+        // The AWS name, prefix and name together: its length, or a pattern across the two.
+        ctx.error_at_key(
+            origin,
+            format!("budget name `{full_name}` {problem}"),
+            format!(
+                "the AWS budget name is `budget_prefix` followed by the policy's name; {BUDGET_NAME_HELP}"
+            ),
+        );
+    } else if prefix_ok && crate::text::json_len(&full_name) > limits::BUDGET_NAME_MAX_STORED_BYTES
+    {
+        ctx.error_at_key(
+            origin,
+            format!(
+                "budget name `{full_name}` takes {} bytes as stored",
+                crate::text::json_len(&full_name)
+            ),
+            format!(
+                "at most {} bytes, prefix included (a letter of the English alphabet takes 1, `é` 2, most emoji 4, `\"` 2): the alert handler's record of a route names up to ten budgets and must fit one SSM parameter",
+                limits::BUDGET_NAME_MAX_STORED_BYTES
+            ),
         );
     }
 
@@ -1025,6 +1230,8 @@ fn check_budget(
     })
 }
 
+const BUDGET_NAME_HELP: &str = "AWS budget names, prefix included, are at most 100 characters, and cannot contain `:`, `\\`, `/action/`, or `<script>` with `</script>`";
+
 fn basis_word(basis: Basis) -> &'static str {
     match basis {
         Basis::Actual => "actual",
@@ -1066,13 +1273,10 @@ fn check_scope(
         ctx.error_at_key(&at.join([key("services")]), "a scope lists both `services` and `models`", "`models` narrows all Bedrock spend to some models; `services` names Cost Explorer services instead. Keep one");
     }
     for (i, model) in scope.models.iter().enumerate() {
-        if catalog.resolve(model).is_none() {
-            unknown_model(
-                ctx,
-                &at.join([key("models"), Seg::Index(i)]),
-                model,
-                catalog,
-            );
+        let model_at = at.join([key("models"), Seg::Index(i)]);
+        if !check_model_id_length(ctx, &model_at, model, false) && catalog.resolve(model).is_none()
+        {
+            unknown_model(ctx, &model_at, model, catalog);
         }
     }
     for (i, service) in scope.services.iter().enumerate() {
@@ -1082,6 +1286,13 @@ fn check_scope(
                 "empty service name",
                 "write a Cost Explorer service name such as `Amazon Bedrock`",
             );
+        } else {
+            filter_value_length(
+                ctx,
+                &at.join([key("services"), Seg::Index(i)]),
+                "service name",
+                service,
+            );
         }
     }
     for (i, account) in scope.accounts.iter().enumerate() {
@@ -1090,6 +1301,14 @@ fn check_scope(
         }
     }
     for (i, region) in scope.regions.iter().enumerate() {
+        if filter_value_length(
+            ctx,
+            &at.join([key("regions"), Seg::Index(i)]),
+            "region",
+            region,
+        ) {
+            continue;
+        }
         if !is_region(region) {
             ctx.error(
                 &at.join([key("regions"), Seg::Index(i)]),
@@ -1099,12 +1318,33 @@ fn check_scope(
         }
     }
     for (tag, values) in &scope.tags {
-        if values.is_empty() {
+        let tag_at = at.join([key("tags"), key(tag)]);
+        let tag_chars = tag.chars().count();
+        if tag.is_empty() {
+            ctx.error_at_key(
+                &tag_at,
+                "empty tag key",
+                "write the cost allocation tag's key, e.g. `app`",
+            );
+        } else if tag_chars > limits::FILTER_TAG_KEY_MAX_CHARS {
+            ctx.error_at_key(
+                &tag_at,
+                format!("tag key `{tag}` is {tag_chars} characters long"),
+                format!(
+                    "AWS Budgets filters on tag keys of at most {} characters",
+                    limits::FILTER_TAG_KEY_MAX_CHARS
+                ),
+            );
+        }
+        if values.len() < limits::FILTER_VALUES_MIN {
             ctx.error(
-                &at.join([key("tags"), key(tag)]),
+                &tag_at,
                 format!("tag `{tag}` lists no values"),
                 "list the tag values whose spend counts",
             );
+        }
+        for (i, value) in values.iter().enumerate() {
+            filter_value_length(ctx, &tag_at.join([Seg::Index(i)]), "tag value", value);
         }
     }
     let models: Vec<String> = if scope.models.is_empty() {
@@ -1127,6 +1367,23 @@ fn check_scope(
         accounts: scope.accounts.clone(),
         regions: scope.regions.clone(),
     }
+}
+
+/// A value of a budget's filter longer than AWS Budgets takes: an error, and true.
+fn filter_value_length(ctx: &mut Ctx<'_>, at: &Origin, what: &str, value: &str) -> bool {
+    let chars = value.chars().count();
+    if chars <= limits::FILTER_VALUE_MAX_CHARS {
+        return false;
+    }
+    ctx.error(
+        at,
+        format!("{what} `{value}` is {chars} characters long"),
+        format!(
+            "AWS Budgets filters on values of at most {} characters",
+            limits::FILTER_VALUE_MAX_CHARS
+        ),
+    );
+    true
 }
 
 fn is_region(region: &str) -> bool {
@@ -1201,6 +1458,37 @@ fn check_threshold(
                 value.normalize()
             ),
             "percentages are of the budgeted amount, e.g. `90%` or `100%`",
+        );
+    }
+    if value > Decimal::from(limits::NOTIFICATION_THRESHOLD_MAX) {
+        // Past the ten-times rules above whenever the amount is right; said on its own when the
+        // amount is wrong and an amount threshold could not be compared with it.
+        if threshold_type == ThresholdType::AbsoluteValue && amount.is_none() {
+            ctx.error(
+                &at_at,
+                "threshold is more than AWS Budgets takes",
+                format!(
+                    "AWS Budgets thresholds are at most {}",
+                    limits::NOTIFICATION_THRESHOLD_MAX
+                ),
+            );
+        }
+    } else if value > Decimal::ZERO && !survives_a_double(value) {
+        ctx.error(
+            &at_at,
+            format!("threshold `{}` has more digits than AWS Budgets keeps", value.normalize()),
+            "AWS Budgets keeps a threshold as a double, about 15 significant digits; write fewer decimals",
+        );
+    }
+    let distinct: BTreeSet<&String> = threshold.notify.iter().collect();
+    if distinct.len() > limits::CHANNELS_PER_JOB_MAX {
+        ctx.error_at_key(
+            &at.join([key("notify")]),
+            format!("this threshold notifies {} channels", distinct.len()),
+            format!(
+                "at most {} channels: the alert handler's record of an alert lists them, and it must fit one SSM parameter",
+                limits::CHANNELS_PER_JOB_MAX
+            ),
         );
     }
     if threshold.on == Basis::Forecasted && period == Period::Daily {
@@ -1320,6 +1608,16 @@ fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
     }
 }
 
+/// Whether `value` reads back the same after a trip through an `f64`, as AWS Budgets keeps a
+/// threshold (and as the provisioner writes it and reads it back).
+fn survives_a_double(value: Decimal) -> bool {
+    let text = value.normalize().to_string();
+    text.parse::<f64>()
+        .ok()
+        .and_then(|f| Decimal::from_str(&f.to_string()).ok())
+        .is_some_and(|back| back.normalize() == value.normalize())
+}
+
 /// `90%`, `12.5 %`, `$450`, `$1,200.00`.
 pub fn parse_threshold(text: &str) -> Option<(Decimal, ThresholdType)> {
     let text = text.trim();
@@ -1345,6 +1643,23 @@ fn check_use_case(
     catalog: &Catalog,
 ) -> Option<UseCaseSpec> {
     let errors_before = ctx.errors;
+    let name_chars = use_case.name.chars().count();
+    if use_case.name.trim().is_empty() {
+        ctx.error(
+            &at.join([key("name")]),
+            "a use case's name is empty",
+            "say what the use case is, e.g. `support chatbot`",
+        );
+    } else if name_chars > limits::USE_CASE_NAME_MAX_CHARS {
+        ctx.error(
+            &at.join([key("name")]),
+            format!("a use case's name is {name_chars} characters long"),
+            format!(
+                "at most {} characters; put the rest in the budget's `description`",
+                limits::USE_CASE_NAME_MAX_CHARS
+            ),
+        );
+    }
     let model = match (&use_case.route, &use_case.model) {
         (Some(route), None) => match routes.get(route) {
             Some(r) => r.ladder.first().cloned(),
@@ -1365,8 +1680,11 @@ fn check_use_case(
             }
         },
         (None, Some(model)) => {
-            if catalog.resolve(model).is_none() {
-                unknown_model(ctx, &at.join([key("model")]), model, catalog);
+            let model_at = at.join([key("model")]);
+            if !check_model_id_length(ctx, &model_at, model, false)
+                && catalog.resolve(model).is_none()
+            {
+                unknown_model(ctx, &model_at, model, catalog);
             }
             Some(model.clone())
         }
