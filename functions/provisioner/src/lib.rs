@@ -2,6 +2,11 @@
 //! policy; Delete removes what the guard owns unless the policy retains it) and the scheduled
 //! drift repair, which re-applies the same policy.
 //!
+//! How deep each run reads (see [`ReadDepth`]): a deploy (Create, Update) and the daily
+//! `drift-repair-full` read every notification's subscribers; the 6-hourly `drift-repair` reads
+//! budgets and notifications only (a few list calls), so subscriber drift waits for the next full
+//! run; a Delete removes whole budgets and needs no subscribers.
+//!
 //! The policy arrives as a Lambda layer of the committed YAML files (`/opt/policy`, or
 //! `BUDGET_GUARD_POLICY_DIR`), read with the CLI's loader, so a bad policy fails `cdk deploy`
 //! with the same `file:line:col` errors and changes nothing.
@@ -18,7 +23,7 @@ use guard_core::account::{AccountState, desired};
 use guard_core::diagnostic::{Diagnostic, Severity};
 use guard_core::plan::plan;
 use guard_core::policy::{self, Policy};
-use guard_core::provision::{ApplyOptions, ApplyReport, PortError, apply, read_live};
+use guard_core::provision::{ApplyOptions, ApplyReport, PortError, ReadDepth, apply, read_live};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -27,6 +32,11 @@ use std::path::{Path, PathBuf};
 /// removes the budgets of the old prefix. (`:` cannot occur in a budget name, so the prefix
 /// reads back exactly.)
 pub const PHYSICAL_ID_PREFIX: &str = "budget-guard:";
+
+/// The `detail-type` of the scheduled drift repair that reads budgets and notifications only.
+pub const DRIFT_REPAIR: &str = "drift-repair";
+/// The `detail-type` of the scheduled drift repair that also reads every subscriber (daily).
+pub const DRIFT_REPAIR_FULL: &str = "drift-repair-full";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionerError {
@@ -76,7 +86,7 @@ impl From<ProvisionerError> for lambda_runtime::Diagnostic {
 pub enum Event {
     CustomResource(Box<CfnRequest>),
     /// An EventBridge scheduled event (`source: aws.events`, `detail-type: Scheduled Event`) or
-    /// the stack's own schedule input (`detail-type: drift-repair`).
+    /// the stack's own schedule input (`detail-type: drift-repair` or `drift-repair-full`).
     Scheduled {
         detail_type: String,
     },
@@ -248,20 +258,21 @@ impl Provisioner {
         (budgets, subscriptions)
     }
 
-    /// Makes the account match `want` (owned budgets by `prefix`), reading the notify topic's
-    /// subscriptions only when `with_subscriptions`.
+    /// Makes the account match `want` (owned budgets by `prefix`, read as deep as `depth`),
+    /// reading the notify topic's subscriptions only when `with_subscriptions`.
     async fn converge(
         &self,
         target: &Target,
         prefix: &str,
         want: &AccountState,
+        depth: ReadDepth,
         with_subscriptions: bool,
         keep: impl Fn(&str) -> bool,
     ) -> Result<ApplyReport, ProvisionerError> {
         let (budgets, subscriptions) = self.adapters(target);
         let subscriptions_to_read =
             (with_subscriptions && target.notify.is_some()).then_some(&subscriptions);
-        let mut live = read_live(&budgets, subscriptions_to_read, prefix, want)
+        let mut live = read_live(&budgets, subscriptions_to_read, prefix, want, depth)
             .await
             .map_err(ProvisionerError::Read)?;
         live.budgets.retain(|name, _| !keep(name));
@@ -274,6 +285,7 @@ impl Provisioner {
         let plan = plan(&want, &live);
         tracing::info!(
             prefix,
+            ?depth,
             changes = plan.changes.len(),
             pending = plan.pending.len(),
             "planned"
@@ -295,11 +307,17 @@ impl Provisioner {
         &self,
         policy: &Policy,
         target: &Target,
+        depth: ReadDepth,
     ) -> Result<ApplyReport, ProvisionerError> {
         let want = desired(policy, &target.alerts);
-        self.converge(target, &policy.settings.budget_prefix, &want, true, |_| {
-            false
-        })
+        self.converge(
+            target,
+            &policy.settings.budget_prefix,
+            &want,
+            depth,
+            true,
+            |_| false,
+        )
         .await
     }
 
@@ -323,7 +341,8 @@ impl Provisioner {
                     Ok(target) => target,
                     Err(reason) => return CfnResponse::failed(request, id, reason),
                 };
-                match self.apply_policy(&policy, &target).await {
+                // A deploy may bring a new alerts topic: every subscriber is read.
+                match self.apply_policy(&policy, &target, ReadDepth::Full).await {
                     Ok(report) if report.is_success() => {
                         CfnResponse::success(request, id, report_data(&report, &policy))
                     }
@@ -384,7 +403,14 @@ impl Provisioner {
         let replaced = current != prefix;
         let keep = |name: &str| replaced && name.starts_with(&current);
         match self
-            .converge(&target, &prefix, &AccountState::default(), !replaced, keep)
+            .converge(
+                &target,
+                &prefix,
+                &AccountState::default(),
+                ReadDepth::Quick,
+                !replaced,
+                keep,
+            )
             .await
         {
             Ok(report) if report.is_success() => {
@@ -395,14 +421,17 @@ impl Provisioner {
         }
     }
 
-    /// The scheduled run: the same policy as the last deploy, applied again.
+    /// The scheduled run: the same policy as the last deploy, applied again. `drift-repair-full`
+    /// reads every subscriber; any other scheduled event reads budgets and notifications only.
     pub async fn drift_repair(&self, detail_type: &str) -> Result<Value, ProvisionerError> {
         let policy = load_policy(&self.settings.policy_dir)
             .map_err(|f| ProvisionerError::Policy(f.reason()))?;
         let target = self.target(None).map_err(ProvisionerError::Config)?;
-        let report = self.apply_policy(&policy, &target).await?;
+        let depth = drift_repair_depth(detail_type);
+        let report = self.apply_policy(&policy, &target, depth).await?;
         tracing::info!(
             detail_type,
+            ?depth,
             changes = report.applied.len() + report.failed.len() + report.not_attempted.len(),
             applied = report.applied.len(),
             failed = report.failed.len(),
@@ -413,6 +442,15 @@ impl Provisioner {
             return Err(ProvisionerError::Incomplete(reason::apply_report(&report)));
         }
         Ok(report_data(&report, &policy))
+    }
+}
+
+/// How deep a scheduled drift repair reads: every subscriber on `drift-repair-full` only.
+pub fn drift_repair_depth(detail_type: &str) -> ReadDepth {
+    if detail_type == DRIFT_REPAIR_FULL {
+        ReadDepth::Full
+    } else {
+        ReadDepth::Quick
     }
 }
 
@@ -444,6 +482,9 @@ mod tests {
         assert!(
             matches!(Event::parse(own), Ok(Event::Scheduled { detail_type }) if detail_type == "drift-repair")
         );
+        assert_eq!(drift_repair_depth(DRIFT_REPAIR_FULL), ReadDepth::Full);
+        assert_eq!(drift_repair_depth(DRIFT_REPAIR), ReadDepth::Quick);
+        assert_eq!(drift_repair_depth("Scheduled Event"), ReadDepth::Quick);
         let other = Event::parse(json!({"Records": []})).unwrap_err();
         assert!(!other.is_retryable());
     }
