@@ -226,15 +226,17 @@ impl BudgetsAdapter {
             .items()
             .send();
         let mut out: BTreeMap<String, Vec<sdk::Notification>> = BTreeMap::new();
+        let mut first = true;
         while let Some(entry) = entries.next().await {
             let entry = match entry {
                 Ok(entry) => entry,
                 // An account without budgets; later in the listing it would mean a partial read.
                 Err(e) => match port_error(OP, e) {
-                    e if e.kind == ErrorKind::NotFound && out.is_empty() => break,
+                    e if e.kind == ErrorKind::NotFound && first => break,
                     e => return Err(e),
                 },
             };
+            first = false;
             let Some(name) = entry.budget_name().filter(|name| name.starts_with(prefix)) else {
                 continue;
             };

@@ -232,6 +232,23 @@ async fn describe_budgets_follows_three_pages_and_reads_only_owned_budgets() {
 }
 
 #[tokio::test]
+async fn an_account_without_budgets_reads_as_empty() {
+    const NOT_FOUND: &str = r#"{"__type":"NotFoundException","Message":"No budgets"}"#;
+    let budgets = mock!(Client::describe_budgets)
+        .sequence()
+        .http_status(400, Some(NOT_FOUND.into()))
+        .build();
+    let notifications = mock!(Client::describe_budget_notifications_for_account)
+        .sequence()
+        .http_status(400, Some(NOT_FOUND.into()))
+        .build();
+    let adapter = BudgetsAdapter::new(client(&[&budgets, &notifications]), ACCOUNT);
+    let live = adapter.owned_budgets("bg-", ReadDepth::Full).await;
+    assert_eq!(live.expect("NotFound is no budgets"), vec![]);
+    assert_eq!((budgets.num_calls(), notifications.num_calls()), (1, 1));
+}
+
+#[tokio::test]
 async fn update_budget_sends_the_whole_new_definition_in_place() {
     let update = mock!(Client::update_budget)
         .match_requests(|r| {
