@@ -457,16 +457,19 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
         concurrency: 1,
         prefix: "bg-".into(),
     };
+    let read = || async {
+        read_live(
+            &adapter,
+            Some(&subscriptions),
+            "bg-",
+            &desired,
+            ReadDepth::Full,
+        )
+        .await
+        .unwrap()
+    };
 
-    let live = read_live(
-        &adapter,
-        Some(&subscriptions),
-        "bg-",
-        &desired,
-        ReadDepth::Full,
-    )
-    .await
-    .unwrap();
+    let live = read().await;
     let first = apply(
         &plan(&desired, &live),
         &adapter,
@@ -500,15 +503,7 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
         "{text}"
     );
 
-    let live = read_live(
-        &adapter,
-        Some(&subscriptions),
-        "bg-",
-        &desired,
-        ReadDepth::Full,
-    )
-    .await
-    .unwrap();
+    let live = read().await;
     let second_plan = plan(&desired, &live);
     assert_eq!(
         budgets(&second_plan.changes),
@@ -521,15 +516,7 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
         (1, MAX_ATTEMPTS as usize + 1, 1)
     );
 
-    let live = read_live(
-        &adapter,
-        Some(&subscriptions),
-        "bg-",
-        &desired,
-        ReadDepth::Full,
-    )
-    .await
-    .unwrap();
+    let live = read().await;
     assert!(plan(&desired, &live).is_empty(), "converged");
 }
 

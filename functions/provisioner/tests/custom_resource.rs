@@ -411,18 +411,21 @@ async fn subscriber_drift_waits_for_the_daily_full_run_and_a_deploy_reads_it_too
         .unwrap();
     let notification = listed.notifications()[0].clone();
     let elsewhere = "arn:aws:sns:us-east-1:123456789012:elsewhere";
-    stack
-        .budgets
-        .update_subscriber()
-        .account_id(ACCOUNT_ID)
-        .budget_name("bg-chatbot")
-        .notification(notification.clone())
-        .old_subscriber(sns(&stack.alerts))
-        .new_subscriber(sns(elsewhere))
-        .send()
-        .await
-        .unwrap();
     let notification = &notification;
+    let re_point = || async move {
+        stack
+            .budgets
+            .update_subscriber()
+            .account_id(ACCOUNT_ID)
+            .budget_name("bg-chatbot")
+            .notification(notification.clone())
+            .old_subscriber(sns(&stack.alerts))
+            .new_subscriber(sns(elsewhere))
+            .send()
+            .await
+            .unwrap();
+    };
+    re_point().await;
     let subscriber = || async move {
         let out = stack
             .budgets
@@ -481,17 +484,7 @@ async fn subscriber_drift_waits_for_the_daily_full_run_and_a_deploy_reads_it_too
     assert_eq!(subscriber().await, stack.alerts);
 
     // A deploy reads every subscriber too.
-    stack
-        .budgets
-        .update_subscriber()
-        .account_id(ACCOUNT_ID)
-        .budget_name("bg-chatbot")
-        .notification(notification.clone())
-        .old_subscriber(sns(&stack.alerts))
-        .new_subscriber(sns(elsewhere))
-        .send()
-        .await
-        .unwrap();
+    re_point().await;
     let (answer, _) = stack.request("Update", Some("budget-guard:bg-")).await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(subscriber().await, stack.alerts);
