@@ -13,7 +13,7 @@ cargo build -q --release -p budget-guard -p provisioner -p alert-handler -p spen
 echo; echo "== functions as processes (cold start, warm alert, CLI vs boto3, memory)"
 BUDGET_GUARD_PROFILE=release target/release/guard-bench
 
-echo; echo "== provisioner: 500 budgets applied to the emulator, then re-applied"
+echo; echo "== provisioner: 500 budgets applied to the emulator, then re-applied (quick and full reads)"
 cargo run -q --release -p guard-aws --example provision_bench
 
 echo; echo "== spend watcher: calls per run, monthly cost, detection delay (simulated time)"

@@ -446,10 +446,18 @@ export class BudgetGuardStack extends Stack {
       schedule: events.Schedule.rate(Duration.hours(1)),
       targets: [scheduleTarget(alertHandler, 'rollover-tick', Duration.hours(1))],
     });
+    // Drift repair four times a day: three quick runs that list budgets and notifications (a few
+    // calls whatever the policy's size), and at 00:00 UTC a full run that also reads every
+    // notification's subscribers (a call each), so a subscriber changed by hand is back within a day.
     new events.Rule(this, 'DriftRepair', {
-      description: 'Budget Guard: provisioner drift repair every 6 hours',
-      schedule: events.Schedule.rate(Duration.hours(6)),
+      description: 'Budget Guard: provisioner drift repair at 06, 12 and 18 UTC (budgets and notifications)',
+      schedule: events.Schedule.cron({ minute: '0', hour: '6,12,18' }),
       targets: [scheduleTarget(provisioner, 'drift-repair', Duration.hours(1))],
+    });
+    new events.Rule(this, 'DriftRepairFull', {
+      description: 'Budget Guard: provisioner drift repair at 00 UTC, subscribers included',
+      schedule: events.Schedule.cron({ minute: '0', hour: '0' }),
+      targets: [scheduleTarget(provisioner, 'drift-repair-full', Duration.hours(1))],
     });
     new events.Rule(this, 'SpendWatcherTick', {
       description: 'Budget Guard: spend watcher run',

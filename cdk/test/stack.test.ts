@@ -304,10 +304,14 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
   });
 
   describe('schedules', () => {
+    const rules = (fn: FunctionName): Json[] =>
+      ofType('AWS::Events::Rule')
+        .filter(([, r]) => r.Properties.Targets[0].Arn['Fn::GetAtt'][0] === fnId(fn))
+        .map(([, r]) => r.Properties as Json);
     const rule = (fn: FunctionName): Json => {
-      const found = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Targets[0].Arn['Fn::GetAtt'][0] === fnId(fn));
+      const found = rules(fn);
       expect(found, fn).toHaveLength(1);
-      return found[0]![1].Properties as Json;
+      return found[0]!;
     };
     const input = (r: Json): Json =>
       JSON.parse(
@@ -322,10 +326,12 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       expect(input(r)).toMatchObject({ source: 'budget-guard.schedule', 'detail-type': 'rollover-tick', time: '<time>', detail: {} });
     });
 
-    it('run the provisioner\'s drift repair every 6 hours', () => {
-      const r = rule('provisioner');
-      expect(r.ScheduleExpression).toBe('rate(6 hours)');
-      expect(input(r)).toMatchObject({ source: 'budget-guard.schedule', 'detail-type': 'drift-repair' });
+    it('run the provisioner\'s drift repair every 6 hours, reading subscribers at 00:00 UTC', () => {
+      const byDetailType = Object.fromEntries(rules('provisioner').map((r) => [input(r)['detail-type'], r]));
+      expect(Object.keys(byDetailType).sort()).toEqual(['drift-repair', 'drift-repair-full']);
+      expect(byDetailType['drift-repair']!.ScheduleExpression).toBe('cron(0 6,12,18 * * ? *)');
+      expect(byDetailType['drift-repair-full']!.ScheduleExpression).toBe('cron(0 0 * * ? *)');
+      for (const r of Object.values(byDetailType)) expect(input(r)).toMatchObject({ source: 'budget-guard.schedule' });
     });
 
     it('run the spend watcher every minute, or at the rate given in context', () => {
@@ -536,7 +542,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       'AWS::KMS::Key': 3,
       'AWS::SNS::Topic': 3,
       'AWS::SQS::Queue': 1,
-      'AWS::Events::Rule': 3,
+      'AWS::Events::Rule': 4,
       'AWS::CloudWatch::Alarm': 7,
       'AWS::CloudWatch::Dashboard': 1,
       'AWS::Lambda::LayerVersion': 1,

@@ -1,5 +1,6 @@
-//! Benchmark (figures, not a timed test): apply 500 budgets to the local emulator, re-apply,
-//! then change every amount, printing the API calls and the wall time of each run.
+//! Benchmark (figures, not a timed test): apply 500 budgets to the local emulator, re-apply with
+//! a quick read (budgets and notifications) and with a full one (every subscriber too), then
+//! change every amount, printing the API calls and the wall time of each run.
 //!
 //! ```text
 //! scripts/emulator.sh setup        # once: the Python venv with moto
@@ -11,7 +12,7 @@ use guard_aws::sns_subscriptions::SnsSubscriptions;
 use guard_core::account::desired;
 use guard_core::plan::plan;
 use guard_core::policy::Policy;
-use guard_core::provision::{ApplyOptions, apply, read_live};
+use guard_core::provision::{ApplyOptions, ReadDepth, apply, read_live};
 use guard_testkit::{ACCOUNT_ID, Emulator, workspace_root};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -74,7 +75,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "run", "changes", "reads", "writes", "seconds"
     );
 
-    let run = |label: &'static str, policy: Policy| {
+    let run = |label: &'static str, policy: Policy, depth: ReadDepth| {
         let (aws, budgets, subscriptions, options, alerts, ownership) = (
             &aws,
             &budgets,
@@ -87,7 +88,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             aws.reset_calls();
             let started = Instant::now();
             let want = desired(&policy, alerts);
-            let live = read_live(budgets, Some(subscriptions), &options.prefix, &want).await?;
+            let live =
+                read_live(budgets, Some(subscriptions), &options.prefix, &want, depth).await?;
             let plan = guard_core::ownership::claim(
                 plan(&want, &live),
                 &want,
@@ -116,11 +118,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok::<_, Box<dyn std::error::Error>>(())
         }
     };
-    run("apply (empty account)", policy.clone()).await?;
-    run("re-apply (no changes)", policy.clone()).await?;
+    run("apply (empty account)", policy.clone(), ReadDepth::Quick).await?;
+    run("re-apply, quick read", policy.clone(), ReadDepth::Quick).await?;
+    run("re-apply, full read", policy.clone(), ReadDepth::Full).await?;
     for budget in policy.budgets.values_mut() {
         budget.amount += Decimal::ONE;
     }
-    run("every amount changed", policy.clone()).await?;
+    run("every amount changed", policy.clone(), ReadDepth::Quick).await?;
     Ok(())
 }

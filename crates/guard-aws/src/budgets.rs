@@ -1,6 +1,11 @@
 //! AWS Budgets behind [`BudgetReader`] and [`BudgetWriter`]: the guard's budgets, their
 //! notifications and subscribers. Budgets are updated in place (UpdateBudget), never deleted and
 //! recreated, so their history stays.
+//!
+//! A read lists the budgets (DescribeBudgets) and every budget's notifications
+//! (DescribeBudgetNotificationsForAccount), up to 1,000 budgets a call each; a
+//! [`ReadDepth::Full`] read then asks each notification for its subscribers
+//! (DescribeSubscribersForNotification), the one call per notification.
 
 use crate::iam::{Needs, ResourceKind};
 use crate::sdk::{build_error, classify, port_error};
@@ -11,8 +16,8 @@ use aws_sdk_budgets::operation::create_subscriber::CreateSubscriberError;
 use aws_sdk_budgets::operation::delete_budget::DeleteBudgetError;
 use aws_sdk_budgets::operation::delete_notification::DeleteNotificationError;
 use aws_sdk_budgets::operation::delete_subscriber::DeleteSubscriberError;
+use aws_sdk_budgets::operation::describe_budget_notifications_for_account::DescribeBudgetNotificationsForAccountError;
 use aws_sdk_budgets::operation::describe_budgets::DescribeBudgetsError;
-use aws_sdk_budgets::operation::describe_notifications_for_budget::DescribeNotificationsForBudgetError;
 use aws_sdk_budgets::operation::describe_subscribers_for_notification::DescribeSubscribersForNotificationError;
 use aws_sdk_budgets::operation::list_tags_for_resource::ListTagsForResourceError;
 use aws_sdk_budgets::operation::tag_resource::TagResourceError;
@@ -28,7 +33,9 @@ use guard_core::period::Period;
 use guard_core::plan::OWNER_TAG;
 use guard_core::policy::ThresholdType;
 use guard_core::policy::raw::Basis;
-use guard_core::provision::{BudgetReader, BudgetWriter, ErrorKind, LiveBudget, PortError};
+use guard_core::provision::{
+    BudgetReader, BudgetWriter, ErrorKind, LiveBudget, PortError, ReadDepth,
+};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -36,7 +43,10 @@ use std::str::FromStr;
 /// Every Budgets operation this adapter calls, with the IAM action that allows it.
 pub const OPERATIONS: &[(&str, &str)] = &[
     ("DescribeBudgets", "budgets:ViewBudget"),
-    ("DescribeNotificationsForBudget", "budgets:ViewBudget"),
+    (
+        "DescribeBudgetNotificationsForAccount",
+        "budgets:ViewBudget",
+    ),
     ("DescribeSubscribersForNotification", "budgets:ViewBudget"),
     ("CreateBudget", "budgets:ModifyBudget"),
     ("UpdateBudget", "budgets:ModifyBudget"),
@@ -63,8 +73,11 @@ pub const NEEDS: Needs = &[(
     ResourceKind::OwnedBudgets,
 )];
 
-/// Page size of the Describe calls (the API's maximum for notifications and subscribers).
-const PAGE_SIZE: i32 = 100;
+/// Budgets per page of DescribeBudgets and DescribeBudgetNotificationsForAccount: the API's
+/// maximum for both, so that a read of up to 1,000 budgets is one call of each.
+pub const LIST_PAGE_SIZE: i32 = 1000;
+/// Subscribers per page of DescribeSubscribersForNotification (the API's maximum).
+const SUBSCRIBERS_PAGE_SIZE: i32 = 100;
 /// Reads in flight at once when fetching notifications and subscribers.
 pub const DEFAULT_READ_CONCURRENCY: usize = 8;
 /// The Budgets filter field that a marker expression carries when a live filter uses what the
@@ -77,7 +90,7 @@ classify!(DescribeBudgetsError {
     InternalErrorException => Transient, InvalidParameterException => Invalid,
     InvalidNextTokenException => Invalid, ExpiredNextTokenException => Invalid,
 });
-classify!(DescribeNotificationsForBudgetError {
+classify!(DescribeBudgetNotificationsForAccountError {
     AccessDeniedException => AccessDenied, ThrottlingException => Throttled, NotFoundException => NotFound,
     InternalErrorException => Transient, InvalidParameterException => Invalid,
     InvalidNextTokenException => Invalid, ExpiredNextTokenException => Invalid,
@@ -140,6 +153,7 @@ pub struct BudgetsAdapter {
     /// The ARN partition of the account (`aws`, `aws-cn`, `aws-us-gov`): budget ARNs name it.
     partition: String,
     read_concurrency: usize,
+    list_page_size: i32,
 }
 
 impl BudgetsAdapter {
@@ -149,6 +163,7 @@ impl BudgetsAdapter {
             account_id: account_id.into(),
             partition: "aws".into(),
             read_concurrency: DEFAULT_READ_CONCURRENCY,
+            list_page_size: LIST_PAGE_SIZE,
         }
     }
 
@@ -180,6 +195,13 @@ impl BudgetsAdapter {
         self
     }
 
+    /// Budgets per page of the list calls (1 to [`LIST_PAGE_SIZE`]); smaller pages are for tests
+    /// of paging.
+    pub fn with_list_page_size(mut self, n: i32) -> BudgetsAdapter {
+        self.list_page_size = n.clamp(1, LIST_PAGE_SIZE);
+        self
+    }
+
     pub fn account_id(&self) -> &str {
         &self.account_id
     }
@@ -194,7 +216,7 @@ impl BudgetsAdapter {
                 .client
                 .describe_budgets()
                 .account_id(&self.account_id)
-                .max_results(PAGE_SIZE)
+                .max_results(self.list_page_size)
                 .show_filter_expression(true)
                 .set_next_token(token.take())
                 .send()
@@ -227,39 +249,55 @@ impl BudgetsAdapter {
         Ok(out)
     }
 
-    /// The notifications of a budget with their subscribers. Notifications that do not alert on
-    /// going over (`LESS_THAN`, `EQUAL_TO`) are not the guard's and are left alone.
-    async fn notifications(
+    /// The notifications of every budget whose name starts with `prefix`, without their
+    /// subscribers (DescribeBudgetNotificationsForAccount, through the SDK's paginator). A budget
+    /// this does not list has no notifications.
+    async fn notifications_by_budget(
         &self,
-        budget: &str,
-    ) -> Result<BTreeMap<NotificationKey, Vec<Subscriber>>, PortError> {
-        let mut notifications = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let result = self
-                .client
-                .describe_notifications_for_budget()
-                .account_id(&self.account_id)
-                .budget_name(budget)
-                .max_results(PAGE_SIZE)
-                .set_next_token(token.take())
-                .send()
-                .await;
-            let page = match result {
-                Ok(page) => page,
-                Err(e) => match port_error("DescribeNotificationsForBudget", e) {
-                    e if e.kind == ErrorKind::NotFound => break,
+        prefix: &str,
+    ) -> Result<BTreeMap<String, Vec<sdk::Notification>>, PortError> {
+        const OP: &str = "DescribeBudgetNotificationsForAccount";
+        let mut entries = self
+            .client
+            .describe_budget_notifications_for_account()
+            .account_id(&self.account_id)
+            .max_results(self.list_page_size)
+            .into_paginator()
+            .items()
+            .send();
+        let mut out: BTreeMap<String, Vec<sdk::Notification>> = BTreeMap::new();
+        let mut first = true;
+        while let Some(entry) = entries.next().await {
+            let entry = match entry {
+                Ok(entry) => entry,
+                // An account without budgets; later in the listing it would mean a partial read.
+                Err(e) => match port_error(OP, e) {
+                    e if e.kind == ErrorKind::NotFound && first => break,
                     e => return Err(e),
                 },
             };
-            notifications.extend(page.notifications().iter().cloned());
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => break,
-            }
+            first = false;
+            let Some(name) = entry.budget_name().filter(|name| name.starts_with(prefix)) else {
+                continue;
+            };
+            out.entry(name.to_owned())
+                .or_default()
+                .extend(entry.notifications().iter().cloned());
         }
+        Ok(out)
+    }
+
+    /// A budget's notifications as listed, with their subscribers when `depth` is full.
+    /// Notifications that do not alert on going over (`LESS_THAN`, `EQUAL_TO`) are not the
+    /// guard's and are left alone.
+    async fn notifications(
+        &self,
+        budget: &str,
+        listed: Vec<sdk::Notification>,
+        depth: ReadDepth,
+    ) -> Result<BTreeMap<NotificationKey, Vec<Subscriber>>, PortError> {
         let mut out = BTreeMap::new();
-        for notification in notifications {
+        for notification in listed {
             let Some(key) = notification_key(&notification) else {
                 tracing::warn!(
                     budget,
@@ -269,7 +307,10 @@ impl BudgetsAdapter {
                 );
                 continue;
             };
-            let subscribers = self.subscribers(budget, notification).await?;
+            let subscribers = match depth {
+                ReadDepth::Full => self.subscribers(budget, notification).await?,
+                ReadDepth::Quick => Vec::new(),
+            };
             out.insert(key, subscribers);
         }
         Ok(out)
@@ -289,7 +330,7 @@ impl BudgetsAdapter {
                 .account_id(&self.account_id)
                 .budget_name(budget)
                 .notification(notification.clone())
-                .max_results(PAGE_SIZE)
+                .max_results(SUBSCRIBERS_PAGE_SIZE)
                 .set_next_token(token.take())
                 .send()
                 .await;
@@ -313,20 +354,32 @@ impl BudgetsAdapter {
 
 impl BudgetReader for BudgetsAdapter {
     #[tracing::instrument(skip(self), fields(account = %self.account_id))]
-    async fn owned_budgets(&self, prefix: &str) -> Result<Vec<LiveBudget>, PortError> {
-        let budgets = self.budgets_with_prefix(prefix).await?;
+    async fn owned_budgets(
+        &self,
+        prefix: &str,
+        depth: ReadDepth,
+    ) -> Result<Vec<LiveBudget>, PortError> {
+        let (budgets, mut listed) = futures::try_join!(
+            self.budgets_with_prefix(prefix),
+            self.notifications_by_budget(prefix)
+        )?;
         let live: Vec<LiveBudget> = stream::iter(budgets)
-            .map(|budget| async move {
-                let notifications = self.notifications(&budget.name).await?;
-                Ok::<_, PortError>(LiveBudget {
-                    budget,
-                    notifications,
-                })
+            .map(|budget| {
+                let notifications = listed.remove(&budget.name).unwrap_or_default();
+                async move {
+                    let notifications = self
+                        .notifications(&budget.name, notifications, depth)
+                        .await?;
+                    Ok::<_, PortError>(LiveBudget {
+                        budget,
+                        notifications,
+                    })
+                }
             })
             .buffered(self.read_concurrency)
             .try_collect()
             .await?;
-        tracing::debug!(budgets = live.len(), "read owned budgets");
+        tracing::debug!(budgets = live.len(), ?depth, "read owned budgets");
         Ok(live)
     }
 }

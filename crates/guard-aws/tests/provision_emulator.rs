@@ -1,6 +1,7 @@
 //! The provisioner's adapters against the local emulator (moto plus the launcher's Budgets
-//! additions): apply into an empty account, apply again with zero writes, remove a budget, and a
-//! budget without the prefix that survives everything.
+//! additions): apply into an empty account, apply again with zero writes, remove a budget, a
+//! budget without the prefix that survives everything, and the calls a re-apply makes at each
+//! read depth.
 
 use aws_sdk_budgets::types as sdk;
 use guard_aws::budgets::BudgetsAdapter;
@@ -9,9 +10,10 @@ use guard_core::account::{AccountState, SubscriberType, desired};
 use guard_core::ownership::{BudgetOwners, Ownership, claim};
 use guard_core::plan::{Change, Plan, plan};
 use guard_core::policy::Policy;
-use guard_core::provision::{ApplyOptions, ApplyReport, apply, read_live};
+use guard_core::provision::{ApplyOptions, ApplyReport, ReadDepth, apply, read_live};
 use guard_testkit::{ACCOUNT_ID, Emulator};
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 const OWNER: &str = "BudgetGuard";
@@ -64,9 +66,15 @@ fn example() -> Policy {
 
 impl Account {
     async fn live(&self, want: &AccountState) -> AccountState {
-        read_live(&self.budgets, Some(&self.subscriptions), "bg-", want)
-            .await
-            .expect("read live")
+        read_live(
+            &self.budgets,
+            Some(&self.subscriptions),
+            "bg-",
+            want,
+            ReadDepth::Full,
+        )
+        .await
+        .expect("read live")
     }
 
     /// The plan as `ownership` would make it: read, plan, claim.
@@ -509,4 +517,154 @@ async fn budgets_are_created_tagged_and_a_hand_made_one_is_left_alone_until_adop
     account.aws.reset_calls();
     assert!(account.plan(&policy).await.is_empty());
     assert_eq!(account.aws.call_count("budgets", "ListTagsForResource"), 0);
+}
+
+/// The example's `chatbot` budget `count` times (4 notifications each), amounts 100, 101, ...
+fn many(count: usize) -> Policy {
+    let example = example();
+    let template = example.budgets["chatbot"].clone();
+    let mut policy = example.clone();
+    policy.budgets.clear();
+    for i in 0..count {
+        let mut budget = template.clone();
+        budget.key = format!("load-{i:02}");
+        budget.name = format!("{}{}", policy.settings.budget_prefix, budget.key);
+        budget.amount = Decimal::from(100 + i as i64);
+        policy.budgets.insert(budget.key.clone(), budget);
+    }
+    policy
+}
+
+/// The calls since the last reset, per action.
+fn calls_by_action(aws: &Emulator) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (_, action) in aws.calls() {
+        *out.entry(action).or_default() += 1;
+    }
+    out
+}
+
+fn counts(list: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    list.iter().map(|(a, n)| ((*a).to_owned(), *n)).collect()
+}
+
+#[tokio::test]
+async fn an_unchanged_reapply_is_a_few_paged_list_calls_and_a_full_read_adds_one_per_notification()
+{
+    const BUDGETS: usize = 25;
+    const PAGE: i32 = 10;
+    let account = account().await;
+    account.make_unowned().await;
+    // Small pages, so that both list calls follow NextToken: 26 budgets (the unowned one too)
+    // are 3 pages of DescribeBudgets and 3 of DescribeBudgetNotificationsForAccount.
+    let budgets = account.budgets.clone().with_list_page_size(PAGE);
+    let mut policy = many(BUDGETS);
+    let converge = |want: AccountState, depth: ReadDepth| {
+        let (account, budgets) = (&account, &budgets);
+        async move {
+            account.aws.reset_calls();
+            let live = read_live(budgets, Some(&account.subscriptions), "bg-", &want, depth)
+                .await
+                .expect("read");
+            let plan = claim(
+                plan(&want, &live),
+                &want,
+                &live,
+                budgets,
+                &Ownership::new(OWNER),
+                "bg-",
+            )
+            .await
+            .expect("claimed");
+            let report = apply(
+                &plan,
+                budgets,
+                &account.subscriptions,
+                &ApplyOptions::new("bg-", OWNER),
+                |_| {},
+            )
+            .await;
+            assert!(report.is_success(), "{report}");
+            (plan, calls_by_action(&account.aws))
+        }
+    };
+    let (first, _) = converge(desired(&policy, &account.alerts), ReadDepth::Quick).await;
+    assert_eq!(first.changes.len(), BUDGETS * 5 + 2);
+
+    // The SNS calls are the notify topic's email subscriptions (two addresses), at any depth.
+    let sns = [
+        ("ListSubscriptionsByTopic", 1),
+        ("GetSubscriptionAttributes", 2),
+    ];
+    let lists = [
+        ("DescribeBudgets", 3),
+        ("DescribeBudgetNotificationsForAccount", 3),
+    ];
+    let (quick, calls) = converge(desired(&policy, &account.alerts), ReadDepth::Quick).await;
+    assert!(quick.is_empty(), "{}", quick.render());
+    assert_eq!(calls, counts(&[&lists[..], &sns[..]].concat()));
+
+    let (full, calls) = converge(desired(&policy, &account.alerts), ReadDepth::Full).await;
+    assert!(full.is_empty(), "{}", full.render());
+    let subscribers = [("DescribeSubscribersForNotification", BUDGETS * 4)];
+    assert_eq!(
+        calls,
+        counts(&[&lists[..], &sns[..], &subscribers[..]].concat())
+    );
+
+    // A changed threshold is one notification deleted and one created, from a quick read; the
+    // owner tag is read of that one budget only.
+    policy.budgets.get_mut("load-07").unwrap().thresholds[0].value = Decimal::from(60);
+    let (changed, calls) = converge(desired(&policy, &account.alerts), ReadDepth::Quick).await;
+    assert_eq!(changed.changes.len(), 2, "{}", changed.render());
+    let writes = [
+        ("ListTagsForResource", 1),
+        ("CreateNotification", 1),
+        ("DeleteNotification", 1),
+    ];
+    assert_eq!(calls, counts(&[&lists[..], &sns[..], &writes[..]].concat()));
+    let want = desired(&policy, &account.alerts);
+    let live = account.live(&want).await;
+    assert!(
+        plan(&want, &live).is_empty(),
+        "the new one has its subscriber"
+    );
+
+    // A subscriber re-pointed by hand: not seen by a quick read, repaired by a full one.
+    let notification = account
+        .raw
+        .describe_notifications_for_budget()
+        .account_id(ACCOUNT_ID)
+        .budget_name("bg-load-03")
+        .send()
+        .await
+        .unwrap()
+        .notifications()[0]
+        .clone();
+    let sns_subscriber = |address: &str| {
+        sdk::Subscriber::builder()
+            .subscription_type(sdk::SubscriptionType::Sns)
+            .address(address)
+            .build()
+            .unwrap()
+    };
+    account
+        .raw
+        .update_subscriber()
+        .account_id(ACCOUNT_ID)
+        .budget_name("bg-load-03")
+        .notification(notification)
+        .old_subscriber(sns_subscriber(&account.alerts))
+        .new_subscriber(sns_subscriber(
+            "arn:aws:sns:us-east-1:123456789012:elsewhere",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let (blind, _) = converge(want.clone(), ReadDepth::Quick).await;
+    assert!(blind.is_empty(), "{}", blind.render());
+    let (repaired, calls) = converge(want.clone(), ReadDepth::Full).await;
+    assert_eq!(repaired.changes.len(), 2, "{}", repaired.render());
+    assert_eq!(calls["UpdateSubscriber"], 1);
+    assert!(plan(&want, &account.live(&want).await).is_empty());
 }

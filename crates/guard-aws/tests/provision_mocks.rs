@@ -1,7 +1,8 @@
 //! What the emulator cannot show, with `aws-smithy-mocks` on the real SDK clients: the exact
-//! UpdateBudget, subscriber and tag requests, three pages of DescribeBudgets, throttling then
-//! success, a 5xx and a refused CreateBudget in the middle of an apply (the rest goes on) and
-//! convergence on the next, and access denied.
+//! UpdateBudget, subscriber and tag requests, three pages of DescribeBudgets and two of
+//! DescribeBudgetNotificationsForAccount, throttling then success, a 5xx and a refused
+//! CreateBudget in the middle of an apply (the rest goes on) and convergence on the next, and
+//! access denied.
 
 use aws_sdk_budgets::Client;
 use aws_sdk_budgets::config::{BehaviorVersion, Credentials, Region};
@@ -9,8 +10,8 @@ use aws_sdk_budgets::operation::create_budget::CreateBudgetOutput;
 use aws_sdk_budgets::operation::create_subscriber::CreateSubscriberOutput;
 use aws_sdk_budgets::operation::delete_budget::DeleteBudgetOutput;
 use aws_sdk_budgets::operation::delete_subscriber::DeleteSubscriberOutput;
+use aws_sdk_budgets::operation::describe_budget_notifications_for_account::DescribeBudgetNotificationsForAccountOutput;
 use aws_sdk_budgets::operation::describe_budgets::DescribeBudgetsOutput;
-use aws_sdk_budgets::operation::describe_notifications_for_budget::DescribeNotificationsForBudgetOutput;
 use aws_sdk_budgets::operation::describe_subscribers_for_notification::DescribeSubscribersForNotificationOutput;
 use aws_sdk_budgets::operation::list_tags_for_resource::ListTagsForResourceOutput;
 use aws_sdk_budgets::operation::tag_resource::TagResourceOutput;
@@ -28,8 +29,8 @@ use guard_core::plan::{Change, OWNER_TAG, plan};
 use guard_core::policy::ThresholdType;
 use guard_core::policy::raw::Basis;
 use guard_core::provision::{
-    ApplyOptions, BudgetReader, BudgetWriter, ErrorKind, InMemoryAccount, LiveBudget, apply,
-    read_live,
+    ApplyOptions, BudgetReader, BudgetWriter, ErrorKind, InMemoryAccount, LiveBudget, ReadDepth,
+    apply, read_live,
 };
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -115,8 +116,25 @@ fn is_key90(n: Option<&sdk::Notification>) -> bool {
 }
 
 fn no_notifications() -> Rule {
-    mock!(Client::describe_notifications_for_budget)
-        .then_output(|| DescribeNotificationsForBudgetOutput::builder().build())
+    mock!(Client::describe_budget_notifications_for_account)
+        .then_output(|| DescribeBudgetNotificationsForAccountOutput::builder().build())
+}
+
+fn notification90() -> sdk::Notification {
+    sdk::Notification::builder()
+        .notification_type(sdk::NotificationType::Actual)
+        .comparison_operator(sdk::ComparisonOperator::GreaterThan)
+        .threshold(90.0)
+        .build()
+        .unwrap()
+}
+
+/// One entry of DescribeBudgetNotificationsForAccount: a budget with the 90% notification.
+fn with_notification90(name: &str) -> sdk::BudgetNotificationsForAccount {
+    sdk::BudgetNotificationsForAccount::builder()
+        .budget_name(name)
+        .notifications(notification90())
+        .build()
 }
 
 #[tokio::test]
@@ -137,21 +155,23 @@ async fn describe_budgets_follows_three_pages_and_reads_only_owned_budgets() {
     let third = mock!(Client::describe_budgets)
         .match_requests(|r| r.next_token() == Some("t2"))
         .then_output(move || page(&["other", "bg-c"], None));
-    let notifications = mock!(Client::describe_notifications_for_budget)
-        .match_requests(|r| r.budget_name() == Some("bg-a"))
+    // Every budget's notifications, in two pages; a budget missing here has none.
+    let notifications = mock!(Client::describe_budget_notifications_for_account)
+        .match_requests(|r| r.next_token().is_none() && r.max_results() == Some(1000))
         .then_output(|| {
-            DescribeNotificationsForBudgetOutput::builder()
-                .notifications(
-                    sdk::Notification::builder()
-                        .notification_type(sdk::NotificationType::Actual)
-                        .comparison_operator(sdk::ComparisonOperator::GreaterThan)
-                        .threshold(90.0)
-                        .build()
-                        .unwrap(),
-                )
+            DescribeBudgetNotificationsForAccountOutput::builder()
+                .budget_notifications_for_account(with_notification90("team-x"))
+                .budget_notifications_for_account(with_notification90("bg-a"))
+                .next_token("n1")
                 .build()
         });
-    let none = no_notifications();
+    let notifications_2 = mock!(Client::describe_budget_notifications_for_account)
+        .match_requests(|r| r.next_token() == Some("n1"))
+        .then_output(|| {
+            DescribeBudgetNotificationsForAccountOutput::builder()
+                .budget_notifications_for_account(with_notification90("other"))
+                .build()
+        });
     let subscribers = mock!(Client::describe_subscribers_for_notification)
         .match_requests(|r| r.budget_name() == Some("bg-a") && is_key90(r.notification()))
         .then_output(|| {
@@ -166,19 +186,33 @@ async fn describe_budgets_follows_three_pages_and_reads_only_owned_budgets() {
                 .build()
         });
     let adapter = BudgetsAdapter::new(
-        client(&[&first, &second, &third, &notifications, &none, &subscribers]),
+        client(&[
+            &first,
+            &second,
+            &third,
+            &notifications,
+            &notifications_2,
+            &subscribers,
+        ]),
         ACCOUNT,
     );
 
-    let live = adapter.owned_budgets("bg-").await.expect("read");
+    let live = adapter
+        .owned_budgets("bg-", ReadDepth::Full)
+        .await
+        .expect("read");
     let names: Vec<_> = live.iter().map(|b| b.budget.name.as_str()).collect();
     assert_eq!(names, vec!["bg-a", "bg-b", "bg-c"]);
     assert_eq!(
         (first.num_calls(), second.num_calls(), third.num_calls()),
         (1, 1, 1)
     );
-    // Notifications are read for owned budgets only (bg-a, then bg-b and bg-c).
-    assert_eq!(notifications.num_calls() + none.num_calls(), 3);
+    assert_eq!(
+        (notifications.num_calls(), notifications_2.num_calls()),
+        (1, 1)
+    );
+    // Subscribers are read for owned budgets' notifications only: bg-a's one, not team-x's.
+    assert_eq!(subscribers.num_calls(), 1);
     let sns = Subscriber {
         subscription_type: SubscriberType::Sns,
         address: TOPIC.into(),
@@ -189,6 +223,35 @@ async fn describe_budgets_follows_three_pages_and_reads_only_owned_budgets() {
         "PERCENTAGE is the default type"
     );
     assert!(live[1].notifications.is_empty());
+
+    // A quick read lists the same notifications and reads no subscriber.
+    let quick = adapter
+        .owned_budgets("bg-", ReadDepth::Quick)
+        .await
+        .expect("read");
+    assert_eq!(quick[0].notifications, BTreeMap::from([(key90(), vec![])]));
+    assert_eq!(
+        (notifications.num_calls(), notifications_2.num_calls()),
+        (2, 2)
+    );
+    assert_eq!(subscribers.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn an_account_without_budgets_reads_as_empty() {
+    const NOT_FOUND: &str = r#"{"__type":"NotFoundException","Message":"No budgets"}"#;
+    let budgets = mock!(Client::describe_budgets)
+        .sequence()
+        .http_status(400, Some(NOT_FOUND.into()))
+        .build();
+    let notifications = mock!(Client::describe_budget_notifications_for_account)
+        .sequence()
+        .http_status(400, Some(NOT_FOUND.into()))
+        .build();
+    let adapter = BudgetsAdapter::new(client(&[&budgets, &notifications]), ACCOUNT);
+    let live = adapter.owned_budgets("bg-", ReadDepth::Full).await;
+    assert_eq!(live.expect("NotFound is no budgets"), vec![]);
+    assert_eq!((budgets.num_calls(), notifications.num_calls()), (1, 1));
 }
 
 #[tokio::test]
@@ -291,7 +354,7 @@ async fn throttling_is_retried_with_backoff_then_succeeds_or_is_reported() {
     let none = no_notifications();
     let adapter = BudgetsAdapter::new(client(&[&throttled_twice, &none]), ACCOUNT);
     let live = adapter
-        .owned_budgets("bg-")
+        .owned_budgets("bg-", ReadDepth::Full)
         .await
         .expect("succeeds after two throttles");
     assert_eq!(live.len(), 1);
@@ -390,10 +453,19 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
         concurrency: 1,
         ..ApplyOptions::new("bg-", OWNER)
     };
-
-    let live = read_live(&adapter, Some(&subscriptions), "bg-", &desired)
+    let read = || async {
+        read_live(
+            &adapter,
+            Some(&subscriptions),
+            "bg-",
+            &desired,
+            ReadDepth::Full,
+        )
         .await
-        .unwrap();
+        .unwrap()
+    };
+
+    let live = read().await;
     let first = apply(
         &plan(&desired, &live),
         &adapter,
@@ -427,9 +499,7 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
         "{text}"
     );
 
-    let live = read_live(&adapter, Some(&subscriptions), "bg-", &desired)
-        .await
-        .unwrap();
+    let live = read().await;
     let second_plan = plan(&desired, &live);
     assert_eq!(budgets(&second_plan.changes), ["bg-b", "bg-b"]);
     let second = apply(&second_plan, &adapter, &subscriptions, &options, |_| {}).await;
@@ -439,9 +509,7 @@ async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converge
         (1, MAX_ATTEMPTS as usize + 1, 1)
     );
 
-    let live = read_live(&adapter, Some(&subscriptions), "bg-", &desired)
-        .await
-        .unwrap();
+    let live = read().await;
     assert!(plan(&desired, &live).is_empty(), "converged");
 }
 
@@ -526,22 +594,16 @@ fn owner_tag_output(owner: &str) -> ListTagsForResourceOutput {
         .build()
 }
 
+/// DescribeBudgetNotificationsForAccount: bg-a, bg-b and bg-c, each with the 90% notification
+/// (a budget that does not exist yet is not listed by DescribeBudgets, and so not read).
 fn sns_notification() -> Rule {
-    mock!(Client::describe_notifications_for_budget).then_output(|| {
-        DescribeNotificationsForBudgetOutput::builder()
-            .notifications(to_notification_90())
-            .build()
+    mock!(Client::describe_budget_notifications_for_account).then_output(|| {
+        let mut out = DescribeBudgetNotificationsForAccountOutput::builder();
+        for name in ["bg-a", "bg-b", "bg-c"] {
+            out = out.budget_notifications_for_account(with_notification90(name));
+        }
+        out.build()
     })
-}
-
-fn to_notification_90() -> sdk::Notification {
-    sdk::Notification::builder()
-        .notification_type(sdk::NotificationType::Actual)
-        .comparison_operator(sdk::ComparisonOperator::GreaterThan)
-        .threshold(90.0)
-        .threshold_type(sdk::ThresholdType::Percentage)
-        .build()
-        .unwrap()
 }
 
 fn topic_subscriber() -> Rule {
@@ -564,9 +626,15 @@ async fn converge_once(
     desired: &AccountState,
 ) -> (guard_core::plan::Plan, guard_core::provision::ApplyReport) {
     let subscriptions = InMemoryAccount::new();
-    let live = read_live(adapter, Some(&subscriptions), "bg-", desired)
-        .await
-        .unwrap();
+    let live = read_live(
+        adapter,
+        Some(&subscriptions),
+        "bg-",
+        desired,
+        ReadDepth::Full,
+    )
+    .await
+    .unwrap();
     let plan = claim(
         plan(desired, &live),
         desired,
@@ -610,9 +678,6 @@ async fn a_refused_create_budget_stops_nothing_else_and_the_next_apply_converges
             out.build()
         })
         .build();
-    let old_none = mock!(Client::describe_notifications_for_budget)
-        .match_requests(|r| r.budget_name() == Some("bg-old"))
-        .then_output(|| DescribeNotificationsForBudgetOutput::builder().build());
     let notifications = sns_notification();
     let subscribers = topic_subscriber();
     let tags = mock!(Client::list_tags_for_resource)
@@ -637,7 +702,6 @@ async fn a_refused_create_budget_stops_nothing_else_and_the_next_apply_converges
     let adapter = BudgetsAdapter::new(
         client(&[
             &reads,
-            &old_none,
             &notifications,
             &subscribers,
             &tags,
@@ -779,10 +843,12 @@ async fn the_in_memory_fake_and_the_adapter_agree_on_live_budgets() {
     });
     let none = no_notifications();
     let adapter = BudgetsAdapter::new(client(&[&rule, &none]), ACCOUNT);
-    assert_eq!(
-        adapter.owned_budgets("bg-").await.unwrap(),
-        fake.owned_budgets("bg-").await.unwrap()
-    );
+    for depth in [ReadDepth::Quick, ReadDepth::Full] {
+        assert_eq!(
+            adapter.owned_budgets("bg-", depth).await.unwrap(),
+            fake.owned_budgets("bg-", depth).await.unwrap()
+        );
+    }
 }
 
 mod sns {
@@ -798,7 +864,9 @@ mod sns {
     use guard_aws::sns_subscriptions::SnsSubscriptions;
     use guard_core::account::desired;
     use guard_core::plan::{Change, plan};
-    use guard_core::provision::{InMemoryAccount, LiveSubscription, SubscriptionStore, read_live};
+    use guard_core::provision::{
+        InMemoryAccount, LiveSubscription, ReadDepth, SubscriptionStore, read_live,
+    };
 
     const NOTIFY: &str = "arn:aws:sns:us-east-1:123456789012:notify";
 
@@ -932,9 +1000,15 @@ mod sns {
         .unwrap()
         .0;
         let want = desired(&policy, super::TOPIC);
-        let live = read_live(&InMemoryAccount::new(), Some(&store), "bg-", &want)
-            .await
-            .unwrap();
+        let live = read_live(
+            &InMemoryAccount::new(),
+            Some(&store),
+            "bg-",
+            &want,
+            ReadDepth::Full,
+        )
+        .await
+        .unwrap();
         let p = plan(&want, &live);
         let email_changes: Vec<String> = p
             .changes

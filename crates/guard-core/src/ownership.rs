@@ -185,7 +185,8 @@ mod tests {
     use crate::plan::plan;
     use crate::policy::{SourceFile, load};
     use crate::provision::{
-        ApplyOptions, ApplyReport, ErrorKind, InMemoryAccount, LiveBudget, apply, read_live,
+        ApplyOptions, ApplyReport, ErrorKind, InMemoryAccount, LiveBudget, ReadDepth, apply,
+        read_live,
     };
     use futures::executor::block_on;
     use rust_decimal_macros::dec;
@@ -224,7 +225,7 @@ mod tests {
         ownership: &Ownership,
     ) -> Result<Plan, ClaimError> {
         block_on(async {
-            let live = read_live(account, Some(account), "bg-", want)
+            let live = read_live(account, Some(account), "bg-", want, ReadDepth::Full)
                 .await
                 .expect("read");
             claim(plan(want, &live), want, &live, account, ownership, "bg-").await
@@ -363,7 +364,7 @@ mod tests {
         let want = want();
         // Deployment "Other" made the example's budgets with the same prefix.
         let theirs = block_on(async {
-            let live = read_live(&account, Some(&account), "bg-", &want)
+            let live = read_live(&account, Some(&account), "bg-", &want, ReadDepth::Full)
                 .await
                 .unwrap();
             claim(

@@ -93,16 +93,43 @@ impl PortError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveBudget {
     pub budget: BudgetState,
+    /// Each notification with its subscribers; the lists are empty after a [`ReadDepth::Quick`]
+    /// read, which does not read subscribers.
     pub notifications: BTreeMap<NotificationKey, Vec<Subscriber>>,
+}
+
+/// How much of the guard's budgets a read fetches.
+///
+/// The subscribers of a notification are the one part of a budget that AWS lists only one
+/// notification at a time (a call per notification: 2,000 calls for 500 budgets of 4
+/// thresholds), and the one part a policy edit never changes: every notification the guard writes
+/// has one subscriber, the alerts topic. A new or changed threshold is a notification created
+/// whole with its subscriber, a removed one is deleted whole; neither needs its subscribers read.
+/// So a quick read is enough to apply any policy edit; a full read is needed only to see
+/// subscribers that differ from what the guard wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadDepth {
+    /// Budgets and their notifications, from list calls that each return many budgets
+    /// (DescribeBudgets and DescribeBudgetNotificationsForAccount: a few calls whatever the
+    /// number of budgets). Subscribers are not read: [`read_live`] takes each desired
+    /// notification's subscribers to be the desired ones. Subscriber drift (a subscriber
+    /// re-pointed or added by hand, or notifications still on an old alerts topic) is not seen.
+    Quick,
+    /// Also every notification's subscribers (DescribeSubscribersForNotification, one call per
+    /// notification): sees and repairs subscriber drift. Deploys, `plan --full` and
+    /// `apply --full`, and the daily full drift repair read this way.
+    Full,
 }
 
 /// Reads the budgets the guard owns.
 pub trait BudgetReader: Sync {
-    /// Every budget whose name starts with `prefix`, with its notifications and subscribers.
-    /// Budgets without the prefix are never returned.
+    /// Every budget whose name starts with `prefix`, with its notifications, and with their
+    /// subscribers when `depth` is [`ReadDepth::Full`] (empty lists when it is
+    /// [`ReadDepth::Quick`]). Budgets without the prefix are never returned.
     fn owned_budgets(
         &self,
         prefix: &str,
+        depth: ReadDepth,
     ) -> impl Future<Output = Result<Vec<LiveBudget>, PortError>> + Send;
 }
 
@@ -248,23 +275,37 @@ pub fn live_email_subscriptions(
     out
 }
 
-/// Reads the guard's part of the account: owned budgets (by `prefix`) and, when a subscription
-/// store is given, the notify topic's email subscriptions, matched against `desired`.
+/// Reads the guard's part of the account: owned budgets (by `prefix`) as deep as `depth` and,
+/// when a subscription store is given, the notify topic's email subscriptions, matched against
+/// `desired`. After a [`ReadDepth::Quick`] read, a notification that `desired` has is taken to
+/// have the desired subscribers (they were not read); one it does not have is planned for
+/// deletion whole, so its subscribers do not matter.
 pub async fn read_live<R: BudgetReader, S: SubscriptionStore>(
     reader: &R,
     subscriptions: Option<&S>,
     prefix: &str,
     desired: &AccountState,
+    depth: ReadDepth,
 ) -> Result<AccountState, PortError> {
     let mut state = AccountState::default();
-    for live in reader.owned_budgets(prefix).await? {
+    for live in reader.owned_budgets(prefix, depth).await? {
         // The reader promises it; checked again because ownership is the one rule never to break.
         if !live.budget.name.starts_with(prefix) {
             continue;
         }
+        let mut notifications = live.notifications;
+        if depth == ReadDepth::Quick
+            && let Some(wanted) = desired.notifications.get(&live.budget.name)
+        {
+            for (key, subscribers) in &mut notifications {
+                if let Some(want) = wanted.get(key) {
+                    subscribers.clone_from(want);
+                }
+            }
+        }
         state
             .notifications
-            .insert(live.budget.name.clone(), live.notifications);
+            .insert(live.budget.name.clone(), notifications);
         state.budgets.insert(live.budget.name.clone(), live.budget);
     }
     if let Some(store) = subscriptions {
@@ -851,13 +892,23 @@ fn notification_of<'a>(
 }
 
 impl BudgetReader for InMemoryAccount {
-    async fn owned_budgets(&self, prefix: &str) -> Result<Vec<LiveBudget>, PortError> {
+    async fn owned_budgets(
+        &self,
+        prefix: &str,
+        depth: ReadDepth,
+    ) -> Result<Vec<LiveBudget>, PortError> {
         Ok(self.with(|m| {
             m.reads += 1;
             m.budgets
                 .values()
                 .filter(|b| b.budget.name.starts_with(prefix))
                 .cloned()
+                .map(|mut b| {
+                    if depth == ReadDepth::Quick {
+                        b.notifications.values_mut().for_each(Vec::clear);
+                    }
+                    b
+                })
                 .collect()
         }))
     }
@@ -1079,10 +1130,20 @@ mod tests {
         policy.unwrap_or_else(|| panic!("{diagnostics:?}"))
     }
 
-    /// The plan of this deployment (OWNER): read, plan, claim.
+    /// The plan of this deployment (OWNER): read in full, plan, claim.
     fn owned_plan(account: &InMemoryAccount, want: &AccountState, prefix: &str) -> Plan {
+        owned_plan_at(account, want, prefix, ReadDepth::Full)
+    }
+
+    /// The plan of this deployment (OWNER) from a read as deep as `depth`.
+    fn owned_plan_at(
+        account: &InMemoryAccount,
+        want: &AccountState,
+        prefix: &str,
+        depth: ReadDepth,
+    ) -> Plan {
         block_on(async {
-            let live = read_live(account, Some(account), prefix, want)
+            let live = read_live(account, Some(account), prefix, want, depth)
                 .await
                 .expect("read");
             let ownership = crate::ownership::Ownership::new(OWNER);
@@ -1399,7 +1460,14 @@ mod tests {
             arn: Some("arn:foreign".into()),
             channel: None,
         });
-        let live = block_on(read_live(&account, Some(&account), "bg-", &want)).unwrap();
+        let live = block_on(read_live(
+            &account,
+            Some(&account),
+            "bg-",
+            &want,
+            ReadDepth::Full,
+        ))
+        .unwrap();
         let p = plan(&want, &live);
         let subscribes: Vec<_> = p
             .changes
@@ -1431,6 +1499,58 @@ mod tests {
         );
         assert_eq!(account.writes()[before..], ["UpdateSubscriber"; 8]);
         assert!(converge(&account, &moved, "bg-").applied.is_empty());
+    }
+
+    fn plan_at(account: &InMemoryAccount, want: &AccountState, depth: ReadDepth) -> Plan {
+        owned_plan_at(account, want, "bg-", depth)
+    }
+
+    #[test]
+    fn a_quick_read_applies_policy_edits_and_leaves_subscriber_drift_to_a_full_read() {
+        let mut policy = example();
+        let account = InMemoryAccount::new();
+        converge(&account, &desired(&policy, TOPIC), "bg-");
+        let want = desired(&policy, TOPIC);
+        assert!(plan_at(&account, &want, ReadDepth::Quick).is_empty());
+
+        // A policy edit (an amount, a threshold) is planned the same from a quick read.
+        let chatbot = policy.budgets.get_mut("chatbot").unwrap();
+        chatbot.amount = dec!(750);
+        chatbot.thresholds[0].value = dec!(60);
+        let edited = desired(&policy, TOPIC);
+        let quick = plan_at(&account, &edited, ReadDepth::Quick);
+        assert_eq!(quick, plan_at(&account, &edited, ReadDepth::Full));
+        assert_eq!(quick.changes.len(), 3, "{}", quick.render());
+
+        // Someone re-points a notification's subscriber by hand: only a full read sees it.
+        let key = *edited.notifications["bg-writing-assistant"]
+            .keys()
+            .next()
+            .unwrap();
+        let sns = |address: &str| Subscriber {
+            subscription_type: SubscriberType::Sns,
+            address: address.into(),
+        };
+        let hand = "arn:aws:sns:us-east-1:123456789012:someone-elses";
+        block_on(account.update_subscriber("bg-writing-assistant", &key, &sns(TOPIC), &sns(hand)))
+            .unwrap();
+        let quick = plan_at(&account, &want, ReadDepth::Quick);
+        assert!(quick.is_empty(), "{}", quick.render());
+        let full = plan_at(&account, &want, ReadDepth::Full);
+        assert_eq!(full.changes.len(), 2, "{}", full.render());
+        assert!(converge(&account, &want, "bg-").is_success());
+        assert_eq!(
+            account
+                .budget("bg-writing-assistant")
+                .unwrap()
+                .notifications[&key],
+            vec![sns(TOPIC)]
+        );
+
+        // Likewise a new alerts topic: the subscribers move on a full read only.
+        let moved = desired(&example(), "arn:aws:sns:us-east-1:123456789012:alerts-2");
+        assert!(plan_at(&account, &moved, ReadDepth::Quick).is_empty());
+        assert!(!plan_at(&account, &moved, ReadDepth::Full).is_empty());
     }
 
     #[test]

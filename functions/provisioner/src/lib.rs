@@ -8,6 +8,11 @@
 //! with a PhysicalResourceId whose Delete removes nothing, and answers go only to an https
 //! ResponseURL on an AWS host (a pre-signed S3 URL): anything else is refused before any work.
 //!
+//! How deep each run reads (see [`ReadDepth`]): a deploy (Create, Update) and the daily
+//! `drift-repair-full` read every notification's subscribers; the 6-hourly `drift-repair` reads
+//! budgets and notifications only (a few list calls), so subscriber drift waits for the next full
+//! run; a Delete removes whole budgets and needs no subscribers.
+//!
 //! The policy arrives as a Lambda layer of the committed YAML files (`/opt/policy`, or
 //! `BUDGET_GUARD_POLICY_DIR`), read with the CLI's loader, so a bad policy fails `cdk deploy`
 //! with the same `file:line:col` errors and changes nothing.
@@ -28,7 +33,7 @@ use guard_core::diagnostic::{Diagnostic, Severity};
 use guard_core::ownership::{ClaimError, Ownership, claim};
 use guard_core::plan::{Plan, plan};
 use guard_core::policy::{self, Policy};
-use guard_core::provision::{ApplyOptions, ApplyReport, PortError, apply, read_live};
+use guard_core::provision::{ApplyOptions, ApplyReport, PortError, ReadDepth, apply, read_live};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -38,6 +43,19 @@ use std::path::{Path, PathBuf};
 /// the prefix reads back exactly.) Only a successful answer names a prefix: a failed Create is
 /// `budget-guard-failed-<request id>`, whose Delete removes nothing.
 pub const PHYSICAL_ID_PREFIX: &str = "budget-guard:";
+
+/// How one run reads the account.
+#[derive(Debug, Clone, Copy)]
+struct Read {
+    depth: ReadDepth,
+    /// Whether the notify topic's email subscriptions are read (and so reconciled).
+    with_subscriptions: bool,
+}
+
+/// The `detail-type` of the scheduled drift repair that reads budgets and notifications only.
+pub const DRIFT_REPAIR: &str = "drift-repair";
+/// The `detail-type` of the scheduled drift repair that also reads every subscriber (daily).
+pub const DRIFT_REPAIR_FULL: &str = "drift-repair-full";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionerError {
@@ -94,7 +112,7 @@ impl From<ProvisionerError> for lambda_runtime::Diagnostic {
 pub enum Event {
     CustomResource(Box<CfnRequest>),
     /// An EventBridge scheduled event (`source: aws.events`, `detail-type: Scheduled Event`) or
-    /// the stack's own schedule input (`detail-type: drift-repair`).
+    /// the stack's own schedule input (`detail-type: drift-repair` or `drift-repair-full`).
     Scheduled {
         detail_type: String,
     },
@@ -336,22 +354,25 @@ impl Provisioner {
         (budgets, subscriptions)
     }
 
-    /// Makes the account match `want` (this deployment's budgets of `prefix`), reading the notify
-    /// topic's subscriptions only when `with_subscriptions`. Budgets for which `keep` is true are
-    /// left out.
+    /// Makes the account match `want` (this deployment's budgets of `prefix`, read as `read`
+    /// says). Budgets for which `keep` is true are left out.
     async fn converge(
         &self,
         target: &Target,
         prefix: &str,
         ownership: &Ownership,
         want: &AccountState,
-        with_subscriptions: bool,
+        read: Read,
         keep: impl Fn(&str) -> bool,
     ) -> Result<Applied, ProvisionerError> {
+        let Read {
+            depth,
+            with_subscriptions,
+        } = read;
         let (budgets, subscriptions) = self.adapters(target);
         let subscriptions_to_read =
             (with_subscriptions && target.notify.is_some()).then_some(&subscriptions);
-        let mut live = read_live(&budgets, subscriptions_to_read, prefix, want)
+        let mut live = read_live(&budgets, subscriptions_to_read, prefix, want, depth)
             .await
             .map_err(ProvisionerError::Read)?;
         live.budgets.retain(|name, _| !keep(name));
@@ -377,6 +398,7 @@ impl Provisioner {
         tracing::info!(
             prefix,
             owner = %ownership.owner,
+            ?depth,
             changes = plan.changes.len(),
             pending = plan.pending.len(),
             not_ours = plan.not_ours.len(),
@@ -402,6 +424,7 @@ impl Provisioner {
         &self,
         policy: &Policy,
         target: &Target,
+        depth: ReadDepth,
     ) -> Result<Applied, ProvisionerError> {
         let want = desired(policy, &target.alerts);
         let ownership = self.ownership(policy).map_err(ProvisionerError::Config)?;
@@ -410,7 +433,10 @@ impl Provisioner {
             &policy.settings.budget_prefix,
             &ownership,
             &want,
-            true,
+            Read {
+                depth,
+                with_subscriptions: true,
+            },
             |_| false,
         )
         .await
@@ -438,7 +464,8 @@ impl Provisioner {
                     Ok(target) => target,
                     Err(reason) => return CfnResponse::failed(request, failed_id, reason),
                 };
-                match self.apply_policy(&policy, &target).await {
+                // A deploy may bring a new alerts topic: every subscriber is read.
+                match self.apply_policy(&policy, &target, ReadDepth::Full).await {
                     Ok(applied) if applied.is_success() => {
                         let id = format!("{PHYSICAL_ID_PREFIX}{}", policy.settings.budget_prefix);
                         CfnResponse::success(request, id, report_data(&applied.report, &policy))
@@ -530,7 +557,10 @@ impl Provisioner {
                 &prefix,
                 &ownership,
                 &AccountState::default(),
-                !replaced,
+                Read {
+                    depth: ReadDepth::Quick,
+                    with_subscriptions: !replaced,
+                },
                 keep,
             )
             .await
@@ -545,15 +575,18 @@ impl Provisioner {
         }
     }
 
-    /// The scheduled run: the same policy as the last deploy, applied again.
+    /// The scheduled run: the same policy as the last deploy, applied again. `drift-repair-full`
+    /// reads every subscriber; any other scheduled event reads budgets and notifications only.
     pub async fn drift_repair(&self, detail_type: &str) -> Result<Value, ProvisionerError> {
         let policy = load_policy(&self.settings.policy_dir)
             .map_err(|f| ProvisionerError::Policy(f.reason()))?;
         let target = self.target(None).map_err(ProvisionerError::Config)?;
-        let applied = self.apply_policy(&policy, &target).await?;
+        let depth = drift_repair_depth(detail_type);
+        let applied = self.apply_policy(&policy, &target, depth).await?;
         let report = &applied.report;
         tracing::info!(
             detail_type,
+            ?depth,
             changes = report.applied.len() + report.failed.len() + report.skipped.len(),
             applied = report.applied.len(),
             failed = report.failed.len(),
@@ -567,6 +600,15 @@ impl Provisioner {
             return Err(applied.error());
         }
         Ok(report_data(report, &policy))
+    }
+}
+
+/// How deep a scheduled drift repair reads: every subscriber on `drift-repair-full` only.
+pub fn drift_repair_depth(detail_type: &str) -> ReadDepth {
+    if detail_type == DRIFT_REPAIR_FULL {
+        ReadDepth::Full
+    } else {
+        ReadDepth::Quick
     }
 }
 
@@ -598,6 +640,9 @@ mod tests {
         assert!(
             matches!(Event::parse(own), Ok(Event::Scheduled { detail_type }) if detail_type == "drift-repair")
         );
+        assert_eq!(drift_repair_depth(DRIFT_REPAIR_FULL), ReadDepth::Full);
+        assert_eq!(drift_repair_depth(DRIFT_REPAIR), ReadDepth::Quick);
+        assert_eq!(drift_repair_depth("Scheduled Event"), ReadDepth::Quick);
         let other = Event::parse(json!({"Records": []})).unwrap_err();
         assert!(!other.is_retryable());
     }

@@ -578,6 +578,108 @@ async fn a_scheduled_run_that_cannot_converge_is_an_error_with_each_failure() {
 }
 
 #[tokio::test]
+async fn subscriber_drift_waits_for_the_daily_full_run_and_a_deploy_reads_it_too() {
+    use aws_sdk_budgets::types as sdk;
+    let stack = &deploy(&example()).await;
+    assert_eq!(stack.request("Create", None).await.0["Status"], "SUCCESS");
+    // Someone re-points one notification of bg-chatbot at another topic by hand.
+    let sns = |address: &str| {
+        sdk::Subscriber::builder()
+            .subscription_type(sdk::SubscriptionType::Sns)
+            .address(address)
+            .build()
+            .unwrap()
+    };
+    let listed = stack
+        .budgets
+        .describe_notifications_for_budget()
+        .account_id(ACCOUNT_ID)
+        .budget_name("bg-chatbot")
+        .send()
+        .await
+        .unwrap();
+    let notification = listed.notifications()[0].clone();
+    let elsewhere = "arn:aws:sns:us-east-1:123456789012:elsewhere";
+    let notification = &notification;
+    let re_point = || async move {
+        stack
+            .budgets
+            .update_subscriber()
+            .account_id(ACCOUNT_ID)
+            .budget_name("bg-chatbot")
+            .notification(notification.clone())
+            .old_subscriber(sns(&stack.alerts))
+            .new_subscriber(sns(elsewhere))
+            .send()
+            .await
+            .unwrap();
+    };
+    re_point().await;
+    let subscriber = || async move {
+        let out = stack
+            .budgets
+            .describe_subscribers_for_notification()
+            .account_id(ACCOUNT_ID)
+            .budget_name("bg-chatbot")
+            .notification(notification.clone())
+            .send()
+            .await
+            .unwrap();
+        out.subscribers()[0].address().to_owned()
+    };
+    let run = |detail_type: &'static str| async move {
+        stack.aws.reset_calls();
+        let event = json!({"version": "0", "id": "e", "detail-type": detail_type,
+            "source": "budget-guard.schedule", "detail": {}});
+        stack
+            .lambda
+            .invoke(&event, TIMEOUT)
+            .await
+            .unwrap()
+            .result
+            .expect("ok")
+    };
+
+    // The 6-hourly run lists budgets and notifications only: it does not see the subscriber.
+    assert_eq!(run("drift-repair").await["Changes"], 0);
+    assert_eq!(
+        stack
+            .aws
+            .call_count("budgets", "DescribeSubscribersForNotification"),
+        0
+    );
+    assert_eq!(stack.aws.call_count("budgets", "DescribeBudgets"), 1);
+    assert_eq!(
+        stack
+            .aws
+            .call_count("budgets", "DescribeBudgetNotificationsForAccount"),
+        1
+    );
+    assert_eq!(subscriber().await, elsewhere);
+
+    // The daily full run reads every subscriber (2 budgets x 4 notifications) and moves it back.
+    let repaired = run("drift-repair-full").await;
+    assert_eq!(
+        stack
+            .aws
+            .call_count("budgets", "DescribeSubscribersForNotification"),
+        8
+    );
+    assert_eq!(repaired["Changes"], 2, "{repaired}");
+    assert_eq!(
+        stack.aws.write_calls(),
+        [("budgets".to_owned(), "UpdateSubscriber".to_owned())]
+    );
+    assert_eq!(subscriber().await, stack.alerts);
+
+    // A deploy reads every subscriber too.
+    re_point().await;
+    let (answer, _) = stack.request("Update", Some("budget-guard:bg-")).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(subscriber().await, stack.alerts);
+}
+
+#[tokio::test]
 async fn an_unknown_event_is_an_error_that_is_not_retried() {
     let stack = deploy(&example()).await;
     let invocation = stack

@@ -139,9 +139,10 @@ async fn a_second_deployment_with_the_same_prefix_leaves_the_first_ones_budgets_
     };
     stage.aws.reset_calls();
 
-    // The same policy would repoint the first deployment's subscribers to Other's topic: an
-    // error naming both deployments, and nothing written.
-    for command in [&["plan"][..], &["apply", "--yes"][..]] {
+    // The same policy would repoint the first deployment's subscribers to Other's topic, which a
+    // full read sees (as every deploy reads): an error naming both deployments, and nothing
+    // written.
+    for command in [&["plan", "--full"][..], &["apply", "--yes", "--full"][..]] {
         let run = other(command);
         assert_eq!(run.code, 1, "{}", text(&run));
         for budget in ["bg-chatbot", "bg-writing-assistant"] {

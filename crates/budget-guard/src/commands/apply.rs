@@ -17,7 +17,9 @@ use guard_core::account::{AccountState, desired};
 use guard_core::ownership::{Ownership, claim};
 use guard_core::plan::{Plan, plan};
 use guard_core::policy::Policy;
-use guard_core::provision::{ApplyOptions, DEFAULT_CONCURRENCY, Outcome, apply, read_live};
+use guard_core::provision::{
+    ApplyOptions, DEFAULT_CONCURRENCY, Outcome, ReadDepth, apply, read_live,
+};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,6 +99,15 @@ impl Target {
     }
 }
 
+/// How deep `plan` and `apply` read: `--full` reads every notification's subscribers.
+pub fn read_depth(full: bool) -> ReadDepth {
+    if full {
+        ReadDepth::Full
+    } else {
+        ReadDepth::Quick
+    }
+}
+
 impl Live {
     /// Whom this deployment is: the policy's `settings.owner`, else the stack name.
     pub fn ownership(&self, policy: &Policy) -> Ownership {
@@ -110,7 +121,11 @@ impl Live {
 
     /// The desired state and the plan that makes the account match it, with only this
     /// deployment's budgets in it.
-    pub async fn plan(&self, policy: &Policy) -> anyhow::Result<(AccountState, Plan)> {
+    pub async fn plan(
+        &self,
+        policy: &Policy,
+        depth: ReadDepth,
+    ) -> anyhow::Result<(AccountState, Plan)> {
         let mut want = desired(policy, &self.alerts_topic_arn);
         if !self.with_subscriptions {
             want.email_subscriptions.clear();
@@ -120,9 +135,16 @@ impl Live {
             self.with_subscriptions.then_some(&self.subscriptions),
             &policy.settings.budget_prefix,
             &want,
+            depth,
         )
         .await
         .context("reading the account")?;
+        if depth == ReadDepth::Quick {
+            eprintln!(
+                "note: subscribers of notifications were not read; --full reads them (a call per \
+                 notification) and shows subscribers changed by hand"
+            );
+        }
         let prefix = &policy.settings.budget_prefix;
         let ownership = self.ownership(policy);
         let plan = claim(
@@ -158,6 +180,11 @@ pub struct Args {
     /// Writes in flight at once.
     #[arg(long, default_value_t = DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
+    /// Also read every notification's subscribers (one call per notification), to repair
+    /// subscribers changed by hand or still on an old alerts topic. Without it, budgets and
+    /// notifications are read in a few list calls, which is enough for any policy edit.
+    #[arg(long)]
+    pub full: bool,
     /// text: the plan, a line per change as applied, a report; json: the report as one JSON document.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -187,7 +214,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 async fn apply_policy(policy: &Policy, args: &Args, interactive: bool) -> anyhow::Result<ExitCode> {
     let live = args.target.connect().await?;
-    let (_, plan) = live.plan(policy).await?;
+    let (_, plan) = live.plan(policy, read_depth(args.full)).await?;
     let text = args.format == Format::Text;
     if plan.is_empty() {
         if text {

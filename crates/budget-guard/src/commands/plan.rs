@@ -1,4 +1,4 @@
-use super::apply::{Target, runtime};
+use super::apply::{Target, read_depth, runtime};
 use super::export::policy_failure;
 use crate::output::{Format, print_json};
 use crate::policy_files::load_policy;
@@ -18,6 +18,11 @@ pub struct Args {
     /// Plan against an empty account without calling AWS: what the first apply would create.
     #[arg(long)]
     pub offline: bool,
+    /// Also read every notification's subscribers (one call per notification), to show
+    /// subscribers changed by hand or still on an old alerts topic. Without it, budgets and
+    /// notifications are read in a few list calls, which is enough for any policy edit.
+    #[arg(long, conflicts_with = "offline")]
+    pub full: bool,
     /// text: one line per change (+ create, ~ update, - delete); json: {changes: [{action, kind, name, ...}]}
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -68,7 +73,7 @@ fn run_plan(args: &Args) -> anyhow::Result<Ended> {
             .unwrap_or(OFFLINE_ALERTS_TOPIC);
         plan(&desired(&policy, topic), &AccountState::default())
     } else {
-        match live_plan(&policy, &args.target) {
+        match live_plan(&policy, &args.target, args.full) {
             Ok(plan) => plan,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -95,9 +100,9 @@ fn run_plan(args: &Args) -> anyhow::Result<Ended> {
 }
 
 /// The plan against the live account (standard AWS environment).
-fn live_plan(policy: &Policy, target: &Target) -> anyhow::Result<Plan> {
+fn live_plan(policy: &Policy, target: &Target, full: bool) -> anyhow::Result<Plan> {
     runtime()?.block_on(async {
         let live = target.connect().await?;
-        Ok(live.plan(policy).await?.1)
+        Ok(live.plan(policy, read_depth(full)).await?.1)
     })
 }
