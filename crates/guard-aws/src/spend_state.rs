@@ -11,6 +11,7 @@ use aws_sdk_ssm::operation::put_parameter::PutParameterError;
 use aws_sdk_ssm::types::ParameterType;
 use guard_core::alert::SpendAlert;
 use guard_core::spend::{AlertSink, PortError, SpendState, SpendStateStore};
+use guard_core::state_key::key_part;
 
 use crate::iam::{Needs, ResourceKind};
 
@@ -25,20 +26,10 @@ pub const ALERT_NEEDS: Needs = &[(&["sns:Publish"], ResourceKind::AlertsTopic)];
 pub const OPERATIONS: &[&str] = &["ssm:GetParameter", "ssm:PutParameter", "sns:Publish"];
 
 /// The parameter of a budget's state: `<dir><budget>`, where `dir` is the spend watcher's subtree
-/// of the state path, with any character SSM does not allow in a name (`a-zA-Z0-9_.-/`) replaced
-/// by `_`.
+/// of the state path and the budget's name is made a [`key_part`]: two budgets are always two
+/// parameters, and a name of characters SSM allows (`a-zA-Z0-9_.-`) is kept as it is.
 pub fn parameter_name(dir: &str, budget: &str) -> String {
-    let safe: String = budget
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{}/{safe}", dir.trim_end_matches('/'))
+    format!("{}/{}", dir.trim_end_matches('/'), key_part(budget))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -199,5 +190,27 @@ impl AlertSink for SnsSpendAlerts {
             .await
             .map(|_| ())
             .map_err(|e| Box::new(e) as PortError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parameter_name;
+
+    #[test]
+    fn every_budget_has_a_parameter_of_its_own() {
+        let dir = "/budget-guard/state/spend/";
+        assert_eq!(
+            parameter_name(dir, "bg-chatbot"),
+            "/budget-guard/state/spend/bg-chatbot"
+        );
+        let names: Vec<String> = ["bg-café", "bg-cafè", "bg-a b", "bg-a_b"]
+            .iter()
+            .map(|b| parameter_name(dir, b))
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            assert!(name.starts_with(dir), "{name}");
+            assert!(!names[i + 1..].contains(name), "{names:?}");
+        }
     }
 }

@@ -43,6 +43,7 @@ use crate::policy::{ChannelSpec, Policy, RouteSpec};
 use crate::routing::{
     Assessment, RouteAction, Trust, assess, route_channels, split_channels, threshold_title,
 };
+pub use crate::state_key::key_part;
 
 /// The `version` of job records this build writes.
 pub const JOB_VERSION: u32 = 2;
@@ -441,20 +442,6 @@ pub struct Handler<F, S, K, E> {
     pub state: S,
     pub slack: K,
     pub email: E,
-}
-
-/// A state key part from outside (a message id): only `[A-Za-z0-9_.-]`, at most 200 characters.
-pub fn key_part(text: &str) -> String {
-    text.chars()
-        .take(200)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// The state key of a route's ledger.

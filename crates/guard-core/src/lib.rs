@@ -17,4 +17,5 @@ pub mod provision;
 pub mod routing;
 pub mod running_cost;
 pub mod spend;
+pub mod state_key;
 pub mod text;

@@ -836,3 +836,53 @@ fn a_flag_off_its_ladder_is_rewritten_at_the_next_tick_and_people_are_told() {
     let last = h.slack.posts().last().unwrap().1.to_string();
     assert!(last.contains("not on its ladder"), "{last}");
 }
+
+#[test]
+fn budgets_whose_names_differ_only_outside_ascii_are_told_apart() {
+    // Same length, same ASCII letters: before the state key took a digest of what it replaced,
+    // both budgets' notices shared one record and the second alert was taken for a redelivery.
+    let yaml = "version: 1
+channels:
+  ops:
+    email: [ops@example.com]
+budgets:
+  café:
+    amount: 100
+    period: monthly
+    thresholds:
+      - {at: 90%, notify: [ops]}
+  cafè:
+    amount: 100
+    period: monthly
+    thresholds:
+      - {at: 90%, notify: [ops]}
+  a b:
+    amount: 100
+    period: monthly
+    thresholds:
+      - {at: 90%, notify: [ops]}
+  a_b:
+    amount: 100
+    period: monthly
+    thresholds:
+      - {at: 90%, notify: [ops]}
+";
+    let (p, diagnostics) = policy::load(&[SourceFile::new("names.yaml", yaml)]);
+    let h = handler_for(p.unwrap_or_else(|| panic!("{diagnostics:#?}")));
+    for (i, name) in ["bg-café", "bg-cafè", "bg-a b", "bg-a_b"]
+        .iter()
+        .enumerate()
+    {
+        let message = budgets_message(name, "ACTUAL", "90.00", "100.00", "95");
+        handle(&h, &format!("m-{i}"), &message, nov(12)).unwrap();
+    }
+    let told: Vec<String> = h.email.published().into_iter().map(|e| e.2).collect();
+    assert_eq!(told.len(), 4, "{told:#?}");
+    for name in ["bg-café", "bg-cafè", "bg-a b", "bg-a_b"] {
+        assert_eq!(
+            told.iter().filter(|body| body.contains(name)).count(),
+            1,
+            "{name}: {told:#?}"
+        );
+    }
+}
