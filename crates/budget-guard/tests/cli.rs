@@ -189,10 +189,71 @@ fn prices_text_head_and_json() {
         .unwrap();
     assert_eq!(sonnet["input_per_1k"], json!(0.003));
     assert_eq!(sonnet["output_per_1k"], json!(0.015));
+    assert_eq!(sonnet["lifecycle"], "active");
+    assert_eq!(sonnet["profiles"]["us-gov"]["premium_percent"], json!(20.0));
+    let old = entries
+        .iter()
+        .find(|e| e["model_id"] == "anthropic.claude-3-5-sonnet-20240620-v1:0")
+        .unwrap();
+    assert_eq!(old["lifecycle"], "end_of_life");
+    assert_eq!(old["successor"], "anthropic.claude-sonnet-4-6");
     for e in entries {
         assert!(
             e["input_per_1k"].is_number() && e["output_per_1k"].is_number(),
             "{e}"
+        );
+    }
+}
+
+/// A `prices.yaml` beside the policy replaces bundled entries for every command that prices, and
+/// a mistake in it is an error at its place that stops the policy.
+#[test]
+fn a_price_file_beside_the_policy_replaces_bundled_prices() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    std::fs::write(
+        dir.path().join("policy.yaml"),
+        "version: 1\nbudgets:\n  chat:\n    amount: 100\n    period: monthly\n    usage:\n      - {name: answers, model: eu.amazon.nova-lite-v1:0, input_tokens: 1000, output_tokens: 1000, requests_per_day: 1000}\n",
+    )
+    .unwrap();
+    let estimated = |json: &Value| json["budgets"][0]["estimated"].as_f64().unwrap();
+    // Bundled: eu. Nova Lite is 0.078 / 0.312 per 1M, 1,000 requests a day for 30 days.
+    let bundled = json_of(&["estimate", path, "--format", "json"]);
+    assert_eq!(estimated(&bundled), 11.7);
+
+    let prices = "sources:\n  invoice: our AWS invoice, November 2026\nmodels:\n  - model_id: amazon.nova-lite-v1:0\n    service: Amazon Bedrock\n    input_per_1m: 0.06\n    output_per_1m: 0.24\n    profiles:\n      eu: {input_per_1m: 0.1, output_per_1m: 0.4}\n    source: invoice\n    checked: \"2026-12-01\"\n";
+    std::fs::write(dir.path().join("prices.yaml"), prices).unwrap();
+    let refreshed = json_of(&["estimate", path, "--format", "json"]);
+    assert_eq!(estimated(&refreshed), 15.0);
+    let listed = json_of(&["prices", path, "--format", "json"]);
+    let lite = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["model_id"] == "amazon.nova-lite-v1:0")
+        .unwrap();
+    assert_eq!(lite["source"], "our AWS invoice, November 2026");
+    assert_eq!(lite["profiles"]["eu"]["input_per_1k"], json!(0.0001));
+    assert_eq!(run(&["validate", path]).code, Some(0));
+
+    // A broken file: the error names it, line and column, and nothing is priced.
+    std::fs::write(
+        dir.path().join("prices.yaml"),
+        prices.replace("input_per_1m: 0.1,", "input_per_1m: -0.1,"),
+    )
+    .unwrap();
+    for command in [
+        &["validate", path][..],
+        &["estimate", path],
+        &["prices", path],
+    ] {
+        let out = run(command);
+        assert_eq!(out.code, Some(1), "{}", out.transcript());
+        assert!(
+            out.stderr
+                .contains("prices.yaml:4:5: error: amazon.nova-lite-v1:0: a price is negative"),
+            "{}",
+            out.transcript()
         );
     }
 }

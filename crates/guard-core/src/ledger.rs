@@ -332,6 +332,7 @@ mod tests {
             routes: [("chat".to_owned(), route())].into(),
             budgets: budgets.into_iter().map(|b| (b.key.clone(), b)).collect(),
             pricing: BTreeMap::new(),
+            catalog_prices: BTreeMap::new(),
         }
     }
 

@@ -120,6 +120,105 @@ pub struct ModelPrice {
     /// Anything a reader should know, e.g. `unsettled: ...` for a figure the sources disagree on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Where the model stands in Bedrock's lifecycle, as the entry's source recorded it.
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+    /// When the model became legacy, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_since: Option<String>,
+    /// When the model reaches (or reached) its end of life on Bedrock, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_of_life: Option<String>,
+    /// The model to move to, for a legacy or end-of-life one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successor: Option<String>,
+    /// Where the lifecycle was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_source: Option<String>,
+    /// Prices under a cross-region inference profile (`eu`, `apac`, `us-gov`, ...) that differ
+    /// from what [`ModelPrice::regional_premium_percent`] gives: figures of their own, or a
+    /// premium of their own. [`Catalog::resolve`] applies them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub profiles: BTreeMap<String, ProfilePrice>,
+}
+
+/// A model's lifecycle state on Amazon Bedrock (the `modelLifecycle` of GetFoundationModel).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    #[default]
+    Active,
+    /// Still invocable, with an end of life announced.
+    Legacy,
+    /// No longer invocable.
+    EndOfLife,
+}
+
+impl Lifecycle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Active => "active",
+            Lifecycle::Legacy => "legacy",
+            Lifecycle::EndOfLife => "end of life",
+        }
+    }
+}
+
+/// The price of a model under one cross-region inference profile, USD per 1,000 tokens: either
+/// a premium in percent over the entry's figures, or figures of its own (input and output at
+/// least; cache terms left out follow the family rule from this input price, batch left out is
+/// not offered under the profile).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProfilePrice {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::float_option"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub premium_percent: Option<Decimal>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::float_option"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub input_per_1k: Option<Decimal>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::float_option"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub output_per_1k: Option<Decimal>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::float_option"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub cache_write_per_1k: Option<Decimal>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::float_option"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub cache_read_per_1k: Option<Decimal>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::float_option"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub batch_input_per_1k: Option<Decimal>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::float_option"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub batch_output_per_1k: Option<Decimal>,
 }
 
 /// The prompt-caching rules a model family follows when an entry gives no cache prices.
@@ -209,7 +308,37 @@ impl ModelPrice {
             batch_input_per_1k: raise_opt(self.batch_input_per_1k),
             batch_output_per_1k: raise_opt(self.batch_output_per_1k),
             regional_premium_percent: None,
+            profiles: BTreeMap::new(),
             ..self.clone()
+        }
+    }
+
+    /// This price under `profile`: its own figures or premium from [`ModelPrice::profiles`],
+    /// else the regional premium for any profile but `global`, else the entry's figures.
+    fn under_profile(&self, profile: &str) -> ModelPrice {
+        let unchanged = || ModelPrice {
+            profiles: BTreeMap::new(),
+            regional_premium_percent: None,
+            ..self.clone()
+        };
+        match self.profiles.get(profile) {
+            Some(ProfilePrice {
+                premium_percent: Some(percent),
+                ..
+            }) => self.with_premium(*percent),
+            Some(own) => ModelPrice {
+                input_per_1k: own.input_per_1k.unwrap_or(self.input_per_1k),
+                output_per_1k: own.output_per_1k.unwrap_or(self.output_per_1k),
+                cache_write_per_1k: own.cache_write_per_1k,
+                cache_read_per_1k: own.cache_read_per_1k,
+                batch_input_per_1k: own.batch_input_per_1k,
+                batch_output_per_1k: own.batch_output_per_1k,
+                ..unchanged()
+            },
+            None => match self.regional_premium_percent {
+                Some(percent) if profile != GLOBAL_PROFILE => self.with_premium(percent),
+                _ => unchanged(),
+            },
         }
     }
 }
@@ -307,6 +436,12 @@ impl PriceOverride {
                 .unwrap_or_else(|| DEFAULT_OVERRIDE_SOURCE.to_owned()),
             checked: self.checked.unwrap_or_default(),
             note: self.note,
+            lifecycle: Lifecycle::Active,
+            legacy_since: None,
+            end_of_life: None,
+            successor: None,
+            lifecycle_source: None,
+            profiles: BTreeMap::new(),
         }
     }
 }
@@ -390,7 +525,17 @@ impl Catalog {
                     price.regional_premium_percent = existing.regional_premium_percent;
                 }
             }
-            let price = price.into_price(model_id);
+            let mut price = price.into_price(model_id);
+            // New figures do not make an end-of-life model invocable again.
+            if let Some(existing) = existing {
+                price.lifecycle = existing.lifecycle;
+                price.legacy_since.clone_from(&existing.legacy_since);
+                price.end_of_life.clone_from(&existing.end_of_life);
+                price.successor.clone_from(&existing.successor);
+                price
+                    .lifecycle_source
+                    .clone_from(&existing.lifecycle_source);
+            }
             self.entries.insert(price.model_id.clone(), price);
         }
         self
@@ -415,12 +560,8 @@ impl Catalog {
                 profile: profile_name,
             });
         }
-        profile?;
         let entry = self.entries.get(base)?;
-        let price = match (profile, entry.regional_premium_percent) {
-            (Some(p), Some(percent)) if p != GLOBAL_PROFILE => entry.with_premium(percent),
-            _ => entry.clone(),
-        };
+        let price = entry.under_profile(profile?);
         Some(ResolvedPrice {
             model_id: model_id.to_owned(),
             price,
@@ -461,7 +602,8 @@ impl Catalog {
     }
 }
 
-/// The bundled YAML: per-1M figures, sources by key.
+/// A catalog file (the bundled one, or a `prices.yaml` beside the policy): per-1M figures,
+/// sources by key.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCatalog {
@@ -490,6 +632,47 @@ struct RawEntry {
     checked: String,
     #[serde(default)]
     note: Option<String>,
+    #[serde(default)]
+    lifecycle: Lifecycle,
+    #[serde(default)]
+    legacy_since: Option<String>,
+    #[serde(default)]
+    end_of_life: Option<String>,
+    #[serde(default)]
+    successor: Option<String>,
+    /// A key of `sources`: where the lifecycle was read.
+    #[serde(default)]
+    lifecycle_source: Option<String>,
+    #[serde(default)]
+    profiles: BTreeMap<String, RawProfile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    #[serde(default)]
+    premium_percent: Option<Decimal>,
+    #[serde(default)]
+    input_per_1m: Option<Decimal>,
+    #[serde(default)]
+    output_per_1m: Option<Decimal>,
+    #[serde(default)]
+    cache_write_per_1m: Option<Decimal>,
+    #[serde(default)]
+    cache_read_per_1m: Option<Decimal>,
+    #[serde(default)]
+    batch_input_per_1m: Option<Decimal>,
+    #[serde(default)]
+    batch_output_per_1m: Option<Decimal>,
+}
+
+/// Why a catalog file cannot be read, with where (1-based) when it is known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CatalogError {
+    pub message: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 /// USD per 1M tokens to USD per 1K tokens, exactly.
@@ -498,13 +681,92 @@ fn per_1k(per_1m: Decimal) -> Decimal {
 }
 
 fn parse_bundled(yaml: &str) -> Result<Catalog, String> {
-    let raw: RawCatalog = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
+    parse_catalog(yaml).map_err(|e| format!("{}:{}: {e}", e.line, e.column))
+}
+
+/// Reads a catalog file: the bundled `prices/catalog.yaml`, or a `prices.yaml` in a policy
+/// folder, which has the same form (what `budget-guard prices refresh --write` writes).
+pub fn parse_catalog(yaml: &str) -> Result<Catalog, CatalogError> {
+    let raw: RawCatalog = serde_yaml::from_str(yaml).map_err(|e| {
+        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        CatalogError {
+            message: e.to_string(),
+            line,
+            column,
+        }
+    })?;
+    // Where an entry's problem is reported: its `model_id` line.
+    let at = |model_id: &str, message: String| {
+        let (line, column) = yaml
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| {
+                let column = l.find("model_id:")?;
+                let value = l[column + "model_id:".len()..]
+                    .trim()
+                    .trim_matches(['"', '\'']);
+                (value == model_id).then_some((i + 1, column + 1))
+            })
+            .unwrap_or((1, 1));
+        CatalogError {
+            message: format!("{model_id}: {message}"),
+            line,
+            column,
+        }
+    };
+    let one_line = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut entries = BTreeMap::new();
     for e in raw.models {
         let source = raw
             .sources
             .get(&e.source)
-            .ok_or_else(|| format!("{}: unknown source key {:?}", e.model_id, e.source))?;
+            .ok_or_else(|| at(&e.model_id, format!("unknown source key {:?}", e.source)))?;
+        if let Some(problem) = entry_problem(&e) {
+            return Err(at(&e.model_id, problem));
+        }
+        let lifecycle_source = match &e.lifecycle_source {
+            None => None,
+            Some(key) => Some(one_line(raw.sources.get(key).ok_or_else(|| {
+                at(&e.model_id, format!("unknown lifecycle source key {key:?}"))
+            })?)),
+        };
+        let mut profiles = BTreeMap::new();
+        for (name, p) in &e.profiles {
+            if !PROFILE_PREFIXES
+                .iter()
+                .any(|prefix| prefix[..prefix.len() - 1] == *name)
+            {
+                return Err(at(
+                    &e.model_id,
+                    format!(
+                        "`{name}` is not a cross-region inference profile (us, eu, apac, jp, au, ca, us-gov, global)"
+                    ),
+                ));
+            }
+            let own = p.input_per_1m.is_some() || p.output_per_1m.is_some();
+            if p.premium_percent.is_some() == own
+                || (own && (p.input_per_1m.is_none() || p.output_per_1m.is_none()))
+            {
+                return Err(at(
+                    &e.model_id,
+                    format!(
+                        "profile `{name}` needs either `premium_percent` or both `input_per_1m` and `output_per_1m`"
+                    ),
+                ));
+            }
+            profiles.insert(
+                name.clone(),
+                ProfilePrice {
+                    premium_percent: p.premium_percent,
+                    input_per_1k: p.input_per_1m.map(per_1k),
+                    output_per_1k: p.output_per_1m.map(per_1k),
+                    cache_write_per_1k: p.cache_write_per_1m.map(per_1k),
+                    cache_read_per_1k: p.cache_read_per_1m.map(per_1k),
+                    batch_input_per_1k: p.batch_input_per_1m.map(per_1k),
+                    batch_output_per_1k: p.batch_output_per_1m.map(per_1k),
+                },
+            );
+        }
         let price = ModelPrice {
             model_id: e.model_id.clone(),
             input_per_1k: per_1k(e.input_per_1m),
@@ -515,17 +777,88 @@ fn parse_bundled(yaml: &str) -> Result<Catalog, String> {
             batch_output_per_1k: e.batch_output_per_1m.map(per_1k),
             regional_premium_percent: e.regional_premium_percent,
             service: e.service,
-            source: source.split_whitespace().collect::<Vec<_>>().join(" "),
+            source: one_line(source),
             checked: e.checked,
-            note: e
-                .note
-                .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ")),
+            note: e.note.as_deref().map(one_line),
+            lifecycle: e.lifecycle,
+            legacy_since: e.legacy_since,
+            end_of_life: e.end_of_life,
+            successor: e.successor,
+            lifecycle_source,
+            profiles,
         };
         if entries.insert(e.model_id.clone(), price).is_some() {
-            return Err(format!("{}: listed twice", e.model_id));
+            return Err(at(&e.model_id, "listed twice".into()));
+        }
+    }
+    for price in entries.values() {
+        if let Some(successor) = &price.successor {
+            match entries.get(successor) {
+                None => {
+                    return Err(at(
+                        &price.model_id,
+                        format!("successor `{successor}` is not in the catalog"),
+                    ));
+                }
+                Some(next) if next.lifecycle == Lifecycle::EndOfLife => {
+                    return Err(at(
+                        &price.model_id,
+                        format!("successor `{successor}` is itself past its end of life"),
+                    ));
+                }
+                Some(_) => {}
+            }
         }
     }
     Ok(Catalog { entries })
+}
+
+/// What is wrong with one entry on its own, if anything.
+fn entry_problem(e: &RawEntry) -> Option<String> {
+    let is_date = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok();
+    if !is_date(&e.checked) {
+        return Some(format!("checked {:?} is not YYYY-MM-DD", e.checked));
+    }
+    for (field, date) in [
+        ("legacy_since", &e.legacy_since),
+        ("end_of_life", &e.end_of_life),
+    ] {
+        if let Some(date) = date
+            && !is_date(date)
+        {
+            return Some(format!("{field} {date:?} is not YYYY-MM-DD"));
+        }
+    }
+    let figures = [
+        Some(e.input_per_1m),
+        Some(e.output_per_1m),
+        e.cache_write_per_1m,
+        e.cache_read_per_1m,
+        e.batch_input_per_1m,
+        e.batch_output_per_1m,
+    ];
+    let profile_figures = e.profiles.values().flat_map(|p| {
+        [
+            p.input_per_1m,
+            p.output_per_1m,
+            p.cache_write_per_1m,
+            p.cache_read_per_1m,
+            p.batch_input_per_1m,
+            p.batch_output_per_1m,
+        ]
+    });
+    if figures
+        .into_iter()
+        .chain(profile_figures)
+        .flatten()
+        .any(|d| d < Decimal::ZERO)
+    {
+        return Some("a price is negative".into());
+    }
+    if e.lifecycle == Lifecycle::Active && (e.end_of_life.is_some() || e.legacy_since.is_some()) {
+        return Some("an active model has no `legacy_since` or `end_of_life`".into());
+    }
+    None
 }
 
 #[cfg(test)]
@@ -573,7 +906,181 @@ mod tests {
         "amazon.titan-text-express-v1",
         "amazon.titan-text-lite-v1",
         "amazon.titan-text-premier-v1:0",
+        // Added 2026-12-01.
+        "anthropic.claude-opus-4-5-20251101-v1:0",
+        "anthropic.claude-opus-4-6-v1",
+        "anthropic.claude-sonnet-4-6",
+        "anthropic.claude-sonnet-5",
+        "anthropic.claude-sonnet-5-5",
+        "amazon.nova-2-lite-v1:0",
+        "amazon.nova-2-pro-preview-20251202-v1:0",
+        "meta.llama4-maverick-17b-instruct-v1:0",
+        "meta.llama4-scout-17b-instruct-v1:0",
+        "deepseek.r1-v1:0",
+        "deepseek.v3-v1:0",
+        "deepseek.v3.2",
+        "openai.gpt-oss-120b-1:0",
+        "openai.gpt-oss-20b-1:0",
+        "openai.gpt-oss-safeguard-120b",
+        "openai.gpt-oss-safeguard-20b",
+        "qwen.qwen3-235b-a22b-2507-v1:0",
+        "qwen.qwen3-32b-v1:0",
+        "qwen.qwen3-coder-30b-a3b-v1:0",
+        "qwen.qwen3-coder-480b-a35b-v1:0",
+        "qwen.qwen3-coder-next",
+        "qwen.qwen3-next-80b-a3b",
+        "qwen.qwen3-vl-235b-a22b",
+        "mistral.mistral-large-3-675b-instruct",
+        "mistral.pixtral-large-2502-v1:0",
+        "writer.palmyra-x4-v1:0",
+        "writer.palmyra-x5-v1:0",
     ];
+
+    #[test]
+    fn prices_geo_profiles_are_priced_as_published() {
+        // eu. and apac. Nova cost more than us.; us-gov. Claude 20% more than global.
+        let eu_pro = resolved("eu.amazon.nova-pro-v1:0").price;
+        assert_eq!(
+            (eu_pro.input_per_1k, eu_pro.output_per_1k),
+            (dec!(0.00105), dec!(0.0042))
+        );
+        assert_eq!(eu_pro.cache_read_price(), dec!(0.0002625));
+        assert_eq!(
+            eu_pro.cache_write_price(),
+            Decimal::ZERO,
+            "Nova charges no write"
+        );
+        assert_eq!(eu_pro.batch_input_per_1k, None, "no eu. batch price read");
+        let apac_lite = resolved("apac.amazon.nova-lite-v1:0").price;
+        assert_eq!(
+            (apac_lite.input_per_1k, apac_lite.output_per_1k),
+            (dec!(0.000063), dec!(0.000252))
+        );
+        let us_pro = resolved("us.amazon.nova-pro-v1:0").price;
+        assert_eq!(
+            (us_pro.input_per_1k, us_pro.output_per_1k),
+            (dec!(0.0008), dec!(0.0032))
+        );
+        let gov = resolved("us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0").price;
+        assert_eq!(
+            (gov.input_per_1k, gov.output_per_1k),
+            (dec!(0.0036), dec!(0.018))
+        );
+        let eu = resolved("eu.anthropic.claude-sonnet-4-5-20250929-v1:0").price;
+        assert_eq!(
+            (eu.input_per_1k, eu.output_per_1k),
+            (dec!(0.0033), dec!(0.0165))
+        );
+        let global = resolved("global.anthropic.claude-sonnet-4-6").price;
+        assert_eq!(
+            (global.input_per_1k, global.output_per_1k),
+            (dec!(0.003), dec!(0.015))
+        );
+        let jp_sonnet5 = resolved("jp.anthropic.claude-sonnet-5").price;
+        assert_eq!(
+            (jp_sonnet5.input_per_1k, jp_sonnet5.output_per_1k),
+            (dec!(0.0022), dec!(0.011))
+        );
+        let eu_lite2 = resolved("eu.amazon.nova-2-lite-v1:0").price;
+        assert_eq!(
+            (eu_lite2.input_per_1k, eu_lite2.output_per_1k),
+            (dec!(0.000429), dec!(0.003597))
+        );
+        // A resolved price carries no profile table of its own.
+        assert!(eu_lite2.profiles.is_empty() && eu_lite2.regional_premium_percent.is_none());
+    }
+
+    #[test]
+    fn prices_lifecycle_names_a_live_successor() {
+        let catalog = Catalog::bundled();
+        let eol: Vec<&str> = catalog
+            .entries()
+            .filter(|p| p.lifecycle == Lifecycle::EndOfLife)
+            .map(|p| p.model_id.as_str())
+            .collect();
+        assert_eq!(eol.len(), 15, "{eol:#?}");
+        for id in [
+            "anthropic.claude-3-5-sonnet-20240620-v1:0",
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            "amazon.nova-premier-v1:0",
+            "meta.llama3-2-1b-instruct-v1:0",
+            "cohere.command-r-v1:0",
+            "ai21.jamba-1-5-mini-v1:0",
+        ] {
+            assert!(eol.contains(&id), "{id}");
+        }
+        for p in catalog.entries() {
+            if p.lifecycle == Lifecycle::Active {
+                assert!(
+                    p.successor.is_none() && p.lifecycle_source.is_none(),
+                    "{}",
+                    p.model_id
+                );
+            } else {
+                assert!(
+                    p.lifecycle_source.is_some(),
+                    "{}: no lifecycle source",
+                    p.model_id
+                );
+            }
+            if let Some(next) = &p.successor {
+                assert_eq!(
+                    catalog.get(next).unwrap().lifecycle,
+                    Lifecycle::Active,
+                    "{}",
+                    p.model_id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn prices_a_catalog_file_says_where_it_is_wrong() {
+        let file = |entry: &str| {
+            format!(
+                "sources:\n  s: a source\nmodels:\n  - model_id: m.one\n    service: Amazon Bedrock\n    input_per_1m: 1\n    output_per_1m: 2\n    source: s\n    checked: \"2026-12-01\"\n{entry}"
+            )
+        };
+        assert!(parse_catalog(&file("")).is_ok());
+        for (extra, message, line) in [
+            (
+                "    profiles:\n      mars: {premium_percent: 5}\n",
+                "`mars` is not a cross-region inference profile",
+                4,
+            ),
+            (
+                "    profiles:\n      eu: {input_per_1m: 1}\n",
+                "profile `eu` needs either",
+                4,
+            ),
+            (
+                "    profiles:\n      eu: {premium_percent: 5, input_per_1m: 1, output_per_1m: 1}\n",
+                "profile `eu` needs either",
+                4,
+            ),
+            (
+                "    lifecycle: end_of_life\n    successor: m.two\n",
+                "successor `m.two` is not in the catalog",
+                4,
+            ),
+            (
+                "    end_of_life: \"2026-01-01\"\n",
+                "an active model has no",
+                4,
+            ),
+            ("    lifecycle: gone\n", "unknown variant `gone`", 10),
+            ("    input_per_1k: 1\n", "unknown field `input_per_1k`", 10),
+            (
+                "  - model_id: m.one\n    service: x\n    input_per_1m: 1\n    output_per_1m: 1\n    source: s\n    checked: \"2026-12-01\"\n",
+                "listed twice",
+                4,
+            ),
+        ] {
+            let error = parse_catalog(&file(extra)).expect_err(extra);
+            assert!(error.message.contains(message), "{extra}: {error}");
+            assert_eq!(error.line, line, "{extra}: {error}");
+        }
+    }
 
     fn price(id: &str) -> ModelPrice {
         Catalog::bundled()
@@ -857,8 +1364,15 @@ mod tests {
             assert_eq!(r.price, base, "{prefix}");
             assert_eq!(r.profile.as_deref(), Some(prefix.trim_end_matches('.')));
         }
+        // us. Nova costs what the base model does (eu. and apac. have figures of their own).
         let nova = resolved("us.amazon.nova-pro-v1:0");
-        assert_eq!(nova.price, price("amazon.nova-pro-v1:0"));
+        assert_eq!(
+            nova.price,
+            ModelPrice {
+                profiles: BTreeMap::new(),
+                ..price("amazon.nova-pro-v1:0")
+            }
+        );
         let gov = resolved("us-gov.meta.llama3-8b-instruct-v1:0");
         assert_eq!(gov.profile.as_deref(), Some("us-gov"));
     }
@@ -1144,7 +1658,7 @@ mod tests {
         assert!(all.contains("Claude Opus 4.1 (Amazon Bedrock Edition)"));
         assert!(all.contains("Cohere Command R+ (Amazon Bedrock Edition)"));
         // One Marketplace service per Anthropic, Cohere and AI21 model, plus Amazon Bedrock.
-        assert_eq!(all.len(), 10 + 2 + 2 + 1);
+        assert_eq!(all.len(), 15 + 2 + 2 + 1);
     }
 
     #[test]

@@ -215,3 +215,48 @@ fn json_has_money_as_numbers() {
     );
     assert_eq!(chatbot["steps"][0]["saving"].as_f64(), Some(290.4));
 }
+
+/// The same use case (1,000 requests a day of 1,000 input and 1,000 output tokens, 30 days) on
+/// current models under each geo prefix, worked out from the published per-1M figures.
+#[test]
+fn current_models_in_each_geo_prefix_cost_what_is_published() {
+    let month = |model: &str| -> Decimal {
+        let text = format!(
+            "version: 1\nbudgets:\n  b:\n    amount: 100000\n    period: monthly\n    usage:\n      - {{name: u, model: {model}, input_tokens: 1000, output_tokens: 1000, requests_per_day: 1000}}\n"
+        );
+        estimate(&policy(&text)).expect("priced")[0].estimated
+    };
+    for (model, per_1m_in_plus_out) in [
+        // Claude Sonnet 4.5: 3 + 15 under global., +10% regional, +20% us-gov.
+        ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", dec!(18)),
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", dec!(19.8)),
+        ("eu.anthropic.claude-sonnet-4-5-20250929-v1:0", dec!(19.8)),
+        ("jp.anthropic.claude-sonnet-4-5-20250929-v1:0", dec!(19.8)),
+        ("au.anthropic.claude-sonnet-4-5-20250929-v1:0", dec!(19.8)),
+        (
+            "us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            dec!(21.6),
+        ),
+        // Claude Sonnet 4.6: 3 + 15; Opus 4.6: 5 + 25; Sonnet 5: 2 + 10.
+        ("global.anthropic.claude-sonnet-4-6", dec!(18)),
+        ("apac.anthropic.claude-sonnet-4-6", dec!(19.8)),
+        ("us.anthropic.claude-opus-4-6-v1", dec!(33)),
+        ("us-gov.anthropic.claude-sonnet-5", dec!(14.4)),
+        // Nova Pro: 0.80 + 3.20 in us., 1.05 + 4.20 in eu., 0.84 + 3.36 in apac.
+        ("us.amazon.nova-pro-v1:0", dec!(4)),
+        ("eu.amazon.nova-pro-v1:0", dec!(5.25)),
+        ("apac.amazon.nova-pro-v1:0", dec!(4.2)),
+        // Nova 2 Lite: 0.30 + 2.50 global., 0.33 + 2.75 us., 0.429 + 3.597 eu.
+        ("global.amazon.nova-2-lite-v1:0", dec!(2.8)),
+        ("us.amazon.nova-2-lite-v1:0", dec!(3.08)),
+        ("eu.amazon.nova-2-lite-v1:0", dec!(4.026)),
+        // Open-weight models: one price under any prefix.
+        ("us.deepseek.r1-v1:0", dec!(6.75)),
+        ("openai.gpt-oss-120b-1:0", dec!(0.75)),
+        ("us-gov.openai.gpt-oss-120b-1:0", dec!(0.9)),
+        ("us.meta.llama4-maverick-17b-instruct-v1:0", dec!(1.21)),
+    ] {
+        // 1,000 requests x 1,000 tokens each way = 1M tokens each way a day, for 30 days.
+        assert_eq!(month(model), per_1m_in_plus_out * dec!(30), "{model}");
+    }
+}

@@ -1,16 +1,70 @@
 use crate::output::{Format, print_json, table};
-use guard_core::prices::Catalog;
+use crate::policy_files::{read_sources, render};
+use guard_core::prices::{Catalog, GLOBAL_PROFILE, Lifecycle, ModelPrice};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// text: a table; json: [{model_id, input_per_1k, output_per_1k, ...}] in USD
+    /// Policy files or folders whose price catalog file (`prices.yaml`) replaces bundled entries
+    /// [default: policies, when it exists]
+    pub paths: Vec<PathBuf>,
+    /// text: a table; json: [{model_id, input_per_1k, output_per_1k, ..., lifecycle, successor,
+    /// profiles}] in USD
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
 
+/// The catalog in force: the bundled one, with the price file of `paths` (or of `policies/`
+/// when it exists) applied.
+fn catalog(paths: &[PathBuf]) -> anyhow::Result<Result<Catalog, String>> {
+    if paths.is_empty() && !Path::new(guard_aws::policy_files::DEFAULT_POLICY_DIR).is_dir() {
+        return Ok(Ok(Catalog::bundled()));
+    }
+    let sources = read_sources(paths)?;
+    let (catalog, diagnostics) = guard_core::policy::catalog_of(&sources);
+    if diagnostics.is_empty() {
+        Ok(Ok(catalog))
+    } else {
+        Ok(Err(render(&sources, &diagnostics)))
+    }
+}
+
+/// Where a price differs by inference profile: `regional +10%`, `us-gov +20%`, `eu own`.
+fn profiles(p: &ModelPrice) -> String {
+    let mut parts = Vec::new();
+    if let Some(percent) = p.regional_premium_percent {
+        parts.push(format!("regional +{}%", percent.normalize()));
+    }
+    for (name, profile) in &p.profiles {
+        match profile.premium_percent {
+            Some(percent) => parts.push(format!("{name} +{}%", percent.normalize())),
+            None => parts.push(format!("{name} own")),
+        }
+    }
+    if parts.is_empty() {
+        "same".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn lifecycle(p: &ModelPrice) -> String {
+    match (p.lifecycle, &p.end_of_life) {
+        (Lifecycle::Active, _) => "active".into(),
+        (state, Some(date)) => format!("{} {date}", state.as_str()),
+        (state, None) => state.as_str().into(),
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let catalog = Catalog::bundled();
+    let catalog = match catalog(&args.paths)? {
+        Ok(catalog) => catalog,
+        Err(report) => {
+            eprint!("{report}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     let entries: Vec<_> = catalog.entries().collect();
     match args.format {
         Format::Json => print_json(&entries)?,
@@ -30,7 +84,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         opt(p.cache_read_per_1k),
                         opt(p.batch_input_per_1k),
                         opt(p.batch_output_per_1k),
-                        p.service.clone(),
+                        profiles(p),
+                        lifecycle(p),
+                        p.successor.clone().unwrap_or_else(|| "-".into()),
                         p.checked.clone(),
                     ]
                 })
@@ -44,17 +100,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "CACHE R",
                     "BATCH IN",
                     "BATCH OUT",
-                    "COST EXPLORER SERVICE",
+                    "PROFILES",
+                    "LIFECYCLE",
+                    "MOVE TO",
                     "CHECKED",
                 ],
                 &rows,
                 &[1, 2, 3, 4, 5, 6],
             ));
+            crate::output::emit(&format!(
+                "\nUSD per 1,000 tokens, on demand: the base model id and `{GLOBAL_PROFILE}.`. PROFILES says where an \
+                 inference profile costs otherwise: `regional +10%` under us., eu., apac., jp., au. and ca.; \
+                 `us-gov +20%` a premium of its own; `eu own` figures of their own (`--format json` shows them). \
+                 `same`: every prefix costs the base price.\n"
+            ));
             crate::output::emit(
-                "\nUSD per 1,000 tokens, on demand, us-east-1. Inference profile ids (us., eu., apac., global.) resolve to these; Claude 4.5 and later cost 10% more under regional profiles than global.\n",
-            );
-            crate::output::emit(
-                "Override or add models under `pricing:` in the policy. `--format json` shows each figure's source.\n",
+                "A `prices.yaml` beside the policy replaces entries; `pricing:` in the policy overrides or adds models. `--format json` shows each figure's source.\n",
             );
         }
     }

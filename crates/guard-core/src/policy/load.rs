@@ -8,6 +8,7 @@ use super::schema_check::SchemaChecker;
 use super::validate;
 use super::yaml_tree::{self, Node, NodeKind};
 use crate::diagnostic::{self, Diagnostic, Span};
+use crate::prices::{Catalog, ModelPrice, parse_catalog};
 use schemars::schema_for;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
@@ -160,8 +161,11 @@ pub fn schema_json() -> String {
 /// with a valid policy too.
 pub fn load(sources: &[SourceFile]) -> (Option<Policy>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
+    let (price_files, sources): (Vec<&SourceFile>, Vec<&SourceFile>) =
+        sources.iter().partition(|s| is_price_file(&s.name));
+    let catalog_prices = read_price_files(&price_files, &mut diagnostics);
     let mut parsed = Vec::new();
-    for source in sources {
+    for source in &sources {
         if let Some(file) = parse_file(source, &mut diagnostics) {
             parsed.push(file);
         }
@@ -179,7 +183,7 @@ pub fn load(sources: &[SourceFile]) -> (Option<Policy>, Vec<Diagnostic>) {
     let (policy, dropped) = if parsed.is_empty() {
         (None, Vec::new())
     } else {
-        validate::validate(&parsed, complete, &mut diagnostics)
+        validate::validate(&parsed, complete, &catalog_prices, &mut diagnostics)
     };
     diagnostic::sort(&mut diagnostics);
     let hidden: BTreeMap<&str, usize> = parsed
@@ -199,6 +203,68 @@ pub fn load(sources: &[SourceFile]) -> (Option<Policy>, Vec<Diagnostic>) {
         .iter()
         .any(|d| d.severity == diagnostic::Severity::Error);
     (if has_errors { None } else { policy }, diagnostics)
+}
+
+/// The names a price catalog beside the policy may have (`budget-guard prices refresh --write`
+/// writes `prices.yaml`). Such a file is read as a catalog, not as policy.
+pub const PRICE_FILE_NAMES: [&str; 2] = ["prices.yaml", "prices.yml"];
+
+/// Whether `name` (a path) is a price catalog beside the policy.
+pub fn is_price_file(name: &str) -> bool {
+    std::path::Path::new(name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| PRICE_FILE_NAMES.contains(&n))
+}
+
+/// The catalog in force for these policy files: the bundled one with the price catalog file
+/// among them (if any) applied, and the diagnostics of that file. The policy files themselves are
+/// not read.
+pub fn catalog_of(sources: &[SourceFile]) -> (Catalog, Vec<Diagnostic>) {
+    let files: Vec<&SourceFile> = sources.iter().filter(|s| is_price_file(&s.name)).collect();
+    let mut diagnostics = Vec::new();
+    let prices = read_price_files(&files, &mut diagnostics);
+    (
+        Catalog::bundled().with_overrides(prices.into_values()),
+        diagnostics,
+    )
+}
+
+/// The entries of the price catalog files among the policy's files, which replace the bundled
+/// catalog's entries of the same model id and add new ones. At most one such file; each mistake
+/// is reported at its place.
+fn read_price_files(
+    files: &[&SourceFile],
+    out: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, ModelPrice> {
+    let mut prices = BTreeMap::new();
+    for (i, file) in files.iter().enumerate() {
+        if i > 0 {
+            out.push(
+                Diagnostic::error(&file.name, Span::start(), "a second price catalog file")
+                    .with_help(format!(
+                        "keep one catalog beside the policy; `{}` is read already",
+                        files[0].name
+                    )),
+            );
+            continue;
+        }
+        let Some(text) = source_text(file, out) else {
+            continue;
+        };
+        match parse_catalog(text) {
+            Ok(catalog) => {
+                prices.extend(catalog.entries().map(|p| (p.model_id.clone(), p.clone())));
+            }
+            Err(e) => out.push(
+                Diagnostic::error(&file.name, Span::new(e.line, e.column, 1), e.message)
+                    .with_help(
+                        "a price catalog file has `sources:` and `models:` as the bundled one does, prices in USD per 1,000,000 tokens (README: \"Prices\")",
+                    ),
+            ),
+        }
+    }
+    prices
 }
 
 /// Diagnostics shown per file. Past this, one more says how many are not shown, at the place of
@@ -284,7 +350,9 @@ fn clip_quoted(text: &str) -> String {
     crate::text::clip_chars(&clipped, MAX_MESSAGE_CHARS)
 }
 
-fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<ParsedFile<'a>> {
+/// The text of a file, or the diagnostic of why it is none: refused by the reader, too large,
+/// not UTF-8, or holding a NUL byte (no line of such a file is shown).
+fn source_text<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<&'a str> {
     let name = source.name.as_str();
     if let Some(refusal) = source.refused {
         out.push(refusal.diagnostic(name));
@@ -325,6 +393,12 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
         );
         return None;
     }
+    Some(text)
+}
+
+fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<ParsedFile<'a>> {
+    let name = source.name.as_str();
+    let text = source_text(source, out)?;
     let tree = match yaml_tree::parse(text) {
         Ok(Some(tree)) => tree,
         Ok(None) => {

@@ -10,7 +10,8 @@ mod validate;
 pub mod yaml_tree;
 
 pub use load::{
-    MAX_FILE_BYTES, MAX_SHOWN_PER_FILE, Refusal, SourceFile, load, schema, schema_json,
+    MAX_FILE_BYTES, MAX_SHOWN_PER_FILE, PRICE_FILE_NAMES, Refusal, SourceFile, catalog_of,
+    is_price_file, load, schema, schema_json,
 };
 pub use model::*;
 pub use raw::{ALERT_HANDLER_STATE_DIR, SPEND_WATCHER_STATE_DIR};

@@ -17,6 +17,10 @@ pub struct Policy {
     pub budgets: BTreeMap<String, BudgetSpec>,
     /// Prices the policy sets, by model id; they replace the bundled catalog's.
     pub pricing: BTreeMap<String, ModelPrice>,
+    /// The entries of the price catalog file beside the policy (`prices.yaml`), by model id:
+    /// they replace the bundled catalog's, and `pricing` replaces them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub catalog_prices: BTreeMap<String, ModelPrice>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -168,9 +172,12 @@ pub struct UseCaseSpec {
 }
 
 impl Policy {
-    /// The bundled catalog with the policy's prices applied.
+    /// The bundled catalog with the price file beside the policy, then the policy's own prices,
+    /// applied.
     pub fn catalog(&self) -> Catalog {
-        Catalog::bundled().with_overrides(self.pricing.values().cloned())
+        Catalog::bundled()
+            .with_overrides(self.catalog_prices.values().cloned())
+            .with_overrides(self.pricing.values().cloned())
     }
 
     /// The deployment this policy's guard acts for: `settings.owner`, else the stack's name.

@@ -13,7 +13,9 @@ use super::schema_check::did_you_mean;
 use super::yaml_tree::{Node, Seg};
 use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::period::Period;
-use crate::prices::{Catalog, ModelPrice, PROFILE_PREFIXES, PriceOverride};
+use crate::prices::{
+    Catalog, Lifecycle, ModelPrice, PROFILE_PREFIXES, PriceOverride, split_profile,
+};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
@@ -257,6 +259,7 @@ fn merge<'a, T>(
 pub(crate) fn validate(
     files: &[ParsedFile<'_>],
     complete: bool,
+    catalog_prices: &BTreeMap<String, ModelPrice>,
     out: &mut Vec<Diagnostic>,
 ) -> (Option<Policy>, Vec<usize>) {
     let index = files.iter().map(|f| index_sections(&f.tree)).collect();
@@ -349,11 +352,13 @@ pub(crate) fn validate(
             }
         }
     }
-    let catalog = Catalog::bundled().with_policy_overrides(
-        exact_prices
-            .iter()
-            .map(|(model, price)| (*model, price.clone())),
-    );
+    let catalog = Catalog::bundled()
+        .with_overrides(catalog_prices.values().cloned())
+        .with_policy_overrides(
+            exact_prices
+                .iter()
+                .map(|(model, price)| (*model, price.clone())),
+        );
     let prices: BTreeMap<String, ModelPrice> = pricing
         .items
         .keys()
@@ -493,6 +498,7 @@ pub(crate) fn validate(
         routes: route_specs,
         budgets: budget_specs,
         pricing: prices,
+        catalog_prices: catalog_prices.clone(),
     });
     (policy, dropped)
 }
@@ -963,6 +969,7 @@ fn check_routes(
             match catalog.resolve(model) {
                 None => unknown_model(ctx, &at, model, catalog),
                 Some(resolved) => {
+                    check_lifecycle(ctx, &at, model, &resolved.price);
                     let cost = blended(&resolved.price);
                     if let Some((above, above_cost)) = previous {
                         if cost >= above_cost {
@@ -1054,6 +1061,43 @@ fn check_routes(
         );
     }
     specs
+}
+
+/// An end-of-life model is an error (Bedrock refuses it), a legacy one a warning; both name the
+/// model to move to, keeping the asked id's inference profile prefix.
+fn check_lifecycle(ctx: &mut Ctx<'_>, at: &Origin, model: &str, price: &ModelPrice) {
+    let prefix = &model[..model.len() - split_profile(model).1.len()];
+    let instead = match &price.successor {
+        Some(next) => format!("move to `{prefix}{next}`"),
+        None => "move to another model (`budget-guard prices` lists them)".to_owned(),
+    };
+    match price.lifecycle {
+        Lifecycle::Active => {}
+        Lifecycle::EndOfLife => {
+            let when = price
+                .end_of_life
+                .as_deref()
+                .map(|d| format!(" on {d}"))
+                .unwrap_or_default();
+            ctx.error(
+                at,
+                format!("model `{model}` reached its end of life on Bedrock{when}"),
+                format!("Bedrock no longer serves it: {instead}"),
+            );
+        }
+        Lifecycle::Legacy => {
+            let when = price
+                .end_of_life
+                .as_deref()
+                .map(|d| format!(" (end of life {d})"))
+                .unwrap_or_default();
+            ctx.warning(
+                at,
+                format!("model `{model}` is legacy on Bedrock{when}"),
+                format!("{instead} before it reaches its end of life"),
+            );
+        }
+    }
 }
 
 fn unknown_model(ctx: &mut Ctx<'_>, at: &Origin, model: &str, catalog: &Catalog) {
@@ -1681,10 +1725,11 @@ fn check_use_case(
         },
         (None, Some(model)) => {
             let model_at = at.join([key("model")]);
-            if !check_model_id_length(ctx, &model_at, model, false)
-                && catalog.resolve(model).is_none()
-            {
-                unknown_model(ctx, &model_at, model, catalog);
+            if !check_model_id_length(ctx, &model_at, model, false) {
+                match catalog.resolve(model) {
+                    None => unknown_model(ctx, &model_at, model, catalog),
+                    Some(resolved) => check_lifecycle(ctx, &model_at, model, &resolved.price),
+                }
             }
             Some(model.clone())
         }
