@@ -33,7 +33,7 @@ struct Cli {
 enum Command {
     /// Check a policy: YAML, structure, names, prices and AWS limits, every error at file:line:col.
     Validate(commands::validate::Args),
-    /// List the bundled Bedrock price catalog (USD per 1,000 tokens), with each figure's source.
+    /// List the Bedrock price catalog in force (USD per 1,000 tokens); `prices refresh` reads the AWS Price List.
     Prices(commands::prices::Args),
     /// Estimate each budget's cost per period from the policy's usage, on every ladder step.
     Estimate(commands::estimate::Args),

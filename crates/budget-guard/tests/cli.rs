@@ -258,6 +258,95 @@ fn a_price_file_beside_the_policy_replaces_bundled_prices() {
     }
 }
 
+/// `prices refresh` on recorded Price List pages: the changes against the catalog in force, a
+/// catalog file written beside the policy that every command then prices with, and a price of an
+/// unknown model that stops it with nothing written.
+#[test]
+fn prices_refresh_shows_the_changes_and_writes_a_catalog_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    std::fs::copy(workspace().join(EXAMPLE), dir.path().join("example.yaml")).unwrap();
+    let pages = workspace().join("tests/fixtures/price-list/us-east-1");
+    let pages = pages.to_str().unwrap();
+    let refresh = |extra: &[&str]| {
+        let mut args = vec![
+            "prices",
+            "refresh",
+            path,
+            "--pages",
+            pages,
+            "--as-of",
+            "2026-12-01",
+        ];
+        args.extend(extra);
+        run(&args)
+    };
+    let first = refresh(&[]);
+    assert_eq!(first.code, Some(0), "{}", first.transcript());
+    assert_eq!(
+        first.stdout,
+        "Read 25 products for us-east-1: 6 models priced, 4 products skipped (no token price, another region, or a tier or cache term the catalog has no field for).\n\
+         ~ amazon.nova-pro-v1:0 input: 0.0008 -> 0.00085 per 1K tokens (+6.25%)\n\
+         ~ amazon.nova-pro-v1:0 batch input: 0.0004 -> 0.000425 per 1K tokens (+6.25%)\n\
+         1 of 6 models changed.\n"
+    );
+    assert!(
+        !dir.path().join("prices.yaml").exists(),
+        "nothing written unasked"
+    );
+
+    let file = dir.path().join("prices.yaml");
+    let written = refresh(&["--write", file.to_str().unwrap()]);
+    assert_eq!(written.code, Some(0), "{}", written.transcript());
+    assert!(written.stdout.contains("(6 models)"), "{}", written.stdout);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .starts_with("# Written by `budget-guard prices refresh` on 2026-12-01")
+    );
+    assert_eq!(run(&["validate", path]).code, Some(0));
+    let listed = json_of(&["prices", path, "--format", "json"]);
+    let pro = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["model_id"] == "amazon.nova-pro-v1:0")
+        .unwrap()
+        .clone();
+    assert_eq!(pro["input_per_1k"], json!(0.00085));
+    assert_eq!(pro["checked"], "2026-12-01");
+    assert_eq!(
+        pro["profiles"]["eu"]["input_per_1k"],
+        json!(0.00105),
+        "kept"
+    );
+    let again = json_of(&[
+        "prices", "refresh", path, "--pages", pages, "--format", "json",
+    ]);
+    assert_eq!(again["changes"], json!([]), "the file is now in force");
+    assert_eq!(again["models"], 6);
+
+    let unmapped = workspace().join("tests/fixtures/price-list/unmapped");
+    let other = dir.path().join("other.yaml");
+    let out = run(&[
+        "prices",
+        "refresh",
+        path,
+        "--pages",
+        unmapped.to_str().unwrap(),
+        "--write",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, Some(1), "{}", out.transcript());
+    assert!(
+        out.stderr
+            .contains("prices tokens of `Nova Ultra` (model), which maps to no model id"),
+        "{}",
+        out.stderr
+    );
+    assert!(!other.exists());
+}
+
 #[test]
 fn offline_plan_text() {
     let out = run(&["plan", "--offline", EXAMPLE]);

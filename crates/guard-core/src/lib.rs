@@ -12,6 +12,7 @@ pub mod ownership;
 pub mod period;
 pub mod plan;
 pub mod policy;
+pub mod price_list;
 pub mod prices;
 pub mod provision;
 pub mod routing;

@@ -813,6 +813,132 @@ pub fn parse_catalog(yaml: &str) -> Result<Catalog, CatalogError> {
     Ok(Catalog { entries })
 }
 
+/// A catalog file holding `entries`, in the form [`parse_catalog`] reads (per-1M figures, sources
+/// by key): what `budget-guard prices refresh --write` writes beside the policy.
+pub fn catalog_file(entries: &[ModelPrice], header: &str) -> String {
+    #[derive(Serialize)]
+    struct File<'a> {
+        sources: BTreeMap<String, &'a str>,
+        models: Vec<Entry<'a>>,
+    }
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        model_id: &'a str,
+        service: &'a str,
+        #[serde(with = "rust_decimal::serde::float")]
+        input_per_1m: Decimal,
+        #[serde(with = "rust_decimal::serde::float")]
+        output_per_1m: Decimal,
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            with = "rust_decimal::serde::float_option"
+        )]
+        cache_write_per_1m: Option<Decimal>,
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            with = "rust_decimal::serde::float_option"
+        )]
+        cache_read_per_1m: Option<Decimal>,
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            with = "rust_decimal::serde::float_option"
+        )]
+        batch_input_per_1m: Option<Decimal>,
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            with = "rust_decimal::serde::float_option"
+        )]
+        batch_output_per_1m: Option<Decimal>,
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            with = "rust_decimal::serde::float_option"
+        )]
+        regional_premium_percent: Option<Decimal>,
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        profiles: BTreeMap<&'a str, BTreeMap<&'static str, f64>>,
+        #[serde(skip_serializing_if = "is_active")]
+        lifecycle: Lifecycle,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        legacy_since: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        end_of_life: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        successor: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        lifecycle_source: Option<String>,
+        source: String,
+        checked: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<&'a str>,
+    }
+    fn is_active(l: &Lifecycle) -> bool {
+        *l == Lifecycle::Active
+    }
+    let m = |d: Decimal| (d * Decimal::ONE_THOUSAND).normalize();
+    /// The key of `text` in `sources`, added as `s<n>` when it is new.
+    fn key_of<'a>(text: &'a str, sources: &mut BTreeMap<String, &'a str>) -> String {
+        if let Some((key, _)) = sources.iter().find(|(_, t)| **t == text) {
+            return key.clone();
+        }
+        let key = format!("s{}", sources.len() + 1);
+        sources.insert(key.clone(), text);
+        key
+    }
+    let mut sources: BTreeMap<String, &str> = BTreeMap::new();
+    let mut models = Vec::new();
+    for p in entries {
+        let source = key_of(&p.source, &mut sources);
+        let lifecycle_source = p
+            .lifecycle_source
+            .as_deref()
+            .map(|text| key_of(text, &mut sources));
+        let profiles = p
+            .profiles
+            .iter()
+            .map(|(name, pp)| {
+                let mut figures = BTreeMap::new();
+                let mut put = |field: &'static str, value: Option<Decimal>, scale: bool| {
+                    if let Some(v) = value {
+                        let v = if scale { m(v) } else { v };
+                        figures.insert(field, v.to_string().parse().unwrap_or(f64::NAN));
+                    }
+                };
+                put("premium_percent", pp.premium_percent, false);
+                put("input_per_1m", pp.input_per_1k, true);
+                put("output_per_1m", pp.output_per_1k, true);
+                put("cache_write_per_1m", pp.cache_write_per_1k, true);
+                put("cache_read_per_1m", pp.cache_read_per_1k, true);
+                put("batch_input_per_1m", pp.batch_input_per_1k, true);
+                put("batch_output_per_1m", pp.batch_output_per_1k, true);
+                (name.as_str(), figures)
+            })
+            .collect();
+        models.push(Entry {
+            model_id: &p.model_id,
+            service: &p.service,
+            input_per_1m: m(p.input_per_1k),
+            output_per_1m: m(p.output_per_1k),
+            cache_write_per_1m: p.cache_write_per_1k.map(m),
+            cache_read_per_1m: p.cache_read_per_1k.map(m),
+            batch_input_per_1m: p.batch_input_per_1k.map(m),
+            batch_output_per_1m: p.batch_output_per_1k.map(m),
+            regional_premium_percent: p.regional_premium_percent,
+            profiles,
+            lifecycle: p.lifecycle,
+            legacy_since: p.legacy_since.as_deref(),
+            end_of_life: p.end_of_life.as_deref(),
+            successor: p.successor.as_deref(),
+            lifecycle_source,
+            source,
+            checked: &p.checked,
+            note: p.note.as_deref(),
+        });
+    }
+    let body = serde_yaml::to_string(&File { sources, models }).unwrap_or_default();
+    let comments: String = header.lines().map(|l| format!("# {l}\n")).collect();
+    format!("{comments}{body}")
+}
+
 /// What is wrong with one entry on its own, if anything.
 fn entry_problem(e: &RawEntry) -> Option<String> {
     let is_date = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok();
@@ -935,6 +1061,17 @@ mod tests {
         "writer.palmyra-x4-v1:0",
         "writer.palmyra-x5-v1:0",
     ];
+
+    #[test]
+    fn prices_a_catalog_file_reads_back_as_written() {
+        let bundled = Catalog::bundled();
+        let entries: Vec<ModelPrice> = bundled.entries().cloned().collect();
+        let text = catalog_file(&entries, "a header\nof two lines");
+        assert!(text.starts_with("# a header\n# of two lines\n"), "{text}");
+        let back = parse_catalog(&text)
+            .unwrap_or_else(|e| panic!("{e} at {}:{}\n{text}", e.line, e.column));
+        assert_eq!(back, bundled);
+    }
 
     #[test]
     fn prices_geo_profiles_are_priced_as_published() {

@@ -9,5 +9,6 @@ pub mod flags;
 pub mod iam_actions;
 pub mod plan;
 pub mod prices;
+pub mod prices_refresh;
 pub mod spend;
 pub mod validate;

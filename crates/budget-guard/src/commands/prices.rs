@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<PricesCommand>,
     /// Policy files or folders whose price catalog file (`prices.yaml`) replaces bundled entries
     /// [default: policies, when it exists]
     pub paths: Vec<PathBuf>,
@@ -13,6 +16,13 @@ pub struct Args {
     /// profiles}] in USD
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PricesCommand {
+    /// Read Bedrock's prices from the AWS Price List (pricing:GetProducts), show what differs from
+    /// the catalog in force, and with --write save them as a catalog file beside the policy.
+    Refresh(crate::commands::prices_refresh::Args),
 }
 
 /// The catalog in force: the bundled one, with the price file of `paths` (or of `policies/`
@@ -58,6 +68,9 @@ fn lifecycle(p: &ModelPrice) -> String {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(PricesCommand::Refresh(refresh)) = args.command {
+        return crate::commands::prices_refresh::run(refresh);
+    }
     let catalog = match catalog(&args.paths)? {
         Ok(catalog) => catalog,
         Err(report) => {

@@ -1,0 +1,641 @@
+//! The AWS Price List's Bedrock products, read into catalog figures: what `budget-guard prices
+//! refresh` does with the pages of `pricing:GetProducts`, kept pure so that recorded pages test it.
+//!
+//! The Price List names models by display name, never by model id: `AmazonBedrock` products carry
+//! `model` ("Nova Pro"), mapped to ids by `prices/price_list_names.yaml`; `AmazonBedrockFoundationModels`
+//! products carry `servicename` ("Claude Sonnet 4.5 (Amazon Bedrock Edition)"), which is the
+//! catalog entries' own `service`. A token price whose model maps to nothing is an error that names
+//! it: a guessed mapping would price the wrong model. Products that are no token price (images,
+//! provisioned throughput, guardrails) are counted and left out.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::prices::{Catalog, ModelPrice};
+
+/// The service codes whose products price Bedrock tokens.
+pub const SERVICE_CODES: [&str; 3] = [
+    "AmazonBedrock",
+    "AmazonBedrockFoundationModels",
+    "AmazonBedrockService",
+];
+
+const NAMES_YAML: &str = include_str!("prices/price_list_names.yaml");
+
+/// Display names of the `AmazonBedrock` service code, to model ids.
+fn display_names() -> &'static BTreeMap<String, String> {
+    static NAMES: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        serde_yaml::from_str(NAMES_YAML)
+            .unwrap_or_else(|e| panic!("prices/price_list_names.yaml is invalid: {e}"))
+    })
+}
+
+/// One product as a GetProducts page holds it (each is a JSON document in `PriceList`).
+#[derive(Debug, Deserialize)]
+struct Product {
+    product: ProductInfo,
+    #[serde(rename = "serviceCode")]
+    service_code: String,
+    #[serde(default)]
+    terms: Terms,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProductInfo {
+    sku: String,
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Terms {
+    #[serde(rename = "OnDemand", default)]
+    on_demand: BTreeMap<String, Term>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Term {
+    #[serde(rename = "priceDimensions")]
+    price_dimensions: BTreeMap<String, Dimension>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Dimension {
+    unit: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(rename = "pricePerUnit")]
+    price_per_unit: BTreeMap<String, String>,
+}
+
+/// Which catalog figure a usage type prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Field {
+    Input,
+    Output,
+    CacheRead,
+    CacheWrite,
+    BatchInput,
+    BatchOutput,
+}
+
+/// What a usage type says: the figure and whether it is the `global` profile's. `None` for a
+/// usage type that is no token price, or a service tier the catalog does not hold yet.
+fn classify(usage_type: &str) -> Option<(Field, bool)> {
+    let u = usage_type.to_ascii_lowercase();
+    if !u.contains("token") {
+        return None;
+    }
+    // Flex and Priority tiers have no catalog field yet.
+    if u.contains("flex") || u.contains("priority") {
+        return None;
+    }
+    let global = u.contains("global");
+    let batch = u.contains("batch");
+    let field = if u.contains("cache") && u.contains("read") {
+        Field::CacheRead
+    } else if u.contains("cache") && u.contains("write") {
+        // The 5-minute write is the catalog's; a 1-hour write has no field yet.
+        if u.contains("1h") {
+            return None;
+        }
+        Field::CacheWrite
+    } else if u.contains("output") {
+        if batch {
+            Field::BatchOutput
+        } else {
+            Field::Output
+        }
+    } else if u.contains("input") {
+        if batch {
+            Field::BatchInput
+        } else {
+            Field::Input
+        }
+    } else {
+        return None;
+    };
+    Some((field, global))
+}
+
+/// The products of one GetProducts answer as the API returns it:
+/// `{"FormatVersion": "aws_v1", "PriceList": ["<product JSON>", ...], "NextToken": ...}`.
+pub fn page_products(page: &str) -> Result<Vec<String>, PriceListError> {
+    #[derive(Deserialize)]
+    struct Page {
+        #[serde(rename = "PriceList", default)]
+        price_list: Vec<String>,
+    }
+    let page: Page = serde_json::from_str(page).map_err(|e| PriceListError::Json(e.to_string()))?;
+    Ok(page.price_list)
+}
+
+/// Whether `text` says per 1M tokens (`Some(true)`), per 1K (`Some(false)`), or neither.
+fn says_per_million(text: &str) -> Option<bool> {
+    let t = text.to_ascii_lowercase();
+    if t.contains("1m") || t.contains("million") {
+        Some(true)
+    } else if t.contains("1k") || t.contains("thousand") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// USD per 1M tokens from a price dimension: its unit (else its description) says per 1K or per
+/// 1M tokens.
+fn per_1m(sku: &str, dimension: &Dimension) -> Result<Decimal, PriceListError> {
+    let usd = dimension
+        .price_per_unit
+        .get("USD")
+        .ok_or_else(|| PriceListError::Sku {
+            sku: sku.to_owned(),
+            problem: "has no USD price".into(),
+        })?;
+    let price: Decimal = usd.parse().map_err(|_| PriceListError::Sku {
+        sku: sku.to_owned(),
+        problem: format!("price {usd:?} is not a number"),
+    })?;
+    let per_million = says_per_million(&dimension.unit)
+        .or_else(|| dimension.description.as_deref().and_then(says_per_million));
+    match per_million {
+        Some(true) => Ok(price.normalize()),
+        Some(false) => Ok((price * Decimal::ONE_THOUSAND).normalize()),
+        None => Err(PriceListError::Sku {
+            sku: sku.to_owned(),
+            problem: format!(
+                "unit {:?} says neither 1K nor 1M tokens, and neither does its description",
+                dimension.unit
+            ),
+        }),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PriceListError {
+    #[error("a Price List product is not JSON as GetProducts returns it: {0}")]
+    Json(String),
+    #[error("SKU {sku}: {problem}")]
+    Sku { sku: String, problem: String },
+    #[error(
+        "SKU {sku} prices tokens of `{name}` ({attribute}), which maps to no model id: add it to prices/price_list_names.yaml (AmazonBedrock display names) or to the catalog (a Marketplace service name)"
+    )]
+    Unmapped {
+        sku: String,
+        attribute: &'static str,
+        name: String,
+    },
+    #[error("SKU {sku}: `{model_id}` has two {field} prices, {first} and {second} per 1M tokens")]
+    Conflict {
+        sku: String,
+        model_id: String,
+        field: &'static str,
+        first: Decimal,
+        second: Decimal,
+    },
+}
+
+/// The figures read for one model, USD per 1M tokens: in-region (the `us.` geo price in
+/// us-east-1) and `global`.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Figures {
+    regional: BTreeMap<Field, Decimal>,
+    global: BTreeMap<Field, Decimal>,
+}
+
+/// What the Price List says, per model id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PriceListRead {
+    figures: BTreeMap<String, Figures>,
+    /// Products that are no token price, or a tier the catalog does not hold.
+    pub skipped: usize,
+    /// Products read.
+    pub products: usize,
+}
+
+/// Reads the products of GetProducts pages (each a JSON document), for `region` (a `regionCode`;
+/// products of other regions are skipped), mapping names through `catalog` and the names file.
+pub fn read_products<'a>(
+    products: impl IntoIterator<Item = &'a str>,
+    region: &str,
+    catalog: &Catalog,
+) -> Result<PriceListRead, PriceListError> {
+    let services: BTreeMap<&str, &str> = catalog
+        .entries()
+        .map(|p| (p.service.as_str(), p.model_id.as_str()))
+        .collect();
+    let mut read = PriceListRead::default();
+    for text in products {
+        read.products += 1;
+        let product: Product =
+            serde_json::from_str(text).map_err(|e| PriceListError::Json(e.to_string()))?;
+        let attributes = &product.product.attributes;
+        let sku = product.product.sku.as_str();
+        if attributes.get("regionCode").is_some_and(|r| r != region) {
+            read.skipped += 1;
+            continue;
+        }
+        let usage_type = attributes
+            .get("usagetype")
+            .map(String::as_str)
+            .unwrap_or("");
+        let Some((field, global)) = classify(usage_type) else {
+            read.skipped += 1;
+            continue;
+        };
+        let model_id = match product.service_code.as_str() {
+            "AmazonBedrockFoundationModels" => {
+                let name = attributes.get("servicename").cloned().unwrap_or_default();
+                services
+                    .get(name.as_str())
+                    .map(|id| (*id).to_owned())
+                    .ok_or(PriceListError::Unmapped {
+                        sku: sku.to_owned(),
+                        attribute: "servicename",
+                        name,
+                    })?
+            }
+            _ => {
+                let name = attributes.get("model").cloned().unwrap_or_default();
+                display_names()
+                    .get(&name)
+                    .cloned()
+                    .ok_or(PriceListError::Unmapped {
+                        sku: sku.to_owned(),
+                        attribute: "model",
+                        name,
+                    })?
+            }
+        };
+        let dimensions: Vec<&Dimension> = product
+            .terms
+            .on_demand
+            .values()
+            .flat_map(|t| t.price_dimensions.values())
+            .collect();
+        let [dimension] = dimensions[..] else {
+            return Err(PriceListError::Sku {
+                sku: sku.to_owned(),
+                problem: format!(
+                    "has {} on-demand price dimensions, not one",
+                    dimensions.len()
+                ),
+            });
+        };
+        let price = per_1m(sku, dimension)?;
+        let figures = read.figures.entry(model_id.clone()).or_default();
+        let side = if global {
+            &mut figures.global
+        } else {
+            &mut figures.regional
+        };
+        if let Some(first) = side.insert(field, price)
+            && first != price
+        {
+            return Err(PriceListError::Conflict {
+                sku: sku.to_owned(),
+                model_id,
+                field: field_name(field),
+                first,
+                second: price,
+            });
+        }
+    }
+    Ok(read)
+}
+
+fn field_name(field: Field) -> &'static str {
+    match field {
+        Field::Input => "input",
+        Field::Output => "output",
+        Field::CacheRead => "cache read",
+        Field::CacheWrite => "cache write",
+        Field::BatchInput => "batch input",
+        Field::BatchOutput => "batch output",
+    }
+}
+
+/// One model's figures as the Price List gives them, USD per 1M tokens, ready for a catalog file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshedPrice {
+    pub model_id: String,
+    pub input_per_1m: Decimal,
+    pub output_per_1m: Decimal,
+    pub cache_write_per_1m: Option<Decimal>,
+    pub cache_read_per_1m: Option<Decimal>,
+    pub batch_input_per_1m: Option<Decimal>,
+    pub batch_output_per_1m: Option<Decimal>,
+    /// Regional over global, where the Price List has both and they differ.
+    pub regional_premium_percent: Option<Decimal>,
+}
+
+impl RefreshedPrice {
+    /// As a catalog price (per 1K), with the rest of `base` (service, lifecycle, profiles, and
+    /// any figure the Price List does not give) kept.
+    pub fn into_model_price(
+        &self,
+        base: Option<&ModelPrice>,
+        source: &str,
+        checked: &str,
+    ) -> ModelPrice {
+        let k = |d: Decimal| (d / Decimal::ONE_THOUSAND).normalize();
+        let mut price = base.cloned().unwrap_or_else(|| ModelPrice {
+            model_id: self.model_id.clone(),
+            service: crate::prices::BEDROCK_SERVICE.to_owned(),
+            ..ModelPrice::default()
+        });
+        price.input_per_1k = k(self.input_per_1m);
+        price.output_per_1k = k(self.output_per_1m);
+        // A figure the Price List does not give stays as the catalog had it.
+        price.cache_write_per_1k = self.cache_write_per_1m.map(k).or(price.cache_write_per_1k);
+        price.cache_read_per_1k = self.cache_read_per_1m.map(k).or(price.cache_read_per_1k);
+        price.batch_input_per_1k = self.batch_input_per_1m.map(k).or(price.batch_input_per_1k);
+        price.batch_output_per_1k = self
+            .batch_output_per_1m
+            .map(k)
+            .or(price.batch_output_per_1k);
+        price.regional_premium_percent = self
+            .regional_premium_percent
+            .or(price.regional_premium_percent);
+        price.source = source.to_owned();
+        price.checked = checked.to_owned();
+        price.note = None;
+        price
+    }
+}
+
+impl PriceListRead {
+    /// Each model with both an input and an output price. The base figures are the `global`
+    /// ones where the Price List has them (the catalog's convention), else the in-region ones;
+    /// a regional price above the global one becomes the regional premium.
+    pub fn prices(&self) -> Vec<RefreshedPrice> {
+        self.figures
+            .iter()
+            .filter_map(|(model_id, f)| {
+                let base = if f.global.contains_key(&Field::Input) {
+                    &f.global
+                } else {
+                    &f.regional
+                };
+                let input = *base.get(&Field::Input)?;
+                let output = *base.get(&Field::Output)?;
+                let premium = match (f.global.get(&Field::Input), f.regional.get(&Field::Input)) {
+                    (Some(g), Some(r)) if r > g && !g.is_zero() => Some(
+                        ((r / g - Decimal::ONE) * Decimal::ONE_HUNDRED)
+                            .round_dp(2)
+                            .normalize(),
+                    ),
+                    _ => None,
+                };
+                Some(RefreshedPrice {
+                    model_id: model_id.clone(),
+                    input_per_1m: input,
+                    output_per_1m: output,
+                    cache_write_per_1m: base.get(&Field::CacheWrite).copied(),
+                    cache_read_per_1m: base.get(&Field::CacheRead).copied(),
+                    batch_input_per_1m: base.get(&Field::BatchInput).copied(),
+                    batch_output_per_1m: base.get(&Field::BatchOutput).copied(),
+                    regional_premium_percent: premium,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One figure that differs between the catalog in use and the Price List.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PriceChange {
+    pub model_id: String,
+    pub field: &'static str,
+    /// USD per 1,000 tokens; `None` when the catalog has no such figure (or no such model).
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub before: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub after: Option<Decimal>,
+    /// (after - before) / before in percent, when both are set and before is not zero.
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub percent: Option<Decimal>,
+}
+
+/// Every figure of `refreshed` that differs from `catalog`'s entry, by model and field. Figures
+/// the Price List does not give are not compared.
+pub fn diff(catalog: &Catalog, refreshed: &[RefreshedPrice]) -> Vec<PriceChange> {
+    let k = |d: Decimal| (d / Decimal::ONE_THOUSAND).normalize();
+    let mut changes = Vec::new();
+    for r in refreshed {
+        let old = catalog.get(&r.model_id);
+        let pairs: [(&'static str, Option<Decimal>, Option<Decimal>); 6] = [
+            (
+                "input",
+                old.map(|o| o.input_per_1k),
+                Some(k(r.input_per_1m)),
+            ),
+            (
+                "output",
+                old.map(|o| o.output_per_1k),
+                Some(k(r.output_per_1m)),
+            ),
+            (
+                "cache write",
+                old.and_then(|o| o.cache_write_per_1k),
+                r.cache_write_per_1m.map(k),
+            ),
+            (
+                "cache read",
+                old.and_then(|o| o.cache_read_per_1k),
+                r.cache_read_per_1m.map(k),
+            ),
+            (
+                "batch input",
+                old.and_then(|o| o.batch_input_per_1k),
+                r.batch_input_per_1m.map(k),
+            ),
+            (
+                "batch output",
+                old.and_then(|o| o.batch_output_per_1k),
+                r.batch_output_per_1m.map(k),
+            ),
+        ];
+        for (field, before, after) in pairs {
+            if after.is_none() || before.map(|d| d.normalize()) == after {
+                continue;
+            }
+            let percent = match (before, after) {
+                (Some(b), Some(a)) if !b.is_zero() => {
+                    Some(((a - b) / b * Decimal::ONE_HUNDRED).round_dp(2).normalize())
+                }
+                _ => None,
+            };
+            changes.push(PriceChange {
+                model_id: r.model_id.clone(),
+                field,
+                before,
+                after,
+                percent,
+            });
+        }
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn fixture_products(dir: &str) -> Vec<String> {
+        let root = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/price-list/"
+        );
+        let mut files: Vec<_> = std::fs::read_dir(format!("{root}{dir}"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .flat_map(|f| page_products(&std::fs::read_to_string(f).unwrap()).unwrap())
+            .collect()
+    }
+
+    fn read(dir: &str) -> Result<PriceListRead, PriceListError> {
+        let products = fixture_products(dir);
+        read_products(
+            products.iter().map(String::as_str),
+            "us-east-1",
+            &Catalog::bundled(),
+        )
+    }
+
+    #[test]
+    fn usage_types_map_to_catalog_fields() {
+        for (usage_type, expected) in [
+            ("USE1-NovaPro-input-tokens", Some((Field::Input, false))),
+            ("USE1-NovaPro-output-tokens", Some((Field::Output, false))),
+            (
+                "USE1-NovaPro-input-tokens-batch",
+                Some((Field::BatchInput, false)),
+            ),
+            (
+                "USE1-NovaPro-cache-read-input-token-count",
+                Some((Field::CacheRead, false)),
+            ),
+            (
+                "USE1-MP:USE1_InputTokenCount_Global-Units",
+                Some((Field::Input, true)),
+            ),
+            (
+                "USE1-MP:USE1_CacheWriteInputTokenCount-Units",
+                Some((Field::CacheWrite, false)),
+            ),
+            (
+                "USE1-MP:USE1_CacheWriteInputTokenCount_1h_Global-Units",
+                None,
+            ),
+            ("USE1-NovaPro-input-tokens-flex", None),
+            ("USE1-NovaCanvas-T2I-1024-Standard", None),
+        ] {
+            assert_eq!(classify(usage_type), expected, "{usage_type}");
+        }
+    }
+
+    #[test]
+    fn recorded_pages_give_per_model_prices() {
+        let read = read("us-east-1").unwrap();
+        assert_eq!((read.products, read.skipped), (25, 4));
+        let prices = read.prices();
+        let get = |id: &str| prices.iter().find(|p| p.model_id == id).unwrap().clone();
+        let pro = get("amazon.nova-pro-v1:0");
+        assert_eq!(
+            (pro.input_per_1m, pro.output_per_1m),
+            (dec!(0.85), dec!(3.2))
+        );
+        assert_eq!(pro.batch_input_per_1m, Some(dec!(0.425)));
+        assert_eq!(pro.regional_premium_percent, None);
+        // Per 1M in the page already.
+        let r1 = get("deepseek.r1-v1:0");
+        assert_eq!((r1.input_per_1m, r1.output_per_1m), (dec!(1.35), dec!(5.4)));
+        // Global figures are the base, the regional ones 10% more.
+        let sonnet = get("anthropic.claude-sonnet-4-5-20250929-v1:0");
+        assert_eq!(
+            (sonnet.input_per_1m, sonnet.output_per_1m),
+            (dec!(3), dec!(15))
+        );
+        assert_eq!(sonnet.cache_write_per_1m, Some(dec!(3.75)));
+        assert_eq!(sonnet.regional_premium_percent, Some(dec!(10)));
+
+        let changes = diff(&Catalog::bundled(), &prices);
+        let fields: Vec<(&str, &str, Option<Decimal>)> = changes
+            .iter()
+            .map(|c| (c.model_id.as_str(), c.field, c.percent))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("amazon.nova-pro-v1:0", "input", Some(dec!(6.25))),
+                ("amazon.nova-pro-v1:0", "batch input", Some(dec!(6.25))),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unmapped_token_price_stops_the_read() {
+        let error = read("unmapped").unwrap_err();
+        assert!(
+            matches!(&error, PriceListError::Unmapped { name, attribute: "model", .. } if name == "Nova Ultra"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn two_prices_for_one_figure_are_an_error() {
+        let mut products = fixture_products("us-east-1");
+        let twin = products[0]
+            .replace("0.00085", "0.0009")
+            .replace("\"sku\":\"", "\"sku\":\"TWIN");
+        products.push(twin);
+        let error = read_products(
+            products.iter().map(String::as_str),
+            "us-east-1",
+            &Catalog::bundled(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(error, PriceListError::Conflict { field: "input", .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_refreshed_price_keeps_what_the_price_list_does_not_say() {
+        let catalog = Catalog::bundled();
+        let base = catalog.get("amazon.nova-lite-v1:0").unwrap();
+        let refreshed = RefreshedPrice {
+            model_id: base.model_id.clone(),
+            input_per_1m: dec!(0.07),
+            output_per_1m: dec!(0.28),
+            cache_write_per_1m: None,
+            cache_read_per_1m: None,
+            batch_input_per_1m: None,
+            batch_output_per_1m: None,
+            regional_premium_percent: None,
+        };
+        let price = refreshed.into_model_price(Some(base), "the Price List", "2026-12-01");
+        assert_eq!(
+            (price.input_per_1k, price.output_per_1k),
+            (dec!(0.00007), dec!(0.00028))
+        );
+        assert_eq!(price.cache_read_per_1k, base.cache_read_per_1k);
+        assert_eq!(price.batch_input_per_1k, base.batch_input_per_1k);
+        assert_eq!(price.profiles, base.profiles);
+        assert_eq!(
+            (price.source.as_str(), price.checked.as_str()),
+            ("the Price List", "2026-12-01")
+        );
+    }
+}
