@@ -87,6 +87,8 @@ export interface GuardAlarmsProps {
   readonly removalPolicy: RemovalPolicy;
   /** Prefix of the Chatbot configuration names, unique per account (the stack name). */
   readonly namePrefix: string;
+  /** The guard's CloudWatch namespace (the provisioner's weekly `PriceChanges` is there). */
+  readonly metricsNamespace: string;
 }
 
 export class GuardAlarms extends Construct {
@@ -225,6 +227,23 @@ export class GuardAlarms extends Construct {
       alarmDescription:
         'Budget Guard: events the guard failed to handle are waiting in the dead-letter queue (budget-guard dlq list, then dlq replay)',
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // The provisioner's weekly price check counts the figures of the policy's models that the AWS
+    // Price List gives more than 1% otherwise; the details are in its log and in `budget-guard
+    // prices refresh`. One datapoint a week: no data in between is not a breach.
+    add('PricesChanged', {
+      alarmDescription:
+        'Budget Guard: Bedrock prices of models the policy uses changed by more than 1% in the AWS Price List; estimates and the spend watcher price with the old figures (run budget-guard prices refresh --write policies/prices.yaml, review, deploy)',
+      metric: new cloudwatch.Metric({
+        namespace: props.metricsNamespace,
+        metricName: 'PriceChanges',
+        period: Duration.days(1),
+        statistic: 'Maximum',
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

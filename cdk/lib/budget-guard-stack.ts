@@ -411,6 +411,7 @@ export class BudgetGuardStack extends Stack {
       spendWatcherRate: props.spendWatcherRate ?? '1 minute',
       removalPolicy,
       namePrefix: this.stackName,
+      metricsNamespace: METRICS_NAMESPACE,
     });
 
     // 10. The provisioner as a custom resource: a policy change changes PolicySha256, so CloudFormation
@@ -458,6 +459,12 @@ export class BudgetGuardStack extends Stack {
       description: 'Budget Guard: provisioner drift repair at 00 UTC, subscribers included',
       schedule: events.Schedule.cron({ minute: '0', hour: '0' }),
       targets: [scheduleTarget(provisioner, 'drift-repair-full', Duration.hours(1))],
+    });
+    // The AWS Price List against the catalog in force, for the policy's models (PricesChanged).
+    new events.Rule(this, 'PriceCheck', {
+      description: 'Budget Guard: weekly provisioner price check against the AWS Price List (Mondays 07 UTC)',
+      schedule: events.Schedule.cron({ minute: '0', hour: '7', weekDay: 'MON' }),
+      targets: [scheduleTarget(provisioner, 'price-check', Duration.hours(1))],
     });
     new events.Rule(this, 'SpendWatcherTick', {
       description: 'Budget Guard: spend watcher run',

@@ -63,11 +63,26 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
 
   it('every alarm goes to the alarms topic, and only there', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties as Json);
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(8);
     for (const a of alarms) {
       expect(a.AlarmActions).toEqual([alarmsTopic()]);
       expect(JSON.stringify(a)).not.toContain(idOf(s, s.stack.notifyTopic));
     }
+  });
+
+  it('tell of Bedrock price changes the weekly price check counted', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties as Json);
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'BudgetGuard',
+        MetricName: 'PriceChanges',
+        Statistic: 'Maximum',
+        Period: 86400,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    );
   });
 
   it("watch each function's errors", () => {

@@ -326,12 +326,13 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       expect(input(r)).toMatchObject({ source: 'budget-guard.schedule', 'detail-type': 'rollover-tick', time: '<time>', detail: {} });
     });
 
-    it('run the provisioner\'s drift repair every 6 hours, reading subscribers at 00:00 UTC', () => {
+    it('run the provisioner\'s drift repair every 6 hours, reading subscribers at 00:00 UTC, and the weekly price check', () => {
       const byDetailType = Object.fromEntries(rules('provisioner').map((r) => [input(r)['detail-type'], r]));
-      expect(Object.keys(byDetailType).sort()).toEqual(['drift-repair', 'drift-repair-full']);
+      expect(Object.keys(byDetailType).sort()).toEqual(['drift-repair', 'drift-repair-full', 'price-check']);
       expect(byDetailType['drift-repair']!.ScheduleExpression).toBe('cron(0 6,12,18 * * ? *)');
       expect(byDetailType['drift-repair-full']!.ScheduleExpression).toBe('cron(0 0 * * ? *)');
-      for (const r of Object.values(byDetailType)) expect(input(r)).toMatchObject({ source: 'budget-guard.schedule' });
+      expect(byDetailType['price-check']!.ScheduleExpression).toBe('cron(0 7 ? * MON *)');
+      for (const r of Object.values(byDetailType)) expect(input(r as Json)).toMatchObject({ source: 'budget-guard.schedule' });
     });
 
     it('run the spend watcher every minute, or at the rate given in context', () => {
@@ -542,8 +543,8 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       'AWS::KMS::Key': 3,
       'AWS::SNS::Topic': 3,
       'AWS::SQS::Queue': 1,
-      'AWS::Events::Rule': 4,
-      'AWS::CloudWatch::Alarm': 7,
+      'AWS::Events::Rule': 5,
+      'AWS::CloudWatch::Alarm': 8,
       'AWS::CloudWatch::Dashboard': 1,
       'AWS::Lambda::LayerVersion': 1,
       'Custom::BudgetGuardPolicy': 1,

@@ -55,7 +55,13 @@ pub fn function_needs() -> Vec<(&'static str, Vec<Needs>)> {
     vec![
         (
             "provisioner",
-            vec![crate::budgets::NEEDS, crate::sns_subscriptions::NEEDS],
+            vec![
+                crate::budgets::NEEDS,
+                crate::sns_subscriptions::NEEDS,
+                // The weekly price check: the Price List, and its `PriceChanges` metric.
+                crate::price_list::NEEDS,
+                crate::metrics::WRITE_NEEDS,
+            ],
         ),
         ("alert-handler", crate::alert_handler::NEEDS.to_vec()),
         (

@@ -10,7 +10,6 @@ pub mod iam;
 pub mod metrics;
 pub mod notify;
 pub mod policy_files;
-#[cfg(feature = "price-list")]
 pub mod price_list;
 pub mod route_metrics;
 pub mod schedule;

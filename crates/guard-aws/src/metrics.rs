@@ -293,6 +293,33 @@ impl EstimateSink for CloudWatchEstimates {
     }
 }
 
+/// The provisioner's weekly price check: how many figures of the policy's models the AWS Price
+/// List gives otherwise (by more than the check's threshold). An alarm on it tells the alarm
+/// channels.
+pub const PRICE_CHANGES_METRIC: &str = "PriceChanges";
+
+/// Publishes one [`PRICE_CHANGES_METRIC`] datum (a count, no dimension) in `namespace`.
+pub async fn put_price_changes(
+    client: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+    changes: usize,
+) -> Result<(), MetricsError> {
+    client
+        .put_metric_data()
+        .namespace(namespace)
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name(PRICE_CHANGES_METRIC)
+                .value(changes as f64)
+                .unit(StandardUnit::Count)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(MetricsError::PutMetricData)?;
+    Ok(())
+}
+
 fn to_smithy(t: DateTime<Utc>) -> SmithyTime {
     SmithyTime::from_secs(t.timestamp())
 }

@@ -23,6 +23,8 @@ pub const NOTIFY_TOPIC_ENV: &str = "BUDGET_GUARD_NOTIFY_TOPIC_ARN";
 pub const STACK_NAME_ENV: &str = "BUDGET_GUARD_STACK_NAME";
 /// The deployment's stack id (`AWS::StackId`): the provisioner answers Deletes of its own stack only.
 pub const STACK_ID_ENV: &str = "BUDGET_GUARD_STACK_ID";
+/// The guard's CloudWatch namespace for the metrics it publishes.
+pub const METRICS_NAMESPACE_ENV: &str = "BUDGET_GUARD_METRICS_NAMESPACE";
 
 /// The retry policy: standard mode (throttling and transient errors retried), exponential
 /// backoff from [`INITIAL_BACKOFF`] up to [`MAX_BACKOFF`].

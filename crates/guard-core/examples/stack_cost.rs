@@ -16,10 +16,10 @@ use std::collections::BTreeSet;
 
 /// The stack's fixed parts, as `cdk/lib` declares them: the alerts, notify and alarms topics'
 /// keys; the alarms (three function errors, dead-letter queue depth, spend-watcher heartbeat,
-/// alert-handler throttles and event age).
+/// alert-handler throttles and event age, prices changed).
 const STACK: StackFixed = StackFixed {
     kms_keys: 3,
-    alarms: 7,
+    alarms: 8,
     alerts_per_month: 40,
 };
 

@@ -207,10 +207,22 @@ struct Figures {
     global: BTreeMap<Field, Decimal>,
 }
 
+/// What to do with a token price whose model maps to no id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unmapped {
+    /// Stop with [`PriceListError::Unmapped`] (a refresh writes nothing then).
+    Fail,
+    /// Leave it out and name it in [`PriceListRead::unmapped`] (the weekly check, which compares
+    /// only the policy's models).
+    Collect,
+}
+
 /// What the Price List says, per model id.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PriceListRead {
     figures: BTreeMap<String, Figures>,
+    /// Names of token prices that map to no model id, with [`Unmapped::Collect`].
+    pub unmapped: std::collections::BTreeSet<String>,
     /// Products that are no token price, or a tier the catalog does not hold.
     pub skipped: usize,
     /// Products read.
@@ -223,6 +235,7 @@ pub fn read_products<'a>(
     products: impl IntoIterator<Item = &'a str>,
     region: &str,
     catalog: &Catalog,
+    unmapped: Unmapped,
 ) -> Result<PriceListRead, PriceListError> {
     let services: BTreeMap<&str, &str> = catalog
         .entries()
@@ -257,7 +270,7 @@ pub fn read_products<'a>(
                         sku: sku.to_owned(),
                         attribute: "servicename",
                         name,
-                    })?
+                    })
             }
             _ => {
                 let name = attributes.get("model").cloned().unwrap_or_default();
@@ -268,8 +281,16 @@ pub fn read_products<'a>(
                         sku: sku.to_owned(),
                         attribute: "model",
                         name,
-                    })?
+                    })
             }
+        };
+        let model_id = match (model_id, unmapped) {
+            (Ok(id), _) => id,
+            (Err(PriceListError::Unmapped { name, .. }), Unmapped::Collect) => {
+                read.unmapped.insert(name);
+                continue;
+            }
+            (Err(e), _) => return Err(e),
         };
         let dimensions: Vec<&Dimension> = product
             .terms
@@ -482,6 +503,65 @@ pub fn diff(catalog: &Catalog, refreshed: &[RefreshedPrice]) -> Vec<PriceChange>
     changes
 }
 
+/// The changes that matter to a policy: figures of the models it names (under any inference
+/// profile), moved by more than `threshold_percent`, or a figure that appeared or went away.
+pub fn changes_for_models<'a>(
+    changes: &'a [PriceChange],
+    models: impl IntoIterator<Item = &'a str>,
+    threshold_percent: Decimal,
+) -> Vec<&'a PriceChange> {
+    let bases: std::collections::BTreeSet<&str> = models
+        .into_iter()
+        .map(|m| crate::prices::split_profile(m).1)
+        .collect();
+    changes
+        .iter()
+        .filter(|c| bases.contains(c.model_id.as_str()))
+        .filter(|c| c.percent.is_none_or(|p| p.abs() > threshold_percent))
+        .collect()
+}
+
+/// The text that tells the alarm channels of price changes: a subject and a body.
+pub fn price_check_message(changes: &[&PriceChange], region: &str) -> (String, String) {
+    let models: std::collections::BTreeSet<&str> =
+        changes.iter().map(|c| c.model_id.as_str()).collect();
+    let subject = format!(
+        "Budget Guard: Bedrock prices changed for {} model{}",
+        models.len(),
+        if models.len() == 1 { "" } else { "s" }
+    );
+    let mut body = format!(
+        "The AWS Price List ({region}) differs from the prices the guard uses for models of the policy:\n\n"
+    );
+    let show = |d: Option<Decimal>| {
+        d.map(|d| d.normalize().to_string())
+            .unwrap_or_else(|| "none".into())
+    };
+    for c in changes {
+        let percent = c
+            .percent
+            .map(|p| {
+                format!(
+                    " ({}{}%)",
+                    if p.is_sign_positive() { "+" } else { "" },
+                    p.normalize()
+                )
+            })
+            .unwrap_or_default();
+        body.push_str(&format!(
+            "  {} {}: {} -> {} USD per 1K tokens{percent}\n",
+            c.model_id,
+            c.field,
+            show(c.before),
+            show(c.after)
+        ));
+    }
+    body.push_str(
+        "\nEstimates and the spend watcher use the old figures until the catalog is updated: run `budget-guard prices refresh --write policies/prices.yaml`, review, commit and deploy.\n",
+    );
+    (subject, body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -509,6 +589,7 @@ mod tests {
             products.iter().map(String::as_str),
             "us-east-1",
             &Catalog::bundled(),
+            Unmapped::Fail,
         )
     }
 
@@ -593,6 +674,39 @@ mod tests {
     }
 
     #[test]
+    fn the_weekly_check_collects_unmapped_names_and_tells_only_the_policys_changes() {
+        let products = fixture_products("unmapped");
+        let collected = read_products(
+            products.iter().map(String::as_str),
+            "us-east-1",
+            &Catalog::bundled(),
+            Unmapped::Collect,
+        )
+        .unwrap();
+        assert_eq!(
+            collected.unmapped.iter().collect::<Vec<_>>(),
+            ["Nova Ultra"]
+        );
+
+        let prices = read("us-east-1").unwrap().prices();
+        let changes = diff(&Catalog::bundled(), &prices);
+        // Nova Pro moved 6.25%: told for a policy that names it under any profile.
+        let told = changes_for_models(&changes, ["eu.amazon.nova-pro-v1:0"], dec!(1));
+        assert_eq!(told.len(), 2);
+        assert!(changes_for_models(&changes, ["amazon.nova-lite-v1:0"], dec!(1)).is_empty());
+        // Above the threshold only.
+        assert!(changes_for_models(&changes, ["amazon.nova-pro-v1:0"], dec!(7)).is_empty());
+        let (subject, body) = price_check_message(&told, "us-east-1");
+        assert_eq!(subject, "Budget Guard: Bedrock prices changed for 1 model");
+        assert!(
+            body.contains(
+                "  amazon.nova-pro-v1:0 input: 0.0008 -> 0.00085 USD per 1K tokens (+6.25%)\n"
+            ),
+            "{body}"
+        );
+    }
+
+    #[test]
     fn two_prices_for_one_figure_are_an_error() {
         let mut products = fixture_products("us-east-1");
         let twin = products[0]
@@ -603,6 +717,7 @@ mod tests {
             products.iter().map(String::as_str),
             "us-east-1",
             &Catalog::bundled(),
+            Unmapped::Fail,
         )
         .unwrap_err();
         assert!(

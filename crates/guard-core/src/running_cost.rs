@@ -25,7 +25,7 @@ pub struct StackShape {
     pub alarms: u64,
     /// Alert-handler invocations a month (hourly ticks plus alerts).
     pub alert_handler_runs: u64,
-    /// Provisioner invocations a month (drift repair every 6 hours plus deploys).
+    /// Provisioner invocations a month (drift repair every 6 hours, the weekly price check, deploys).
     pub provisioner_runs: u64,
     /// Messages published to SNS a month (alerts, notices, alarms).
     pub sns_publishes: u64,
@@ -50,8 +50,8 @@ impl StackShape {
             alarms: stack.alarms,
             // 30 days of hourly roll-over ticks, and a few dozen alerts.
             alert_handler_runs: 720 + stack.alerts_per_month,
-            // 30 days of drift repair every 6 hours, and a few deploys.
-            provisioner_runs: 120 + 4,
+            // 30 days of drift repair every 6 hours, four weekly price checks, and a few deploys.
+            provisioner_runs: 120 + 4 + 4,
             sns_publishes: stack.alerts_per_month * 2,
         }
     }
@@ -135,7 +135,8 @@ pub fn stack_cost(shape: &StackShape, watcher: &WatcherCost, prices: &StackPrice
         Decimal::from(runs) / Decimal::from(1_000_000) * prices.watcher.lambda_per_1m_requests
             + Decimal::from(runs) * seconds * FUNCTION_GB * prices.watcher.lambda_per_gb_second
     };
-    let metrics = shape.watched_budgets + shape.routes;
+    // One `PriceChanges`, the provisioner's weekly price check.
+    let metrics = shape.watched_budgets + shape.routes + 1;
     let runs = watcher.runs + shape.alert_handler_runs + shape.provisioner_runs;
     let log_gb = Decimal::from(runs * LOG_BYTES_PER_RUN) / Decimal::from(1_000_000_000);
     // Secrets are read when a Slack post is made (at most one read per alert-handler run), and KMS
@@ -170,7 +171,7 @@ pub fn stack_cost(shape: &StackShape, watcher: &WatcherCost, prices: &StackPrice
         CostLine {
             item: "custom metrics",
             detail: format!(
-                "{} EstimatedSpend + {} RouteStep",
+                "{} EstimatedSpend + {} RouteStep + 1 PriceChanges",
                 shape.watched_budgets, shape.routes
             ),
             usd: round(Decimal::from(metrics) * prices.custom_metric_month),
@@ -260,9 +261,9 @@ mod tests {
             routes: 5,
             slack_secrets: 2,
             kms_keys: 3,
-            alarms: 7,
+            alarms: 8,
             alert_handler_runs: 740,
-            provisioner_runs: 124,
+            provisioner_runs: 128,
             sns_publishes: 40,
         }
     }
@@ -271,18 +272,17 @@ mod tests {
     fn every_metric_key_and_secret_is_billed() {
         let cost = stack_cost(&shape(), &WatcherCost::default(), &StackPrices::default());
         let usd = |item: &str| cost.lines.iter().find(|l| l.item == item).unwrap().usd;
-        assert_eq!(usd("custom metrics"), Decimal::new(750, 2), "25 x $0.30");
+        assert_eq!(usd("custom metrics"), Decimal::new(780, 2), "26 x $0.30");
         assert_eq!(usd("KMS keys"), Decimal::new(3, 0));
-        assert_eq!(usd("CloudWatch alarms"), Decimal::new(70, 2));
+        assert_eq!(usd("CloudWatch alarms"), Decimal::new(80, 2));
         assert_eq!(usd("Secrets Manager"), Decimal::new(80, 2));
         assert_eq!(
             cost.total_usd,
             cost.lines.iter().map(|l| l.usd).sum::<Decimal>()
         );
-        assert!(
-            cost.to_markdown()
-                .contains("| custom metrics | 20 EstimatedSpend + 5 RouteStep | 7.50 |")
-        );
+        assert!(cost.to_markdown().contains(
+            "| custom metrics | 20 EstimatedSpend + 5 RouteStep + 1 PriceChanges | 7.80 |"
+        ));
     }
 
     #[test]

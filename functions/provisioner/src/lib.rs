@@ -1,6 +1,6 @@
 //! The provisioner Lambda: a CloudFormation custom resource handler (Create and Update apply the
-//! policy; Delete removes what the guard owns unless the policy retains it) and the scheduled
-//! drift repair, which re-applies the same policy.
+//! policy; Delete removes what the guard owns unless the policy retains it), the scheduled
+//! drift repair, which re-applies the same policy, and the weekly price check ([`price_check`]).
 //!
 //! What it owns: budgets with the policy's prefix whose `budget-guard:owner` tag names this
 //! deployment (`settings.owner`, else the stack name from `BUDGET_GUARD_STACK_NAME`). A Delete
@@ -18,14 +18,15 @@
 //! with the same `file:line:col` errors and changes nothing.
 
 pub mod cfn;
+pub mod price_check;
 pub mod reason;
 
 use cfn::{CfnRequest, CfnResponse, RequestType, ResponseUrlPolicy};
 use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::policy_files::read_sources;
 use guard_aws::sdk::{
-    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV, STACK_ID_ENV, STACK_NAME_ENV,
-    account_id_from_arn, partition_from_arn,
+    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, METRICS_NAMESPACE_ENV, NOTIFY_TOPIC_ENV, STACK_ID_ENV,
+    STACK_NAME_ENV, account_id_from_arn, partition_from_arn,
 };
 use guard_aws::sns_subscriptions::SnsSubscriptions;
 use guard_core::account::{AccountState, desired};
@@ -34,6 +35,7 @@ use guard_core::ownership::{ClaimError, Ownership, claim};
 use guard_core::plan::{Plan, plan};
 use guard_core::policy::{self, Policy};
 use guard_core::provision::{ApplyOptions, ApplyReport, PortError, ReadDepth, apply, read_live};
+use guard_core::spend::DEFAULT_METRICS_NAMESPACE;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -75,6 +77,12 @@ pub enum ProvisionerError {
     ResponseUrl(String),
     #[error("answering CloudFormation at its ResponseURL: {0}")]
     Respond(#[source] reqwest::Error),
+    #[error("reading the AWS Price List: {0}")]
+    PriceList(#[source] Box<guard_aws::price_list::PriceListReadError>),
+    #[error("{0}")]
+    PriceListData(#[source] guard_core::price_list::PriceListError),
+    #[error("publishing the price check's metric: {0}")]
+    PriceMetric(#[source] Box<guard_aws::metrics::MetricsError>),
 }
 
 impl ProvisionerError {
@@ -89,6 +97,9 @@ impl ProvisionerError {
             ProvisionerError::Claim(e) => e.is_retryable(),
             ProvisionerError::Incomplete { retryable, .. } => *retryable,
             ProvisionerError::Respond(_) => true,
+            // A week is long: a failed check is tried again at once.
+            ProvisionerError::PriceList(_) | ProvisionerError::PriceMetric(_) => true,
+            ProvisionerError::PriceListData(_) => false,
         }
     }
 }
@@ -149,6 +160,10 @@ pub struct Settings {
     pub stack_name: Option<String>,
     /// The deployment's stack id: only a Delete from this stack removes anything.
     pub stack_id: Option<String>,
+    /// The guard's CloudWatch namespace, where the price check's metric goes.
+    pub metrics_namespace: String,
+    /// The region whose Price List the weekly price check reads.
+    pub price_region: String,
 }
 
 impl Settings {
@@ -161,6 +176,10 @@ impl Settings {
             account_id: var(ACCOUNT_ID_ENV),
             stack_name: var(STACK_NAME_ENV),
             stack_id: var(STACK_ID_ENV),
+            metrics_namespace: var(METRICS_NAMESPACE_ENV)
+                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+            price_region: var(price_check::PRICE_REGION_ENV)
+                .unwrap_or_else(|| price_check::DEFAULT_PRICE_REGION.to_owned()),
         }
     }
 }
@@ -217,6 +236,8 @@ impl PolicyFailure {
 pub struct Provisioner {
     budgets: aws_sdk_budgets::Client,
     sns: aws_sdk_sns::Client,
+    pricing: aws_sdk_pricing::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
     http: reqwest::Client,
     responses: ResponseUrlPolicy,
     settings: Settings,
@@ -262,6 +283,8 @@ impl Provisioner {
         Provisioner {
             budgets: aws_sdk_budgets::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
+            pricing: price_check::pricing_client(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             // A pre-signed URL answers itself; a redirect could lead anywhere.
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -305,6 +328,9 @@ impl Provisioner {
                     .await
                     .map_err(ProvisionerError::Respond)?;
                 Ok(serde_json::to_value(&response).unwrap_or(Value::Null))
+            }
+            Event::Scheduled { detail_type } if detail_type == price_check::PRICE_CHECK => {
+                self.price_check().await
             }
             Event::Scheduled { detail_type } => self.drift_repair(&detail_type).await,
         }

@@ -79,6 +79,8 @@ async fn deploy(policy: &str) -> Deployed {
         account_id: None,
         stack_name: Some(STACK_NAME.into()),
         stack_id: Some(STACK_ID.into()),
+        metrics_namespace: "BudgetGuard".into(),
+        price_region: "us-east-1".into(),
     };
     let provisioner =
         Provisioner::new(&config, settings).with_response_urls(ResponseUrlPolicy::loopback_http());

@@ -6,7 +6,7 @@ use crate::policy_files::{read_sources, render};
 use anyhow::Context;
 use chrono::NaiveDate;
 use guard_aws::price_list::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
-use guard_core::price_list::{SERVICE_CODES, diff, page_products, read_products};
+use guard_core::price_list::{SERVICE_CODES, Unmapped, diff, page_products, read_products};
 use guard_core::prices::{Catalog, catalog_file, parse_catalog};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -105,7 +105,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(dir) => saved_products(dir)?,
         None => crate::commands::apply::runtime()?.block_on(live_products(&args.region))?,
     };
-    let read = match read_products(products.iter().map(String::as_str), &args.region, &catalog) {
+    let read = match read_products(
+        products.iter().map(String::as_str),
+        &args.region,
+        &catalog,
+        Unmapped::Fail,
+    ) {
         Ok(read) => read,
         Err(e) => {
             // Nothing is written: a guessed or partial catalog would price the wrong model.
