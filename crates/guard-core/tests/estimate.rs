@@ -260,3 +260,45 @@ fn current_models_in_each_geo_prefix_cost_what_is_published() {
         assert_eq!(month(model), per_1m_in_plus_out * dec!(30), "{model}");
     }
 }
+
+/// An application inference profile ARN, named in `profiles:` with the model it runs, is priced
+/// as that model on a ladder and in a use case.
+#[test]
+fn an_application_inference_profile_is_priced_as_its_model() {
+    const ARN: &str =
+        "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6";
+    let text = format!(
+        "version: 1
+profiles:
+  {ARN}: us.anthropic.claude-sonnet-4-5-20250929-v1:0
+routes:
+  chat:
+    ladder: [{ARN}, us.amazon.nova-lite-v1:0]
+budgets:
+  b:
+    amount: 1000
+    period: monthly
+    scope: {{models: [{ARN}]}}
+    usage:
+      - {{name: u, route: chat, input_tokens: 1000, output_tokens: 1000, requests_per_day: 1000}}
+"
+    );
+    let policy = policy(&text);
+    // us. Sonnet 4.5: 3.30 + 16.50 per 1M, 1M tokens each way a day, 30 days.
+    assert_eq!(estimate(&policy).unwrap()[0].estimated, dec!(594));
+    let price = policy.catalog().resolve(ARN).unwrap().price;
+    assert_eq!(price.service, "Claude Sonnet 4.5 (Amazon Bedrock Edition)");
+    assert_eq!(
+        guard_core::prices::Catalog::bundled()
+            .services_for([ARN])
+            .len(),
+        1,
+        "the bundled catalog alone does not know the ARN"
+    );
+    assert!(
+        policy
+            .catalog()
+            .services_for([ARN])
+            .contains(&price.service)
+    );
+}

@@ -30,6 +30,11 @@ pub struct PolicyFile {
     /// Prices per model id that replace the bundled catalog's, or add models it does not know.
     #[serde(default)]
     pub pricing: BTreeMap<String, PriceOverride>,
+    /// Application inference profiles by ARN, each with the model id it runs (what
+    /// `aws bedrock get-inference-profile` shows): the ARN is priced as that model wherever the
+    /// policy names it (ladders, scopes, use cases).
+    #[serde(default)]
+    pub profiles: BTreeMap<String, String>,
 }
 
 /// Settings for the whole guard; every field has a default.

@@ -359,11 +359,48 @@ pub(crate) fn validate(
                 .iter()
                 .map(|(model, price)| (*model, price.clone())),
         );
-    let prices: BTreeMap<String, ModelPrice> = pricing
+    let mut prices: BTreeMap<String, ModelPrice> = pricing
         .items
         .keys()
         .filter_map(|model| catalog.get(model).map(|p| ((*model).to_owned(), p.clone())))
         .collect();
+    // Application inference profiles: each ARN is priced as the model it runs.
+    let profiles = merge(
+        &mut ctx,
+        "profiles",
+        "inference profile",
+        |f| &f.file.profiles,
+        files,
+    );
+    for (arn, (origin, model)) in &profiles.items {
+        if let Some(problem) = application_profile_arn_problem(arn) {
+            ctx.error_at_key(
+                origin,
+                format!("`{arn}` is not an application inference profile ARN: {problem}"),
+                "write the profile's ARN, `arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID`, as `aws bedrock list-inference-profiles --type-equals APPLICATION` shows it",
+            );
+            continue;
+        }
+        match catalog.resolve(model) {
+            Some(resolved) if !model.starts_with("arn:") => {
+                check_lifecycle(&mut ctx, origin, model, &resolved.price);
+                let price = ModelPrice {
+                    model_id: (*arn).to_owned(),
+                    note: Some(format!("application inference profile of {model}")),
+                    profiles: BTreeMap::new(),
+                    ..resolved.price
+                };
+                prices.insert((*arn).to_owned(), price);
+            }
+            _ => unknown_model(&mut ctx, origin, model, &catalog),
+        }
+    }
+    let catalog = catalog.with_overrides(
+        profiles
+            .items
+            .keys()
+            .filter_map(|arn| prices.get(*arn).cloned()),
+    );
 
     let channels = merge(&mut ctx, "channels", "channel", |f| &f.file.channels, files);
     let channel_specs = check_channels(&mut ctx, &channels);
@@ -1063,6 +1100,35 @@ fn check_routes(
     specs
 }
 
+/// Why `arn` is not an application inference profile ARN
+/// (`arn:PARTITION:bedrock:REGION:ACCOUNT:application-inference-profile/ID`), if it is not.
+fn application_profile_arn_problem(arn: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [scheme, partition, service, region, account, resource] = parts[..] else {
+        return Some("it has fewer than six `:`-separated parts");
+    };
+    if scheme != "arn" || !partition.starts_with("aws") {
+        return Some("it does not start with `arn:aws`");
+    }
+    if service != "bedrock" {
+        return Some("its service is not `bedrock`");
+    }
+    if region.is_empty()
+        || !region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Some("its region is not a region name");
+    }
+    if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
+        return Some("its account is not 12 digits");
+    }
+    match resource.strip_prefix("application-inference-profile/") {
+        Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) => None,
+        _ => Some("its resource is not `application-inference-profile/ID`"),
+    }
+}
+
 /// An end-of-life model is an error (Bedrock refuses it), a legacy one a warning; both name the
 /// model to move to, keeping the asked id's inference profile prefix.
 fn check_lifecycle(ctx: &mut Ctx<'_>, at: &Origin, model: &str, price: &ModelPrice) {
@@ -1110,11 +1176,15 @@ fn unknown_model(ctx: &mut Ctx<'_>, at: &Origin, model: &str, catalog: &Catalog)
         .copied()
         .unwrap_or("");
     let bare = &model[prefix.len()..];
-    let help = match did_you_mean(bare, ids.iter().copied()) {
-        Some(s) => format!(
-            "did you mean `{prefix}{s}`? `budget-guard prices` lists known models; add others under `pricing:`"
-        ),
-        None => "`budget-guard prices` lists known models; add others under `pricing:` with their prices".into(),
+    let help = if model.contains(":application-inference-profile/") {
+        "an application inference profile is priced as the model it runs: name it under `profiles:` with that model id (`aws bedrock get-inference-profile` shows it)".to_owned()
+    } else {
+        match did_you_mean(bare, ids.iter().copied()) {
+            Some(s) => format!(
+                "did you mean `{prefix}{s}`? `budget-guard prices` lists known models; add others under `pricing:`"
+            ),
+            None => "`budget-guard prices` lists known models; add others under `pricing:` with their prices".into(),
+        }
     };
     ctx.error(
         at,
