@@ -594,6 +594,17 @@ mod tests {
     }
 
     #[test]
+    fn every_display_name_maps_to_a_catalog_model() {
+        let catalog = Catalog::bundled();
+        for (name, id) in display_names() {
+            assert!(
+                catalog.get(id).is_some(),
+                "{name}: {id} is not in the catalog"
+            );
+        }
+    }
+
+    #[test]
     fn usage_types_map_to_catalog_fields() {
         for (usage_type, expected) in [
             ("USE1-NovaPro-input-tokens", Some((Field::Input, false))),
