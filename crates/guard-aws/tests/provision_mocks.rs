@@ -406,23 +406,7 @@ fn want(names: &[&str]) -> AccountState {
 #[tokio::test]
 async fn a_5xx_in_the_middle_of_an_apply_is_reported_and_the_next_apply_converges() {
     // The account as DescribeBudgets sees it on each of three reads.
-    let reads = mock!(Client::describe_budgets)
-        .sequence()
-        .output(|| DescribeBudgetsOutput::builder().build())
-        .output(|| {
-            DescribeBudgetsOutput::builder()
-                .budgets(sdk_budget("bg-a", "10"))
-                .budgets(sdk_budget("bg-c", "10"))
-                .build()
-        })
-        .output(|| {
-            let mut out = DescribeBudgetsOutput::builder();
-            for name in ["bg-a", "bg-b", "bg-c"] {
-                out = out.budgets(sdk_budget(name, "10"));
-            }
-            out.build()
-        })
-        .build();
+    let reads = account_reads([&[], &["bg-a", "bg-c"], &["bg-a", "bg-b", "bg-c"]]);
     let notifications = sns_notification();
     let subscribers = topic_subscriber();
     let a = mock!(Client::create_budget)
@@ -582,6 +566,25 @@ async fn access_denied_is_not_retried_and_the_report_says_what_was_and_was_not_a
 
 const INVALID: &str = r#"{"__type":"InvalidParameterException","Message":"The budget name bg-b is invalid for this account"}"#;
 
+/// DescribeBudgets answering three reads in turn, each with its account's budgets (10 USD each).
+fn account_reads(accounts: [&'static [&'static str]; 3]) -> Rule {
+    let answer = |names: &'static [&'static str]| {
+        move || {
+            let mut out = DescribeBudgetsOutput::builder();
+            for name in names {
+                out = out.budgets(sdk_budget(name, "10"));
+            }
+            out.build()
+        }
+    };
+    mock!(Client::describe_budgets)
+        .sequence()
+        .output(answer(accounts[0]))
+        .output(answer(accounts[1]))
+        .output(answer(accounts[2]))
+        .build()
+}
+
 fn owner_tag_output(owner: &str) -> ListTagsForResourceOutput {
     ListTagsForResourceOutput::builder()
         .resource_tags(
@@ -657,27 +660,7 @@ async fn converge_once(
 async fn a_refused_create_budget_stops_nothing_else_and_the_next_apply_converges() {
     // The account on each read: bg-old (ours, no longer in the policy); then bg-a and bg-c,
     // created by the first apply; then all three.
-    let reads = mock!(Client::describe_budgets)
-        .sequence()
-        .output(|| {
-            DescribeBudgetsOutput::builder()
-                .budgets(sdk_budget("bg-old", "10"))
-                .build()
-        })
-        .output(|| {
-            DescribeBudgetsOutput::builder()
-                .budgets(sdk_budget("bg-a", "10"))
-                .budgets(sdk_budget("bg-c", "10"))
-                .build()
-        })
-        .output(|| {
-            let mut out = DescribeBudgetsOutput::builder();
-            for name in ["bg-a", "bg-b", "bg-c"] {
-                out = out.budgets(sdk_budget(name, "10"));
-            }
-            out.build()
-        })
-        .build();
+    let reads = account_reads([&["bg-old"], &["bg-a", "bg-c"], &["bg-a", "bg-b", "bg-c"]]);
     let notifications = sns_notification();
     let subscribers = topic_subscriber();
     let tags = mock!(Client::list_tags_for_resource)
