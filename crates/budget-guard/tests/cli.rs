@@ -285,9 +285,10 @@ fn prices_refresh_shows_the_changes_and_writes_a_catalog_file() {
     assert_eq!(first.code, Some(0), "{}", first.transcript());
     assert_eq!(
         first.stdout,
-        "Read 25 products for us-east-1: 6 models priced, 4 products skipped (no token price, another region, or a tier or cache term the catalog has no field for).\n\
+        "Read 30 products for us-east-1: 6 models priced, 2 products skipped (no token price, or another region).\n\
          ~ amazon.nova-pro-v1:0 input: 0.0008 -> 0.00085 per 1K tokens (+6.25%)\n\
          ~ amazon.nova-pro-v1:0 batch input: 0.0004 -> 0.000425 per 1K tokens (+6.25%)\n\
+         ~ amazon.nova-pro-v1:0 priority input: 0.0014 -> 0.0015 per 1K tokens (+7.14%)\n\
          1 of 6 models changed.\n"
     );
     assert!(
@@ -315,6 +316,12 @@ fn prices_refresh_shows_the_changes_and_writes_a_catalog_file() {
         .clone();
     assert_eq!(pro["input_per_1k"], json!(0.00085));
     assert_eq!(pro["checked"], "2026-12-01");
+    assert_eq!(pro["tiers"]["priority"]["input_per_1k"], json!(0.0015));
+    assert_eq!(
+        pro["tiers"]["flex"]["cache_read_per_1k"],
+        json!(0.0001),
+        "kept"
+    );
     assert_eq!(
         pro["profiles"]["eu"]["input_per_1k"],
         json!(0.00105),

@@ -2,7 +2,8 @@
 //!
 //! Cost of a use case = (input / 1000 x input price + output / 1000 x output price + cache terms)
 //! x requests per day x days in the period. The period has its nominal length (30 days a month),
-//! as costing guides count.
+//! as costing guides count. A use case whose prompt is above a model's long-context size is priced
+//! at that tier for every token of the request, as Bedrock bills it.
 
 use crate::policy::{BudgetSpec, Policy, ThresholdSpec};
 use crate::prices::Catalog;
@@ -65,7 +66,8 @@ pub enum EstimateError {
     Overflow(String),
 }
 
-/// Cost of one request of a use case on `model`.
+/// Cost of one request of a use case on `model`, at the long-context tier when its prompt is above
+/// that tier's size.
 pub fn cost_per_request(
     catalog: &Catalog,
     model: &str,
@@ -77,7 +79,9 @@ pub fn cost_per_request(
     let resolved = catalog
         .resolve(model)
         .ok_or_else(|| EstimateError::UnknownModel(model.to_owned()))?;
-    Ok(resolved.price.cost(input, output, cache_read, cache_write))
+    Ok(resolved
+        .price
+        .request_cost(input, output, cache_read, cache_write))
 }
 
 /// Rounds money for display and comparison: to the cent, half away from zero.

@@ -6,6 +6,7 @@ pub mod diagnostic;
 pub mod estimate;
 pub mod flags;
 pub mod handling;
+pub mod inference_profile;
 pub mod ledger;
 pub mod message;
 pub mod ownership;

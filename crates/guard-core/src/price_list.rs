@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::prices::{Catalog, ModelPrice};
+use crate::prices::{Catalog, LongContextPrice, ModelPrice, ServiceTier, TermPrices};
 
 /// The service codes whose products price Bedrock tokens.
 pub const SERVICE_CODES: [&str; 3] = [
@@ -41,7 +41,7 @@ struct Product {
     #[serde(rename = "serviceCode")]
     service_code: String,
     #[serde(default)]
-    terms: Terms,
+    terms: OfferTerms,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,13 +52,13 @@ struct ProductInfo {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct Terms {
+struct OfferTerms {
     #[serde(rename = "OnDemand", default)]
-    on_demand: BTreeMap<String, Term>,
+    on_demand: BTreeMap<String, OfferTerm>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Term {
+struct OfferTerm {
     #[serde(rename = "priceDimensions")]
     price_dimensions: BTreeMap<String, Dimension>,
 }
@@ -72,54 +72,76 @@ struct Dimension {
     price_per_unit: BTreeMap<String, String>,
 }
 
-/// Which catalog figure a usage type prices.
+/// Which set of prices a usage type belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Field {
+enum Terms {
+    Standard,
+    LongContext,
+    Tier(ServiceTier),
+}
+
+/// Which figure of its set a usage type prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Term {
     Input,
     Output,
     CacheRead,
     CacheWrite,
+    CacheWrite1h,
     BatchInput,
     BatchOutput,
 }
 
+/// Which catalog figure a usage type prices.
+type Field = (Terms, Term);
+
 /// What a usage type says: the figure and whether it is the `global` profile's. `None` for a
-/// usage type that is no token price, or a service tier the catalog does not hold yet.
+/// usage type that is no token price.
+///
+/// The tier and long-context words (`flex`, `priority`, `longcontext` or `long-context`, `1h`)
+/// follow the shapes of the standard usage types; they are not yet checked against a recorded
+/// page (see tests/fixtures/price-list/README.md).
 fn classify(usage_type: &str) -> Option<(Field, bool)> {
     let u = usage_type.to_ascii_lowercase();
     if !u.contains("token") {
         return None;
     }
-    // Flex and Priority tiers have no catalog field yet.
-    if u.contains("flex") || u.contains("priority") {
-        return None;
-    }
+    let terms = if u.contains("flex") {
+        Terms::Tier(ServiceTier::Flex)
+    } else if u.contains("priority") {
+        Terms::Tier(ServiceTier::Priority)
+    } else if u.contains("longcontext") || u.contains("long-context") || u.contains("long_context")
+    {
+        Terms::LongContext
+    } else {
+        Terms::Standard
+    };
     let global = u.contains("global");
     let batch = u.contains("batch");
-    let field = if u.contains("cache") && u.contains("read") {
-        Field::CacheRead
+    let term = if u.contains("cache") && u.contains("read") {
+        Term::CacheRead
     } else if u.contains("cache") && u.contains("write") {
-        // The 5-minute write is the catalog's; a 1-hour write has no field yet.
         if u.contains("1h") {
-            return None;
+            Term::CacheWrite1h
+        } else {
+            Term::CacheWrite
         }
-        Field::CacheWrite
     } else if u.contains("output") {
         if batch {
-            Field::BatchOutput
+            Term::BatchOutput
         } else {
-            Field::Output
+            Term::Output
         }
     } else if u.contains("input") {
-        if batch {
-            Field::BatchInput
-        } else {
-            Field::Input
-        }
+        if batch { Term::BatchInput } else { Term::Input }
     } else {
         return None;
     };
-    Some((field, global))
+    // Batch has no tier or long-context price of its own in the catalog.
+    if terms != Terms::Standard && matches!(term, Term::BatchInput | Term::BatchOutput) {
+        return None;
+    }
+    Some(((terms, term), global))
 }
 
 /// The products of one GetProducts answer as the API returns it:
@@ -193,7 +215,7 @@ pub enum PriceListError {
     Conflict {
         sku: String,
         model_id: String,
-        field: &'static str,
+        field: String,
         first: Decimal,
         second: Decimal,
     },
@@ -329,29 +351,89 @@ pub fn read_products<'a>(
     Ok(read)
 }
 
-fn field_name(field: Field) -> &'static str {
-    match field {
-        Field::Input => "input",
-        Field::Output => "output",
-        Field::CacheRead => "cache read",
-        Field::CacheWrite => "cache write",
-        Field::BatchInput => "batch input",
-        Field::BatchOutput => "batch output",
+fn field_name((terms, term): Field) -> String {
+    let term = match term {
+        Term::Input => "input",
+        Term::Output => "output",
+        Term::CacheRead => "cache read",
+        Term::CacheWrite => "cache write",
+        Term::CacheWrite1h => "1-hour cache write",
+        Term::BatchInput => "batch input",
+        Term::BatchOutput => "batch output",
+    };
+    match terms {
+        Terms::Standard => term.to_owned(),
+        Terms::LongContext => format!("long-context {term}"),
+        Terms::Tier(tier) => format!("{} {term}", tier.as_str()),
+    }
+}
+
+/// The size above which a long-context tier applies when the Price List gives its prices and the
+/// catalog no size (the Claude Sonnet 4 and 4.5 tier's).
+pub const DEFAULT_LONG_CONTEXT_TOKENS: u64 = 200_000;
+
+/// A set of prices beside the standard ones (a service tier, the long-context tier), USD per 1M
+/// tokens.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RefreshedTerms {
+    pub input_per_1m: Decimal,
+    pub output_per_1m: Decimal,
+    pub cache_write_per_1m: Option<Decimal>,
+    pub cache_read_per_1m: Option<Decimal>,
+    pub cache_write_1h_per_1m: Option<Decimal>,
+}
+
+impl RefreshedTerms {
+    /// The figures of `terms` in `side`, when it has both an input and an output price.
+    fn read(side: &BTreeMap<Field, Decimal>, terms: Terms) -> Option<RefreshedTerms> {
+        let get = |term: Term| side.get(&(terms, term)).copied();
+        Some(RefreshedTerms {
+            input_per_1m: get(Term::Input)?,
+            output_per_1m: get(Term::Output)?,
+            cache_write_per_1m: get(Term::CacheWrite),
+            cache_read_per_1m: get(Term::CacheRead),
+            cache_write_1h_per_1m: get(Term::CacheWrite1h),
+        })
+    }
+
+    /// As catalog prices (per 1K), keeping from `base` any cache figure the Price List does not
+    /// give.
+    fn to_terms(&self, base: Option<&TermPrices>) -> TermPrices {
+        let k = |d: Decimal| (d / Decimal::ONE_THOUSAND).normalize();
+        TermPrices {
+            input_per_1k: k(self.input_per_1m),
+            output_per_1k: k(self.output_per_1m),
+            cache_write_per_1k: self
+                .cache_write_per_1m
+                .map(k)
+                .or(base.and_then(|b| b.cache_write_per_1k)),
+            cache_read_per_1k: self
+                .cache_read_per_1m
+                .map(k)
+                .or(base.and_then(|b| b.cache_read_per_1k)),
+            cache_write_1h_per_1k: self
+                .cache_write_1h_per_1m
+                .map(k)
+                .or(base.and_then(|b| b.cache_write_1h_per_1k)),
+        }
     }
 }
 
 /// One model's figures as the Price List gives them, USD per 1M tokens, ready for a catalog file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RefreshedPrice {
     pub model_id: String,
     pub input_per_1m: Decimal,
     pub output_per_1m: Decimal,
     pub cache_write_per_1m: Option<Decimal>,
     pub cache_read_per_1m: Option<Decimal>,
+    pub cache_write_1h_per_1m: Option<Decimal>,
     pub batch_input_per_1m: Option<Decimal>,
     pub batch_output_per_1m: Option<Decimal>,
     /// Regional over global, where the Price List has both and they differ.
     pub regional_premium_percent: Option<Decimal>,
+    pub long_context: Option<RefreshedTerms>,
+    pub tiers: BTreeMap<ServiceTier, RefreshedTerms>,
 }
 
 impl RefreshedPrice {
@@ -374,6 +456,10 @@ impl RefreshedPrice {
         // A figure the Price List does not give stays as the catalog had it.
         price.cache_write_per_1k = self.cache_write_per_1m.map(k).or(price.cache_write_per_1k);
         price.cache_read_per_1k = self.cache_read_per_1m.map(k).or(price.cache_read_per_1k);
+        price.cache_write_1h_per_1k = self
+            .cache_write_1h_per_1m
+            .map(k)
+            .or(price.cache_write_1h_per_1k);
         price.batch_input_per_1k = self.batch_input_per_1m.map(k).or(price.batch_input_per_1k);
         price.batch_output_per_1k = self
             .batch_output_per_1m
@@ -382,6 +468,19 @@ impl RefreshedPrice {
         price.regional_premium_percent = self
             .regional_premium_percent
             .or(price.regional_premium_percent);
+        if let Some(long) = &self.long_context {
+            let old = price.long_context.take();
+            price.long_context = Some(LongContextPrice {
+                above_input_tokens: old
+                    .as_ref()
+                    .map_or(DEFAULT_LONG_CONTEXT_TOKENS, |o| o.above_input_tokens),
+                prices: long.to_terms(old.as_ref().map(|o| &o.prices)),
+            });
+        }
+        for (tier, terms) in &self.tiers {
+            let old = price.tiers.get(tier);
+            price.tiers.insert(*tier, terms.to_terms(old));
+        }
         price.source = source.to_owned();
         price.checked = checked.to_owned();
         price.note = None;
@@ -397,14 +496,18 @@ impl PriceListRead {
         self.figures
             .iter()
             .filter_map(|(model_id, f)| {
-                let base = if f.global.contains_key(&Field::Input) {
+                let standard = |term: Term| (Terms::Standard, term);
+                let base = if f.global.contains_key(&standard(Term::Input)) {
                     &f.global
                 } else {
                     &f.regional
                 };
-                let input = *base.get(&Field::Input)?;
-                let output = *base.get(&Field::Output)?;
-                let premium = match (f.global.get(&Field::Input), f.regional.get(&Field::Input)) {
+                let input = *base.get(&standard(Term::Input))?;
+                let output = *base.get(&standard(Term::Output))?;
+                let premium = match (
+                    f.global.get(&standard(Term::Input)),
+                    f.regional.get(&standard(Term::Input)),
+                ) {
                     (Some(g), Some(r)) if r > g && !g.is_zero() => Some(
                         ((r / g - Decimal::ONE) * Decimal::ONE_HUNDRED)
                             .round_dp(2)
@@ -416,11 +519,17 @@ impl PriceListRead {
                     model_id: model_id.clone(),
                     input_per_1m: input,
                     output_per_1m: output,
-                    cache_write_per_1m: base.get(&Field::CacheWrite).copied(),
-                    cache_read_per_1m: base.get(&Field::CacheRead).copied(),
-                    batch_input_per_1m: base.get(&Field::BatchInput).copied(),
-                    batch_output_per_1m: base.get(&Field::BatchOutput).copied(),
+                    cache_write_per_1m: base.get(&standard(Term::CacheWrite)).copied(),
+                    cache_read_per_1m: base.get(&standard(Term::CacheRead)).copied(),
+                    cache_write_1h_per_1m: base.get(&standard(Term::CacheWrite1h)).copied(),
+                    batch_input_per_1m: base.get(&standard(Term::BatchInput)).copied(),
+                    batch_output_per_1m: base.get(&standard(Term::BatchOutput)).copied(),
                     regional_premium_percent: premium,
+                    long_context: RefreshedTerms::read(base, Terms::LongContext),
+                    tiers: ServiceTier::ALL
+                        .into_iter()
+                        .filter_map(|t| Some((t, RefreshedTerms::read(base, Terms::Tier(t))?)))
+                        .collect(),
                 })
             })
             .collect()
@@ -431,7 +540,8 @@ impl PriceListRead {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PriceChange {
     pub model_id: String,
-    pub field: &'static str,
+    /// `input`, `cache read`, `flex output`, `long-context input`, ...
+    pub field: String,
     /// USD per 1,000 tokens; `None` when the catalog has no such figure (or no such model).
     #[serde(with = "rust_decimal::serde::float_option")]
     pub before: Option<Decimal>,
@@ -442,6 +552,40 @@ pub struct PriceChange {
     pub percent: Option<Decimal>,
 }
 
+type Pair = (String, Option<Decimal>, Option<Decimal>);
+
+/// The figures of a set of prices to compare, named with `prefix` (`flex `, `long-context `).
+fn term_pairs(prefix: &str, old: Option<&TermPrices>, new: &RefreshedTerms) -> Vec<Pair> {
+    let k = |d: Decimal| (d / Decimal::ONE_THOUSAND).normalize();
+    vec![
+        (
+            format!("{prefix}input"),
+            old.map(|o| o.input_per_1k),
+            Some(k(new.input_per_1m)),
+        ),
+        (
+            format!("{prefix}output"),
+            old.map(|o| o.output_per_1k),
+            Some(k(new.output_per_1m)),
+        ),
+        (
+            format!("{prefix}cache write"),
+            old.and_then(|o| o.cache_write_per_1k),
+            new.cache_write_per_1m.map(k),
+        ),
+        (
+            format!("{prefix}cache read"),
+            old.and_then(|o| o.cache_read_per_1k),
+            new.cache_read_per_1m.map(k),
+        ),
+        (
+            format!("{prefix}1-hour cache write"),
+            old.and_then(|o| o.cache_write_1h_per_1k),
+            new.cache_write_1h_per_1m.map(k),
+        ),
+    ]
+}
+
 /// Every figure of `refreshed` that differs from `catalog`'s entry, by model and field. Figures
 /// the Price List does not give are not compared.
 pub fn diff(catalog: &Catalog, refreshed: &[RefreshedPrice]) -> Vec<PriceChange> {
@@ -449,38 +593,41 @@ pub fn diff(catalog: &Catalog, refreshed: &[RefreshedPrice]) -> Vec<PriceChange>
     let mut changes = Vec::new();
     for r in refreshed {
         let old = catalog.get(&r.model_id);
-        let pairs: [(&'static str, Option<Decimal>, Option<Decimal>); 6] = [
+        let standard = TermPrices {
+            input_per_1k: old.map(|o| o.input_per_1k).unwrap_or_default(),
+            output_per_1k: old.map(|o| o.output_per_1k).unwrap_or_default(),
+            cache_write_per_1k: old.and_then(|o| o.cache_write_per_1k),
+            cache_read_per_1k: old.and_then(|o| o.cache_read_per_1k),
+            cache_write_1h_per_1k: old.and_then(|o| o.cache_write_1h_per_1k),
+        };
+        let as_terms = RefreshedTerms {
+            input_per_1m: r.input_per_1m,
+            output_per_1m: r.output_per_1m,
+            cache_write_per_1m: r.cache_write_per_1m,
+            cache_read_per_1m: r.cache_read_per_1m,
+            cache_write_1h_per_1m: r.cache_write_1h_per_1m,
+        };
+        let mut pairs = term_pairs("", old.map(|_| &standard), &as_terms);
+        pairs.extend([
             (
-                "input",
-                old.map(|o| o.input_per_1k),
-                Some(k(r.input_per_1m)),
-            ),
-            (
-                "output",
-                old.map(|o| o.output_per_1k),
-                Some(k(r.output_per_1m)),
-            ),
-            (
-                "cache write",
-                old.and_then(|o| o.cache_write_per_1k),
-                r.cache_write_per_1m.map(k),
-            ),
-            (
-                "cache read",
-                old.and_then(|o| o.cache_read_per_1k),
-                r.cache_read_per_1m.map(k),
-            ),
-            (
-                "batch input",
+                "batch input".to_owned(),
                 old.and_then(|o| o.batch_input_per_1k),
                 r.batch_input_per_1m.map(k),
             ),
             (
-                "batch output",
+                "batch output".to_owned(),
                 old.and_then(|o| o.batch_output_per_1k),
                 r.batch_output_per_1m.map(k),
             ),
-        ];
+        ]);
+        if let Some(long) = &r.long_context {
+            let before = old.and_then(|o| o.long_context.as_ref()).map(|l| &l.prices);
+            pairs.extend(term_pairs("long-context ", before, long));
+        }
+        for (tier, terms) in &r.tiers {
+            let before = old.and_then(|o| o.tiers.get(tier));
+            pairs.extend(term_pairs(&format!("{} ", tier.as_str()), before, terms));
+        }
         for (field, before, after) in pairs {
             if after.is_none() || before.map(|d| d.normalize()) == after {
                 continue;
@@ -606,30 +753,52 @@ mod tests {
 
     #[test]
     fn usage_types_map_to_catalog_fields() {
+        use ServiceTier::{Flex, Priority};
+        use Term::*;
+        use Terms::{LongContext, Standard, Tier};
         for (usage_type, expected) in [
-            ("USE1-NovaPro-input-tokens", Some((Field::Input, false))),
-            ("USE1-NovaPro-output-tokens", Some((Field::Output, false))),
+            (
+                "USE1-NovaPro-input-tokens",
+                Some(((Standard, Input), false)),
+            ),
+            (
+                "USE1-NovaPro-output-tokens",
+                Some(((Standard, Output), false)),
+            ),
             (
                 "USE1-NovaPro-input-tokens-batch",
-                Some((Field::BatchInput, false)),
+                Some(((Standard, BatchInput), false)),
             ),
             (
                 "USE1-NovaPro-cache-read-input-token-count",
-                Some((Field::CacheRead, false)),
+                Some(((Standard, CacheRead), false)),
             ),
             (
                 "USE1-MP:USE1_InputTokenCount_Global-Units",
-                Some((Field::Input, true)),
+                Some(((Standard, Input), true)),
             ),
             (
                 "USE1-MP:USE1_CacheWriteInputTokenCount-Units",
-                Some((Field::CacheWrite, false)),
+                Some(((Standard, CacheWrite), false)),
             ),
             (
                 "USE1-MP:USE1_CacheWriteInputTokenCount_1h_Global-Units",
-                None,
+                Some(((Standard, CacheWrite1h), true)),
             ),
-            ("USE1-NovaPro-input-tokens-flex", None),
+            (
+                "USE1-MP:USE1_InputTokenCount_LongContext_Global-Units",
+                Some(((LongContext, Input), true)),
+            ),
+            (
+                "USE1-NovaPro-input-tokens-flex",
+                Some(((Tier(Flex), Input), false)),
+            ),
+            (
+                "USE1-NovaPro-output-tokens-priority",
+                Some(((Tier(Priority), Output), false)),
+            ),
+            // No tier has a batch price.
+            ("USE1-NovaPro-input-tokens-batch-flex", None),
             ("USE1-NovaCanvas-T2I-1024-Standard", None),
         ] {
             assert_eq!(classify(usage_type), expected, "{usage_type}");
@@ -639,7 +808,8 @@ mod tests {
     #[test]
     fn recorded_pages_give_per_model_prices() {
         let read = read("us-east-1").unwrap();
-        assert_eq!((read.products, read.skipped), (25, 4));
+        // Skipped: an image model and an eu-west-1 price.
+        assert_eq!((read.products, read.skipped), (30, 2));
         let prices = read.prices();
         let get = |id: &str| prices.iter().find(|p| p.model_id == id).unwrap().clone();
         let pro = get("amazon.nova-pro-v1:0");
@@ -660,17 +830,33 @@ mod tests {
         );
         assert_eq!(sonnet.cache_write_per_1m, Some(dec!(3.75)));
         assert_eq!(sonnet.regional_premium_percent, Some(dec!(10)));
+        let long = sonnet.long_context.expect("Sonnet 4.5's long-context tier");
+        assert_eq!(
+            (long.input_per_1m, long.output_per_1m),
+            (dec!(6), dec!(22.5))
+        );
+        // Tiers and the 1-hour write.
+        let flex = &pro.tiers[&ServiceTier::Flex];
+        assert_eq!(
+            (flex.input_per_1m, flex.output_per_1m),
+            (dec!(0.4), dec!(1.6))
+        );
+        assert_eq!(
+            get("anthropic.claude-haiku-4-5-20251001-v1:0").cache_write_1h_per_1m,
+            Some(dec!(2))
+        );
 
         let changes = diff(&Catalog::bundled(), &prices);
         let fields: Vec<(&str, &str, Option<Decimal>)> = changes
             .iter()
-            .map(|c| (c.model_id.as_str(), c.field, c.percent))
+            .map(|c| (c.model_id.as_str(), c.field.as_str(), c.percent))
             .collect();
         assert_eq!(
             fields,
             [
                 ("amazon.nova-pro-v1:0", "input", Some(dec!(6.25))),
                 ("amazon.nova-pro-v1:0", "batch input", Some(dec!(6.25))),
+                ("amazon.nova-pro-v1:0", "priority input", Some(dec!(7.14))),
             ]
         );
     }
@@ -703,10 +889,10 @@ mod tests {
         let changes = diff(&Catalog::bundled(), &prices);
         // Nova Pro moved 6.25%: told for a policy that names it under any profile.
         let told = changes_for_models(&changes, ["eu.amazon.nova-pro-v1:0"], dec!(1));
-        assert_eq!(told.len(), 2);
+        assert_eq!(told.len(), 3);
         assert!(changes_for_models(&changes, ["amazon.nova-lite-v1:0"], dec!(1)).is_empty());
         // Above the threshold only.
-        assert!(changes_for_models(&changes, ["amazon.nova-pro-v1:0"], dec!(7)).is_empty());
+        assert!(changes_for_models(&changes, ["amazon.nova-pro-v1:0"], dec!(8)).is_empty());
         let (subject, body) = price_check_message(&told, "us-east-1");
         assert_eq!(subject, "Budget Guard: Bedrock prices changed for 1 model");
         assert!(
@@ -732,7 +918,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(error, PriceListError::Conflict { field: "input", .. }),
+            matches!(&error, PriceListError::Conflict { field, .. } if field == "input"),
             "{error}"
         );
     }
@@ -745,11 +931,7 @@ mod tests {
             model_id: base.model_id.clone(),
             input_per_1m: dec!(0.07),
             output_per_1m: dec!(0.28),
-            cache_write_per_1m: None,
-            cache_read_per_1m: None,
-            batch_input_per_1m: None,
-            batch_output_per_1m: None,
-            regional_premium_percent: None,
+            ..RefreshedPrice::default()
         };
         let price = refreshed.into_model_price(Some(base), "the Price List", "2026-12-01");
         assert_eq!(
@@ -759,6 +941,7 @@ mod tests {
         assert_eq!(price.cache_read_per_1k, base.cache_read_per_1k);
         assert_eq!(price.batch_input_per_1k, base.batch_input_per_1k);
         assert_eq!(price.profiles, base.profiles);
+        assert_eq!(price.tiers, base.tiers);
         assert_eq!(
             (price.source.as_str(), price.checked.as_str()),
             ("the Price List", "2026-12-01")

@@ -12,6 +12,7 @@
 //! Claude 4.5 generation on, regional profiles cost more than `global.` (see
 //! [`ModelPrice::regional_premium_percent`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
@@ -38,6 +39,9 @@ pub const PROFILE_PREFIXES: [&str; 8] = [
 /// The profile whose prices never carry a regional premium.
 pub const GLOBAL_PROFILE: &str = "global";
 
+mod terms;
+pub use terms::{LongContextPrice, ServiceTier, TermPrices};
+
 const BUNDLED_YAML: &str = include_str!("prices/catalog.yaml");
 
 /// Claude prompt caching: cache write costs 1.25x the input price.
@@ -46,6 +50,8 @@ const CLAUDE_CACHE_WRITE_FACTOR: Decimal = Decimal::from_parts(125, 0, 0, false,
 const CLAUDE_CACHE_READ_FACTOR: Decimal = Decimal::from_parts(1, 0, 0, false, 1);
 /// Nova prompt caching: cache read costs 0.25x the input price (and cache write nothing).
 const NOVA_CACHE_READ_FACTOR: Decimal = Decimal::from_parts(25, 0, 0, false, 2);
+/// Claude prompt caching: a write kept for 1 hour costs 2x the input price.
+const CLAUDE_CACHE_WRITE_1H_FACTOR: Decimal = Decimal::TWO;
 
 /// The on-demand price of one model, in USD per 1,000 tokens.
 ///
@@ -81,6 +87,22 @@ pub struct ModelPrice {
     )]
     #[schemars(with = "Option<f64>")]
     pub cache_read_per_1k: Option<Decimal>,
+    /// USD per 1,000 tokens written to the prompt cache with a 1-hour time to live, where it
+    /// differs from the 5-minute write. When absent, see [`ModelPrice::cache_write_1h_price`].
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::float_option"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub cache_write_1h_per_1k: Option<Decimal>,
+    /// Prices of a request whose prompt is above a size (Claude Sonnet 4 and 4.5 above 200K
+    /// tokens), where the model has such a tier. [`ModelPrice::request_cost`] applies them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_context: Option<LongContextPrice>,
+    /// Prices under the Flex and Priority service tiers, where Bedrock publishes them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tiers: BTreeMap<ServiceTier, TermPrices>,
     /// USD per 1,000 input tokens of batch inference, where the model offers it.
     #[serde(
         default,
@@ -270,6 +292,76 @@ impl ModelPrice {
             })
     }
 
+    /// The price of 1-hour cache writes per 1K tokens: the entry's own figure, else Claude's rule
+    /// (2x input), else the 5-minute write price.
+    pub fn cache_write_1h_price(&self) -> Decimal {
+        self.cache_write_1h_per_1k
+            .unwrap_or_else(|| match CacheRule::of(&self.model_id) {
+                CacheRule::Claude => (self.input_per_1k * CLAUDE_CACHE_WRITE_1H_FACTOR).normalize(),
+                CacheRule::Nova | CacheRule::Input => self.cache_write_price(),
+            })
+    }
+
+    /// This price with `terms` as its standard figures (a service tier, or the long-context
+    /// tier). Batch and the other tiers do not carry over: a tier's batch price is not published.
+    fn with_terms(&self, terms: &TermPrices) -> ModelPrice {
+        ModelPrice {
+            input_per_1k: terms.input_per_1k,
+            output_per_1k: terms.output_per_1k,
+            cache_write_per_1k: terms.cache_write_per_1k,
+            cache_read_per_1k: terms.cache_read_per_1k,
+            cache_write_1h_per_1k: terms.cache_write_1h_per_1k,
+            batch_input_per_1k: None,
+            batch_output_per_1k: None,
+            long_context: None,
+            tiers: BTreeMap::new(),
+            ..self.clone()
+        }
+    }
+
+    /// This price under a service tier, `None` where the entry has no price for it.
+    pub fn in_tier(&self, tier: ServiceTier) -> Option<ModelPrice> {
+        self.tiers.get(&tier).map(|terms| self.with_terms(terms))
+    }
+
+    /// The figures that bill one request with this prompt: the long-context tier's when the
+    /// prompt (input, cache read and cache write tokens together) is above its size, else these.
+    pub fn for_request(
+        &self,
+        input_tokens: u64,
+        cache_read_tokens: u64,
+        cache_write_tokens: u64,
+    ) -> Cow<'_, ModelPrice> {
+        let prompt = input_tokens
+            .saturating_add(cache_read_tokens)
+            .saturating_add(cache_write_tokens);
+        match &self.long_context {
+            Some(long) if prompt > long.above_input_tokens => {
+                Cow::Owned(self.with_terms(&long.prices))
+            }
+            _ => Cow::Borrowed(self),
+        }
+    }
+
+    /// The cost in USD of one request of these token counts, at the long-context tier's prices
+    /// when its prompt is above that tier's size ([`ModelPrice::for_request`]). [`ModelPrice::cost`]
+    /// never applies that tier, since summed counts say nothing of one request's size.
+    pub fn request_cost(
+        &self,
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_read_tokens: u64,
+        cache_write_tokens: u64,
+    ) -> Decimal {
+        self.for_request(input_tokens, cache_read_tokens, cache_write_tokens)
+            .cost(
+                input_tokens,
+                output_tokens,
+                cache_read_tokens,
+                cache_write_tokens,
+            )
+    }
+
     /// The on-demand cost in USD of the given token counts: each count / 1000 x its price per 1K.
     ///
     /// Cache prices come from [`ModelPrice::cache_read_price`] and
@@ -305,6 +397,16 @@ impl ModelPrice {
             output_per_1k: raise(self.output_per_1k),
             cache_write_per_1k: raise_opt(self.cache_write_per_1k),
             cache_read_per_1k: raise_opt(self.cache_read_per_1k),
+            cache_write_1h_per_1k: raise_opt(self.cache_write_1h_per_1k),
+            long_context: self.long_context.as_ref().map(|l| LongContextPrice {
+                above_input_tokens: l.above_input_tokens,
+                prices: l.prices.raised(factor),
+            }),
+            tiers: self
+                .tiers
+                .iter()
+                .map(|(tier, terms)| (*tier, terms.raised(factor)))
+                .collect(),
             batch_input_per_1k: raise_opt(self.batch_input_per_1k),
             batch_output_per_1k: raise_opt(self.batch_output_per_1k),
             regional_premium_percent: None,
@@ -333,6 +435,10 @@ impl ModelPrice {
                 cache_read_per_1k: own.cache_read_per_1k,
                 batch_input_per_1k: own.batch_input_per_1k,
                 batch_output_per_1k: own.batch_output_per_1k,
+                // The entry's other terms are the base figures', not this profile's.
+                cache_write_1h_per_1k: None,
+                long_context: None,
+                tiers: BTreeMap::new(),
                 ..unchanged()
             },
             None => match self.regional_premium_percent {
@@ -427,6 +533,9 @@ impl PriceOverride {
             cache_read_per_1k: self.cache_read_per_1k,
             batch_input_per_1k: self.batch_input_per_1k,
             batch_output_per_1k: self.batch_output_per_1k,
+            cache_write_1h_per_1k: None,
+            long_context: None,
+            tiers: BTreeMap::new(),
             regional_premium_percent: self.regional_premium_percent,
             service: self
                 .service
@@ -627,6 +736,12 @@ struct RawEntry {
     #[serde(default)]
     batch_output_per_1m: Option<Decimal>,
     #[serde(default)]
+    cache_write_1h_per_1m: Option<Decimal>,
+    #[serde(default)]
+    long_context: Option<terms::RawTerms>,
+    #[serde(default)]
+    tiers: BTreeMap<ServiceTier, terms::RawTerms>,
+    #[serde(default)]
     regional_premium_percent: Option<Decimal>,
     source: String,
     checked: String,
@@ -775,6 +890,12 @@ pub fn parse_catalog(yaml: &str) -> Result<Catalog, CatalogError> {
             cache_read_per_1k: e.cache_read_per_1m.map(per_1k),
             batch_input_per_1k: e.batch_input_per_1m.map(per_1k),
             batch_output_per_1k: e.batch_output_per_1m.map(per_1k),
+            cache_write_1h_per_1k: e.cache_write_1h_per_1m.map(per_1k),
+            long_context: e.long_context.as_ref().map(|l| LongContextPrice {
+                above_input_tokens: l.above_input_tokens.unwrap_or_default(),
+                prices: l.prices(),
+            }),
+            tiers: e.tiers.iter().map(|(t, raw)| (*t, raw.prices())).collect(),
             regional_premium_percent: e.regional_premium_percent,
             service: e.service,
             source: one_line(source),
@@ -853,6 +974,15 @@ pub fn catalog_file(entries: &[ModelPrice], header: &str) -> String {
             skip_serializing_if = "Option::is_none",
             with = "rust_decimal::serde::float_option"
         )]
+        cache_write_1h_per_1m: Option<Decimal>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        long_context: Option<BTreeMap<&'static str, serde_yaml::Value>>,
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        tiers: BTreeMap<ServiceTier, BTreeMap<&'static str, serde_yaml::Value>>,
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            with = "rust_decimal::serde::float_option"
+        )]
         regional_premium_percent: Option<Decimal>,
         #[serde(skip_serializing_if = "BTreeMap::is_empty")]
         profiles: BTreeMap<&'a str, BTreeMap<&'static str, f64>>,
@@ -922,6 +1052,16 @@ pub fn catalog_file(entries: &[ModelPrice], header: &str) -> String {
             cache_read_per_1m: p.cache_read_per_1k.map(m),
             batch_input_per_1m: p.batch_input_per_1k.map(m),
             batch_output_per_1m: p.batch_output_per_1k.map(m),
+            cache_write_1h_per_1m: p.cache_write_1h_per_1k.map(m),
+            long_context: p
+                .long_context
+                .as_ref()
+                .map(|l| terms::file_figures(&l.prices, Some(l.above_input_tokens))),
+            tiers: p
+                .tiers
+                .iter()
+                .map(|(t, terms)| (*t, terms::file_figures(terms, None)))
+                .collect(),
             regional_premium_percent: p.regional_premium_percent,
             profiles,
             lifecycle: p.lifecycle,
@@ -955,14 +1095,34 @@ fn entry_problem(e: &RawEntry) -> Option<String> {
             return Some(format!("{field} {date:?} is not YYYY-MM-DD"));
         }
     }
+    match &e.long_context {
+        Some(long) if long.above_input_tokens.is_none_or(|above| above == 0) => {
+            return Some("`long_context` needs `above_input_tokens` above 0".into());
+        }
+        _ => {}
+    }
+    if let Some(tier) = e.tiers.iter().find(|(_, t)| t.above_input_tokens.is_some()) {
+        return Some(format!(
+            "tier `{}` has `above_input_tokens`, which only `long_context` has",
+            tier.0.as_str()
+        ));
+    }
+    let term_figures = e
+        .long_context
+        .iter()
+        .chain(e.tiers.values())
+        .flat_map(terms::RawTerms::figures);
     let figures = [
         Some(e.input_per_1m),
         Some(e.output_per_1m),
         e.cache_write_per_1m,
         e.cache_read_per_1m,
+        e.cache_write_1h_per_1m,
         e.batch_input_per_1m,
         e.batch_output_per_1m,
-    ];
+    ]
+    .into_iter()
+    .chain(term_figures);
     let profile_figures = e.profiles.values().flat_map(|p| {
         [
             p.input_per_1m,
@@ -974,7 +1134,6 @@ fn entry_problem(e: &RawEntry) -> Option<String> {
         ]
     });
     if figures
-        .into_iter()
         .chain(profile_figures)
         .flatten()
         .any(|d| d < Decimal::ZERO)
@@ -1205,6 +1364,26 @@ mod tests {
                 "an active model has no",
                 4,
             ),
+            (
+                "    long_context: {input_per_1m: 2, output_per_1m: 4}\n",
+                "`long_context` needs `above_input_tokens` above 0",
+                4,
+            ),
+            (
+                "    tiers:\n      flex: {above_input_tokens: 5, input_per_1m: 2, output_per_1m: 4}\n",
+                "tier `flex` has `above_input_tokens`",
+                4,
+            ),
+            (
+                "    tiers:\n      flex: {input_per_1m: -2, output_per_1m: 4}\n",
+                "a price is negative",
+                4,
+            ),
+            (
+                "    tiers:\n      standard: {input_per_1m: 2, output_per_1m: 4}\n",
+                "unknown variant `standard`",
+                11,
+            ),
             ("    lifecycle: gone\n", "unknown variant `gone`", 10),
             ("    input_per_1k: 1\n", "unknown field `input_per_1k`", 10),
             (
@@ -1230,6 +1409,77 @@ mod tests {
         Catalog::bundled()
             .resolve(id)
             .unwrap_or_else(|| panic!("{id} does not resolve"))
+    }
+
+    #[test]
+    fn prices_long_context_bills_the_whole_request_above_its_size() {
+        // Sonnet 4.5 above 200K prompt tokens: 6.00 / 22.50 per 1M (global), 10% more under us.
+        let sonnet = resolved(SONNET_45).price;
+        assert_eq!(sonnet.request_cost(200_000, 1_000, 0, 0), dec!(0.615));
+        assert_eq!(sonnet.request_cost(250_000, 1_000, 0, 0), dec!(1.5225));
+        // The prompt counts cache tokens too: 150K input + 60K read is above 200K.
+        assert_eq!(
+            sonnet.request_cost(150_000, 1_000, 60_000, 0),
+            dec!(0.9) + dec!(0.0225) + dec!(0.036)
+        );
+        let us = resolved(&format!("us.{SONNET_45}")).price;
+        assert_eq!(us.request_cost(250_000, 1_000, 0, 0), dec!(1.67475));
+        // Summed counts (the spend watcher's) are never taken for one request.
+        assert_eq!(sonnet.cost(250_000, 1_000, 0, 0), dec!(0.765));
+        // A model without the tier bills a long prompt at its standard figures.
+        let haiku = resolved(HAIKU_45).price;
+        assert_eq!(
+            haiku.request_cost(250_000, 1_000, 0, 0),
+            haiku.cost(250_000, 1_000, 0, 0)
+        );
+    }
+
+    #[test]
+    fn prices_service_tiers_replace_the_standard_figures() {
+        let pro = price("amazon.nova-pro-v1:0");
+        let flex = pro.in_tier(ServiceTier::Flex).expect("Nova Pro has Flex");
+        assert_eq!(
+            flex.cost(1_000_000, 1_000_000, 1_000_000, 0),
+            dec!(0.40) + dec!(1.60) + dec!(0.10)
+        );
+        assert_eq!(flex.batch_input_per_1k, None, "no batch under a tier");
+        let priority = pro.in_tier(ServiceTier::Priority).expect("and Priority");
+        assert_eq!(priority.cost(1_000_000, 1_000_000, 0, 0), dec!(7.00));
+        // Priority only: no Flex figure, no Flex price.
+        assert_eq!(
+            price("amazon.nova-premier-v1:0").in_tier(ServiceTier::Flex),
+            None
+        );
+        // A regional premium raises the tier too; a profile with figures of its own drops the
+        // base tiers, which are not its prices.
+        let us_flex = resolved("us.openai.gpt-oss-120b-1:0")
+            .price
+            .in_tier(ServiceTier::Flex)
+            .expect("gpt-oss-120b has Flex");
+        assert_eq!(us_flex.input_per_1k, dec!(0.000075));
+        assert_eq!(
+            resolved("eu.amazon.nova-pro-v1:0")
+                .price
+                .in_tier(ServiceTier::Flex),
+            None
+        );
+    }
+
+    #[test]
+    fn prices_one_hour_cache_writes() {
+        assert_eq!(price(SONNET_45).cache_write_1h_price(), dec!(0.006));
+        assert_eq!(
+            resolved(&format!("us.{SONNET_45}"))
+                .price
+                .cache_write_1h_price(),
+            dec!(0.0066)
+        );
+        // Claude without a figure: 2x input; others: the 5-minute write.
+        let mut claude = price(HAIKU_45);
+        claude.cache_write_1h_per_1k = None;
+        assert_eq!(claude.cache_write_1h_price(), dec!(0.002));
+        let nova = price("amazon.nova-lite-v1:0");
+        assert_eq!(nova.cache_write_1h_price(), nova.cache_write_price());
     }
 
     #[test]

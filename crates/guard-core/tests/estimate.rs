@@ -261,6 +261,32 @@ fn current_models_in_each_geo_prefix_cost_what_is_published() {
     }
 }
 
+/// A use case whose prompt is above 200K tokens on Claude Sonnet 4.5 is billed at the long-context
+/// prices for every token of the request (6.00 / 22.50 per 1M under global., 10% more under us.).
+#[test]
+fn a_long_prompt_is_priced_at_the_long_context_tier() {
+    let month = |model: &str, input: u64| -> Decimal {
+        let text = format!(
+            "version: 1\nbudgets:\n  b:\n    amount: 100000\n    period: monthly\n    usage:\n      - {{name: u, model: {model}, input_tokens: {input}, output_tokens: 1000, requests_per_day: 100}}\n"
+        );
+        estimate(&policy(&text)).expect("priced")[0].estimated
+    };
+    let sonnet = "global.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    // 200,000 is not above: 0.6 + 0.015 a request, x 100 x 30.
+    assert_eq!(month(sonnet, 200_000), dec!(1845));
+    // 250,000: 1.5 + 0.0225 a request.
+    assert_eq!(month(sonnet, 250_000), dec!(4567.5));
+    assert_eq!(
+        month("us.anthropic.claude-sonnet-4-5-20250929-v1:0", 250_000),
+        dec!(5024.25)
+    );
+    // Haiku 4.5 has no such tier: 0.25 + 0.005 a request.
+    assert_eq!(
+        month("global.anthropic.claude-haiku-4-5-20251001-v1:0", 250_000),
+        dec!(765)
+    );
+}
+
 /// An application inference profile ARN, named in `profiles:` with the model it runs, is priced
 /// as that model on a ladder and in a use case.
 #[test]

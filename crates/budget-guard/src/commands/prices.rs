@@ -12,8 +12,8 @@ pub struct Args {
     /// Policy files or folders whose price catalog file (`prices.yaml`) replaces bundled entries
     /// [default: policies, when it exists]
     pub paths: Vec<PathBuf>,
-    /// text: a table; json: [{model_id, input_per_1k, output_per_1k, ..., lifecycle, successor,
-    /// profiles}] in USD
+    /// text: a table; json: [{model_id, input_per_1k, output_per_1k, ..., cache_write_1h_per_1k,
+    /// long_context, tiers, lifecycle, successor, profiles}] in USD
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -59,6 +59,28 @@ fn profiles(p: &ModelPrice) -> String {
     }
 }
 
+/// The terms beside the standard figures: `1h cache`, `long >200K`, `flex`, `priority`.
+fn terms(p: &ModelPrice) -> String {
+    let mut parts = Vec::new();
+    if p.cache_write_1h_per_1k.is_some() {
+        parts.push("1h cache".to_owned());
+    }
+    if let Some(long) = &p.long_context {
+        let above = long.above_input_tokens;
+        parts.push(if above % 1000 == 0 {
+            format!("long >{}K", above / 1000)
+        } else {
+            format!("long >{above}")
+        });
+    }
+    parts.extend(p.tiers.keys().map(|t| t.as_str().to_owned()));
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 fn lifecycle(p: &ModelPrice) -> String {
     match (p.lifecycle, &p.end_of_life) {
         (Lifecycle::Active, _) => "active".into(),
@@ -98,6 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         opt(p.batch_input_per_1k),
                         opt(p.batch_output_per_1k),
                         profiles(p),
+                        terms(p),
                         lifecycle(p),
                         p.successor.clone().unwrap_or_else(|| "-".into()),
                         p.checked.clone(),
@@ -114,6 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "BATCH IN",
                     "BATCH OUT",
                     "PROFILES",
+                    "ALSO",
                     "LIFECYCLE",
                     "MOVE TO",
                     "CHECKED",
@@ -125,7 +149,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "\nUSD per 1,000 tokens, on demand: the base model id and `{GLOBAL_PROFILE}.`. PROFILES says where an \
                  inference profile costs otherwise: `regional +10%` under us., eu., apac., jp., au. and ca.; \
                  `us-gov +20%` a premium of its own; `eu own` figures of their own (`--format json` shows them). \
-                 `same`: every prefix costs the base price.\n"
+                 `same`: every prefix costs the base price. ALSO names the prices beside these: `1h cache` \
+                 (1-hour cache writes), `long >200K` (every token of a request whose prompt is above 200K tokens), \
+                 and the `flex` and `priority` service tiers; `--format json` gives their figures.\n"
             ));
             crate::output::emit(
                 "A `prices.yaml` beside the policy replaces entries; `pricing:` in the policy overrides or adds models. `--format json` shows each figure's source.\n",

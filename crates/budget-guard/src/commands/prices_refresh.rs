@@ -173,7 +173,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }))?,
         Format::Text => {
             let mut out = format!(
-                "Read {} products for {}: {} models priced, {} products skipped (no token price, another region, or a tier or cache term the catalog has no field for).\n",
+                "Read {} products for {}: {} models priced, {} products skipped (no token price, or another region).\n",
                 read.products,
                 args.region,
                 refreshed.len(),

@@ -1,0 +1,247 @@
+//! Application inference profiles: which priced model id a profile's ARN stands for.
+//!
+//! `bedrock:GetInferenceProfile` answers with the foundation-model ARNs the profile routes to, one
+//! per region. A profile copied from a model in one region is billed as that model in-region (the
+//! base id); one copied from a cross-region profile routes to several regions, and is billed as
+//! that profile (`us.`, `eu.`, `apac.`, `jp.`, `au.`, `ca.`, `us-gov.`, or `global.` when the
+//! regions span geographies).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::policy::SourceFile;
+
+/// The source name under which resolved profiles join a policy's files, so that a diagnostic about
+/// one says where the mapping came from.
+pub const RESOLVED_PROFILES_SOURCE: &str = "<bedrock:GetInferenceProfile>";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileModelError {
+    #[error("the profile routes to no model")]
+    NoModel,
+    #[error("`{0}` is not a foundation-model ARN (`arn:aws:bedrock:REGION::foundation-model/ID`)")]
+    NotAModelArn(String),
+    #[error("the profile routes to more than one model: {0:?}")]
+    SeveralModels(Vec<String>),
+}
+
+/// The region and model id of `arn:PARTITION:bedrock:REGION::foundation-model/MODEL_ID`.
+fn region_and_model(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_partition), Some("bedrock"), Some(region), Some(_account)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let model = parts.next()?.strip_prefix("foundation-model/")?;
+    (!region.is_empty() && !model.is_empty()).then_some((region, model))
+}
+
+/// The cross-region profile whose regions are all of `regions` (two or more).
+fn geography(regions: &BTreeSet<&str>) -> &'static str {
+    let all = |test: &dyn Fn(&str) -> bool| regions.iter().all(|r| test(r));
+    if all(&|r| r.starts_with("us-gov-")) {
+        "us-gov"
+    } else if all(&|r| r.starts_with("us-") && !r.starts_with("us-gov-")) {
+        "us"
+    } else if all(&|r| r.starts_with("eu-")) {
+        "eu"
+    } else if all(&|r| r.starts_with("ca-")) {
+        "ca"
+    } else if all(&|r| matches!(r, "ap-northeast-1" | "ap-northeast-3")) {
+        "jp"
+    } else if all(&|r| matches!(r, "ap-southeast-2" | "ap-southeast-4")) {
+        "au"
+    } else if all(&|r| r.starts_with("ap-")) {
+        "apac"
+    } else {
+        "global"
+    }
+}
+
+/// The model id a profile is priced as, from the foundation-model ARNs GetInferenceProfile gives.
+pub fn priced_model_id<S: AsRef<str>>(model_arns: &[S]) -> Result<String, ProfileModelError> {
+    let mut regions = BTreeSet::new();
+    let mut models = BTreeSet::new();
+    for arn in model_arns {
+        let arn = arn.as_ref();
+        let (region, model) =
+            region_and_model(arn).ok_or_else(|| ProfileModelError::NotAModelArn(arn.to_owned()))?;
+        regions.insert(region);
+        models.insert(model);
+    }
+    let model = match models.len() {
+        0 => return Err(ProfileModelError::NoModel),
+        1 => models.pop_first().unwrap_or_default(),
+        _ => {
+            return Err(ProfileModelError::SeveralModels(
+                models.into_iter().map(str::to_owned).collect(),
+            ));
+        }
+    };
+    Ok(if regions.len() == 1 {
+        model.to_owned()
+    } else {
+        format!("{}.{model}", geography(&regions))
+    })
+}
+
+/// The application inference profile ARNs a policy's files name, in scopes, ladders and use cases,
+/// that no `profiles:` entry maps: what a live command resolves. Files that do not parse name none
+/// (the loader reports them).
+pub fn unmapped_profile_arns(sources: &[SourceFile]) -> BTreeSet<String> {
+    let mut named = BTreeSet::new();
+    let mut mapped = BTreeSet::new();
+    for source in sources {
+        if crate::policy::is_price_file(&source.name) {
+            continue;
+        }
+        let Ok(file) = serde_yaml::from_slice::<crate::policy::raw::PolicyFile>(&source.bytes)
+        else {
+            continue;
+        };
+        mapped.extend(file.profiles.into_keys());
+        for route in file.routes.into_values() {
+            named.extend(route.ladder);
+        }
+        for budget in file.budgets.into_values() {
+            named.extend(budget.scope.models);
+            named.extend(budget.usage.into_iter().filter_map(|u| u.model));
+        }
+    }
+    named
+        .into_iter()
+        .filter(|m| m.starts_with("arn:") && m.contains(":application-inference-profile/"))
+        .filter(|m| !mapped.contains(m))
+        .collect()
+}
+
+/// A policy source holding resolved profiles as a `profiles:` map, to load with the policy's own
+/// files: validation then prices and checks them as if the policy had written them.
+pub fn resolved_profiles_source(resolved: &BTreeMap<String, String>) -> SourceFile {
+    #[derive(serde::Serialize)]
+    struct File<'a> {
+        version: u32,
+        profiles: &'a BTreeMap<String, String>,
+    }
+    let text = serde_yaml::to_string(&File {
+        version: 1,
+        profiles: resolved,
+    })
+    .unwrap_or_default();
+    SourceFile::new(RESOLVED_PROFILES_SOURCE, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SONNET: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+
+    fn arn(region: &str) -> String {
+        format!("arn:aws:bedrock:{region}::foundation-model/{SONNET}")
+    }
+
+    #[test]
+    fn one_region_is_the_base_model_and_several_are_their_geography() {
+        let priced = |regions: &[&str]| {
+            priced_model_id(&regions.iter().map(|r| arn(r)).collect::<Vec<_>>()).unwrap()
+        };
+        assert_eq!(priced(&["us-east-1"]), SONNET);
+        assert_eq!(
+            priced(&["us-east-1", "us-east-2", "us-west-2"]),
+            format!("us.{SONNET}")
+        );
+        assert_eq!(
+            priced(&["eu-central-1", "eu-west-1", "eu-west-3"]),
+            format!("eu.{SONNET}")
+        );
+        assert_eq!(
+            priced(&["ap-northeast-1", "ap-northeast-3"]),
+            format!("jp.{SONNET}")
+        );
+        assert_eq!(
+            priced(&["ap-southeast-2", "ap-southeast-4"]),
+            format!("au.{SONNET}")
+        );
+        assert_eq!(
+            priced(&["ap-northeast-1", "ap-south-1", "ap-southeast-2"]),
+            format!("apac.{SONNET}")
+        );
+        assert_eq!(
+            priced(&["us-gov-east-1", "us-gov-west-1"]),
+            format!("us-gov.{SONNET}")
+        );
+        assert_eq!(
+            priced(&["ca-central-1", "ca-west-1"]),
+            format!("ca.{SONNET}")
+        );
+        assert_eq!(
+            priced(&["us-east-1", "eu-west-1", "ap-northeast-1"]),
+            format!("global.{SONNET}")
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_priced_says_why() {
+        assert_eq!(
+            priced_model_id::<&str>(&[]),
+            Err(ProfileModelError::NoModel)
+        );
+        let other = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0".to_owned();
+        assert!(matches!(
+            priced_model_id(&[arn("us-east-1"), other]),
+            Err(ProfileModelError::SeveralModels(m)) if m.len() == 2
+        ));
+        let profile =
+            "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.amazon.nova-pro-v1:0";
+        assert_eq!(
+            priced_model_id(&[profile]),
+            Err(ProfileModelError::NotAModelArn(profile.to_owned()))
+        );
+    }
+
+    #[test]
+    fn the_unmapped_arns_of_a_policy_and_their_source() {
+        let mapped = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/mapped";
+        let ladder = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/ladder";
+        let scope = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/scope";
+        let text = format!(
+            "version: 1\nprofiles:\n  {mapped}: {SONNET}\nroutes:\n  chat:\n    ladder: [{ladder}, {mapped}]\nbudgets:\n  b:\n    amount: 10\n    period: monthly\n    scope:\n      models: [{scope}, {SONNET}]\n"
+        );
+        let sources = [SourceFile::new("p.yaml", text)];
+        let unmapped = unmapped_profile_arns(&sources);
+        assert_eq!(
+            unmapped.iter().map(String::as_str).collect::<Vec<_>>(),
+            [ladder, scope]
+        );
+
+        let (_, unresolved) = crate::policy::load(&sources);
+        assert!(
+            unresolved
+                .iter()
+                .any(|d| d.severity == crate::diagnostic::Severity::Error
+                    && d.message.contains(ladder)),
+            "without the resolved profiles the ARN is unknown: {unresolved:?}"
+        );
+        let resolved: BTreeMap<String, String> = unmapped
+            .into_iter()
+            .map(|a| (a, format!("us.{SONNET}")))
+            .collect();
+        let mut all = sources.to_vec();
+        all.push(resolved_profiles_source(&resolved));
+        let (policy, diagnostics) = crate::policy::load(&all);
+        assert!(
+            diagnostics
+                .iter()
+                .all(|d| d.severity != crate::diagnostic::Severity::Error),
+            "{diagnostics:?}"
+        );
+        let policy = policy.expect("loads");
+        assert!(policy.catalog().resolve(ladder).is_some());
+        assert!(policy.catalog().resolve(scope).is_some());
+    }
+}
