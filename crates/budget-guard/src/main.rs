@@ -37,6 +37,9 @@ enum Command {
     Prices(commands::prices::Args),
     /// Estimate each budget's cost per period from the policy's usage, on every ladder step.
     Estimate(commands::estimate::Args),
+    /// List the application inference profiles the policy names and the model each is priced as;
+    /// resolve the unmapped ones with bedrock:GetInferenceProfile and record them with --write.
+    Profiles(commands::profiles::Args),
     /// Show the changes that applying the policy would make to AWS Budgets.
     Plan(commands::plan::Args),
     /// Make AWS Budgets and the email subscriptions match the policy (asks unless --yes).
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args),
         Command::Prices(args) => commands::prices::run(args),
         Command::Estimate(args) => commands::estimate::run(args),
+        Command::Profiles(args) => commands::profiles::run(args),
         Command::Plan(args) => commands::plan::run(args),
         Command::Apply(args) => commands::apply::run(args),
         Command::Spend(args) => commands::spend::run(args),

@@ -1,7 +1,10 @@
-//! The CLI's side of policy loading: warnings to stderr, exit codes for failures.
+//! The CLI's side of policy loading: warnings to stderr, exit codes for failures, and the
+//! application inference profiles that commands calling AWS resolve live.
 
 pub use guard_aws::policy_files::{PolicyError, read_sources, render};
-use guard_core::policy::Policy;
+use guard_core::inference_profile::{named_profiles, resolved_profiles_source};
+use guard_core::policy::{Policy, SourceFile};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The policy of `paths`, or the reason it cannot be used. Warnings go to stderr.
@@ -11,4 +14,59 @@ pub fn load_policy(paths: &[PathBuf]) -> Result<Policy, PolicyError> {
         eprint!("{warnings}");
     }
     Ok(policy)
+}
+
+/// Why a live command could not load its policy.
+#[derive(Debug)]
+pub enum LiveLoadError {
+    /// Unreadable or invalid, as for [`load_policy`].
+    Policy(PolicyError),
+    /// An application inference profile could not be resolved.
+    Resolve(anyhow::Error),
+}
+
+/// Each ARN's priced model, from `bedrock:GetInferenceProfile` in the ARN's region.
+pub fn resolve_profiles<'a>(
+    arns: impl IntoIterator<Item = &'a str>,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let arns: Vec<&str> = arns.into_iter().collect();
+    if arns.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    crate::commands::apply::runtime()?.block_on(async {
+        let config = guard_aws::sdk::load().await;
+        let reader =
+            guard_aws::inference_profiles::InferenceProfileReader::from_sdk_config(&config);
+        Ok(reader.priced_models(arns).await?)
+    })
+}
+
+/// The policy of `paths` for a command that calls AWS anyway (`plan`, `apply`): application
+/// inference profile ARNs that no `profiles:` entry maps are resolved with
+/// `bedrock:GetInferenceProfile` first, each noted on stderr, and join the policy as if its
+/// `profiles:` said them.
+pub fn load_policy_live(paths: &[PathBuf]) -> Result<Policy, LiveLoadError> {
+    let mut sources: Vec<SourceFile> = read_sources(paths).map_err(LiveLoadError::Policy)?;
+    let unmapped = named_profiles(&sources).unmapped;
+    let resolved =
+        resolve_profiles(unmapped.iter().map(String::as_str)).map_err(LiveLoadError::Resolve)?;
+    for (arn, model) in &resolved {
+        eprintln!(
+            "note: {arn} runs {model} (bedrock:GetInferenceProfile); `budget-guard profiles --write FILE` records it in the policy"
+        );
+    }
+    if !resolved.is_empty() {
+        sources.push(resolved_profiles_source(&resolved));
+    }
+    let (policy, diagnostics) = guard_core::policy::load(&sources);
+    let rendered = render(&sources, &diagnostics);
+    match policy {
+        Some(policy) => {
+            if !rendered.is_empty() {
+                eprint!("{rendered}");
+            }
+            Ok(policy)
+        }
+        None => Err(LiveLoadError::Policy(PolicyError::Invalid(rendered))),
+    }
 }

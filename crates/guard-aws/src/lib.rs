@@ -7,6 +7,7 @@ pub mod flag_store;
 #[cfg(feature = "handler-commands")]
 pub mod handler_commands;
 pub mod iam;
+pub mod inference_profiles;
 pub mod metrics;
 pub mod notify;
 pub mod policy_files;

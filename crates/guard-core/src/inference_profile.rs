@@ -89,12 +89,21 @@ pub fn priced_model_id<S: AsRef<str>>(model_arns: &[S]) -> Result<String, Profil
     })
 }
 
-/// The application inference profile ARNs a policy's files name, in scopes, ladders and use cases,
-/// that no `profiles:` entry maps: what a live command resolves. Files that do not parse name none
-/// (the loader reports them).
-pub fn unmapped_profile_arns(sources: &[SourceFile]) -> BTreeSet<String> {
+/// The application inference profiles of a policy's files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamedProfiles {
+    /// `profiles:` entries: ARN to the model the policy says it runs.
+    pub mapped: BTreeMap<String, String>,
+    /// ARNs named in scopes, ladders and use cases that no `profiles:` entry maps: what a live
+    /// command resolves.
+    pub unmapped: BTreeSet<String>,
+}
+
+/// The application inference profiles `sources` name. Files that do not parse name none (the
+/// loader reports them).
+pub fn named_profiles(sources: &[SourceFile]) -> NamedProfiles {
     let mut named = BTreeSet::new();
-    let mut mapped = BTreeSet::new();
+    let mut mapped = BTreeMap::new();
     for source in sources {
         if crate::policy::is_price_file(&source.name) {
             continue;
@@ -103,7 +112,7 @@ pub fn unmapped_profile_arns(sources: &[SourceFile]) -> BTreeSet<String> {
         else {
             continue;
         };
-        mapped.extend(file.profiles.into_keys());
+        mapped.extend(file.profiles);
         for route in file.routes.into_values() {
             named.extend(route.ladder);
         }
@@ -112,27 +121,54 @@ pub fn unmapped_profile_arns(sources: &[SourceFile]) -> BTreeSet<String> {
             named.extend(budget.usage.into_iter().filter_map(|u| u.model));
         }
     }
-    named
+    let unmapped = named
         .into_iter()
-        .filter(|m| m.starts_with("arn:") && m.contains(":application-inference-profile/"))
-        .filter(|m| !mapped.contains(m))
-        .collect()
+        .filter(|m| is_application_profile_arn(m) && !mapped.contains_key(m))
+        .collect();
+    NamedProfiles { mapped, unmapped }
 }
 
-/// A policy source holding resolved profiles as a `profiles:` map, to load with the policy's own
-/// files: validation then prices and checks them as if the policy had written them.
-pub fn resolved_profiles_source(resolved: &BTreeMap<String, String>) -> SourceFile {
+/// Whether a model id is an application inference profile's ARN.
+pub fn is_application_profile_arn(model_id: &str) -> bool {
+    model_id.starts_with("arn:") && model_id.contains(":application-inference-profile/")
+}
+
+/// A policy file holding only a `profiles:` map, under `header` (comment lines): what
+/// `budget-guard profiles --write` writes.
+pub fn profiles_file(profiles: &BTreeMap<String, String>, header: &str) -> String {
     #[derive(serde::Serialize)]
     struct File<'a> {
         version: u32,
         profiles: &'a BTreeMap<String, String>,
     }
-    let text = serde_yaml::to_string(&File {
+    let body = serde_yaml::to_string(&File {
         version: 1,
-        profiles: resolved,
+        profiles,
     })
     .unwrap_or_default();
-    SourceFile::new(RESOLVED_PROFILES_SOURCE, text)
+    let comments: String = header.lines().map(|l| format!("# {l}\n")).collect();
+    format!("{comments}{body}")
+}
+
+/// The `profiles:` map of a file that holds nothing else (but `version`), or why it is not one.
+pub fn parse_profiles_file(text: &str) -> Result<BTreeMap<String, String>, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(rename = "version")]
+        _version: u32,
+        #[serde(default)]
+        profiles: BTreeMap<String, String>,
+    }
+    serde_yaml::from_str::<File>(text)
+        .map(|f| f.profiles)
+        .map_err(|e| e.to_string())
+}
+
+/// A policy source holding resolved profiles as a `profiles:` map, to load with the policy's own
+/// files: validation then prices and checks them as if the policy had written them.
+pub fn resolved_profiles_source(resolved: &BTreeMap<String, String>) -> SourceFile {
+    SourceFile::new(RESOLVED_PROFILES_SOURCE, profiles_file(resolved, ""))
 }
 
 #[cfg(test)]
@@ -213,7 +249,12 @@ mod tests {
             "version: 1\nprofiles:\n  {mapped}: {SONNET}\nroutes:\n  chat:\n    ladder: [{ladder}, {mapped}]\nbudgets:\n  b:\n    amount: 10\n    period: monthly\n    scope:\n      models: [{scope}, {SONNET}]\n"
         );
         let sources = [SourceFile::new("p.yaml", text)];
-        let unmapped = unmapped_profile_arns(&sources);
+        let named = named_profiles(&sources);
+        assert_eq!(
+            named.mapped,
+            BTreeMap::from([(mapped.to_owned(), SONNET.to_owned())])
+        );
+        let unmapped = named.unmapped;
         assert_eq!(
             unmapped.iter().map(String::as_str).collect::<Vec<_>>(),
             [ladder, scope]
@@ -231,6 +272,13 @@ mod tests {
             .into_iter()
             .map(|a| (a, format!("us.{SONNET}")))
             .collect();
+        let written = profiles_file(&resolved, "a header");
+        assert!(
+            written.starts_with("# a header\nversion: 1\nprofiles:\n"),
+            "{written}"
+        );
+        assert_eq!(parse_profiles_file(&written), Ok(resolved.clone()));
+        assert!(parse_profiles_file("version: 1\nbudgets: {}\n").is_err());
         let mut all = sources.to_vec();
         all.push(resolved_profiles_source(&resolved));
         let (policy, diagnostics) = crate::policy::load(&all);

@@ -98,10 +98,11 @@ async fn price_changes_metric(aws: &Emulator) -> Vec<f64> {
 
 #[tokio::test]
 async fn a_changed_price_of_a_policy_model_is_counted_for_the_alarm() {
-    // The writing assistant's ladder has Nova Pro, whose input price the pages raise 6.25%.
+    // The writing assistant's ladder has Nova Pro, whose input price the pages raise 6.25% (and
+    // its batch input too), and its Priority input 7.14%.
     let example = std::fs::read_to_string(workspace_root().join("policies/example.yaml")).unwrap();
     let checked = check(&example).await;
-    assert_eq!(checked.answer["PriceChanges"], 2, "{}", checked.answer);
+    assert_eq!(checked.answer["PriceChanges"], 3, "{}", checked.answer);
     assert_eq!(checked.answer["Region"], "us-east-1");
     let changes = checked.answer["Changes"].as_array().unwrap();
     assert!(
@@ -109,7 +110,7 @@ async fn a_changed_price_of_a_policy_model_is_counted_for_the_alarm() {
             .iter()
             .all(|c| c["model_id"] == "amazon.nova-pro-v1:0")
     );
-    assert_eq!(price_changes_metric(&checked.aws).await, [2.0]);
+    assert_eq!(price_changes_metric(&checked.aws).await, [3.0]);
 
     // What was asked: GetProducts per service code, the second AmazonBedrock page by its token.
     let asked: Vec<(Option<String>, Value, Value)> = checked

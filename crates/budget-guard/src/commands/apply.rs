@@ -5,7 +5,7 @@
 
 use super::export::policy_failure;
 use crate::output::{Format, emit, print_json};
-use crate::policy_files::load_policy;
+use crate::policy_files::{LiveLoadError, load_policy_live};
 use anyhow::{Context, bail};
 use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::sdk::{
@@ -191,9 +191,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let policy = match load_policy(&args.paths) {
+    let policy = match load_policy_live(&args.paths) {
         Ok(policy) => policy,
-        Err(e) => return Ok(policy_failure(e)),
+        Err(LiveLoadError::Policy(e)) => return Ok(policy_failure(e)),
+        Err(LiveLoadError::Resolve(e)) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
     };
     let interactive = std::io::stdin().is_terminal();
     if !args.yes && !interactive {

@@ -10,5 +10,6 @@ pub mod iam_actions;
 pub mod plan;
 pub mod prices;
 pub mod prices_refresh;
+pub mod profiles;
 pub mod spend;
 pub mod validate;

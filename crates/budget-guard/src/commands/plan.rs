@@ -1,7 +1,7 @@
 use super::apply::{Target, read_depth, runtime};
 use super::export::policy_failure;
 use crate::output::{Format, print_json};
-use crate::policy_files::load_policy;
+use crate::policy_files::{LiveLoadError, load_policy, load_policy_live};
 use guard_core::account::{AccountState, desired};
 use guard_core::plan::{Plan, plan};
 use guard_core::policy::Policy;
@@ -61,9 +61,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn run_plan(args: &Args) -> anyhow::Result<Ended> {
-    let policy = match load_policy(&args.paths) {
+    // Offline, application inference profiles are what `profiles:` says; live, the others are
+    // asked of Bedrock.
+    let loaded = if args.offline {
+        load_policy(&args.paths).map_err(LiveLoadError::Policy)
+    } else {
+        load_policy_live(&args.paths)
+    };
+    let policy = match loaded {
         Ok(policy) => policy,
-        Err(e) => return Ok(Ended::PolicyFailed(policy_failure(e))),
+        Err(LiveLoadError::Policy(e)) => return Ok(Ended::PolicyFailed(policy_failure(e))),
+        Err(LiveLoadError::Resolve(e)) => {
+            eprintln!("error: {e:#}");
+            return Ok(Ended::Failed);
+        }
     };
     let plan = if args.offline {
         let topic = args

@@ -1177,7 +1177,7 @@ fn unknown_model(ctx: &mut Ctx<'_>, at: &Origin, model: &str, catalog: &Catalog)
         .unwrap_or("");
     let bare = &model[prefix.len()..];
     let help = if model.contains(":application-inference-profile/") {
-        "an application inference profile is priced as the model it runs: name it under `profiles:` with that model id (`aws bedrock get-inference-profile` shows it)".to_owned()
+        "an application inference profile is priced as the model it runs: `budget-guard profiles --write policies/profiles.yaml` asks Bedrock and records it, or name it under `profiles:` with that model id (live `plan` and `apply` ask Bedrock themselves)".to_owned()
     } else {
         match did_you_mean(bare, ids.iter().copied()) {
             Some(s) => format!(

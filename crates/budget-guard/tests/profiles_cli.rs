@@ -1,0 +1,304 @@
+//! Application inference profiles named in a policy without a `profiles:` entry: `budget-guard
+//! profiles` and the live `plan` ask `bedrock:GetInferenceProfile` (a local listener answering as
+//! Bedrock, through `AWS_ENDPOINT_URL_BEDROCK`) and price each as the model it routes to; `profiles
+//! --write` records the answers so that offline commands and the stack need no call.
+
+mod common;
+
+use common::{Run, run_with_env};
+use guard_testkit::{Emulator, HttpRecorder, Reply, Script};
+use serde_json::{Value, json};
+
+const LADDER_ARN: &str =
+    "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/chatbot01";
+const SCOPE_ARN: &str =
+    "arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile/reports02";
+const SONNET: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+const NOVA_PRO: &str = "amazon.nova-pro-v1:0";
+
+fn policy() -> String {
+    format!(
+        "version: 1
+routes:
+  chat:
+    ladder:
+      - {LADDER_ARN}
+      - us.anthropic.claude-haiku-4-5-20251001-v1:0
+budgets:
+  chatbot:
+    amount: 500
+    period: monthly
+    scope:
+      models: [{LADDER_ARN}, us.anthropic.claude-haiku-4-5-20251001-v1:0]
+    thresholds:
+      - at: 80%
+        notify: [ops]
+        downgrade: {{route: chat, to: 2}}
+    usage:
+      - {{name: chat, route: chat, input_tokens: 1000, output_tokens: 1000, requests_per_day: 1000}}
+  reports:
+    amount: 100
+    period: monthly
+    scope:
+      models: [{SCOPE_ARN}]
+    thresholds:
+      - at: 100%
+        notify: [ops]
+channels:
+  ops:
+    email: [ops@example.com]
+settings:
+  alarms: [ops]
+"
+    )
+}
+
+/// GetInferenceProfile's answer for an application profile routing to `model` in `regions`.
+fn profile(arn: &str, model: &str, regions: &[&str]) -> Reply {
+    let models: Vec<Value> = regions
+        .iter()
+        .map(|r| json!({"modelArn": format!("arn:aws:bedrock:{r}::foundation-model/{model}")}))
+        .collect();
+    Reply::ok().header("content-type", "application/json").body(
+        &json!({
+            "inferenceProfileName": "profile",
+            "inferenceProfileArn": arn,
+            "inferenceProfileId": arn.rsplit('/').next().unwrap(),
+            "models": models,
+            "status": "ACTIVE",
+            "type": "APPLICATION",
+        })
+        .to_string(),
+    )
+}
+
+/// Asked in ARN order: the eu-west-1 one (a copy of the EU cross-region Nova Pro profile), then
+/// the us-east-1 one (a copy of Sonnet 4.5 in one region).
+fn bedrock() -> HttpRecorder {
+    HttpRecorder::start(Script::replies([
+        profile(
+            SCOPE_ARN,
+            NOVA_PRO,
+            &["eu-west-1", "eu-west-3", "eu-central-1"],
+        ),
+        profile(LADDER_ARN, SONNET, &["us-east-1"]),
+    ]))
+    .expect("listener")
+}
+
+fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL_BEDROCK", endpoint.to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_MAX_ATTEMPTS", "1".to_owned()),
+    ]
+}
+
+fn run_env(args: &[&str], env: &[(&'static str, String)]) -> Run {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_with_env(args, &env)
+}
+
+fn folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("policy.yaml"), policy()).unwrap();
+    dir
+}
+
+#[test]
+fn offline_an_unmapped_profile_is_an_unknown_model() {
+    let dir = folder();
+    let validated = run_env(
+        &["validate", dir.path().to_str().unwrap()],
+        &aws_env("http://127.0.0.1:9"),
+    );
+    assert_eq!(validated.code, Some(1), "{}", validated.transcript());
+    assert!(
+        validated.stderr.contains(LADDER_ARN),
+        "{}",
+        validated.stderr
+    );
+}
+
+#[test]
+fn profiles_asks_bedrock_in_each_arns_region_and_writes_what_it_says() {
+    let dir = folder();
+    let path = dir.path().to_str().unwrap();
+    let bedrock = bedrock();
+    let env = aws_env(&bedrock.base_url());
+
+    let listed = run_env(&["profiles", path, "--format", "json"], &env);
+    assert_eq!(listed.code, Some(0), "{}", listed.transcript());
+    let rows: Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(
+        rows,
+        json!([
+            {"arn": SCOPE_ARN, "model": format!("eu.{NOVA_PRO}"), "from": "bedrock"},
+            {"arn": LADDER_ARN, "model": SONNET, "from": "bedrock"},
+        ])
+    );
+    // One GET per profile, by its URL-encoded ARN, signed for the ARN's region.
+    let asked: Vec<(String, String, bool)> = bedrock
+        .requests()
+        .iter()
+        .map(|r| {
+            let region = r
+                .header("authorization")
+                .is_some_and(|a| a.contains("/eu-west-1/bedrock/"));
+            (r.method.clone(), r.path.clone(), region)
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            (
+                "GET".to_owned(),
+                format!(
+                    "/inference-profiles/{}",
+                    SCOPE_ARN.replace(':', "%3A").replace('/', "%2F")
+                ),
+                true
+            ),
+            (
+                "GET".to_owned(),
+                format!(
+                    "/inference-profiles/{}",
+                    LADDER_ARN.replace(':', "%3A").replace('/', "%2F")
+                ),
+                false
+            ),
+        ]
+    );
+
+    // Recorded: the folder validates offline and asks nothing more.
+    let file = dir.path().join("profiles.yaml");
+    let written = run_env(&["profiles", path, "--write", file.to_str().unwrap()], &env);
+    assert_eq!(written.code, Some(0), "{}", written.transcript());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains(&format!("  {LADDER_ARN}: {SONNET}\n")),
+        "{text}"
+    );
+    let asked_before = bedrock.requests().len();
+    assert_eq!(
+        run_env(&["validate", path], &env).code,
+        Some(0),
+        "the written map prices both"
+    );
+    let again = run_env(&["profiles", path], &env);
+    assert_eq!(again.code, Some(0), "{}", again.transcript());
+    assert!(again.stdout.contains("policy"), "{}", again.stdout);
+    assert_eq!(
+        asked_before, 4,
+        "the listing and the --write run asked twice each"
+    );
+    assert_eq!(
+        bedrock.requests().len(),
+        asked_before,
+        "recorded: nothing more is asked"
+    );
+    let estimate = run_env(&["estimate", path, "--format", "json"], &env);
+    assert_eq!(estimate.code, Some(0), "{}", estimate.transcript());
+    let estimated: Value = serde_json::from_str(&estimate.stdout).unwrap();
+    // Sonnet 4.5 in-region (global figures): 1M in x 3 + 1M out x 15 a day, 30 days.
+    assert_eq!(
+        estimated["budgets"][0]["estimated"],
+        json!(540.0),
+        "{estimated}"
+    );
+}
+
+#[test]
+fn check_says_when_a_mapped_profile_runs_another_model() {
+    let dir = folder();
+    std::fs::write(
+        dir.path().join("profiles.yaml"),
+        format!(
+            "version: 1\nprofiles:\n  {LADDER_ARN}: us.{SONNET}\n  {SCOPE_ARN}: eu.{NOVA_PRO}\n"
+        ),
+    )
+    .unwrap();
+    let bedrock = bedrock();
+    let checked = run_env(
+        &["profiles", dir.path().to_str().unwrap(), "--check"],
+        &aws_env(&bedrock.base_url()),
+    );
+    assert_eq!(checked.code, Some(1), "{}", checked.transcript());
+    assert!(
+        checked
+            .stdout
+            .contains(&format!("policy; Bedrock says {SONNET}")),
+        "{}",
+        checked.stdout
+    );
+    assert!(
+        checked.stdout.contains("policy; Bedrock agrees"),
+        "{}",
+        checked.stdout
+    );
+}
+
+#[test]
+fn a_profile_bedrock_does_not_know_stops_the_command() {
+    let dir = folder();
+    let bedrock = HttpRecorder::start(Script::replies([Reply::status(404)
+        .header("content-type", "application/json")
+        .header("x-amzn-errortype", "ResourceNotFoundException")
+        .body(r#"{"message":"The specified inference profile does not exist"}"#)]))
+    .expect("listener");
+    let listed = run_env(
+        &["profiles", dir.path().to_str().unwrap()],
+        &aws_env(&bedrock.base_url()),
+    );
+    assert_eq!(listed.code, Some(1), "{}", listed.transcript());
+    assert!(
+        listed
+            .stderr
+            .contains(&format!("GetInferenceProfile of {SCOPE_ARN} failed")),
+        "{}",
+        listed.stderr
+    );
+}
+
+#[tokio::test]
+async fn the_live_plan_resolves_profiles_before_planning() {
+    let aws = Emulator::start().expect("emulator");
+    let sns = aws_sdk_sns::Client::new(&aws.sdk_config().await);
+    let alerts = sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let dir = folder();
+    let bedrock = bedrock();
+    let mut env: Vec<(&'static str, String)> = aws_env(&bedrock.base_url());
+    env.retain(|(k, _)| *k == "AWS_ENDPOINT_URL_BEDROCK");
+    for (key, value) in aws.env_vars() {
+        env.push((Box::leak(key.into_boxed_str()), value));
+    }
+    env.push(("BUDGET_GUARD_ALERTS_TOPIC_ARN", alerts));
+    let plan = run_env(&["plan", dir.path().to_str().unwrap()], &env);
+    assert_eq!(plan.code, Some(0), "{}", plan.transcript());
+    assert!(
+        plan.stderr
+            .contains(&format!("note: {LADDER_ARN} runs {SONNET}")),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stdout.contains("+ budget bg-chatbot: 500 USD MONTHLY"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(bedrock.requests().len(), 2);
+    // Offline, nothing is asked and the profile is unknown.
+    let offline = run_env(&["plan", dir.path().to_str().unwrap(), "--offline"], &env);
+    assert_eq!(offline.code, Some(1), "{}", offline.transcript());
+    assert_eq!(bedrock.requests().len(), 2);
+}
