@@ -17,11 +17,12 @@ CLI         := target/debug/budget-guard
 CARGO_TEST  := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "cargo nextest run --no-fail-fast" || echo "cargo test --no-fail-fast")
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help demo test deps venv scan-venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov synth bundle-test bench oracle clean
+.PHONY: help demo test unused-deps deps venv scan-venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov synth bundle-test bench oracle clean
 
 help:
 	@echo "make demo         run the guard end to end locally against the emulator"
 	@echo "make test         run every check and test (installs what it needs)"
+	@echo "make unused-deps  check that every crate uses each of its dependencies"
 	@echo "make synth        synthesize the CDK stack into cdk/cdk.out (offline)"
 	@echo "make bundle-test  build the functions for arm64 Lambda with cargo-lambda and check them"
 	@echo "make bench        print the benchmark figures of BENCHMARKS.md"
@@ -73,6 +74,11 @@ build:
 fmt-check:
 	cargo fmt --all -- --check
 
+# Every crate's dependencies used in its own sources (cargo-machete's check, in a script: a fresh
+# cargo-machete install compiles for ~150 s, the script takes a second).
+unused-deps:
+	scripts/unused-deps.sh
+
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
@@ -104,7 +110,7 @@ bundle-test: cdk-deps build rust-targets $(VENV)/bin/cargo-lambda
 	cd cdk && PATH=$(abspath $(VENV))/bin:$$PATH BUDGET_GUARD_BIN=$(abspath $(CLI)) \
 		BUDGET_GUARD_BUNDLE_PROFILE=$(BUNDLE_PROFILE) npm run --silent test:bundle
 
-test: deps fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov bundle-test
+test: unused-deps deps fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov bundle-test
 	@echo "make test: all checks passed"
 
 # --- the demo --------------------------------------------------------------------------------
