@@ -146,6 +146,14 @@ fn estimate_text() {
     snapshot("cli-estimate", &out.transcript());
 }
 
+/// Every kind of ladder step priced: a cheaper model, an output cap, a service tier, `stop`.
+#[test]
+fn estimate_text_with_every_rung() {
+    let out = run(&["estimate", "policies/examples/ladder-rungs.yaml"]);
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+    snapshot("cli-estimate-rungs", &out.transcript());
+}
+
 #[test]
 fn estimate_json_shape() {
     let json = json_of(&["estimate", "--format", "json", EXAMPLE]);

@@ -5,7 +5,7 @@
 //! as costing guides count. A use case whose prompt is above a model's long-context size is priced
 //! at that tier for every token of the request, as Bedrock bills it.
 
-use crate::policy::{BudgetSpec, Policy, ThresholdSpec};
+use crate::policy::{BudgetSpec, Policy, StepSpec, ThresholdSpec};
 use crate::prices::Catalog;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -30,6 +30,9 @@ pub struct StepEstimate {
     pub route: String,
     pub step: usize,
     pub model: String,
+    /// How the step calls the model: its service tier, output cap, or `blocked` for `stop`.
+    #[serde(flatten)]
+    pub rung: StepSpec,
     #[serde(with = "rust_decimal::serde::float")]
     pub estimated: Decimal,
     #[serde(with = "rust_decimal::serde::float")]
@@ -60,6 +63,11 @@ pub struct BudgetEstimate {
 pub enum EstimateError {
     #[error("no price for model `{0}`")]
     UnknownModel(String),
+    #[error("no {} price for model `{model}`", tier.as_str())]
+    NoTierPrice {
+        model: String,
+        tier: crate::prices::ServiceTier,
+    },
     /// Only a policy built outside the loader can get here: validation bounds tokens, requests,
     /// prices and amounts so that every figure fits.
     #[error("the cost of use case `{0}` is too large to compute")]
@@ -82,6 +90,39 @@ pub fn cost_per_request(
     Ok(resolved
         .price
         .request_cost(input, output, cache_read, cache_write))
+}
+
+/// Cost of one request of a use case on a ladder step of `model`: nothing on `stop`; the tier's
+/// prices on a service-tier step; at most `max_output_tokens` of output on a capped step.
+pub fn cost_on_step(
+    catalog: &Catalog,
+    model: &str,
+    step: &StepSpec,
+    input: u64,
+    output: u64,
+    cache_read: u64,
+    cache_write: u64,
+) -> Result<Decimal, EstimateError> {
+    if step.blocked {
+        return Ok(Decimal::ZERO);
+    }
+    let resolved = catalog
+        .resolve(model)
+        .ok_or_else(|| EstimateError::UnknownModel(model.to_owned()))?;
+    let price = match step.service_tier {
+        None => resolved.price,
+        Some(tier) => resolved
+            .price
+            .in_tier(tier)
+            .ok_or_else(|| EstimateError::NoTierPrice {
+                model: model.to_owned(),
+                tier,
+            })?,
+    };
+    let output = step
+        .max_output_tokens
+        .map_or(output, |cap| output.min(u64::from(cap)));
+    Ok(price.request_cost(input, output, cache_read, cache_write))
 }
 
 /// Rounds money for display and comparison: to the cent, half away from zero.
@@ -109,30 +150,31 @@ pub fn estimate(policy: &Policy) -> Result<Vec<BudgetEstimate>, EstimateError> {
         .collect()
 }
 
-/// The estimated cost per period of a budget's use cases, with `route` on `model` instead of the
-/// top of its ladder when given.
+/// The estimated cost per period of a budget's use cases, with `route` on a lower `step` of its
+/// ladder instead of the top when given.
 fn budget_cost(
     policy: &Policy,
     catalog: &Catalog,
     budget: &BudgetSpec,
-    swap: Option<(&str, &str)>,
+    swap: Option<(&str, usize)>,
 ) -> Result<(Decimal, Vec<UseCaseEstimate>), EstimateError> {
     let days = Decimal::from(budget.period.nominal_days());
     let mut total = Decimal::ZERO;
     let mut use_cases = Vec::new();
     for u in &budget.usage {
-        let model = match (&u.route, swap) {
-            (Some(route), Some((swapped, model))) if route == swapped => model.to_owned(),
-            (Some(route), _) => policy
-                .routes
-                .get(route)
-                .map(|r| r.model_at(1).to_owned())
-                .unwrap_or(u.model.clone()),
-            (None, _) => u.model.clone(),
-        };
-        let per_request = cost_per_request(
+        let on_route = u.route.as_ref().and_then(|name| {
+            let route = policy.routes.get(name)?;
+            let step = match swap {
+                Some((swapped, step)) if swapped == name => step,
+                _ => 1,
+            };
+            Some((route.model_at(step).to_owned(), route.step_at(step)))
+        });
+        let (model, rung) = on_route.unwrap_or_else(|| (u.model.clone(), StepSpec::default()));
+        let per_request = cost_on_step(
             catalog,
             &model,
+            &rung,
             u.input_tokens,
             u.output_tokens,
             u.cache_read_tokens,
@@ -175,11 +217,12 @@ fn estimate_budget(
         };
         for step in 2..=route.ladder.len() {
             let model = route.model_at(step);
-            let (cost, _) = budget_cost(policy, catalog, budget, Some((route_name, model)))?;
+            let (cost, _) = budget_cost(policy, catalog, budget, Some((route_name, step)))?;
             steps.push(StepEstimate {
                 route: route_name.to_owned(),
                 step,
                 model: model.to_owned(),
+                rung: route.step_at(step),
                 estimated: cost,
                 share_percent: share(cost, budget.amount),
                 saving: estimated - cost,
@@ -212,10 +255,11 @@ pub fn crossed(thresholds: &[ThresholdSpec], amount: Decimal, spent: Decimal) ->
         .collect()
 }
 
-/// How much a route saves per month when it runs on `to` instead of `from`, over every use case of
-/// every budget that the route serves. Used by alert messages.
-pub fn monthly_saving(policy: &Policy, route: &str, from: &str, to: &str) -> Option<Decimal> {
+/// How much a route saves per month on ladder step `to` instead of step `from`, over every use
+/// case of every budget that the route serves. Used by alert messages.
+pub fn monthly_saving(policy: &Policy, route: &str, from: usize, to: usize) -> Option<Decimal> {
     let catalog = policy.catalog();
+    let spec = policy.routes.get(route)?;
     let mut saving = Decimal::ZERO;
     let mut any = false;
     for budget in policy.budgets.values() {
@@ -224,25 +268,19 @@ pub fn monthly_saving(policy: &Policy, route: &str, from: &str, to: &str) -> Opt
             .iter()
             .filter(|u| u.route.as_deref() == Some(route))
         {
-            let a = cost_per_request(
-                &catalog,
-                from,
-                u.input_tokens,
-                u.output_tokens,
-                u.cache_read_tokens,
-                u.cache_write_tokens,
-            )
-            .ok()?;
-            let b = cost_per_request(
-                &catalog,
-                to,
-                u.input_tokens,
-                u.output_tokens,
-                u.cache_read_tokens,
-                u.cache_write_tokens,
-            )
-            .ok()?;
-            let monthly = (a - b)
+            let on = |step: usize| {
+                cost_on_step(
+                    &catalog,
+                    spec.model_at(step),
+                    &spec.step_at(step),
+                    u.input_tokens,
+                    u.output_tokens,
+                    u.cache_read_tokens,
+                    u.cache_write_tokens,
+                )
+                .ok()
+            };
+            let monthly = (on(from)? - on(to)?)
                 .checked_mul(Decimal::from(u.requests_per_day))?
                 .checked_mul(Decimal::from(30))?;
             saving = saving.checked_add(monthly)?;

@@ -474,23 +474,23 @@ fn describe(
 ) -> RouteAction {
     let target_step = required
         .unwrap_or(decision.step)
-        .clamp(1, route.cheapest_step());
+        .clamp(1, route.last_step());
     if decision.pinned && required.is_some() {
         return RouteAction::Pinned {
             route: route.name.clone(),
             step: decision.step,
-            model: route.model_at(decision.step).to_owned(),
+            model: route.step_label(decision.step),
             target_step,
-            target_model: route.model_at(target_step).to_owned(),
+            target_model: route.step_label(target_step),
         };
     }
     if decision.step > before.step {
         RouteAction::Downgrade {
             route: route.name.clone(),
             from_step: before.step,
-            from_model: before.model_id.clone(),
+            from_model: route.step_label(before.step),
             to_step: decision.step,
-            to_model: route.model_at(decision.step).to_owned(),
+            to_model: route.step_label(decision.step),
             ladder_size: route.ladder.len(),
             monthly_saving: None,
         }
@@ -498,23 +498,23 @@ fn describe(
         RouteAction::Restore {
             route: route.name.clone(),
             from_step: before.step,
-            from_model: before.model_id.clone(),
+            from_model: route.step_label(before.step),
             to_step: decision.step,
-            to_model: route.model_at(decision.step).to_owned(),
+            to_model: route.step_label(decision.step),
         }
     } else if decision.pinned && required.is_none() {
         RouteAction::PinnedStays {
             route: route.name.clone(),
             step: decision.step,
-            model: route.model_at(decision.step).to_owned(),
+            model: route.step_label(decision.step),
         }
     } else {
         RouteAction::AlreadyThere {
             route: route.name.clone(),
             step: decision.step,
-            model: route.model_at(decision.step).to_owned(),
+            model: route.step_label(decision.step),
             target_step,
-            target_model: route.model_at(target_step).to_owned(),
+            target_model: route.step_label(target_step),
         }
     }
 }
@@ -1045,7 +1045,7 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
             FlagTask::Sync { .. } => None,
         };
         let failed = |e: PortError| {
-            let target = required.unwrap_or(1).clamp(1, route.cheapest_step());
+            let target = required.unwrap_or(1).clamp(1, route.last_step());
             let action = RouteAction::Failed {
                 route: route.name.clone(),
                 target_model: route.model_at(target).to_owned(),
@@ -1080,14 +1080,14 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         }
         let mut action = describe(route, &before, &decision, required);
         if let RouteAction::Downgrade {
-            from_model,
-            to_model,
+            from_step,
+            to_step,
             monthly_saving,
             ..
         } = &mut action
         {
             *monthly_saving =
-                crate::estimate::monthly_saving(&self.policy, &route.name, from_model, to_model);
+                crate::estimate::monthly_saving(&self.policy, &route.name, *from_step, *to_step);
         }
         Ok((action, write))
     }

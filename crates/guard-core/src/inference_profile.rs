@@ -102,7 +102,7 @@ pub struct NamedProfiles {
 /// The application inference profiles `sources` name. Files that do not parse name none (the
 /// loader reports them).
 pub fn named_profiles(sources: &[SourceFile]) -> NamedProfiles {
-    let mut named = BTreeSet::new();
+    let mut named: BTreeSet<String> = BTreeSet::new();
     let mut mapped = BTreeMap::new();
     for source in sources {
         if crate::policy::is_price_file(&source.name) {
@@ -114,7 +114,12 @@ pub fn named_profiles(sources: &[SourceFile]) -> NamedProfiles {
         };
         mapped.extend(file.profiles);
         for route in file.routes.into_values() {
-            named.extend(route.ladder);
+            named.extend(
+                route
+                    .ladder
+                    .iter()
+                    .filter_map(|s| s.model().map(str::to_owned)),
+            );
         }
         for budget in file.budgets.into_values() {
             named.extend(budget.scope.models);

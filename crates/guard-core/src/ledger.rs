@@ -204,7 +204,7 @@ pub struct Decision {
 
 /// The rule (see the module docs).
 pub fn derive(policy: &Policy, route: &RouteSpec, ledger: &Ledger, now: DateTime<Utc>) -> Decision {
-    let clamp = |step: usize| step.clamp(1, route.cheapest_step());
+    let clamp = |step: usize| step.clamp(1, route.last_step());
     if let Some(pin) = &ledger.pin {
         return Decision {
             step: clamp(pin.step),
@@ -229,16 +229,20 @@ pub fn derive(policy: &Policy, route: &RouteSpec, ledger: &Ledger, now: DateTime
     }
 }
 
-/// Whether the stored flag already says what `decision` says: its model is the ladder's model at
-/// the decided step, and its pin agrees. No flag stands for the top of the ladder, unpinned.
+/// Whether the stored flag already says what `decision` says: its model, tier, cap and block are
+/// the ladder's at the decided step, and its pin agrees. No flag stands for the top of the
+/// ladder, unpinned (when that step is a plain model call).
 pub fn flag_agrees(route: &RouteSpec, flag: Option<&Flag>, decision: &Decision) -> bool {
+    let rung = route.step_at(decision.step);
     match flag {
-        None => decision.step == 1 && !decision.pinned,
+        None => decision.step == 1 && !decision.pinned && rung == Default::default(),
         Some(f) => {
             f.model_id == route.model_at(decision.step)
                 && f.step == decision.step
                 && f.ladder_size == route.ladder.len()
                 && f.pinned == decision.pinned
+                && (f.service_tier, f.max_output_tokens, f.blocked)
+                    == (rung.service_tier, rung.max_output_tokens, rung.blocked)
         }
     }
 }
@@ -299,6 +303,7 @@ mod tests {
         RouteSpec {
             name: "chat".into(),
             ladder: vec!["a".into(), "b".into(), "c".into()],
+            steps: vec![crate::policy::StepSpec::default(); 3],
             parameter: "/budget-guard/routes/chat".into(),
         }
     }

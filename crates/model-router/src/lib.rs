@@ -146,6 +146,63 @@ pub struct Resolution {
     pub error: Option<FlagError>,
     /// For [`Source::OffLadder`], the flag's model id that was not served; `None` otherwise.
     pub rejected_model_id: Option<String>,
+    /// How to call `model_id`: the flag's service tier, output cap and block (version-2 flags);
+    /// a plain call for a default or off-ladder answer.
+    pub rung: Rung,
+}
+
+/// How a route's step calls its model, as a version-2 flag says (a version-1 flag is a plain
+/// call).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rung {
+    /// The Bedrock service tier to call on (Converse `serviceTier`); `None` for Standard.
+    pub service_tier: Option<ServiceTier>,
+    /// The most output tokens a request may ask for (Converse `inferenceConfig.maxTokens`).
+    pub max_output_tokens: Option<u32>,
+    /// The route is stopped: make no call.
+    pub blocked: bool,
+}
+
+/// A Bedrock service tier other than Standard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceTier {
+    /// Cheaper; requests may wait behind the other tiers.
+    Flex,
+    /// Dearer; served ahead of the other tiers.
+    Priority,
+}
+
+impl ServiceTier {
+    /// The tier as Bedrock's `serviceTier` names it: `flex` or `priority`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceTier::Flex => "flex",
+            ServiceTier::Priority => "priority",
+        }
+    }
+}
+
+/// What to call for a route: [`ModelRouter::route_for`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The Bedrock model id (or inference profile id or ARN) to call.
+    pub model_id: String,
+    /// The service tier to call it on; `None` for Standard.
+    pub service_tier: Option<ServiceTier>,
+    /// The cap to put on `inferenceConfig.maxTokens`; `None` for no cap of the route's own.
+    pub max_output_tokens: Option<u32>,
+    /// Always `false` in a route returned: a blocked route is [`RouteBlocked`].
+    pub blocked: bool,
+}
+
+/// The route's flag is at its `stop` step: its budget has stopped it, and no call should be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("route {route:?} is stopped by its budget: make no call")]
+pub struct RouteBlocked {
+    /// The route.
+    pub route: String,
+    /// The model of the step above `stop`, what [`ModelRouter::model_for`] still returns.
+    pub model_id: String,
 }
 
 /// Why a routing flag could not be read or used.
@@ -477,12 +534,19 @@ struct Slot {
     refresh: tokio::sync::Mutex<()>,
 }
 
+/// What a flag says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FlagValue {
+    model_id: String,
+    rung: Rung,
+}
+
 #[derive(Default)]
 struct State {
     /// The last model id read from the flag, on the route's ladder or not: whether it is served
     /// is decided when answering, so a failed refresh after an off-ladder read keeps serving the
     /// default rather than reviving an older value.
-    last_read: Option<String>,
+    last_read: Option<FlagValue>,
     /// When the latest refresh finished; `None` before the first.
     checked_at: Option<Instant>,
     /// Why the latest refresh failed; `None` when it succeeded.
@@ -522,8 +586,29 @@ impl ModelRouter {
     }
 
     /// The model id to call for `route`. Never fails: see [`resolve`](Self::resolve) for the rules.
+    /// It knows nothing of service tiers, output caps or a stopped route (it returns the model of
+    /// the step above `stop`): use [`route_for`](Self::route_for) for those.
     pub async fn model_for(&self, route: &str) -> String {
         self.resolve(route).await.model_id
+    }
+
+    /// What to call for `route`: the model, its service tier and output cap; or
+    /// [`RouteBlocked`] when the route's budget has stopped it. Resolved as
+    /// [`resolve`](Self::resolve) does, cached the same.
+    pub async fn route_for(&self, route: &str) -> Result<Route, RouteBlocked> {
+        let resolution = self.resolve(route).await;
+        if resolution.rung.blocked {
+            return Err(RouteBlocked {
+                route: route.to_owned(),
+                model_id: resolution.model_id,
+            });
+        }
+        Ok(Route {
+            model_id: resolution.model_id,
+            service_tier: resolution.rung.service_tier,
+            max_output_tokens: resolution.rung.max_output_tokens,
+            blocked: false,
+        })
     }
 
     /// The model id for `route` and where it came from.
@@ -544,6 +629,7 @@ impl ModelRouter {
                     source: Source::Default,
                     error: Some(error),
                     rejected_model_id: None,
+                    rung: Rung::default(),
                 };
             }
         };
@@ -601,7 +687,7 @@ impl Inner {
     }
 
     /// One `GetParameter` call (with the client's retries), bounded by the refresh timeout.
-    async fn fetch(&self, parameter: &str) -> Result<String, FlagError> {
+    async fn fetch(&self, parameter: &str) -> Result<FlagValue, FlagError> {
         let call = self.client.get_parameter().name(parameter).send();
         let output = match tokio::time::timeout(self.refresh_timeout, call).await {
             Err(_elapsed) => return Err(FlagError::TimedOut(self.refresh_timeout)),
@@ -614,7 +700,7 @@ impl Inner {
             .ok_or_else(|| FlagError::InvalidValue {
                 reason: "the parameter has no value".to_owned(),
             })?;
-        parse_model_id(value)
+        parse_flag(value)
     }
 }
 
@@ -628,29 +714,33 @@ impl Slot {
 
     fn answer(&self, state: &State, fresh: Source) -> Resolution {
         match (&state.last_read, &state.error) {
-            (Some(model_id), error) if !self.allows(model_id) => Resolution {
+            (Some(flag), error) if !self.allows(&flag.model_id) => Resolution {
                 model_id: self.default_model.clone(),
                 source: Source::OffLadder,
                 error: error.clone(),
-                rejected_model_id: Some(model_id.clone()),
+                rejected_model_id: Some(flag.model_id.clone()),
+                rung: Rung::default(),
             },
-            (Some(model_id), None) => Resolution {
-                model_id: model_id.clone(),
+            (Some(flag), None) => Resolution {
+                model_id: flag.model_id.clone(),
                 source: fresh,
                 error: None,
                 rejected_model_id: None,
+                rung: flag.rung.clone(),
             },
-            (Some(model_id), Some(error)) => Resolution {
-                model_id: model_id.clone(),
+            (Some(flag), Some(error)) => Resolution {
+                model_id: flag.model_id.clone(),
                 source: Source::Stale,
                 error: Some(error.clone()),
                 rejected_model_id: None,
+                rung: flag.rung.clone(),
             },
             (None, error) => Resolution {
                 model_id: self.default_model.clone(),
                 source: Source::Default,
                 error: error.clone(),
                 rejected_model_id: None,
+                rung: Rung::default(),
             },
         }
     }
@@ -663,15 +753,16 @@ impl Slot {
     }
 
     /// Records the outcome of a refresh and answers from it.
-    fn apply(&self, route: &str, result: Result<String, FlagError>) -> Resolution {
+    fn apply(&self, route: &str, result: Result<FlagValue, FlagError>) -> Resolution {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let parameter = self.parameter.as_str();
         match result {
-            Ok(model_id) => {
-                match state.last_read.as_deref() {
+            Ok(flag) => {
+                let model_id = &flag.model_id;
+                match state.last_read.as_ref().map(|f| f.model_id.as_str()) {
                     // Warned on every refresh that reads it, not only on a change: an off-ladder
                     // flag is a fault someone has to fix, and the TTL bounds the rate.
-                    _ if !self.allows(&model_id) => {
+                    _ if !self.allows(model_id) => {
                         tracing::warn!(
                             route,
                             parameter,
@@ -680,14 +771,14 @@ impl Slot {
                             "routing flag model is not among the route's allowed models; serving the default model"
                         );
                     }
-                    Some(previous) if previous == model_id => {
+                    Some(previous) if previous == *model_id => {
                         tracing::debug!(route, parameter, model_id = %model_id, "routing flag read");
                     }
                     previous => {
                         tracing::info!(route, parameter, model_id = %model_id, previous = previous, "routing flag model");
                     }
                 }
-                state.last_read = Some(model_id);
+                state.last_read = Some(flag);
                 state.error = None;
             }
             Err(FlagError::NotFound) => {
@@ -715,7 +806,7 @@ impl Slot {
                 state.error = Some(FlagError::NotFound);
             }
             Err(error) => {
-                match state.last_read.as_deref() {
+                match state.last_read.as_ref().map(|f| f.model_id.as_str()) {
                     Some(last) if !self.allows(last) => {
                         tracing::warn!(route, parameter, error.kind = error.kind(), error = %error, flag_model = %last, served_model = %self.default_model, "routing flag refresh failed and the last model read is not among the route's allowed models; serving the default model");
                     }
@@ -769,28 +860,61 @@ fn classify<R: fmt::Debug + Send + Sync + 'static>(
     }
 }
 
-/// Reads `model_id` from a flag value. Unknown and missing optional fields are fine; a value
-/// without a usable `model_id` is not. Error reasons never quote the value.
-fn parse_model_id(value: &str) -> Result<String, FlagError> {
-    let invalid = |reason: String| FlagError::InvalidValue { reason };
-    let document: Value = serde_json::from_str(value).map_err(|error| {
-        invalid(format!(
+/// Reads `model_id` from a flag value, and the rung fields of a version-2 flag
+/// (`service_tier`, `max_output_tokens`, `blocked`). Unknown and missing optional fields are fine;
+/// a value without a usable `model_id`, or with a rung field this reader cannot honour, is not.
+/// Error reasons never quote the value.
+fn parse_flag(value: &str) -> Result<FlagValue, FlagError> {
+    let invalid = |reason: &str| FlagError::InvalidValue {
+        reason: reason.to_owned(),
+    };
+    let document: Value = serde_json::from_str(value).map_err(|error| FlagError::InvalidValue {
+        reason: format!(
             "not valid JSON (line {}, column {})",
             error.line(),
             error.column()
-        ))
+        ),
     })?;
     let Value::Object(fields) = document else {
-        return Err(invalid("not a JSON object".to_owned()));
+        return Err(invalid("not a JSON object"));
     };
-    match fields.get("model_id") {
-        None | Some(Value::Null) => Err(invalid("no `model_id`".to_owned())),
-        Some(Value::String(model_id)) if valid_model_id(model_id) => Ok(model_id.clone()),
-        Some(Value::String(_)) => Err(invalid(
-            "`model_id` is empty, too long, or has whitespace or control characters".to_owned(),
-        )),
-        Some(_) => Err(invalid("`model_id` is not a string".to_owned())),
-    }
+    let model_id = match fields.get("model_id") {
+        None | Some(Value::Null) => return Err(invalid("no `model_id`")),
+        Some(Value::String(model_id)) if valid_model_id(model_id) => model_id.clone(),
+        Some(Value::String(_)) => {
+            return Err(invalid(
+                "`model_id` is empty, too long, or has whitespace or control characters",
+            ));
+        }
+        Some(_) => return Err(invalid("`model_id` is not a string")),
+    };
+    let service_tier = match fields.get("service_tier") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if t == "flex" => Some(ServiceTier::Flex),
+        Some(Value::String(t)) if t == "priority" => Some(ServiceTier::Priority),
+        Some(_) => return Err(invalid("`service_tier` is not `flex` or `priority`")),
+    };
+    let max_output_tokens = match fields.get("max_output_tokens") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(cap) if cap > 0 => Some(cap),
+            _ => return Err(invalid("`max_output_tokens` is not a count of 1 or more")),
+        },
+        Some(_) => return Err(invalid("`max_output_tokens` is not a number")),
+    };
+    let blocked = match fields.get("blocked") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(invalid("`blocked` is not true or false")),
+    };
+    Ok(FlagValue {
+        model_id,
+        rung: Rung {
+            service_tier,
+            max_output_tokens,
+            blocked,
+        },
+    })
 }
 
 fn valid_model_id(model_id: &str) -> bool {
@@ -820,19 +944,50 @@ mod tests {
     #[test]
     fn parses_a_full_flag() {
         let value = r#"{"version":1,"route":"support-chatbot","model_id":"anthropic.claude-haiku-4-5-20251001-v1:0","step":2,"ladder_size":3,"budget":"bg-chatbot","period_start":"2026-11-01","reason":"bg-chatbot crossed 90% (ACTUAL)","changed_at":"2026-11-12T06:41:09Z","changed_by":"alert-handler","pinned":false}"#;
+        let flag = parse_flag(value).unwrap();
+        assert_eq!(flag.model_id, "anthropic.claude-haiku-4-5-20251001-v1:0");
+        assert_eq!(flag.rung, Rung::default(), "version 1 is a plain call");
+    }
+
+    #[test]
+    fn parses_the_rung_of_a_version_2_flag() {
+        let value = r#"{"version":2,"route":"chat","model_id":"us.amazon.nova-pro-v1:0","step":3,"ladder_size":5,"service_tier":"flex","max_output_tokens":500,"blocked":false}"#;
+        let flag = parse_flag(value).unwrap();
         assert_eq!(
-            parse_model_id(value).unwrap(),
-            "anthropic.claude-haiku-4-5-20251001-v1:0"
+            flag.rung,
+            Rung {
+                service_tier: Some(ServiceTier::Flex),
+                max_output_tokens: Some(500),
+                blocked: false,
+            }
         );
+        let stopped = r#"{"version":2,"model_id":"m","blocked":true}"#;
+        assert!(parse_flag(stopped).unwrap().rung.blocked);
+        for value in [
+            r#"{"model_id":"m","service_tier":"economy"}"#,
+            r#"{"model_id":"m","max_output_tokens":0}"#,
+            r#"{"model_id":"m","max_output_tokens":-5}"#,
+            r#"{"model_id":"m","max_output_tokens":"500"}"#,
+            r#"{"model_id":"m","blocked":"yes"}"#,
+        ] {
+            assert_eq!(
+                parse_flag(value).unwrap_err().kind(),
+                "invalid_value",
+                "{value}"
+            );
+        }
     }
 
     #[test]
     fn tolerates_unknown_and_missing_optional_fields() {
         let value =
             r#"{"model_id":"us.amazon.nova-lite-v1:0","version":7,"new_field":{"a":[1,2]}}"#;
-        assert_eq!(parse_model_id(value).unwrap(), "us.amazon.nova-lite-v1:0");
+        assert_eq!(
+            parse_flag(value).unwrap().model_id,
+            "us.amazon.nova-lite-v1:0"
+        );
         let arn = r#"{"model_id":"arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"}"#;
-        assert!(parse_model_id(arn).is_ok());
+        assert!(parse_flag(arn).is_ok());
     }
 
     #[test]
@@ -849,7 +1004,7 @@ mod tests {
             r#"{"model_id":42}"#,
             r#"{"model_id":"x""#,
         ] {
-            let error = parse_model_id(value).unwrap_err();
+            let error = parse_flag(value).unwrap_err();
             assert_eq!(error.kind(), "invalid_value", "{value:?}");
         }
     }
@@ -863,7 +1018,7 @@ mod tests {
             format!(r#"["{secret}"]"#),
             format!(r#"{{"model_id":"{secret}"#),
         ] {
-            let error = parse_model_id(&value).unwrap_err();
+            let error = parse_flag(&value).unwrap_err();
             assert!(!error.to_string().contains(secret), "{error}");
         }
     }

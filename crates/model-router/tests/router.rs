@@ -103,6 +103,7 @@ fn off_ladder(served: &str, rejected: &str, error: Option<FlagError>) -> Resolut
         source: Source::OffLadder,
         error,
         rejected_model_id: Some(rejected.to_owned()),
+        rung: Default::default(),
     }
 }
 

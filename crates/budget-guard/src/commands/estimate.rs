@@ -52,6 +52,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A ladder step as the estimate shows it: `stop`, or the model with its tier and output cap.
+fn step_text(model: &str, rung: &guard_core::policy::StepSpec) -> String {
+    if rung.blocked {
+        return "stop (no calls)".to_owned();
+    }
+    let mut text = model.to_owned();
+    if let Some(tier) = rung.service_tier {
+        text.push_str(&format!(" on {}", tier.as_str()));
+    }
+    if let Some(cap) = rung.max_output_tokens {
+        text.push_str(&format!(", max {cap} output tokens"));
+    }
+    text
+}
+
 pub fn render(budgets: &[BudgetEstimate]) -> String {
     let mut out = String::new();
     for b in budgets {
@@ -99,7 +114,7 @@ pub fn render(budgets: &[BudgetEstimate]) -> String {
                     vec![
                         s.route.clone(),
                         s.step.to_string(),
-                        s.model.clone(),
+                        step_text(&s.model, &s.rung),
                         usd(s.estimated),
                         format!("{}%", s.share_percent.normalize()),
                         usd(s.saving),

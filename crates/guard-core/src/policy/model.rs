@@ -40,10 +40,27 @@ pub enum ChannelSpec {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RouteSpec {
     pub name: String,
-    /// Model ids from the most capable (step 1) to the cheapest.
+    /// The model id of each step, from the most capable (step 1) to the cheapest. A `stop` step
+    /// repeats the model above it (what a reader that knows no `blocked` keeps calling).
     pub ladder: Vec<String>,
+    /// How each step calls its model, beside `ladder`.
+    pub steps: Vec<StepSpec>,
     /// The SSM parameter of the route's flag.
     pub parameter: String,
+}
+
+/// How one ladder step calls its model.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct StepSpec {
+    /// The Bedrock service tier, when not Standard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<crate::prices::ServiceTier>,
+    /// The output cap of each request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u32>,
+    /// The route is blocked: applications make no call.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub blocked: bool,
 }
 
 impl RouteSpec {
@@ -56,7 +73,8 @@ impl RouteSpec {
             .unwrap_or_default()
     }
 
-    /// The 1-based step of a model on the ladder.
+    /// The 1-based step of a model on the ladder: its first step (a model may stand on several
+    /// steps, with a cap or a tier).
     pub fn step_of(&self, model_id: &str) -> Option<usize> {
         self.ladder
             .iter()
@@ -64,8 +82,41 @@ impl RouteSpec {
             .map(|i| i + 1)
     }
 
-    pub fn cheapest_step(&self) -> usize {
+    /// How a 1-based step calls its model (a plain model call past the ladder's end).
+    pub fn step_at(&self, step: usize) -> StepSpec {
+        step.checked_sub(1)
+            .and_then(|i| self.steps.get(i))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A step as messages name it: its model, with its tier and output cap; `stop` for a block.
+    pub fn step_label(&self, step: usize) -> String {
+        let rung = self.step_at(step);
+        if rung.blocked {
+            return "stop (no calls)".to_owned();
+        }
+        let mut label = self.model_at(step).to_owned();
+        if let Some(tier) = rung.service_tier {
+            label.push_str(&format!(" on {}", tier.as_str()));
+        }
+        if let Some(cap) = rung.max_output_tokens {
+            label.push_str(&format!(", max {cap} output tokens"));
+        }
+        label
+    }
+
+    /// The last step, where every downgrade ends (a `stop` when the ladder has one).
+    pub fn last_step(&self) -> usize {
         self.ladder.len().max(1)
+    }
+
+    /// The cheapest step that still serves requests: the last one that is not `stop`.
+    pub fn cheapest_step(&self) -> usize {
+        match self.steps.last() {
+            Some(last) if last.blocked && self.ladder.len() > 1 => self.ladder.len() - 1,
+            _ => self.last_step(),
+        }
     }
 }
 

@@ -168,14 +168,57 @@ pub struct ChatbotChannel {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
-    /// Bedrock model ids (or inference profile ids), from the most capable to the cheapest.
-    pub ladder: Vec<String>,
+    /// The steps the route takes from the most capable to the cheapest: a model id (or inference
+    /// profile id), a model with a service tier or an output cap, or `stop` (the last step only),
+    /// which blocks the route.
+    pub ladder: Vec<LadderStep>,
     /// The SSM parameter of the route's flag. Default `<flags_path><route name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
     /// What the route serves, for people reading the policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+/// The word of a ladder step that blocks the route.
+pub const STOP_STEP: &str = "stop";
+
+/// One step of a route's ladder.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum LadderStep {
+    /// A Bedrock model id (or inference profile id), called as is; or `stop`, which blocks the
+    /// route (last step only).
+    Model(String),
+    /// A model called on a service tier or with an output cap.
+    Rung(Rung),
+}
+
+/// A ladder step that changes how the model is called.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rung {
+    /// The Bedrock model id (or inference profile id).
+    pub model: String,
+    /// The Bedrock service tier to call it on (`flex`: cheaper, may queue; `priority`), where the
+    /// catalog prices it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<crate::prices::ServiceTier>,
+    /// The most output tokens a request may ask for (Converse `inferenceConfig.maxTokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_output_tokens: Option<u32>,
+}
+
+impl LadderStep {
+    /// The model the step calls; `None` for `stop`.
+    pub fn model(&self) -> Option<&str> {
+        match self {
+            LadderStep::Model(m) if m == STOP_STEP => None,
+            LadderStep::Model(m) => Some(m),
+            LadderStep::Rung(r) => Some(&r.model),
+        }
+    }
 }
 
 /// An AWS budget the guard owns: its amount and period, what spend it covers, its thresholds and

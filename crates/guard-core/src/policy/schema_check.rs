@@ -65,19 +65,24 @@ impl<'s> SchemaChecker<'s> {
                 return;
             }
             // Take the first branch that accepts the node; if none does, report the errors of the
-            // branch that got furthest (fewest errors), which is the one the author most likely meant.
-            let mut best: Option<Vec<Diagnostic>> = None;
+            // branch the author most likely meant: one of the node's own type (a mapping where a
+            // mapping is allowed) before one that only says "should be text", then the one that
+            // got furthest (fewest errors).
+            let mut best: Option<((bool, usize), Vec<Diagnostic>)> = None;
             for branch in branches {
                 let mut errors = Vec::new();
                 self.walk(file, node, branch, what, owner, &mut errors);
                 if errors.is_empty() {
                     return;
                 }
-                if best.as_ref().is_none_or(|b| errors.len() < b.len()) {
-                    best = Some(errors);
+                let types = types_of(self.resolve(branch));
+                let other_type = !types.is_empty() && !types.iter().any(|t| accepts(t, node));
+                let rank = (other_type, errors.len());
+                if best.as_ref().is_none_or(|(b, _)| rank < *b) {
+                    best = Some((rank, errors));
                 }
             }
-            out.extend(best.unwrap_or_default());
+            out.extend(best.map(|(_, e)| e).unwrap_or_default());
             return;
         }
         let types = types_of(schema);

@@ -2,6 +2,8 @@
 //! Budgets. It turns the raw files into the checked `Policy`, reporting every problem at the place
 //! in the file that causes it.
 
+mod ladder;
+
 use super::limits::{self, budget_name_problem};
 use super::load::ParsedFile;
 use super::model::{
@@ -487,6 +489,24 @@ pub(crate) fn validate(
             }
         }
     }
+    let route_origins: BTreeMap<&str, &Origin> = routes
+        .items
+        .iter()
+        .map(|(name, (origin, _))| (*name, origin))
+        .collect();
+    let budget_origins: BTreeMap<&str, &Origin> = budgets
+        .items
+        .iter()
+        .map(|(name, (origin, _))| (*name, origin))
+        .collect();
+    ladder::check_costs(
+        &mut ctx,
+        &route_origins,
+        &route_specs,
+        &budget_specs,
+        &catalog,
+    );
+    ladder::check_scopes_follow(&mut ctx, &budget_origins, &route_specs, &budget_specs);
     check_alarms(&mut ctx, files, &settings, &channel_specs);
     for (route, (origin, _)) in &routes.items {
         let downgrades = budget_specs
@@ -965,12 +985,6 @@ fn check_model_id_length(ctx: &mut Ctx<'_>, at: &Origin, model: &str, key: bool)
     true
 }
 
-/// Ladder steps must get cheaper: compared by the price of a request of 1,000 input and 1,000
-/// output tokens, which orders every pair of catalog models the way a costing guide would.
-fn blended(price: &ModelPrice) -> Decimal {
-    price.input_per_1k + price.output_per_1k
-}
-
 fn check_routes(
     ctx: &mut Ctx<'_>,
     routes: &Merged<'_, Route>,
@@ -988,44 +1002,7 @@ fn check_routes(
                 "list model ids from the most capable to the cheapest",
             );
         }
-        let mut previous: Option<(usize, Decimal)> = None;
-        let mut on_ladder = HashSet::new();
-        for (i, model) in route.ladder.iter().enumerate() {
-            let at = origin.join([key("ladder"), Seg::Index(i)]);
-            if !on_ladder.insert(model) {
-                ctx.error(
-                    &at,
-                    format!("model `{model}` is on the ladder of `{name}` twice"),
-                    "each step is a different model",
-                );
-                continue;
-            }
-            if check_model_id_length(ctx, &at, model, false) {
-                continue;
-            }
-            match catalog.resolve(model) {
-                None => unknown_model(ctx, &at, model, catalog),
-                Some(resolved) => {
-                    check_lifecycle(ctx, &at, model, &resolved.price);
-                    let cost = blended(&resolved.price);
-                    if let Some((above, above_cost)) = previous {
-                        if cost >= above_cost {
-                            ctx.error(
-                                &at,
-                                format!("step {} of `{name}` is not cheaper than step {}", i + 1, above + 1),
-                                format!(
-                                    "`{model}` costs ${} per 1K input + 1K output tokens, `{}` above it ${}; order the ladder from the most capable to the cheapest",
-                                    cost.normalize(),
-                                    route.ladder[above],
-                                    above_cost.normalize()
-                                ),
-                            );
-                        }
-                    }
-                    previous = Some((i, cost));
-                }
-            }
-        }
+        let (ladder, steps) = ladder::check_steps(ctx, origin, name, &route.ladder, catalog);
         let parameter = route
             .parameter
             .clone()
@@ -1092,7 +1069,8 @@ fn check_routes(
             (*name).to_owned(),
             RouteSpec {
                 name: (*name).to_owned(),
-                ladder: route.ladder.clone(),
+                ladder,
+                steps,
                 parameter,
             },
         );
@@ -1659,6 +1637,17 @@ fn check_threshold(
         let text = ctx.text(&to_at).unwrap_or_default().trim().to_owned();
         let step = if text == "cheapest" {
             Some(route.cheapest_step())
+        } else if text == super::raw::STOP_STEP {
+            if route.step_at(route.last_step()).blocked {
+                Some(route.last_step())
+            } else {
+                ctx.error(
+                    &to_at,
+                    format!("the ladder of `{}` has no `stop` step", route.name),
+                    "to block the route at this threshold, end its ladder with `stop`",
+                );
+                None
+            }
         } else if let Ok(step) = text.parse::<usize>() {
             if step < 2 || step > route.ladder.len() {
                 ctx.error(

@@ -1,0 +1,188 @@
+//! Each kind of ladder step, from an AWS Budgets alert to the flag the alert handler writes to what
+//! `route_for` returns: the alert handler's own code over in-memory ports writes the flag, and the
+//! router reads that JSON from an SSM client whose `GetParameter` answers with it.
+
+use aws_sdk_ssm::Client;
+use aws_sdk_ssm::config::Region;
+use aws_sdk_ssm::config::retry::RetryConfig;
+use aws_sdk_ssm::operation::get_parameter::GetParameterOutput;
+use aws_sdk_ssm::types::{Parameter, ParameterType};
+use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, create_mock_http_client, mock};
+use chrono::{TimeZone, Utc};
+use futures::executor::block_on;
+use guard_core::handling::Handler;
+use guard_core::handling::Inbound;
+use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::policy::{SourceFile, load};
+use guard_core::routing::Trust;
+use model_router::{ModelRouter, Route, RouteBlocked, ServiceTier};
+
+const ROUTE: &str = "chat";
+const PARAM: &str = "/budget-guard/routes/chat";
+const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
+const NOVA_PRO: &str = "us.amazon.nova-pro-v1:0";
+
+/// The issue's ladder, with a Flex step: a model, a cheaper model, that model capped, a model on
+/// Flex, stop. One threshold per step.
+fn policy_text() -> String {
+    format!(
+        "version: 1
+routes:
+  chat:
+    ladder:
+      - {SONNET}
+      - {HAIKU}
+      - {{ model: {HAIKU}, max_output_tokens: 500 }}
+      - {{ model: {NOVA_PRO}, service_tier: flex }}
+      - stop
+budgets:
+  chatbot:
+    amount: 1000
+    period: monthly
+    scope:
+      models: [{SONNET}, {HAIKU}, {NOVA_PRO}]
+    thresholds:
+      - {{ at: 50%, notify: [ops], downgrade: {{ route: chat, to: 2 }} }}
+      - {{ at: 70%, notify: [ops], downgrade: {{ route: chat, to: 3 }} }}
+      - {{ at: 90%, notify: [ops], downgrade: {{ route: chat, to: 4 }} }}
+      - {{ at: 100%, notify: [ops], downgrade: {{ route: chat, to: stop }} }}
+    usage:
+      - {{ name: chat, route: chat, input_tokens: 1000, output_tokens: 2000, requests_per_day: 100 }}
+channels:
+  ops:
+    email: [ops@example.com]
+settings:
+  alarms: [ops]
+"
+    )
+}
+
+type TestHandler = Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail>;
+
+fn handler() -> TestHandler {
+    let (policy, diagnostics) = load(&[SourceFile::new("policy.yaml", policy_text())]);
+    let policy = policy.unwrap_or_else(|| panic!("{diagnostics:?}"));
+    Handler::new(
+        policy,
+        Trust::default(),
+        MemoryFlags::default(),
+        MemoryState::default(),
+        RecordingSlack::default(),
+        RecordingEmail::default(),
+    )
+}
+
+/// An AWS Budgets alert of bg-chatbot at `threshold` dollars, in AWS's layout.
+fn alert(handler: &TestHandler, threshold: u32) {
+    let message = format!(
+        "AWS Budget Notification November 12, 2026\nAWS Account 111122223333\n\nDear AWS Customer,\n\n\
+         You requested that we alert you when the ACTUAL Cost associated with your bg-chatbot budget is greater than \
+         ${threshold}.00 for the current month. The ACTUAL Cost associated with this budget is ${threshold}.50. You can find \
+         additional details below and by accessing the AWS Budgets dashboard [1].\n\n\
+         Budget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $1000.00\nAlert Type: ACTUAL\n\
+         Alert Threshold: > ${threshold}.00\nACTUAL Amount: ${threshold}.50\n\n\
+         [1] https://console.aws.amazon.com/costmanagement/home#/budgets\n"
+    );
+    let inbound = Inbound {
+        message_id: &format!("m-{threshold}"),
+        topic_arn: None,
+        subject: Some("AWS Budgets: bg-chatbot has exceeded your alert threshold"),
+        message: &message,
+    };
+    let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 41, 9).unwrap();
+    block_on(handler.handle_message(&inbound, now, None)).expect("handled");
+}
+
+/// What the router makes of the flag the handler wrote.
+async fn route_for(handler: &TestHandler) -> Result<Route, RouteBlocked> {
+    let value = handler.flags.get(PARAM).expect("a flag").to_json();
+    let rule = mock!(Client::get_parameter)
+        .match_requests(|r| r.name() == Some(PARAM))
+        .then_output(move || {
+            GetParameterOutput::builder()
+                .parameter(
+                    Parameter::builder()
+                        .name(PARAM)
+                        .r#type(ParameterType::String)
+                        .value(value.clone())
+                        .build(),
+                )
+                .build()
+        });
+    let config = aws_sdk_ssm::Config::builder()
+        .with_test_defaults()
+        .region(Region::new("us-east-1"))
+        .http_client(create_mock_http_client())
+        .interceptor(
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::MatchAny)
+                .with_rule(&rule),
+        )
+        .retry_config(RetryConfig::disabled())
+        .build();
+    let router = ModelRouter::builder(Client::from_conf(config), SONNET)
+        .allowed_models(ROUTE, [SONNET, HAIKU, NOVA_PRO])
+        .build()
+        .expect("valid settings");
+    router.route_for(ROUTE).await
+}
+
+fn plain(model_id: &str) -> Route {
+    Route {
+        model_id: model_id.to_owned(),
+        service_tier: None,
+        max_output_tokens: None,
+        blocked: false,
+    }
+}
+
+#[tokio::test]
+async fn a_model_step_is_a_plain_call() {
+    let h = handler();
+    alert(&h, 500);
+    assert_eq!(route_for(&h).await, Ok(plain(HAIKU)));
+}
+
+#[tokio::test]
+async fn a_cap_step_caps_output() {
+    let h = handler();
+    alert(&h, 700);
+    let flag = h.flags.get(PARAM).unwrap();
+    assert_eq!((flag.step, flag.version), (3, 2));
+    assert_eq!(
+        route_for(&h).await,
+        Ok(Route {
+            max_output_tokens: Some(500),
+            ..plain(HAIKU)
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_tier_step_calls_on_flex() {
+    let h = handler();
+    alert(&h, 900);
+    assert_eq!(
+        route_for(&h).await,
+        Ok(Route {
+            service_tier: Some(ServiceTier::Flex),
+            ..plain(NOVA_PRO)
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_stop_step_blocks_the_route() {
+    let h = handler();
+    alert(&h, 1000);
+    let flag = h.flags.get(PARAM).unwrap();
+    assert!(flag.blocked);
+    assert_eq!(
+        route_for(&h).await,
+        Err(RouteBlocked {
+            route: ROUTE.to_owned(),
+            model_id: NOVA_PRO.to_owned(),
+        })
+    );
+}
