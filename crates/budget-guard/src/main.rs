@@ -5,7 +5,9 @@
 //! included.
 
 mod commands;
+mod cost_diff;
 mod dead_letter;
+mod git_files;
 mod output;
 mod policy_files;
 

@@ -1,7 +1,11 @@
 use super::export::policy_failure;
+use crate::cost_diff;
+use crate::git_files::{self, GitError};
 use crate::output::{Format, print_json, table, usd};
-use crate::policy_files::load_policy;
+use crate::policy_files::{load_policy, read_sources, render as render_diagnostics};
+use guard_aws::policy_files::DEFAULT_POLICY_DIR;
 use guard_core::estimate::{BudgetEstimate, estimate};
+use guard_core::policy::{Policy, SourceFile, is_price_file};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,12 +20,20 @@ pub struct Args {
     /// over each budget's period, beside the policy's figures (JSON: a `measured` list)
     #[arg(long, value_name = "WINDOW", value_parser = super::spend::parse_window)]
     pub from_metrics: Option<chrono::Duration>,
+    /// Compare with the same paths at git ref REF: each budget's estimate before and after, and
+    /// exit 1 when one passes its budget's amount (JSON: {against, budgets: [{name, amount,
+    /// before, after, change, change_percent, over}]})
+    #[arg(long, value_name = "REF", conflicts_with = "from_metrics")]
+    pub against: Option<String>,
     /// The time to measure back from, RFC 3339 (default: now). For tests and replays.
     #[arg(long, hide = true)]
     pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(reference) = &args.against {
+        return run_against(reference, &args.paths, args.format);
+    }
     let policy = match load_policy(&args.paths) {
         Ok(policy) => policy,
         Err(e) => return Ok(policy_failure(e)),
@@ -65,6 +77,83 @@ fn step_text(model: &str, rung: &guard_core::policy::StepSpec) -> String {
         text.push_str(&format!(", max {cap} output tokens"));
     }
     text
+}
+
+/// `--against REF`: the working tree's policy is "after", the same paths at REF "before". Exit 1
+/// when an "after" estimate passes its amount, when either side is invalid, or when git cannot
+/// read REF.
+fn run_against(reference: &str, paths: &[PathBuf], format: Format) -> anyhow::Result<ExitCode> {
+    let default = [PathBuf::from(DEFAULT_POLICY_DIR)];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let after_sources = match read_sources(paths) {
+        Ok(sources) => sources,
+        Err(e) => return Ok(policy_failure(e)),
+    };
+    let before_sources = match git_files::read_sources_at(reference, paths) {
+        Ok(sources) => sources,
+        Err(e @ GitError::Spawn(_)) => anyhow::bail!(e),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let after = check(&after_sources);
+    // Paths that did not exist at REF (or held only a price catalog): every budget is new.
+    let before = if before_sources.iter().all(|s| is_price_file(&s.name)) {
+        Ok(None)
+    } else {
+        check(&before_sources).map(|(policy, _warnings)| Some(policy))
+    };
+    match &after {
+        Ok((_, warnings)) => eprint!("{warnings}"),
+        Err(errors) => eprint!("{errors}"),
+    }
+    if let Err(errors) = &before {
+        eprint!("{errors}");
+        eprintln!(
+            "note: the files named `{reference}:...` are the policy as it was at {reference}"
+        );
+    }
+    let (Ok((after, _)), Ok(before)) = (after, before) else {
+        return Ok(ExitCode::from(1));
+    };
+    let before = match before {
+        Some(policy) => estimate(&policy)?,
+        None => Vec::new(),
+    };
+    let rows = cost_diff::diff(&before, &estimate(&after)?);
+    match format {
+        Format::Json => print_json(&serde_json::json!({ "against": reference, "budgets": rows }))?,
+        Format::Text => crate::output::emit(&cost_diff::render(reference, &rows)),
+    }
+    let over: Vec<&cost_diff::Row> = rows.iter().filter(|r| r.over).collect();
+    for r in &over {
+        eprintln!(
+            "error: {}: the estimate {} passes the amount {}",
+            r.name,
+            usd(r.after.unwrap_or_default()),
+            usd(r.amount)
+        );
+    }
+    Ok(if over.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The checked policy of `sources` and its rendered warnings, or its rendered errors.
+fn check(sources: &[SourceFile]) -> Result<(Policy, String), String> {
+    let (policy, diagnostics) = guard_core::policy::load(sources);
+    let rendered = render_diagnostics(sources, &diagnostics);
+    match policy {
+        Some(policy) => Ok((policy, rendered)),
+        None => Err(rendered),
+    }
 }
 
 pub fn render(budgets: &[BudgetEstimate]) -> String {

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test file uses part of this
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub fn workspace() -> PathBuf {
@@ -53,10 +53,15 @@ pub fn run(args: &[&str]) -> Run {
 
 /// As [`run`], with more variables in the child's environment.
 pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_in_with_env(&workspace(), args, env)
+}
+
+/// As [`run_with_env`], from another folder.
+pub fn run_in_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_budget-guard"))
         .args(args)
         .envs(env.iter().copied())
-        .current_dir(workspace())
+        .current_dir(dir)
         // Keep the environment from changing what the plan shows.
         .env_remove("BUDGET_GUARD_ALERTS_TOPIC_ARN")
         .envs(env.iter().copied())
