@@ -146,6 +146,49 @@ fn estimate_text() {
     snapshot("cli-estimate", &out.transcript());
 }
 
+/// `--what-if`: 30% of requests as batch halves their cost (Sonnet 4.5 and Nova Pro batch at half
+/// price): bg-chatbot $435.60 - 0.3 x 0.5 x $435.60 = $370.26; with 60% of input from the cache
+/// as well, $352.44 (worked out in `guard_core::estimate::what_if`'s terms).
+#[test]
+fn estimate_what_if_batch_and_cache() {
+    let out = run(&["estimate", EXAMPLE, "--what-if", "batch=30%,cache-hit=60%"]);
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+    snapshot("cli-estimate-what-if", &out.transcript());
+    let json = json_of(&[
+        "estimate",
+        EXAMPLE,
+        "--what-if",
+        "batch=30%",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json["what_if"]["shares"]["batch_percent"], json!(30.0));
+    assert_eq!(json["what_if"]["budgets"][0]["what_if"], json!(370.26));
+    assert_eq!(json["what_if"]["budgets"][0]["saving"], json!(65.34));
+}
+
+#[test]
+fn estimate_what_if_refuses_a_model_without_batch_and_a_bad_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.yaml");
+    std::fs::write(
+        &path,
+        "version: 1\nbudgets:\n  b:\n    amount: 100\n    period: monthly\n    usage:\n      - {name: u, model: anthropic.claude-opus-4-1-20250805-v1:0, input_tokens: 100, output_tokens: 100, requests_per_day: 1}\nsettings: {alarms: [ops]}\nchannels:\n  ops:\n    email: [ops@example.com]\n",
+    )
+    .unwrap();
+    let out = run(&["estimate", path.to_str().unwrap(), "--what-if", "batch=10%"]);
+    assert_eq!(out.code, Some(1), "{}", out.transcript());
+    assert!(
+        out.stderr
+            .contains("no batch price for model `anthropic.claude-opus-4-1-20250805-v1:0`"),
+        "{}",
+        out.stderr
+    );
+    let usage = run(&["estimate", EXAMPLE, "--what-if", "batch=130%"]);
+    assert_eq!(usage.code, Some(2), "{}", usage.transcript());
+    assert!(usage.stderr.contains("0% to 100%"), "{}", usage.stderr);
+}
+
 /// Every kind of ladder step priced: a cheaper model, an output cap, a service tier, `stop`.
 #[test]
 fn estimate_text_with_every_rung() {

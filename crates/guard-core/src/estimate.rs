@@ -5,6 +5,9 @@
 //! as costing guides count. A use case whose prompt is above a model's long-context size is priced
 //! at that tier for every token of the request, as Bedrock bills it.
 
+mod what_if;
+pub use what_if::{WhatIf, WhatIfEstimate, what_if};
+
 use crate::policy::{BudgetSpec, Policy, StepSpec, ThresholdSpec};
 use crate::prices::Catalog;
 use rust_decimal::Decimal;
@@ -63,6 +66,8 @@ pub struct BudgetEstimate {
 pub enum EstimateError {
     #[error("no price for model `{0}`")]
     UnknownModel(String),
+    #[error("no batch price for model `{0}`: a what-if cannot move its requests to batch")]
+    NoBatchPrice(String),
     #[error("no {} price for model `{model}`", tier.as_str())]
     NoTierPrice {
         model: String,

@@ -4,7 +4,7 @@ use crate::git_files::{self, GitError};
 use crate::output::{Format, print_json, table, usd};
 use crate::policy_files::{load_policy, read_sources, render as render_diagnostics};
 use guard_aws::policy_files::DEFAULT_POLICY_DIR;
-use guard_core::estimate::{BudgetEstimate, estimate};
+use guard_core::estimate::{BudgetEstimate, WhatIf, WhatIfEstimate, estimate, what_if};
 use guard_core::policy::{Policy, SourceFile, is_price_file};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +25,11 @@ pub struct Args {
     /// before, after, change, change_percent, over}]})
     #[arg(long, value_name = "REF", conflicts_with = "from_metrics")]
     pub against: Option<String>,
+    /// Also estimate each budget with a share of requests sent as batch inference and/or a share
+    /// of input read from the prompt cache, at catalog prices: `batch=30%,cache-hit=60%` (JSON:
+    /// a `what_if` object). Exit 1 when a model has no batch price.
+    #[arg(long, value_name = "SHARES", conflicts_with = "against")]
+    pub what_if: Option<WhatIf>,
     /// The time to measure back from, RFC 3339 (default: now). For tests and replays.
     #[arg(long, hide = true)]
     pub at: Option<chrono::DateTime<chrono::Utc>>,
@@ -39,6 +44,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(e) => return Ok(policy_failure(e)),
     };
     let budgets = estimate(&policy)?;
+    let what_if = match &args.what_if {
+        None => None,
+        Some(shares) => match what_if(&policy, shares) {
+            Ok(estimates) => Some((shares, estimates)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        },
+    };
     let measured = match args.from_metrics {
         Some(window) => {
             let now = args.at.unwrap_or_else(chrono::Utc::now);
@@ -49,19 +64,61 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    match (args.format, measured) {
-        (Format::Json, None) => print_json(&serde_json::json!({ "budgets": budgets }))?,
-        (Format::Json, Some(m)) => {
-            print_json(&serde_json::json!({ "budgets": budgets, "measured": m }))?
+    match args.format {
+        Format::Json => {
+            let mut json = serde_json::json!({ "budgets": budgets });
+            if let Some(m) = measured {
+                json["measured"] = serde_json::to_value(m)?;
+            }
+            if let Some((shares, estimates)) = &what_if {
+                json["what_if"] = serde_json::json!({ "shares": shares, "budgets": estimates });
+            }
+            print_json(&json)?
         }
-        (Format::Text, measured) => {
+        Format::Text => {
             crate::output::emit(&render(&budgets));
             if let Some(m) = measured {
                 crate::output::emit(&super::spend::render_measured(&m, &budgets));
             }
+            if let Some((shares, estimates)) = &what_if {
+                crate::output::emit(&render_what_if(shares, estimates));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The what-if table: each budget as it stands, with the shares moved, and the saving.
+fn render_what_if(shares: &WhatIf, estimates: &[WhatIfEstimate]) -> String {
+    let mut moved = Vec::new();
+    if let Some(p) = shares.batch_percent {
+        moved.push(format!("{p}% of requests as batch"));
+    }
+    if let Some(p) = shares.cache_hit_percent {
+        moved.push(format!("{p}% of input read from the cache"));
+    }
+    let rows: Vec<Vec<String>> = estimates
+        .iter()
+        .map(|e| {
+            vec![
+                e.budget.clone(),
+                usd(e.estimated),
+                usd(e.what_if),
+                usd(e.saving),
+            ]
+        })
+        .collect();
+    let mut out = format!("What if {}:\n", moved.join(" and "));
+    for line in table(
+        &["BUDGET", "ESTIMATED", "WHAT IF", "SAVING"],
+        &rows,
+        &[1, 2, 3],
+    )
+    .lines()
+    {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out
 }
 
 /// A ladder step as the estimate shows it: `stop`, or the model with its tier and output cap.
