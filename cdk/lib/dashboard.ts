@@ -16,6 +16,12 @@ export interface DashboardProps {
 
 const PERIOD = Duration.minutes(5);
 
+/**
+ * The `RouteStep` value of a route at the top of its ladder: the alert handler publishes 1-based
+ * steps (a Rust test of `route_metrics` reads this line to keep the two in step).
+ */
+export const ROUTE_STEP_TOP = 1;
+
 /** A graph of every `AWS/Bedrock` metric of one name, one line per ModelId, whatever models are used. */
 function bedrockByModel(metricName: string, label: string): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
@@ -85,12 +91,12 @@ export function buildDashboard(scope: Construct, id: string, props: DashboardPro
     );
   for (let i = 0; i < budgetWidgets.length; i += 3) dashboard.addWidgets(...budgetWidgets.slice(i, i + 3));
 
-  // Where each route is on its ladder (0 = first choice).
+  // Where each route is on its ladder.
   const routes = Object.keys(policy.routes).sort();
   if (routes.length > 0) {
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Route ladder step (0 = first choice)',
+        title: `Route ladder step (${ROUTE_STEP_TOP} = first choice)`,
         left: routes.map(
           (route) =>
             new cloudwatch.Metric({
@@ -102,7 +108,7 @@ export function buildDashboard(scope: Construct, id: string, props: DashboardPro
               label: route,
             }),
         ),
-        leftYAxis: { min: 0, showUnits: false },
+        leftYAxis: { min: ROUTE_STEP_TOP, showUnits: false },
         width: 24,
       }),
     );

@@ -498,6 +498,9 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       expect(routes.length).toBeGreaterThan(0);
       const [w] = titled(/ladder step/);
       expect(metricsOf(w!).map((row) => row.slice(0, 4))).toEqual(routes.map((r) => ['BudgetGuard', 'RouteStep', 'Route', r]));
+      // Steps are published 1-based: the top of a ladder is 1, never 0.
+      expect(w!.properties.title).toBe('Route ladder step (1 = first choice)');
+      expect(w!.properties.yAxis.left.min).toBe(1);
     });
 
     it('shows the guard\'s own errors and the dead-letter queue', () => {

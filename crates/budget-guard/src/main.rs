@@ -11,7 +11,7 @@ mod git_files;
 mod output;
 mod policy_files;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -27,6 +27,10 @@ use std::process::ExitCode;
     after_help = "Exit codes: 0 success, 1 invalid policy or failed command, 2 usage or I/O error."
 )]
 struct Cli {
+    /// Log what the command does to stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set,
+    /// says it instead, e.g. RUST_LOG=guard_aws=debug)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -66,6 +70,13 @@ enum Command {
     Schema,
     /// Print the IAM actions each function needs, per kind of resource (the CDK app's source).
     IamActions(commands::iam_actions::Args),
+    /// Print a shell completion script: `budget-guard completions bash > ~/.local/share/bash-completion/completions/budget-guard`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `budget-guard man > ~/.local/share/man/man1/budget-guard.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -73,6 +84,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    init_logging(cli.verbose);
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Prices(args) => commands::prices::run(args),
@@ -86,6 +98,26 @@ fn main() -> ExitCode {
         Command::Alert(args) => commands::alert::run(args),
         Command::Flags(args) => commands::flags::run(args),
         Command::Dlq(args) => commands::dlq::run(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "budget-guard",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => {
+                    use std::io::Write;
+                    let _ = std::io::stdout().write_all(&page);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Err(anyhow::Error::new(e).context("rendering the man page")),
+            }
+        }
         Command::Schema => {
             print!("{}", guard_core::policy::schema_json());
             Ok(ExitCode::SUCCESS)
@@ -98,6 +130,24 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Logs to stderr, at the level `-v` asks for, or as RUST_LOG says when it is set; without
+/// either, only errors the adapters log.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "error",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .try_init();
 }
 
 /// clap's own exit (help, version, usage error), except that a usage error of a command line that

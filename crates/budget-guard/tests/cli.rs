@@ -630,3 +630,20 @@ fn a_900_kb_prefix_is_refused_in_a_few_lines() {
     let json = run(&["validate", "--format", "json", path.to_str().unwrap()]);
     assert!(json.stdout.len() < 2000, "{} bytes", json.stdout.len());
 }
+
+#[test]
+fn completions_and_the_man_page_name_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.code, Some(0), "{}", out.transcript());
+        for command in ["validate", "estimate", "profiles", "flags"] {
+            assert!(out.stdout.contains(command), "{shell}: {command}");
+        }
+    }
+    let man = run(&["man"]);
+    assert_eq!(man.code, Some(0), "{}", man.transcript());
+    assert!(man.stdout.starts_with(".ie"), "roff: {}", &man.stdout[..40]);
+    assert!(man.stdout.contains(".TH budget-guard 1"), "{}", man.stdout);
+    assert!(man.stdout.contains("validate"), "{}", man.stdout);
+    assert_eq!(run(&["completions", "tcsh"]).code, Some(2));
+}

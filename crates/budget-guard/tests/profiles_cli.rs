@@ -302,3 +302,18 @@ async fn the_live_plan_resolves_profiles_before_planning() {
     assert_eq!(offline.code, Some(1), "{}", offline.transcript());
     assert_eq!(bedrock.requests().len(), 2);
 }
+
+/// `-v` logs to stderr (the SDK's calls at debug with `-vv`); without it, nothing but the error.
+#[test]
+fn verbose_logs_the_calls_to_stderr() {
+    let dir = folder();
+    let path = dir.path().to_str().unwrap();
+    let env = aws_env("http://127.0.0.1:9");
+    let quiet = run_env(&["profiles", path], &env);
+    assert_eq!(quiet.code, Some(1), "{}", quiet.transcript());
+    assert!(!quiet.stderr.contains("DEBUG"), "{}", quiet.stderr);
+    let verbose = run_env(&["-vv", "profiles", path], &env);
+    assert_eq!(verbose.code, Some(1), "{}", verbose.transcript());
+    assert!(verbose.stderr.contains("DEBUG"), "{}", verbose.stderr);
+    assert!(verbose.stdout.is_empty(), "logs never go to stdout");
+}

@@ -88,3 +88,29 @@ impl RouteStepMetrics {
         Ok(data.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use guard_core::flags::RouteState;
+    use guard_core::policy::{RouteSpec, StepSpec};
+
+    /// The dashboard labels `RouteStep` with the value a route at the top of its ladder has; it
+    /// must be the step [`RouteStepMetrics::publish`] sends for a route with no flag.
+    #[test]
+    fn the_dashboard_names_the_step_a_top_route_publishes() {
+        let route = RouteSpec {
+            name: "chat".into(),
+            ladder: vec!["a".into(), "b".into()],
+            steps: vec![StepSpec::default(); 2],
+            parameter: "/budget-guard/routes/chat".into(),
+        };
+        let published = RouteState::of(&route, None).step;
+        let dashboard = include_str!("../../../cdk/lib/dashboard.ts");
+        let top: usize = dashboard
+            .lines()
+            .find_map(|l| l.strip_prefix("export const ROUTE_STEP_TOP = "))
+            .and_then(|v| v.trim_end_matches(';').parse().ok())
+            .expect("cdk/lib/dashboard.ts exports ROUTE_STEP_TOP");
+        assert_eq!(top, published);
+    }
+}
