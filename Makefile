@@ -17,7 +17,7 @@ CLI         := target/debug/budget-guard
 CARGO_TEST  := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "cargo nextest run --no-fail-fast" || echo "cargo test --no-fail-fast")
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help demo test unused-deps deps venv scan-venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov synth bundle-test bench oracle clean
+.PHONY: help demo test unused-deps deps venv scan-venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov synth bundle-test python-client-test bench oracle clean
 
 help:
 	@echo "make demo         run the guard end to end locally against the emulator"
@@ -110,7 +110,11 @@ bundle-test: cdk-deps build rust-targets $(VENV)/bin/cargo-lambda
 	cd cdk && PATH=$(abspath $(VENV))/bin:$$PATH BUDGET_GUARD_BIN=$(abspath $(CLI)) \
 		BUDGET_GUARD_BUNDLE_PROFILE=$(BUNDLE_PROFILE) npm run --silent test:bundle
 
-test: unused-deps deps fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov bundle-test
+# The Python client (clients/python) against the emulator, from the source tree: a few seconds.
+python-client-test: venv
+	cd clients/python && $(abspath $(PY)) -m unittest discover -s tests
+
+test: unused-deps deps fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov bundle-test python-client-test
 	@echo "make test: all checks passed"
 
 # --- the demo --------------------------------------------------------------------------------
