@@ -7,7 +7,6 @@ use guard_core::policy::{Policy, SourceFile, load};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
-const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const NOVA_PRO: &str = "us.amazon.nova-pro-v1:0";
 
@@ -15,40 +14,20 @@ fn loaded(text: &str) -> (Option<Policy>, Vec<Diagnostic>) {
     load(&[SourceFile::new("p.yaml", text)])
 }
 
-fn policy(scope: &str) -> String {
-    format!(
-        "version: 1
-routes:
-  chat:
-    ladder:
-      - {SONNET}
-      - {HAIKU}
-      - {{ model: {HAIKU}, max_output_tokens: 500 }}
-      - {{ model: {NOVA_PRO}, service_tier: flex }}
-      - stop
-budgets:
-  chatbot:
-    amount: 1000
-    period: monthly
-    scope:
-      models: [{scope}]
-    thresholds:
-      - {{ at: 90%, notify: [ops], downgrade: {{ route: chat, to: 4 }} }}
-      - {{ at: 100%, notify: [ops], downgrade: {{ route: chat, to: stop }} }}
-    usage:
-      - {{ name: chat, route: chat, input_tokens: 1000, output_tokens: 2000, requests_per_day: 100 }}
-channels:
-  ops:
-    email: [ops@example.com]
-settings:
-  alarms: [ops]
-"
-    )
+/// `policies/examples/ladder-rungs.yaml`: Sonnet, Haiku, Haiku capped at 500 output tokens, Nova
+/// Pro on Flex, stop; 100 requests a day of 1,000 input and 2,000 output tokens.
+const EXAMPLE: &str = include_str!("../../../policies/examples/ladder-rungs.yaml");
+
+/// The example with only Sonnet in the budget's scope.
+fn sonnet_only_scope() -> String {
+    let dropped = format!("        - {HAIKU}\n        - {NOVA_PRO}\n");
+    assert!(EXAMPLE.contains(&dropped), "the example's scope lists them");
+    EXAMPLE.replacen(&dropped, "", 1)
 }
 
 #[test]
 fn every_rung_is_priced_as_it_calls() {
-    let (policy, diagnostics) = loaded(&policy(&format!("{SONNET}, {HAIKU}, {NOVA_PRO}")));
+    let (policy, diagnostics) = loaded(EXAMPLE);
     let policy = policy.unwrap_or_else(|| panic!("{diagnostics:?}"));
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let budgets = estimate(&policy).unwrap();
@@ -81,7 +60,7 @@ fn every_rung_is_priced_as_it_calls() {
 
 #[test]
 fn a_scope_that_does_not_follow_the_ladder_down_is_warned() {
-    let (policy, diagnostics) = loaded(&policy(SONNET));
+    let (policy, diagnostics) = loaded(&sonnet_only_scope());
     assert!(policy.is_some(), "a warning, not an error: {diagnostics:?}");
     let mut warned: Vec<&str> = diagnostics
         .iter()
@@ -101,7 +80,7 @@ fn a_scope_that_does_not_follow_the_ladder_down_is_warned() {
             ),
         ]
     );
-    assert_eq!(diagnostics[0].line, 15, "at the scope's models");
+    assert_eq!(diagnostics[0].line, 23, "at the scope's models");
 }
 
 /// README's policy example is a policy: it validates without a warning.

@@ -23,45 +23,14 @@ const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const NOVA_PRO: &str = "us.amazon.nova-pro-v1:0";
 
-/// The issue's ladder, with a Flex step: a model, a cheaper model, that model capped, a model on
-/// Flex, stop. One threshold per step.
-fn policy_text() -> String {
-    format!(
-        "version: 1
-routes:
-  chat:
-    ladder:
-      - {SONNET}
-      - {HAIKU}
-      - {{ model: {HAIKU}, max_output_tokens: 500 }}
-      - {{ model: {NOVA_PRO}, service_tier: flex }}
-      - stop
-budgets:
-  chatbot:
-    amount: 1000
-    period: monthly
-    scope:
-      models: [{SONNET}, {HAIKU}, {NOVA_PRO}]
-    thresholds:
-      - {{ at: 50%, notify: [ops], downgrade: {{ route: chat, to: 2 }} }}
-      - {{ at: 70%, notify: [ops], downgrade: {{ route: chat, to: 3 }} }}
-      - {{ at: 90%, notify: [ops], downgrade: {{ route: chat, to: 4 }} }}
-      - {{ at: 100%, notify: [ops], downgrade: {{ route: chat, to: stop }} }}
-    usage:
-      - {{ name: chat, route: chat, input_tokens: 1000, output_tokens: 2000, requests_per_day: 100 }}
-channels:
-  ops:
-    email: [ops@example.com]
-settings:
-  alarms: [ops]
-"
-    )
-}
+/// `policies/examples/ladder-rungs.yaml`: a model, a cheaper model, that model capped at 500
+/// output tokens, Nova Pro on Flex, stop; one threshold per step (50%, 70%, 90%, 100% of $1,000).
+const POLICY: &str = include_str!("../../../policies/examples/ladder-rungs.yaml");
 
 type TestHandler = Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail>;
 
 fn handler() -> TestHandler {
-    let (policy, diagnostics) = load(&[SourceFile::new("policy.yaml", policy_text())]);
+    let (policy, diagnostics) = load(&[SourceFile::new("ladder-rungs.yaml", POLICY)]);
     let policy = policy.unwrap_or_else(|| panic!("{diagnostics:?}"));
     Handler::new(
         policy,
