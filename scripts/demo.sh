@@ -14,4 +14,10 @@ printf '\n\033[1m== 0. Validate and estimate the example policy (no AWS at all)\
 target/debug/budget-guard validate policies
 target/debug/budget-guard estimate policies
 
+printf '\n\033[1m== 0b. Ladder rungs: an output cap, a service tier and stop (policies/examples/ladder-rungs.yaml)\033[0m\n'
+target/debug/budget-guard estimate policies/examples/ladder-rungs.yaml
+# The alert handler's own code, in memory: the 70% alert steps the route to its cap rung.
+target/debug/budget-guard alert simulate --policy policies/examples/ladder-rungs.yaml \
+  --message-file policies/examples/ladder-rungs-alert-70pct.txt --at 2026-11-12T06:41:09Z
+
 exec target/debug/guard-demo

@@ -307,3 +307,27 @@ async fn flags_commands_and_alert_handle_on_the_emulator() {
     let r = run_env(&aws, &["flags", "show", "support-chatbot", p[0], p[1]]);
     assert!(r.stdout.contains("-> 2."), "{}", r.transcript());
 }
+
+/// The demo's cap rung: the 70% alert of `policies/examples/ladder-rungs.yaml` steps the route to
+/// Haiku capped at 500 output tokens.
+#[test]
+fn simulate_steps_a_route_to_its_cap_rung() {
+    let out = run(&[
+        "alert",
+        "simulate",
+        "--policy",
+        "policies/examples/ladder-rungs.yaml",
+        "--message-file",
+        "policies/examples/ladder-rungs-alert-70pct.txt",
+        "--at",
+        "2026-11-12T06:41:09Z",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+    assert!(
+        out.stdout.contains(
+            "downgrade chat: us.anthropic.claude-sonnet-4-5-20250929-v1:0 -> us.anthropic.claude-haiku-4-5-20251001-v1:0, max 500 output tokens"
+        ),
+        "{}",
+        out.stdout
+    );
+}
