@@ -63,13 +63,12 @@ fn refusal_of<'a>(diagnostics: &'a [Value], file: &Path, message: &str) -> &'a V
     d
 }
 
-/// A value no file of the test holds, to look for in what the CLI prints.
+/// A value no file of the test holds, to look for in what the CLI prints: unique per process
+/// and per call, without the clock.
 fn canary(what: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    format!("{what}-{}-{nanos}", std::process::id())
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{what}-{}-{call}", std::process::id())
 }
 
 #[test]

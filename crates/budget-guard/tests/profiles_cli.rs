@@ -86,19 +86,22 @@ fn bedrock() -> HttpRecorder {
     .expect("listener")
 }
 
-fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_ENDPOINT_URL_BEDROCK", endpoint.to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-        ("AWS_MAX_ATTEMPTS", "1".to_owned()),
+/// The AWS environment of a run with Bedrock at `endpoint` and nothing else reachable.
+fn aws_env(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL_BEDROCK", endpoint),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_MAX_ATTEMPTS", "1"),
     ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .to_vec()
 }
 
-fn run_env(args: &[&str], env: &[(&'static str, String)]) -> Run {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+fn run_env(args: &[&str], env: &[(String, String)]) -> Run {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     run_with_env(args, &env)
 }
 
@@ -277,12 +280,10 @@ async fn the_live_plan_resolves_profiles_before_planning() {
         .unwrap();
     let dir = folder();
     let bedrock = bedrock();
-    let mut env: Vec<(&'static str, String)> = aws_env(&bedrock.base_url());
-    env.retain(|(k, _)| *k == "AWS_ENDPOINT_URL_BEDROCK");
-    for (key, value) in aws.env_vars() {
-        env.push((Box::leak(key.into_boxed_str()), value));
-    }
-    env.push(("BUDGET_GUARD_ALERTS_TOPIC_ARN", alerts));
+    // The emulator's environment, with Bedrock on the listener.
+    let mut env = aws.env_vars();
+    env.push(("AWS_ENDPOINT_URL_BEDROCK".into(), bedrock.base_url()));
+    env.push(("BUDGET_GUARD_ALERTS_TOPIC_ARN".into(), alerts));
     let plan = run_env(&["plan", dir.path().to_str().unwrap()], &env);
     assert_eq!(plan.code, Some(0), "{}", plan.transcript());
     assert!(

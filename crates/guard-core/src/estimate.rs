@@ -8,7 +8,7 @@
 mod what_if;
 pub use what_if::{WhatIf, WhatIfEstimate, what_if};
 
-use crate::policy::{BudgetSpec, Policy, StepSpec, ThresholdSpec};
+use crate::policy::{BudgetSpec, Policy, StepSpec, ThresholdSpec, UseCaseSpec};
 use crate::prices::Catalog;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -130,6 +130,33 @@ pub fn cost_on_step(
     Ok(price.request_cost(input, output, cache_read, cache_write))
 }
 
+/// The model and rung a use case runs on at `step` of its route's ladder; a use case without a
+/// route runs on its own model, as is.
+fn use_case_step(policy: &Policy, u: &UseCaseSpec, step: usize) -> (String, StepSpec) {
+    match u.route.as_ref().and_then(|name| policy.routes.get(name)) {
+        Some(route) => (route.model_at(step).to_owned(), route.step_at(step)),
+        None => (u.model.clone(), StepSpec::default()),
+    }
+}
+
+/// Cost of one request of a use case on `model` called as `rung`.
+fn use_case_cost(
+    catalog: &Catalog,
+    model: &str,
+    rung: &StepSpec,
+    u: &UseCaseSpec,
+) -> Result<Decimal, EstimateError> {
+    cost_on_step(
+        catalog,
+        model,
+        rung,
+        u.input_tokens,
+        u.output_tokens,
+        u.cache_read_tokens,
+        u.cache_write_tokens,
+    )
+}
+
 /// Rounds money for display and comparison: to the cent, half away from zero.
 pub fn cents(amount: Decimal) -> Decimal {
     amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
@@ -167,24 +194,12 @@ fn budget_cost(
     let mut total = Decimal::ZERO;
     let mut use_cases = Vec::new();
     for u in &budget.usage {
-        let on_route = u.route.as_ref().and_then(|name| {
-            let route = policy.routes.get(name)?;
-            let step = match swap {
-                Some((swapped, step)) if swapped == name => step,
-                _ => 1,
-            };
-            Some((route.model_at(step).to_owned(), route.step_at(step)))
-        });
-        let (model, rung) = on_route.unwrap_or_else(|| (u.model.clone(), StepSpec::default()));
-        let per_request = cost_on_step(
-            catalog,
-            &model,
-            &rung,
-            u.input_tokens,
-            u.output_tokens,
-            u.cache_read_tokens,
-            u.cache_write_tokens,
-        )?;
+        let step = match (&u.route, swap) {
+            (Some(name), Some((swapped, step))) if name == swapped => step,
+            _ => 1,
+        };
+        let (model, rung) = use_case_step(policy, u, step);
+        let per_request = use_case_cost(catalog, &model, &rung, u)?;
         let overflow = || EstimateError::Overflow(u.name.clone());
         let per_day = per_request
             .checked_mul(Decimal::from(u.requests_per_day))
@@ -274,16 +289,7 @@ pub fn monthly_saving(policy: &Policy, route: &str, from: usize, to: usize) -> O
             .filter(|u| u.route.as_deref() == Some(route))
         {
             let on = |step: usize| {
-                cost_on_step(
-                    &catalog,
-                    spec.model_at(step),
-                    &spec.step_at(step),
-                    u.input_tokens,
-                    u.output_tokens,
-                    u.cache_read_tokens,
-                    u.cache_write_tokens,
-                )
-                .ok()
+                use_case_cost(&catalog, spec.model_at(step), &spec.step_at(step), u).ok()
             };
             let monthly = (on(from)? - on(to)?)
                 .checked_mul(Decimal::from(u.requests_per_day))?

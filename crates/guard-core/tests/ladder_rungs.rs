@@ -97,3 +97,40 @@ fn the_readme_policy_validates() {
     assert!(policy.is_some(), "{diagnostics:#?}");
     assert!(diagnostics.is_empty(), "{diagnostics:#?}");
 }
+
+/// A what-if prices a route whose top step is on a tier at that tier, as the estimate does:
+/// Nova Pro on Flex, 0.40 / 1.60 per 1M, cache reads 0.10.
+#[test]
+fn a_what_if_on_a_tier_step_keeps_the_tier() {
+    let text = format!(
+        "version: 1
+routes:
+  drafts:
+    ladder:
+      - {{ model: {NOVA_PRO}, service_tier: flex }}
+budgets:
+  b:
+    amount: 100
+    period: monthly
+    usage:
+      - {{ name: u, route: drafts, input_tokens: 1000, output_tokens: 1000, requests_per_day: 100 }}
+channels:
+  ops:
+    email: [ops@example.com]
+settings:
+  alarms: [ops]
+"
+    );
+    let (policy, diagnostics) = loaded(&text);
+    let policy = policy.unwrap_or_else(|| panic!("{diagnostics:?}"));
+    let shares = "cache-hit=50%".parse().unwrap();
+    let [b] = &guard_core::estimate::what_if(&policy, &shares).unwrap()[..] else {
+        panic!("one budget");
+    };
+    // (0.0004 + 0.0016) x 3,000 requests = $6.00; with half the input from the cache,
+    // (0.0002 + 0.00005 + 0.0016) x 3,000 = $5.55.
+    assert_eq!(
+        (b.estimated, b.what_if, b.saving),
+        (dec!(6), dec!(5.55), dec!(0.45))
+    );
+}

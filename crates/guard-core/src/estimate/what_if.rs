@@ -97,23 +97,22 @@ fn budget_what_if(
     let (mut now, mut then) = (Decimal::ZERO, Decimal::ZERO);
     for u in &budget.usage {
         let overflow = || EstimateError::Overflow(u.name.clone());
-        let (model, rung) = match u.route.as_ref().and_then(|r| policy.routes.get(r)) {
-            Some(route) => (route.model_at(1).to_owned(), route.step_at(1)),
-            None => (u.model.clone(), Default::default()),
-        };
-        let base = super::cost_on_step(
-            catalog,
-            &model,
-            &rung,
-            u.input_tokens,
-            u.output_tokens,
-            u.cache_read_tokens,
-            u.cache_write_tokens,
-        )?;
-        let price = catalog
+        let (model, rung) = super::use_case_step(policy, u, 1);
+        let base = super::use_case_cost(catalog, &model, &rung, u)?;
+        let resolved = catalog
             .resolve(&model)
             .ok_or_else(|| EstimateError::UnknownModel(model.clone()))?
             .price;
+        // The top step's own tier, as `base` prices it.
+        let price = match rung.service_tier {
+            None => resolved,
+            Some(tier) => resolved
+                .in_tier(tier)
+                .ok_or_else(|| EstimateError::NoTierPrice {
+                    model: model.clone(),
+                    tier,
+                })?,
+        };
         let output = rung
             .max_output_tokens
             .map_or(u.output_tokens, |cap| u.output_tokens.min(u64::from(cap)));
