@@ -17,7 +17,7 @@ target/debug/budget-guard estimate policies
 printf '\n\033[1m== 0b. Ladder rungs: an output cap, a service tier and stop (policies/examples/ladder-rungs.yaml)\033[0m\n'
 target/debug/budget-guard estimate policies/examples/ladder-rungs.yaml
 # The alert handler's own code, in memory: the 70% alert steps the route to its cap rung.
-target/debug/budget-guard alert simulate --policy policies/examples/ladder-rungs.yaml \
+target/debug/budget-guard alert simulate policies/examples/ladder-rungs.yaml \
   --message-file policies/examples/ladder-rungs-alert-70pct.txt --at 2026-11-12T06:41:09Z
 
 exec target/debug/guard-demo

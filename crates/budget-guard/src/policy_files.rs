@@ -16,6 +16,18 @@ pub fn load_policy(paths: &[PathBuf]) -> Result<Policy, PolicyError> {
     Ok(policy)
 }
 
+/// The policy's paths of a command that takes them as PATHS and, for older scripts, as
+/// `--policy PATHS`: one or the other (none means the default, `policies`).
+pub fn policy_paths(paths: &[PathBuf], alias: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    match (paths.is_empty(), alias.is_empty()) {
+        (false, false) => anyhow::bail!(
+            "the policy is given twice, as PATHS and as --policy: give PATHS only (--policy is the older spelling)"
+        ),
+        (true, false) => Ok(alias.to_vec()),
+        _ => Ok(paths.to_vec()),
+    }
+}
+
 /// Why a live command could not load its policy.
 #[derive(Debug)]
 pub enum LiveLoadError {

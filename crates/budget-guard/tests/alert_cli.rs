@@ -315,7 +315,6 @@ fn simulate_steps_a_route_to_its_cap_rung() {
     let out = run(&[
         "alert",
         "simulate",
-        "--policy",
         "policies/examples/ladder-rungs.yaml",
         "--message-file",
         "policies/examples/ladder-rungs-alert-70pct.txt",

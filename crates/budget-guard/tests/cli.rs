@@ -658,3 +658,43 @@ fn export_names_every_role_a_deny_names_for_the_stack() {
     let value: serde_json::Value = serde_json::from_str(&plain.stdout).expect("json");
     assert_eq!(value["deny_roles"], serde_json::json!([]));
 }
+
+#[test]
+fn the_policy_is_paths_everywhere_and_policy_is_kept_as_an_alias() {
+    let simulate = |policy: &[&str]| {
+        let args = [
+            &["alert", "simulate"][..],
+            policy,
+            &[
+                "--message-file",
+                "policies/examples/ladder-rungs-alert-70pct.txt",
+                "--at",
+                "2026-11-12T06:41:09Z",
+            ],
+        ]
+        .concat();
+        run(&args)
+    };
+    let paths = simulate(&["policies/examples/ladder-rungs.yaml"]);
+    assert_eq!(paths.code, Some(0), "{}", paths.transcript());
+    assert!(
+        paths.stdout.contains("max 500 output tokens"),
+        "{}",
+        paths.stdout
+    );
+    let alias = simulate(&["--policy", "policies/examples/ladder-rungs.yaml"]);
+    assert_eq!(alias.stdout, paths.stdout, "{}", alias.transcript());
+
+    let both = simulate(&[
+        "policies/examples/ladder-rungs.yaml",
+        "--policy",
+        "policies/example.yaml",
+    ]);
+    assert_eq!(both.code, Some(2), "{}", both.transcript());
+    assert!(both.stderr.contains("given twice"), "{}", both.transcript());
+
+    // Restoring every route is asked for by name, never by leaving the route out.
+    let bare = run(&["flags", "restore"]);
+    assert_eq!(bare.code, Some(2), "{}", bare.transcript());
+    assert!(bare.stderr.contains("<ROUTE>"), "{}", bare.transcript());
+}

@@ -38,8 +38,10 @@ pub enum AlertCommand {
     },
     /// Show what the alert-handler would do with an alert, without doing it.
     Simulate {
-        /// Policy files or folders
-        #[arg(long = "policy", value_name = "PATHS", num_args = 1.., default_value = "policies")]
+        /// Policy files or folders [default: policies]
+        paths: Vec<PathBuf>,
+        /// The policy as PATHS gives it; kept for scripts written before PATHS
+        #[arg(long = "policy", value_name = "PATHS", num_args = 1..)]
         policy: Vec<PathBuf>,
         /// A bare alert message (AWS Budgets text or a spend alert JSON)
         #[arg(
@@ -89,6 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         AlertCommand::Parse { file, format } => parse(&file, format),
         AlertCommand::Simulate {
+            paths,
             policy,
             message_file,
             event_file,
@@ -100,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .or(event_file)
                 .context("give --message-file or --event-file")?;
             simulate(
-                &policy,
+                &crate::policy_files::policy_paths(&paths, &policy)?,
                 &file,
                 flags_file.as_deref(),
                 at.unwrap_or_else(Utc::now),

@@ -12,7 +12,7 @@
 
 use super::export::policy_failure;
 use crate::output::{Format, emit, print_json, table};
-use crate::policy_files::load_policy;
+use crate::policy_files::{load_policy, policy_paths};
 use anyhow::{Context, bail};
 use guard_aws::flag_store::SsmFlagStore;
 use guard_aws::handler_commands::{self, ALERT_HANDLER_ENV};
@@ -28,8 +28,9 @@ use std::process::ExitCode;
 pub struct Args {
     #[command(subcommand)]
     pub command: FlagsCommand,
-    /// Policy files or folders
-    #[arg(long = "policy", value_name = "PATHS", num_args = 1.., default_value = "policies", global = true)]
+    /// The policy, as the other commands take it after their arguments; kept for scripts written
+    /// before PATHS
+    #[arg(long = "policy", value_name = "PATHS", num_args = 1.., global = true)]
     pub policy: Vec<PathBuf>,
     /// Who makes the change (recorded in the flag) [default: $USER]
     #[arg(long, global = true)]
@@ -49,21 +50,63 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum FlagsCommand {
     /// Every route: its model, step, pin and last change.
-    List,
+    List {
+        /// Policy files or folders [default: policies]
+        paths: Vec<PathBuf>,
+    },
     /// One route's flag in full.
-    Show { route: String },
+    Show {
+        route: String,
+        /// Policy files or folders [default: policies]
+        paths: Vec<PathBuf>,
+    },
     /// Put a route on a model of its ladder (a model id, a step number, `top` or `cheapest`).
-    Set { route: String, model: String },
+    Set {
+        route: String,
+        model: String,
+        /// Policy files or folders [default: policies]
+        paths: Vec<PathBuf>,
+    },
     /// Pin a route where it is: no alert and no roll-over moves it.
-    Pin { route: String },
+    Pin {
+        route: String,
+        /// Policy files or folders [default: policies]
+        paths: Vec<PathBuf>,
+    },
     /// Unpin a route.
-    Unpin { route: String },
-    /// Put a route (or every route) back on the top of its ladder.
-    Restore { route: Option<String> },
+    Unpin {
+        route: String,
+        /// Policy files or folders [default: policies]
+        paths: Vec<PathBuf>,
+    },
+    /// Put a route, or with --all every route, back on the top of its ladder.
+    Restore {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        route: Option<String>,
+        /// Every route of the policy.
+        #[arg(long)]
+        all: bool,
+        /// Policy files or folders [default: policies]
+        paths: Vec<PathBuf>,
+    },
+}
+
+impl FlagsCommand {
+    fn paths(&self) -> &[PathBuf] {
+        match self {
+            FlagsCommand::List { paths }
+            | FlagsCommand::Show { paths, .. }
+            | FlagsCommand::Set { paths, .. }
+            | FlagsCommand::Pin { paths, .. }
+            | FlagsCommand::Unpin { paths, .. }
+            | FlagsCommand::Restore { paths, .. } => paths,
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let policy = match load_policy(&args.policy) {
+    let paths = policy_paths(args.command.paths(), &args.policy)?;
+    let policy = match load_policy(&paths) {
         Ok(policy) => policy,
         Err(e) => return Ok(policy_failure(e)),
     };
@@ -160,7 +203,7 @@ async fn command(
 
 fn command_name(command: &FlagsCommand) -> &'static str {
     match command {
-        FlagsCommand::List => "list",
+        FlagsCommand::List { .. } => "list",
         FlagsCommand::Show { .. } => "show",
         FlagsCommand::Set { .. } => "set",
         FlagsCommand::Pin { .. } => "pin",
@@ -187,7 +230,7 @@ async fn run_with(policy: &Policy, clients: &Clients, args: &Args) -> anyhow::Re
         }
     };
     match &args.command {
-        FlagsCommand::List => {
+        FlagsCommand::List { .. } => {
             let mut rows = Vec::new();
             for route in policy.routes.values() {
                 rows.push(row(route, get(route).await?.as_ref()));
@@ -227,7 +270,7 @@ async fn run_with(policy: &Policy, clients: &Clients, args: &Args) -> anyhow::Re
                 }
             }
         }
-        FlagsCommand::Show { route: name } => {
+        FlagsCommand::Show { route: name, .. } => {
             let route = route(policy, name)?;
             let flag = get(route).await?;
             match args.format {
@@ -273,7 +316,9 @@ async fn run_with(policy: &Policy, clients: &Clients, args: &Args) -> anyhow::Re
                 }
             }
         }
-        FlagsCommand::Set { route: name, model } => {
+        FlagsCommand::Set {
+            route: name, model, ..
+        } => {
             let step = step_of(route(policy, name)?, model)?;
             let reports = command(
                 clients,
@@ -288,7 +333,7 @@ async fn run_with(policy: &Policy, clients: &Clients, args: &Args) -> anyhow::Re
             .await?;
             report(args, &reports, "set", Some(step));
         }
-        FlagsCommand::Pin { route: name } => {
+        FlagsCommand::Pin { route: name, .. } => {
             let reports = command(
                 clients,
                 args,
@@ -302,7 +347,7 @@ async fn run_with(policy: &Policy, clients: &Clients, args: &Args) -> anyhow::Re
             .await?;
             report(args, &reports, "pinned", None);
         }
-        FlagsCommand::Unpin { route: name } => {
+        FlagsCommand::Unpin { route: name, .. } => {
             let reports = command(
                 clients,
                 args,
@@ -315,7 +360,7 @@ async fn run_with(policy: &Policy, clients: &Clients, args: &Args) -> anyhow::Re
             .await?;
             report(args, &reports, "unpinned", None);
         }
-        FlagsCommand::Restore { route: name } => {
+        FlagsCommand::Restore { route: name, .. } => {
             if let Some(name) = name {
                 route(policy, name)?;
             }
