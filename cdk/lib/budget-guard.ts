@@ -16,6 +16,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { GuardAlarms } from './alarms';
+import { BudgetActionResources } from './budget-action';
 import { REPO_ROOT } from './cli';
 import { GuardDashboard } from './dashboard';
 import { FUNCTION_SPECS, GuardFunction } from './guard-function';
@@ -97,6 +98,8 @@ export class BudgetGuard extends Construct {
   readonly owner: string;
   /** The dashboard's name (known at synth time, so a console URL needs no token). */
   readonly dashboardName: string;
+  /** The deny policy and the role AWS Budgets applies it with; only when a threshold of the policy denies. */
+  readonly budgetAction: BudgetActionResources | undefined;
 
   constructor(scope: Construct, id: string, props: BudgetGuardProps) {
     super(scope, id);
@@ -140,6 +143,9 @@ export class BudgetGuard extends Construct {
 
     this.policyLayer = new PolicyLayer(this, 'PolicyLayer', this.policy);
 
+    this.budgetAction =
+      model.deny_roles.length > 0 ? new BudgetActionResources(this, 'BudgetAction', { roleNames: model.deny_roles }) : undefined;
+
     const resourceContext: ResourceContext = {
       partition: Aws.PARTITION,
       region: stack.region,
@@ -151,6 +157,7 @@ export class BudgetGuard extends Construct {
       notifyTopicArn: this.notifyTopic.topicArn,
       slackSecretNames: secretNames,
       metricsNamespace: METRICS_NAMESPACE,
+      ...(this.budgetAction ? { budgetActionRoleArn: this.budgetAction.role.roleArn } : {}),
     };
     const environment: Record<string, string> = {
       BUDGET_GUARD_POLICY_DIR: POLICY_MOUNT,
@@ -164,6 +171,13 @@ export class BudgetGuard extends Construct {
     const provisionerEnvironment: Record<string, string> = {
       BUDGET_GUARD_STACK_NAME: stack.stackName,
       BUDGET_GUARD_STACK_ID: stack.stackId,
+      // What the provisioner's Budgets actions attach, and the role they run as.
+      ...(this.budgetAction
+        ? {
+            BUDGET_GUARD_DENY_POLICY_ARN: this.budgetAction.denyPolicy.managedPolicyArn,
+            BUDGET_GUARD_BUDGET_ACTION_ROLE_ARN: this.budgetAction.role.roleArn,
+          }
+        : {}),
     };
     const guardFunctions = {} as Record<FunctionName, GuardFunction>;
     for (const name of FUNCTION_NAMES) {
