@@ -57,6 +57,8 @@ export const stackLayout: LegacyLayout = (components) => {
  */
 export class LegacyLogicalIds {
   private readonly uniqueIds = new Map<string, string>();
+  /** How many constructs the index was built from: one added since (by an aspect, say) rebuilds it. */
+  private indexedCount = -1;
 
   constructor(
     private readonly guard: IConstruct,
@@ -81,10 +83,13 @@ export class LegacyLogicalIds {
 
   /** Every construct's unique id now (as Names.uniqueId makes it) and before. */
   private indexUniqueIds(): void {
-    if (this.uniqueIds.size > 0) return;
+    const all = this.guard.node.findAll();
+    if (all.length === this.indexedCount) return;
+    this.indexedCount = all.length;
+    this.uniqueIds.clear();
     const guardPath = this.guard.node.scopes.slice(1).map((s) => s.node.id);
     const guardAt = guardPath.length - 1;
-    for (const c of this.guard.node.findAll()) {
+    for (const c of all) {
       const below = this.belowGuard(c);
       if (below === undefined || below.length === 0) continue;
       const old = this.layout(below);

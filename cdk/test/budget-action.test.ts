@@ -1,10 +1,11 @@
 // A threshold's `deny: {roles: [...]}`: the hard-stop policy, the role AWS Budgets applies it with,
 // and what the provisioner is told and allowed; and none of it for a policy that denies nothing.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cliContract, copyPolicyDir, synth, type Synthesized } from './helpers';
+import { CDK_DIR, cliContract, copyPolicyDir, synth, type Synthesized } from './helpers';
 
 const cli = cliContract();
 
@@ -121,6 +122,17 @@ describe.skipIf(!cli.ok)('budget action resources (real CLI)', () => {
   it('passes cdk-nag with no acknowledgment of its own', () => {
     const report = new AwsSolutionsChecks().validateScope(denying.stack);
     expect(report.violations).toEqual([]);
+  });
+
+  const cfnLint = spawnSync(process.execPath, ['-e', "import('./scripts/cfn-lint.mjs').then(m => console.log(m.findCfnLint() ?? ''))"], {
+    cwd: CDK_DIR,
+    encoding: 'utf8',
+  }).stdout.trim();
+  it.skipIf(cfnLint === '')('passes cfn-lint', () => {
+    const template = path.join(denying.outdir, denying.stack.templateFile);
+    const proc = spawnSync(process.execPath, ['scripts/cfn-lint.mjs', template], { cwd: CDK_DIR, encoding: 'utf8' });
+    expect(proc.stdout + proc.stderr).toContain('clean');
+    expect(proc.status).toBe(0);
   });
 
   it('makes none of it, and sets no variable, when no threshold denies', () => {
