@@ -17,7 +17,7 @@ CLI         := target/debug/budget-guard
 CARGO_TEST  := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "cargo nextest run --no-fail-fast" || echo "cargo test --no-fail-fast")
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help demo test unused-deps deps venv scan-venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov synth bundle-test python-client-test bench oracle clean
+.PHONY: help demo test unused-deps deps venv scan-venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov synth bundle-test python-client-test typescript-client-deps typescript-client-test bench oracle clean
 
 help:
 	@echo "make demo         run the guard end to end locally against the emulator"
@@ -25,6 +25,8 @@ help:
 	@echo "make unused-deps  check that every crate uses each of its dependencies"
 	@echo "make synth        synthesize the CDK stack into cdk/cdk.out (offline)"
 	@echo "make bundle-test  build the functions for arm64 Lambda with cargo-lambda and check them"
+	@echo "make python-client-test      the Python client (clients/python) against the emulator"
+	@echo "make typescript-client-test  the TypeScript client (clients/typescript) against the emulator"
 	@echo "make bench        print the benchmark figures of BENCHMARKS.md"
 	@echo "make oracle       the flags oracle's long run (CASES=100000)"
 
@@ -39,11 +41,13 @@ faketime:
 		echo "installing faketime (libfaketime) with apt-get"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
 
-# moto for the emulator, cfn-lint for the template; re-installed only when a requirements file changes.
+# moto for the emulator, cfn-lint for the template, pytest for the Python client; re-installed
+# only when a requirements file changes.
 venv: $(VENV)/.deps-stamp
-$(VENV)/.deps-stamp: tests/emulator/requirements.txt cdk/requirements.txt
+$(VENV)/.deps-stamp: tests/emulator/requirements.txt cdk/requirements.txt clients/python/requirements-test.txt
 	scripts/emulator.sh setup
 	$(PY) -m pip install --disable-pip-version-check --quiet -r cdk/requirements.txt
+	$(PY) -m pip install --disable-pip-version-check --quiet -r clients/python/requirements-test.txt
 	touch $@
 
 # checkov in a virtualenv of its own (its ~100 packages must not move moto's), installed with uv.
@@ -57,6 +61,10 @@ $(SCAN_VENV)/.deps-stamp: cdk/requirements-scan.txt
 cdk-deps: cdk/node_modules/.package-lock.json
 cdk/node_modules/.package-lock.json: cdk/package-lock.json
 	cd cdk && npm ci --no-audit --no-fund --loglevel=error
+
+typescript-client-deps: clients/typescript/node_modules/.package-lock.json
+clients/typescript/node_modules/.package-lock.json: clients/typescript/package-lock.json
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error
 
 # The arm64 Lambda target for cargo-lambda's cross-build (quick when it is already installed).
 rust-targets:
@@ -112,9 +120,14 @@ bundle-test: cdk-deps build rust-targets $(VENV)/bin/cargo-lambda
 
 # The Python client (clients/python) against the emulator, from the source tree: a few seconds.
 python-client-test: venv
-	cd clients/python && $(abspath $(PY)) -m unittest discover -s tests
+	$(PY) -m pytest -q clients/python/tests
 
-test: unused-deps deps fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov bundle-test python-client-test
+# The TypeScript client (clients/typescript): its type check, then its tests against the emulator.
+typescript-client-test: venv typescript-client-deps
+	cd clients/typescript && npx tsc --noEmit
+	cd clients/typescript && BUDGET_GUARD_PYTHON=$(abspath $(PY)) npm test --silent
+
+test: unused-deps deps fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov bundle-test typescript-client-test python-client-test
 	@echo "make test: all checks passed"
 
 # --- the demo --------------------------------------------------------------------------------
@@ -133,4 +146,4 @@ oracle:
 
 clean:
 	cargo clean
-	rm -rf $(VENV) $(SCAN_VENV) cdk/node_modules cdk/cdk.out .emulator
+	rm -rf $(VENV) $(SCAN_VENV) cdk/node_modules cdk/cdk.out .emulator clients/typescript/node_modules clients/typescript/dist

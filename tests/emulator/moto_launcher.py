@@ -13,7 +13,11 @@ Added or replaced:
   UntagResource, ListTagsForResource, CreateBudget (stores ResourceTags), DescribeBudget
   (honours ShowFilterExpression), DescribeBudgets, DescribeNotificationsForBudget and
   DescribeBudgetNotificationsForAccount (real paging: MaxResults, NextToken),
-  CreateNotification and DeleteNotification (duplicates, limits and NotFound as AWS does).
+  CreateNotification and DeleteNotification (duplicates, limits and NotFound as AWS does),
+  and the Budgets actions, which moto lacks: CreateBudgetAction, UpdateBudgetAction,
+  DeleteBudgetAction, DescribeBudgetAction, DescribeBudgetActionsForBudget and
+  DescribeBudgetActionsForAccount (kept on the Budget object as `actions`, dicts shaped as the
+  API's Action; validated against botocore's shapes; paged). Actions are never executed here.
 
 Errors are JSON bodies with `__type` (JsonRESTError), which the Rust SDK maps to its
 typed errors (NotFoundException, DuplicateRecordException, ...).
@@ -31,10 +35,12 @@ import base64
 import binascii
 import json
 import os
+import re
 import socket
 import sys
 import threading
 import time
+import uuid
 
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
@@ -394,6 +400,168 @@ for _fn in (
     tag_resource,
     untag_resource,
     list_tags_for_resource,
+):
+    setattr(BudgetsResponse, _fn.__name__, _fn)
+
+
+# ---------------------------------------------------------------- budget actions
+# Shapes from botocore's budgets/2016-10-20 model: RoleArn, PolicyArn, Roles, Subscribers.
+ROLE_ARN = re.compile(
+    r"^arn:aws(-eusc|-cn|-us-gov|-iso|-iso-[a-z]{1})?:iam::\d{12}:role(\u002F[\u0021-\u007F]+\u002F|\u002F)[\w+=,.@-]+$"
+)
+POLICY_ARN = re.compile(
+    r"^arn:aws(-eusc|-cn|-us-gov|-iso|-iso-[a-z]{1})?:iam::(\d{12}|aws):policy(\u002F[\u0021-\u007F]+\u002F|\u002F)[\w+=,.@-]+$"
+)
+ROLE = re.compile(r"^([\u0021-\u007F]+\u002F)?[\w+=,.@-]+$")
+ACTION_TYPES = ("APPLY_IAM_POLICY", "APPLY_SCP_POLICY", "RUN_SSM_DOCUMENTS")
+APPROVAL_MODELS = ("AUTOMATIC", "MANUAL")
+NOTIFICATION_TYPES = ("ACTUAL", "FORECASTED")
+THRESHOLD_TYPES = ("PERCENTAGE", "ABSOLUTE_VALUE")
+MAX_ACTION_SUBSCRIBERS = 11
+
+
+def _invalid(message):
+    return err("InvalidParameterException", message)
+
+
+def _check_action_fields(fields):
+    # Only the fields present: UpdateBudgetAction sends what changes.
+    if "NotificationType" in fields and fields["NotificationType"] not in NOTIFICATION_TYPES:
+        raise _invalid(f"Invalid NotificationType: {fields['NotificationType']}")
+    if "ActionType" in fields and fields["ActionType"] not in ACTION_TYPES:
+        raise _invalid(f"Invalid ActionType: {fields['ActionType']}")
+    if "ApprovalModel" in fields and fields["ApprovalModel"] not in APPROVAL_MODELS:
+        raise _invalid(f"Invalid ApprovalModel: {fields['ApprovalModel']}")
+    if "ExecutionRoleArn" in fields and not ROLE_ARN.match(fields["ExecutionRoleArn"] or ""):
+        raise _invalid(f"Invalid ExecutionRoleArn: {fields['ExecutionRoleArn']}")
+    if "ActionThreshold" in fields:
+        t = fields["ActionThreshold"] or {}
+        if t.get("ActionThresholdType") not in THRESHOLD_TYPES or not isinstance(
+            t.get("ActionThresholdValue"), (int, float)
+        ):
+            raise _invalid("ActionThreshold needs ActionThresholdValue and ActionThresholdType")
+    if "Subscribers" in fields:
+        subscribers = fields["Subscribers"] or []
+        if not 1 <= len(subscribers) <= MAX_ACTION_SUBSCRIBERS:
+            raise _invalid(f"An action has 1 to {MAX_ACTION_SUBSCRIBERS} subscribers.")
+    if "Definition" in fields:
+        iam = (fields["Definition"] or {}).get("IamActionDefinition")
+        if iam is not None:
+            if not POLICY_ARN.match(iam.get("PolicyArn") or ""):
+                raise _invalid(f"Invalid PolicyArn: {iam.get('PolicyArn')}")
+            targets = [iam.get(k) for k in ("Roles", "Groups", "Users") if iam.get(k) is not None]
+            if not targets or any(not 1 <= len(t) <= 100 for t in targets):
+                raise _invalid("An IAM action definition names 1 to 100 roles, groups or users.")
+            if any(not ROLE.match(r) or len(r) > 576 for r in iam.get("Roles") or []):
+                raise _invalid("Invalid role name.")
+
+
+def _actions(budget):
+    if not hasattr(budget, "actions"):
+        budget.actions = []
+    return budget.actions
+
+
+def _action(self, budget, verb):
+    action_id = self._get_param("ActionId")
+    for action in _actions(budget):
+        if action["ActionId"] == action_id:
+            return action
+    raise err(
+        "NotFoundException",
+        f"Unable to {verb}: action {action_id} of budget {budget.budget['BudgetName']} doesn't exist.",
+    )
+
+
+def create_budget_action(self):
+    name = self._get_param("BudgetName")
+    budget = _budget(self, name, "create budget action")
+    required = (
+        "NotificationType",
+        "ActionType",
+        "ActionThreshold",
+        "Definition",
+        "ExecutionRoleArn",
+        "ApprovalModel",
+        "Subscribers",
+    )
+    fields = {k: self._get_param(k) for k in required}
+    missing = [k for k, v in fields.items() if v is None]
+    if missing:
+        raise _invalid(f"Missing required parameters: {', '.join(missing)}")
+    _check_action_fields(fields)
+    action = dict(fields, ActionId=str(uuid.uuid4()), BudgetName=name, Status="STANDBY")
+    _actions(budget).append(action)
+    return _respond(
+        {"AccountId": self._get_param("AccountId"), "BudgetName": name, "ActionId": action["ActionId"]}
+    )
+
+
+def update_budget_action(self):
+    name = self._get_param("BudgetName")
+    budget = _budget(self, name, "update budget action")
+    action = _action(self, budget, "update budget action")
+    changed = {
+        k: self._get_param(k)
+        for k in (
+            "NotificationType",
+            "ActionThreshold",
+            "Definition",
+            "ExecutionRoleArn",
+            "ApprovalModel",
+            "Subscribers",
+        )
+        if self._get_param(k) is not None
+    }
+    _check_action_fields(changed)
+    old = json.loads(json.dumps(action))
+    action.update(changed)
+    return _respond(
+        {
+            "AccountId": self._get_param("AccountId"),
+            "BudgetName": name,
+            "OldAction": old,
+            "NewAction": action,
+        }
+    )
+
+
+def delete_budget_action(self):
+    name = self._get_param("BudgetName")
+    budget = _budget(self, name, "delete budget action")
+    action = _action(self, budget, "delete budget action")
+    _actions(budget).remove(action)
+    return _respond({"AccountId": self._get_param("AccountId"), "BudgetName": name, "Action": action})
+
+
+def describe_budget_action(self):
+    name = self._get_param("BudgetName")
+    budget = _budget(self, name, "describe budget action")
+    action = _action(self, budget, "describe budget action")
+    return _respond({"AccountId": self._get_param("AccountId"), "BudgetName": name, "Action": action})
+
+
+def describe_budget_actions_for_budget(self):
+    name = self._get_param("BudgetName")
+    budget = _budget(self, name, "describe budget actions")
+    page, token = _page(self, list(_actions(budget)), 100, 100)
+    return _respond({"Actions": page, "NextToken": token})
+
+
+def describe_budget_actions_for_account(self):
+    account = self._get_param("AccountId")
+    listed = [a for b in self.backend.budgets[account].values() for a in _actions(b)]
+    page, token = _page(self, listed, 100, 100)
+    return _respond({"Actions": page, "NextToken": token})
+
+
+for _fn in (
+    create_budget_action,
+    update_budget_action,
+    delete_budget_action,
+    describe_budget_action,
+    describe_budget_actions_for_budget,
+    describe_budget_actions_for_account,
 ):
     setattr(BudgetsResponse, _fn.__name__, _fn)
 

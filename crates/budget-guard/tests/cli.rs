@@ -647,3 +647,14 @@ fn completions_and_the_man_page_name_every_command() {
     assert!(man.stdout.contains("validate"), "{}", man.stdout);
     assert_eq!(run(&["completions", "tcsh"]).code, Some(2));
 }
+
+#[test]
+fn export_names_every_role_a_deny_names_for_the_stack() {
+    let out = run(&["export", "policies/examples/ladder-rungs.yaml"]);
+    assert_eq!(out.code, Some(0), "{}", out.transcript());
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(value["deny_roles"], serde_json::json!(["chat-app"]));
+    let plain = run(&["export", "policies/example.yaml"]);
+    let value: serde_json::Value = serde_json::from_str(&plain.stdout).expect("json");
+    assert_eq!(value["deny_roles"], serde_json::json!([]));
+}

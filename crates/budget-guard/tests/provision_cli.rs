@@ -310,3 +310,95 @@ async fn a_failed_change_stops_nothing_else_exits_1_and_the_next_apply_converges
     let again = cli.run(&["plan", example, "--detailed-exitcode"]);
     assert_eq!(again.code, Some(0), "{}", again.stdout);
 }
+
+/// The example policy with a hard stop at the chatbot's 100%, in a folder of its own.
+fn policy_with_deny() -> tempfile::TempDir {
+    let example = std::fs::read_to_string(workspace_root().join("policies/example.yaml")).unwrap();
+    let at = "          to: cheapest\n";
+    assert!(example.contains(at), "the example's 100% threshold moved");
+    let policy = example.replacen(
+        at,
+        &format!("{at}        deny:\n          roles: [support-chatbot-app]\n"),
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("policy.yaml"), policy).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_deny_needs_the_stacks_deny_policy_and_then_is_a_budgets_action() {
+    let cli = cli().await;
+    let dir = policy_with_deny();
+    let policy = dir.path().to_str().unwrap();
+    let deny = "arn:aws:iam::123456789012:policy/BudgetGuard-DenyBedrock";
+    let role = "arn:aws:iam::123456789012:role/BudgetGuard-BudgetActions";
+    let line = "+ budget action bg-chatbot: ACTUAL > 100%: deny Bedrock to roles support-chatbot-app (AUTOMATIC)";
+
+    // Offline the action shows, its policy and role unset.
+    let offline = cli.run(&["plan", "--offline", policy]);
+    assert_eq!(
+        offline.code,
+        Some(0),
+        "{}{}",
+        offline.stdout,
+        offline.stderr
+    );
+    assert!(offline.stdout.contains(line), "{}", offline.stdout);
+    let json = cli.run(&["plan", "--offline", policy, "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    let action = value["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "budget_action")
+        .expect("an action");
+    assert_eq!(action["policy_arn"], serde_json::Value::Null);
+    assert_eq!(action["roles"], serde_json::json!(["support-chatbot-app"]));
+
+    // Live, without the deployment's deny policy and role: refused before any call.
+    cli.aws.reset_calls();
+    let refused = cli.run(&["plan", policy]);
+    assert_eq!(
+        refused.code,
+        Some(1),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("DenyPolicyArn"),
+        "{}",
+        refused.stderr
+    );
+    let half = cli.run(&["apply", policy, "--yes", "--deny-policy-arn", deny]);
+    assert_eq!(half.code, Some(1), "{}{}", half.stdout, half.stderr);
+    assert!(
+        half.stderr
+            .contains("--deny-policy-arn needs --budget-action-role-arn"),
+        "{}",
+        half.stderr
+    );
+    assert!(cli.aws.write_calls().is_empty());
+
+    let with = [
+        "--deny-policy-arn",
+        deny,
+        "--budget-action-role-arn",
+        role,
+        "--yes",
+    ];
+    let apply = cli.run(&[&["apply", policy][..], &with].concat());
+    assert_eq!(apply.code, Some(0), "{}{}", apply.stdout, apply.stderr);
+    assert!(apply.stdout.contains(line), "{}", apply.stdout);
+    assert_eq!(cli.aws.call_count("budgets", "CreateBudgetAction"), 1);
+
+    cli.aws.reset_calls();
+    let again = cli.run(&[&["apply", policy][..], &with].concat());
+    assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+    assert!(
+        cli.aws.write_calls().is_empty(),
+        "{:?}",
+        cli.aws.write_calls()
+    );
+}

@@ -5,7 +5,8 @@
 //! A read lists the budgets (DescribeBudgets) and every budget's notifications
 //! (DescribeBudgetNotificationsForAccount), up to 1,000 budgets a call each; a
 //! [`ReadDepth::Full`] read then asks each notification for its subscribers
-//! (DescribeSubscribersForNotification), the one call per notification.
+//! (DescribeSubscribersForNotification), the one call per notification. Budgets actions (the hard
+//! stops) are read with them, for every budget in one listing (see [`crate::budget_actions`]).
 
 use crate::iam::{Needs, ResourceKind};
 use crate::sdk::{build_error, classify, port_error};
@@ -28,6 +29,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use guard_core::account::{
     BudgetState, Expression, KeyValues, NotificationKey, Subscriber, SubscriberType,
 };
+use guard_core::budget_action::BudgetAction;
 use guard_core::ownership::BudgetOwners;
 use guard_core::period::Period;
 use guard_core::plan::OWNER_TAG;
@@ -206,6 +208,10 @@ impl BudgetsAdapter {
         &self.account_id
     }
 
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Every budget of the account whose name starts with `prefix` (DescribeBudgets, following
     /// NextToken). The account having no budgets at all is `NotFoundException`: an empty list.
     async fn budgets_with_prefix(&self, prefix: &str) -> Result<Vec<BudgetState>, PortError> {
@@ -359,13 +365,15 @@ impl BudgetReader for BudgetsAdapter {
         prefix: &str,
         depth: ReadDepth,
     ) -> Result<Vec<LiveBudget>, PortError> {
-        let (budgets, mut listed) = futures::try_join!(
+        let (budgets, mut listed, mut actions) = futures::try_join!(
             self.budgets_with_prefix(prefix),
-            self.notifications_by_budget(prefix)
+            self.notifications_by_budget(prefix),
+            self.actions_by_budget(prefix)
         )?;
         let live: Vec<LiveBudget> = stream::iter(budgets)
             .map(|budget| {
                 let notifications = listed.remove(&budget.name).unwrap_or_default();
+                let actions = actions.remove(&budget.name).unwrap_or_default();
                 async move {
                     let notifications = self
                         .notifications(&budget.name, notifications, depth)
@@ -373,6 +381,7 @@ impl BudgetReader for BudgetsAdapter {
                     Ok::<_, PortError>(LiveBudget {
                         budget,
                         notifications,
+                        actions,
                     })
                 }
             })
@@ -583,9 +592,21 @@ impl BudgetWriter for BudgetsAdapter {
         tracing::info!(budget, notification = %key.label(), old = %old.address, new = %new.address, "updated subscriber");
         Ok(())
     }
+
+    async fn create_action(&self, budget: &str, action: &BudgetAction) -> Result<(), PortError> {
+        self.create_budget_action(budget, action).await
+    }
+
+    async fn update_action(&self, budget: &str, action: &BudgetAction) -> Result<(), PortError> {
+        self.update_budget_action(budget, action).await
+    }
+
+    async fn delete_action(&self, budget: &str, action_id: &str) -> Result<(), PortError> {
+        self.delete_budget_action(budget, action_id).await
+    }
 }
 
-type Built<T> = Result<T, aws_smithy_types::error::operation::BuildError>;
+pub(crate) type Built<T> = Result<T, aws_smithy_types::error::operation::BuildError>;
 
 /// The budget as the API takes it: a COST budget in USD with its filter.
 pub fn to_budget(budget: &BudgetState) -> Built<sdk::Budget> {
@@ -730,13 +751,17 @@ pub fn notification_key(notification: &sdk::Notification) -> Option<Notification
     })
 }
 
-pub fn to_notification(key: &NotificationKey) -> Built<sdk::Notification> {
-    let threshold: f64 = key
-        .threshold
+/// A threshold as the API's double: the shortest decimal text parsed, so it reads back the same.
+pub(crate) fn threshold_value(threshold: Decimal) -> f64 {
+    threshold
         .normalize()
         .to_string()
         .parse()
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+pub fn to_notification(key: &NotificationKey) -> Built<sdk::Notification> {
+    let threshold = threshold_value(key.threshold);
     sdk::Notification::builder()
         .notification_type(match key.notification_type {
             Basis::Actual => sdk::NotificationType::Actual,
@@ -773,8 +798,15 @@ fn to_subscriber(s: &Subscriber) -> Built<sdk::Subscriber> {
         .build()
 }
 
-fn to_subscribers(list: &[Subscriber]) -> Built<Vec<sdk::Subscriber>> {
+pub(crate) fn to_subscribers(list: &[Subscriber]) -> Built<Vec<sdk::Subscriber>> {
     list.iter().map(to_subscriber).collect()
+}
+
+/// The subscribers the guard can read, sorted.
+pub(crate) fn from_subscribers(list: &[sdk::Subscriber]) -> Vec<Subscriber> {
+    let mut out: Vec<Subscriber> = list.iter().filter_map(subscriber).collect();
+    out.sort();
+    out
 }
 
 #[cfg(test)]

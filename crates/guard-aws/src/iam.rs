@@ -23,6 +23,9 @@ pub enum ResourceKind {
     SlackSecrets,
     /// cloudwatch:PutMetricData, limited to the guard's namespace by condition.
     MetricsNamespace,
+    /// The role AWS Budgets runs the hard stops as: passed to `budgets.amazonaws.com` only. The
+    /// stack makes it only when the policy has a `deny`.
+    BudgetActionRole,
     /// Actions without resource-level permissions (cloudwatch:GetMetricData).
     Any,
 }
@@ -57,6 +60,7 @@ pub fn function_needs() -> Vec<(&'static str, Vec<Needs>)> {
             "provisioner",
             vec![
                 crate::budgets::NEEDS,
+                crate::budget_actions::NEEDS,
                 crate::sns_subscriptions::NEEDS,
                 // The weekly price check: the Price List, and its `PriceChanges` metric.
                 crate::price_list::NEEDS,

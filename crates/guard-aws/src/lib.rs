@@ -2,6 +2,7 @@
 //! real SDK clients, maps typed SDK errors to the port's errors, and declares its IAM actions.
 
 pub mod alert_handler;
+pub mod budget_actions;
 pub mod budgets;
 pub mod flag_store;
 #[cfg(feature = "handler-commands")]

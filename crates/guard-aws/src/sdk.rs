@@ -23,6 +23,10 @@ pub const NOTIFY_TOPIC_ENV: &str = "BUDGET_GUARD_NOTIFY_TOPIC_ARN";
 pub const STACK_NAME_ENV: &str = "BUDGET_GUARD_STACK_NAME";
 /// The deployment's stack id (`AWS::StackId`): the provisioner answers Deletes of its own stack only.
 pub const STACK_ID_ENV: &str = "BUDGET_GUARD_STACK_ID";
+/// The policy the hard stops attach (stack output DenyPolicyArn), when the policy has `deny`.
+pub const DENY_POLICY_ENV: &str = "BUDGET_GUARD_DENY_POLICY_ARN";
+/// The role AWS Budgets runs the hard stops as (stack output BudgetActionRoleArn).
+pub const BUDGET_ACTION_ROLE_ENV: &str = "BUDGET_GUARD_BUDGET_ACTION_ROLE_ARN";
 /// The guard's CloudWatch namespace for the metrics it publishes.
 pub const METRICS_NAMESPACE_ENV: &str = "BUDGET_GUARD_METRICS_NAMESPACE";
 

@@ -172,6 +172,11 @@ const MAPPED: &[(&str, &str)] = &[
     // Tags on the budgets themselves: none come from the policy yet (see `limits`).
     ("CreateBudgetRequest", "ResourceTags.member.Key"),
     ("CreateBudgetRequest", "ResourceTags.member.Value"),
+    // A threshold's `deny.roles`.
+    (
+        "CreateBudgetActionRequest",
+        "Definition.IamActionDefinition.Roles.member",
+    ),
 ];
 
 /// Every shape on the way along `path` from `structure`, the last one included.
@@ -266,6 +271,11 @@ fn constants() -> BTreeMap<Constraint, Value> {
             c("ResourceTagValue", "max"),
             json!(limits::RESOURCE_TAG_VALUE_MAX_CHARS),
         ),
+        (c("Roles", "min"), json!(limits::ROLES_PER_ACTION_MIN)),
+        (c("Roles", "max"), json!(limits::ROLES_PER_ACTION_MAX)),
+        (c("Role", "min"), json!(limits::ROLE_MIN_CHARS)),
+        (c("Role", "max"), json!(limits::ROLE_MAX_CHARS)),
+        (c("Role", "pattern"), json!(limits::ROLE_PATTERN)),
     ])
 }
 

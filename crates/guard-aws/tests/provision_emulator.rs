@@ -7,6 +7,7 @@ use aws_sdk_budgets::types as sdk;
 use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::sns_subscriptions::SnsSubscriptions;
 use guard_core::account::{AccountState, SubscriberType, desired};
+use guard_core::budget_action::HardStop;
 use guard_core::ownership::{BudgetOwners, Ownership, claim};
 use guard_core::plan::{Change, Plan, plan};
 use guard_core::policy::Policy;
@@ -111,8 +112,16 @@ impl Account {
         report
     }
 
+    /// Converges on `policy` as the deployed stack would: with its deny policy and Budgets role.
     async fn converge(&self, policy: &Policy) -> ApplyReport {
-        self.converge_to(&desired(policy, &self.alerts)).await
+        let hard_stop = HardStop {
+            deny_policy_arn: "arn:aws:iam::123456789012:policy/deny-bedrock".into(),
+            execution_role_arn: "arn:aws:iam::123456789012:role/budget-actions".into(),
+        };
+        let want = desired(policy, &self.alerts)
+            .with_hard_stop(Some(&hard_stop))
+            .expect("with the hard stop");
+        self.converge_to(&want).await
     }
 
     /// A budget someone else made, without the guard's prefix.
@@ -366,6 +375,15 @@ async fn every_call_the_adapters_make_is_in_the_provisioner_iam_needs() {
     let account = account().await;
     account.make_unowned().await;
     let mut policy = example();
+    // A hard stop, created, updated, then deleted with its budget.
+    let deny = |policy: &mut Policy, roles: &[&str]| {
+        let chatbot = policy.budgets.get_mut("chatbot").unwrap();
+        chatbot.thresholds.last_mut().unwrap().deny_roles =
+            roles.iter().map(|r| (*r).to_owned()).collect();
+    };
+    deny(&mut policy, &["app"]);
+    account.converge(&policy).await;
+    deny(&mut policy, &["app", "batch"]);
     account.converge(&policy).await;
     policy.budgets.get_mut("chatbot").unwrap().amount = Decimal::from(9);
     policy
@@ -385,6 +403,7 @@ async fn every_call_the_adapters_make_is_in_the_provisioner_iam_needs() {
 
     let operations: Vec<(&str, &str)> = guard_aws::budgets::OPERATIONS
         .iter()
+        .chain(guard_aws::budget_actions::OPERATIONS)
         .chain(guard_aws::sns_subscriptions::OPERATIONS)
         .copied()
         .collect();
@@ -399,7 +418,16 @@ async fn every_call_the_adapters_make_is_in_the_provisioner_iam_needs() {
         .flat_map(|s| s.actions.iter().copied())
         .collect();
     let calls = account.aws.calls();
-    assert!(!calls.is_empty());
+    for action in [
+        "CreateBudgetAction",
+        "UpdateBudgetAction",
+        "DeleteBudgetAction",
+    ] {
+        assert!(
+            calls.iter().any(|(_, a)| a == action),
+            "{action} not called"
+        );
+    }
     for (service, action) in calls {
         let Some((_, iam)) = operations.iter().find(|(op, _)| *op == action) else {
             panic!("{service} {action} is called but not in the adapter's OPERATIONS");
@@ -599,6 +627,8 @@ async fn an_unchanged_reapply_is_a_few_paged_list_calls_and_a_full_read_adds_one
     let lists = [
         ("DescribeBudgets", 3),
         ("DescribeBudgetNotificationsForAccount", 3),
+        // Every budget's actions in one listing of up to 100 (none here).
+        ("DescribeBudgetActionsForAccount", 1),
     ];
     let (quick, calls) = converge(desired(&policy, &account.alerts), ReadDepth::Quick).await;
     assert!(quick.is_empty(), "{}", quick.render());

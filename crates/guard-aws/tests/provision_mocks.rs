@@ -10,6 +10,7 @@ use aws_sdk_budgets::operation::create_budget::CreateBudgetOutput;
 use aws_sdk_budgets::operation::create_subscriber::CreateSubscriberOutput;
 use aws_sdk_budgets::operation::delete_budget::DeleteBudgetOutput;
 use aws_sdk_budgets::operation::delete_subscriber::DeleteSubscriberOutput;
+use aws_sdk_budgets::operation::describe_budget_actions_for_account::DescribeBudgetActionsForAccountOutput;
 use aws_sdk_budgets::operation::describe_budget_notifications_for_account::DescribeBudgetNotificationsForAccountOutput;
 use aws_sdk_budgets::operation::describe_budgets::DescribeBudgetsOutput;
 use aws_sdk_budgets::operation::describe_subscribers_for_notification::DescribeSubscribersForNotificationOutput;
@@ -49,6 +50,14 @@ fn client(rules: &[&Rule]) -> Client {
     for rule in rules {
         interceptor = interceptor.with_rule(rule);
     }
+    // Every read lists the budgets' actions too; these accounts have none.
+    let no_actions = mock!(Client::describe_budget_actions_for_account).then_output(|| {
+        DescribeBudgetActionsForAccountOutput::builder()
+            .set_actions(Some(vec![]))
+            .build()
+            .expect("an empty listing")
+    });
+    interceptor = interceptor.with_rule(&no_actions);
     let retry = retry_config()
         .with_initial_backoff(Duration::from_millis(1))
         .with_max_backoff(Duration::from_millis(1));
@@ -818,6 +827,7 @@ async fn the_in_memory_fake_and_the_adapter_agree_on_live_budgets() {
     fake.seed_budget(LiveBudget {
         budget: budget("bg-a", 5),
         notifications: BTreeMap::new(),
+        actions: Vec::new(),
     });
     let rule = mock!(Client::describe_budgets).then_output(|| {
         DescribeBudgetsOutput::builder()

@@ -2,6 +2,7 @@
 //! subscribers, and the email subscriptions of the notify topic. `desired` computes it from a
 //! policy; the adapters read the live one; `plan` compares the two.
 
+use crate::budget_action::{BudgetAction, HardStop};
 use crate::period::Period;
 use crate::policy::raw::Basis;
 use crate::policy::{BudgetSpec, ChannelSpec, Policy, ThresholdType};
@@ -171,7 +172,41 @@ pub struct AccountState {
     pub budgets: BTreeMap<String, BudgetState>,
     /// Per budget name, its notifications and each one's subscribers.
     pub notifications: BTreeMap<String, BTreeMap<NotificationKey, Vec<Subscriber>>>,
+    /// Per budget name, its Budgets actions (the hard stops). A budget without actions may be
+    /// missing.
+    pub actions: BTreeMap<String, Vec<BudgetAction>>,
     pub email_subscriptions: Vec<EmailSubscription>,
+}
+
+impl AccountState {
+    /// The desired state with the deployment's deny policy and Budgets role in every action. A
+    /// state with actions cannot be applied without them: `None` is then an error.
+    pub fn with_hard_stop(
+        mut self,
+        hard_stop: Option<&HardStop>,
+    ) -> Result<AccountState, MissingHardStop> {
+        let actions = self.actions.values().map(Vec::len).sum::<usize>();
+        match hard_stop {
+            Some(hard_stop) => {
+                for action in self.actions.values_mut().flatten() {
+                    action.set_hard_stop(hard_stop);
+                }
+                Ok(self)
+            }
+            None if actions > 0 => Err(MissingHardStop { actions }),
+            None => Ok(self),
+        }
+    }
+}
+
+/// A policy with `deny` for a deployment that has no deny policy or Budgets role.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the policy denies Bedrock to roles at {actions} threshold(s), but the deny policy and the role AWS Budgets runs as are not known: \
+     the stack makes them when the policy has `deny` (outputs DenyPolicyArn and BudgetActionRoleArn)"
+)]
+pub struct MissingHardStop {
+    pub actions: usize,
 }
 
 pub const SERVICE_DIMENSION: &str = "SERVICE";
@@ -206,7 +241,8 @@ pub fn filter_for(budget: &BudgetSpec) -> Expression {
 }
 
 /// The account state that `policy` asks for. Every notification's one subscriber is the alerts
-/// topic: the alert handler fans out to Slack and email.
+/// topic: the alert handler fans out to Slack and email. A threshold's `deny` is a Budgets action
+/// without the deployment's deny policy and role: [`AccountState::with_hard_stop`] adds them.
 pub fn desired(policy: &Policy, alerts_topic_arn: &str) -> AccountState {
     let mut state = AccountState::default();
     for budget in policy.budgets.values() {
@@ -238,6 +274,22 @@ pub fn desired(policy: &Policy, alerts_topic_arn: &str) -> AccountState {
         state
             .notifications
             .insert(budget.name.clone(), notifications);
+        let actions: Vec<BudgetAction> = budget
+            .thresholds
+            .iter()
+            .filter(|t| !t.deny_roles.is_empty())
+            .map(|t| {
+                let key = NotificationKey {
+                    notification_type: t.basis,
+                    threshold_type: t.threshold_type,
+                    threshold: t.value,
+                };
+                BudgetAction::wanted(key, &t.deny_roles, alerts_topic_arn)
+            })
+            .collect();
+        if !actions.is_empty() {
+            state.actions.insert(budget.name.clone(), actions);
+        }
     }
     for (name, channel) in &policy.channels {
         if let ChannelSpec::Email { addresses } = channel {

@@ -325,6 +325,7 @@ mod tests {
                     route: "chat".into(),
                     to_step,
                 }),
+                deny_roles: vec![],
             }],
             usage: vec![],
         }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod alert;
+pub mod budget_action;
 pub mod diagnostic;
 pub mod estimate;
 pub mod flags;

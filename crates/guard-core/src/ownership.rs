@@ -216,6 +216,7 @@ mod tests {
                 filter: None,
             },
             notifications: BTreeMap::new(),
+            actions: Vec::new(),
         }
     }
 

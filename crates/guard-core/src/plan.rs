@@ -5,6 +5,7 @@
 use crate::account::{
     AccountState, BudgetState, EmailSubscription, Expression, NotificationKey, Subscriber,
 };
+use crate::budget_action::{ActionChange, BudgetAction, plan_actions};
 use crate::policy::raw::Basis;
 use serde_json::{Value, json};
 
@@ -52,6 +53,22 @@ pub enum Change {
     },
     Subscribe(EmailSubscription),
     Unsubscribe(EmailSubscription),
+    /// A Budgets action: a threshold's hard stop (see [`crate::budget_action`]).
+    CreateAction {
+        budget: String,
+        action: BudgetAction,
+    },
+    /// `new` carries `old`'s id.
+    UpdateAction {
+        budget: String,
+        old: BudgetAction,
+        new: BudgetAction,
+        fields: Vec<FieldChange>,
+    },
+    DeleteAction {
+        budget: String,
+        action: BudgetAction,
+    },
     /// Tags an existing budget as this deployment's (`apply --adopt`), before its other changes.
     AdoptBudget {
         name: String,
@@ -74,8 +91,11 @@ impl Change {
             Change::CreateBudget(_)
             | Change::CreateNotification { .. }
             | Change::CreateSubscriber { .. }
+            | Change::CreateAction { .. }
             | Change::Subscribe(_) => Action::Create,
-            Change::UpdateBudget { .. } | Change::AdoptBudget { .. } => Action::Update,
+            Change::UpdateBudget { .. }
+            | Change::UpdateAction { .. }
+            | Change::AdoptBudget { .. } => Action::Update,
             _ => Action::Delete,
         }
     }
@@ -88,6 +108,9 @@ impl Change {
             | Change::AdoptBudget { .. } => "budget",
             Change::CreateNotification { .. } | Change::DeleteNotification { .. } => "notification",
             Change::CreateSubscriber { .. } | Change::DeleteSubscriber { .. } => "subscriber",
+            Change::CreateAction { .. }
+            | Change::UpdateAction { .. }
+            | Change::DeleteAction { .. } => "budget_action",
             Change::Subscribe(_) | Change::Unsubscribe(_) => "email_subscription",
         }
     }
@@ -101,7 +124,10 @@ impl Change {
             Change::CreateNotification { budget, .. }
             | Change::DeleteNotification { budget, .. }
             | Change::CreateSubscriber { budget, .. }
-            | Change::DeleteSubscriber { budget, .. } => Some(budget),
+            | Change::DeleteSubscriber { budget, .. }
+            | Change::CreateAction { budget, .. }
+            | Change::UpdateAction { budget, .. }
+            | Change::DeleteAction { budget, .. } => Some(budget),
             Change::Subscribe(_) | Change::Unsubscribe(_) => None,
         }
     }
@@ -146,19 +172,41 @@ impl Change {
             );
             put("address", json!(s.address));
         };
+        let action_fields = |budget: &str, a: &BudgetAction, put: &mut dyn FnMut(&str, Value)| {
+            key_fields(budget, &a.key, put);
+            put("action_id", json!(a.id));
+            put("action_type", json!(a.action_type));
+            put("approval_model", json!(a.approval_model));
+            put("policy_arn", json!(a.policy_arn));
+            put("execution_role_arn", json!(a.execution_role_arn));
+            put("roles", json!(a.roles));
+            put(
+                "subscribers",
+                Value::Array(
+                    a.subscribers
+                        .iter()
+                        .map(|s| json!({ "subscription_type": s.subscription_type, "address": s.address }))
+                        .collect(),
+                ),
+            );
+        };
         match self {
+            Change::CreateAction { budget, action } | Change::DeleteAction { budget, action } => {
+                action_fields(budget, action, &mut put);
+            }
+            Change::UpdateAction {
+                budget,
+                new,
+                fields,
+                ..
+            } => {
+                action_fields(budget, new, &mut put);
+                put("changes", field_changes_json(fields));
+            }
             Change::CreateBudget(b) | Change::DeleteBudget(b) => budget_fields(b, &mut put),
             Change::UpdateBudget { new, fields, .. } => {
                 budget_fields(new, &mut put);
-                put(
-                    "changes",
-                    Value::Array(
-                        fields
-                            .iter()
-                            .map(|f| json!({ "field": f.field, "old": f.old, "new": f.new }))
-                            .collect(),
-                    ),
-                );
+                put("changes", field_changes_json(fields));
             }
             Change::CreateNotification {
                 budget,
@@ -212,6 +260,24 @@ impl Change {
     /// One line as infrastructure tools print it: `+`, `~` with old and new, `-`.
     pub fn render(&self) -> String {
         match self {
+            Change::CreateAction { budget, action } => {
+                format!("+ budget action {budget}: {}", action.describe())
+            }
+            Change::UpdateAction {
+                budget,
+                new,
+                fields,
+                ..
+            } => {
+                let mut line = format!("~ budget action {budget}: {}", new.key.label());
+                for f in fields {
+                    line.push_str(&format!("\n    ~ {}: {} -> {}", f.field, f.old, f.new));
+                }
+                line
+            }
+            Change::DeleteAction { budget, action } => {
+                format!("- budget action {budget}: {}", action.describe())
+            }
             Change::CreateBudget(b) => format!(
                 "+ budget {}: {} USD {}, {}",
                 b.name,
@@ -291,6 +357,15 @@ pub fn basis_api(basis: Basis) -> &'static str {
         Basis::Actual => "ACTUAL",
         Basis::Forecasted => "FORECASTED",
     }
+}
+
+fn field_changes_json(fields: &[FieldChange]) -> Value {
+    Value::Array(
+        fields
+            .iter()
+            .map(|f| json!({ "field": f.field, "old": f.old, "new": f.new }))
+            .collect(),
+    )
 }
 
 fn decimal(d: rust_decimal::Decimal) -> Value {
@@ -419,8 +494,8 @@ impl Plan {
 }
 
 /// What must change for `live` to match `desired`. Ordered: creates (budgets, then notifications,
-/// subscribers, email subscriptions), updates, then deletes (subscribers, notifications, budgets,
-/// email subscriptions). A budget's own notifications are not listed when the budget itself is
+/// subscribers, budget actions, email subscriptions), updates, then deletes (budget actions,
+/// subscribers, notifications, budgets, email subscriptions). A budget's own notifications are not listed when the budget itself is
 /// created or deleted with them.
 pub fn plan(desired: &AccountState, live: &AccountState) -> Plan {
     let mut creates = Vec::new();
@@ -480,6 +555,39 @@ pub fn plan(desired: &AccountState, live: &AccountState) -> Plan {
             });
         }
     }
+    let mut action_creates = Vec::new();
+    let mut action_deletes = Vec::new();
+    let names: std::collections::BTreeSet<&String> =
+        desired.actions.keys().chain(live.actions.keys()).collect();
+    for budget in names {
+        let wanted = desired
+            .actions
+            .get(budget)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let had = live
+            .actions
+            .get(budget)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for change in plan_actions(wanted, had) {
+            let budget = budget.clone();
+            match change {
+                ActionChange::Create(action) => {
+                    action_creates.push(Change::CreateAction { budget, action });
+                }
+                ActionChange::Update { old, new, fields } => updates.push(Change::UpdateAction {
+                    budget,
+                    old,
+                    new,
+                    fields,
+                }),
+                ActionChange::Delete(action) => {
+                    action_deletes.push(Change::DeleteAction { budget, action });
+                }
+            }
+        }
+    }
     let mut budget_deletes = Vec::new();
     for (name, have) in &live.budgets {
         if !desired.budgets.contains_key(name) {
@@ -519,8 +627,10 @@ pub fn plan(desired: &AccountState, live: &AccountState) -> Plan {
     let mut changes = creates;
     changes.extend(notification_creates);
     changes.extend(subscriber_creates);
+    changes.extend(action_creates);
     changes.extend(subscribes);
     changes.extend(updates);
+    changes.extend(action_deletes);
     changes.extend(subscriber_deletes);
     changes.extend(notification_deletes);
     changes.extend(budget_deletes);

@@ -9,6 +9,7 @@ use crate::account::{
     AccountState, BudgetState, EmailSubscription, NotificationKey, Subscriber, SubscriberType,
     channel_of_filter_policy,
 };
+use crate::budget_action::BudgetAction;
 use crate::plan::{Action, Change, Plan};
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Value, json};
@@ -96,6 +97,8 @@ pub struct LiveBudget {
     /// Each notification with its subscribers; the lists are empty after a [`ReadDepth::Quick`]
     /// read, which does not read subscribers.
     pub notifications: BTreeMap<NotificationKey, Vec<Subscriber>>,
+    /// Its Budgets actions, every one of them (read at both depths).
+    pub actions: Vec<BudgetAction>,
 }
 
 /// How much of the guard's budgets a read fetches.
@@ -185,6 +188,23 @@ pub trait BudgetWriter: Sync {
         key: &NotificationKey,
         old: &Subscriber,
         new: &Subscriber,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Creates a Budgets action (CreateBudgetAction). Its policy and role are set.
+    fn create_action(
+        &self,
+        budget: &str,
+        action: &BudgetAction,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Rewrites the action of `action.id` as `action` (UpdateBudgetAction).
+    fn update_action(
+        &self,
+        budget: &str,
+        action: &BudgetAction,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn delete_action(
+        &self,
+        budget: &str,
+        action_id: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
@@ -306,6 +326,9 @@ pub async fn read_live<R: BudgetReader, S: SubscriptionStore>(
         state
             .notifications
             .insert(live.budget.name.clone(), notifications);
+        if !live.actions.is_empty() {
+            state.actions.insert(live.budget.name.clone(), live.actions);
+        }
         state.budgets.insert(live.budget.name.clone(), live.budget);
     }
     if let Some(store) = subscriptions {
@@ -485,12 +508,19 @@ impl Task {
         std::iter::once(&self.change).chain(&self.folded).cloned()
     }
 
-    /// Adoptions (tagging), then creations and updates, then deletions.
+    /// Adoptions (tagging); creations and updates; those of budget actions, whose budgets must
+    /// exist; deletions of budget actions, before their budgets may go; other deletions.
     fn phase(&self) -> u8 {
+        let of_action = matches!(
+            self.change,
+            Change::CreateAction { .. } | Change::UpdateAction { .. } | Change::DeleteAction { .. }
+        );
         match (&self.change, self.change.action()) {
             (Change::AdoptBudget { .. }, _) => 0,
-            (_, Action::Create | Action::Update) => 1,
-            (_, Action::Delete) => 2,
+            (_, Action::Create | Action::Update) if !of_action => 1,
+            (_, Action::Create | Action::Update) => 2,
+            (_, Action::Delete) if of_action => 3,
+            (_, Action::Delete) => 4,
         }
     }
 }
@@ -521,7 +551,7 @@ pub async fn apply<W: BudgetWriter, S: SubscriptionStore>(
     let mut done: Vec<Option<Done>> = vec![None; tasks.len()];
     let mut report = ApplyReport::default();
     let limit = options.concurrency.max(1);
-    for phase in 0..=2 {
+    for phase in 0..=4 {
         let mut ready = Vec::new();
         for (i, task) in tasks.iter().enumerate().filter(|(_, t)| t.phase() == phase) {
             let failed = task.after.iter().find_map(|&j| match done[j] {
@@ -660,6 +690,10 @@ fn needs(task: &Task, before: &Task) -> bool {
     match (&task.change, &before.change) {
         // A budget taken over is tagged before anything else of it changes.
         (change, Change::AdoptBudget { name, .. }) => change.budget() == Some(name.as_str()),
+        // An action goes on a budget that exists.
+        (Change::CreateAction { budget, .. }, Change::CreateBudget(b)) => *budget == b.name,
+        // A budget goes once its actions are gone.
+        (Change::DeleteBudget(b), Change::DeleteAction { budget, .. }) => *budget == b.name,
         // A notification keeps a subscriber through a swap.
         (
             Change::DeleteSubscriber { budget, key, .. },
@@ -737,6 +771,16 @@ async fn execute<W: BudgetWriter, S: SubscriptionStore>(
             key,
             subscriber,
         } => budgets.delete_subscriber(budget, key, subscriber).await,
+        Change::CreateAction { budget, action } => budgets.create_action(budget, action).await,
+        Change::UpdateAction { budget, new, .. } => budgets.update_action(budget, new).await,
+        Change::DeleteAction { budget, action } => match &action.id {
+            Some(id) => budgets.delete_action(budget, id).await,
+            None => Err(PortError::new(
+                ErrorKind::Invalid,
+                "DeleteBudgetAction",
+                "a budget action without an id",
+            )),
+        },
         Change::Subscribe(s) => {
             for moved in &task.folded {
                 if let Change::Unsubscribe(old) = moved
@@ -944,6 +988,7 @@ impl BudgetWriter for InMemoryAccount {
             let live = LiveBudget {
                 budget: budget.clone(),
                 notifications: notifications.iter().cloned().collect(),
+                actions: Vec::new(),
             };
             m.budgets.insert(budget.name.clone(), live);
             m.owners.insert(budget.name.clone(), owner.to_owned());
@@ -1076,6 +1121,58 @@ impl BudgetWriter for InMemoryAccount {
             Ok(())
         })
     }
+
+    async fn create_action(&self, budget: &str, action: &BudgetAction) -> Result<(), PortError> {
+        self.write("CreateBudgetAction", |m| {
+            m.next_arn += 1;
+            let id = format!("00000000-0000-4000-8000-{:012}", m.next_arn);
+            let live = m
+                .budgets
+                .get_mut(budget)
+                .ok_or_else(|| not_found("CreateBudgetAction", budget))?;
+            live.actions.push(BudgetAction {
+                id: Some(id),
+                ..action.clone()
+            });
+            Ok(())
+        })
+    }
+
+    async fn update_action(&self, budget: &str, action: &BudgetAction) -> Result<(), PortError> {
+        self.write("UpdateBudgetAction", |m| {
+            let live = m
+                .budgets
+                .get_mut(budget)
+                .ok_or_else(|| not_found("UpdateBudgetAction", budget))?;
+            let have = live
+                .actions
+                .iter_mut()
+                .find(|a| a.id.is_some() && a.id == action.id)
+                .ok_or_else(|| not_found("UpdateBudgetAction", "the action"))?;
+            // AWS keeps an action's type.
+            *have = BudgetAction {
+                action_type: have.action_type.clone(),
+                ..action.clone()
+            };
+            Ok(())
+        })
+    }
+
+    async fn delete_action(&self, budget: &str, action_id: &str) -> Result<(), PortError> {
+        self.write("DeleteBudgetAction", |m| {
+            let live = m
+                .budgets
+                .get_mut(budget)
+                .ok_or_else(|| not_found("DeleteBudgetAction", budget))?;
+            let i = live
+                .actions
+                .iter()
+                .position(|a| a.id.as_deref() == Some(action_id))
+                .ok_or_else(|| not_found("DeleteBudgetAction", action_id))?;
+            live.actions.remove(i);
+            Ok(())
+        })
+    }
 }
 
 impl SubscriptionStore for InMemoryAccount {
@@ -1178,6 +1275,7 @@ mod tests {
                 filter: None,
             },
             notifications: BTreeMap::new(),
+            actions: Vec::new(),
         }
     }
 
@@ -1317,6 +1415,7 @@ mod tests {
         account.seed_budget(LiveBudget {
             budget: budget("bg-x"),
             notifications: [(key90(), subscribers)].into_iter().collect(),
+            actions: Vec::new(),
         });
         account.seed_owner("bg-x", OWNER);
     }
@@ -1338,6 +1437,7 @@ mod tests {
         account.seed_budget(LiveBudget {
             budget: budget("bg-old"),
             notifications: BTreeMap::new(),
+            actions: Vec::new(),
         });
         account.seed_owner("bg-old", OWNER);
         let want = want_x(vec![email("b@example.com")]);

@@ -25,11 +25,13 @@ use cfn::{CfnRequest, CfnResponse, RequestType, ResponseUrlPolicy};
 use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::policy_files::read_sources;
 use guard_aws::sdk::{
-    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, METRICS_NAMESPACE_ENV, NOTIFY_TOPIC_ENV, STACK_ID_ENV,
-    STACK_NAME_ENV, account_id_from_arn, partition_from_arn,
+    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, BUDGET_ACTION_ROLE_ENV, DENY_POLICY_ENV,
+    METRICS_NAMESPACE_ENV, NOTIFY_TOPIC_ENV, STACK_ID_ENV, STACK_NAME_ENV, account_id_from_arn,
+    partition_from_arn,
 };
 use guard_aws::sns_subscriptions::SnsSubscriptions;
 use guard_core::account::{AccountState, desired};
+use guard_core::budget_action::HardStop;
 use guard_core::diagnostic::{Diagnostic, Severity};
 use guard_core::ownership::{ClaimError, Ownership, claim};
 use guard_core::plan::{Plan, plan};
@@ -164,6 +166,9 @@ pub struct Settings {
     pub metrics_namespace: String,
     /// The region whose Price List the weekly price check reads.
     pub price_region: String,
+    /// The deny policy and Budgets role of the hard stops: set by the stack when the policy has
+    /// `deny`.
+    pub hard_stop: Option<HardStop>,
 }
 
 impl Settings {
@@ -180,6 +185,12 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
             price_region: var(price_check::PRICE_REGION_ENV)
                 .unwrap_or_else(|| price_check::DEFAULT_PRICE_REGION.to_owned()),
+            hard_stop: var(DENY_POLICY_ENV).zip(var(BUDGET_ACTION_ROLE_ENV)).map(
+                |(deny_policy_arn, execution_role_arn)| HardStop {
+                    deny_policy_arn,
+                    execution_role_arn,
+                },
+            ),
         }
     }
 }
@@ -403,6 +414,7 @@ impl Provisioner {
             .map_err(ProvisionerError::Read)?;
         live.budgets.retain(|name, _| !keep(name));
         live.notifications.retain(|name, _| !keep(name));
+        live.actions.retain(|name, _| !keep(name));
         let mut want = want.clone();
         if subscriptions_to_read.is_none() {
             // Subscriptions not read are left as they are.
@@ -452,7 +464,9 @@ impl Provisioner {
         target: &Target,
         depth: ReadDepth,
     ) -> Result<Applied, ProvisionerError> {
-        let want = desired(policy, &target.alerts);
+        let want = desired(policy, &target.alerts)
+            .with_hard_stop(self.settings.hard_stop.as_ref())
+            .map_err(|e| ProvisionerError::Config(e.to_string()))?;
         let ownership = self.ownership(policy).map_err(ProvisionerError::Config)?;
         self.converge(
             target,

@@ -4,6 +4,7 @@
 //! API) keeps CloudFormation's policy, so it runs the scheduled repairs and shows that a plain
 //! http ResponseURL gets no answer and no work.
 
+use guard_core::budget_action::HardStop;
 use guard_testkit::{ACCOUNT_ID, CfnResponseListener, Emulator, LocalLambda, workspace_root};
 use provisioner::cfn::ResponseUrlPolicy;
 use provisioner::{Provisioner, Settings};
@@ -16,6 +17,8 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 const STACK_NAME: &str = "BudgetGuard";
 const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/BudgetGuard/1";
 const OTHER_STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/Copycat/2";
+const DENY_POLICY: &str = "arn:aws:iam::123456789012:policy/BudgetGuard-DenyBedrock";
+const ACTION_ROLE: &str = "arn:aws:iam::123456789012:role/BudgetGuard-BudgetActions";
 
 fn example() -> String {
     std::fs::read_to_string(workspace_root().join("policies/example.yaml")).expect("example policy")
@@ -36,6 +39,18 @@ struct Deployed {
 }
 
 async fn deploy(policy: &str) -> Deployed {
+    deploy_with(
+        policy,
+        Some(HardStop {
+            deny_policy_arn: DENY_POLICY.into(),
+            execution_role_arn: ACTION_ROLE.into(),
+        }),
+    )
+    .await
+}
+
+/// As the stack deploys it: `hard_stop` is what the stack sets when the policy has `deny`.
+async fn deploy_with(policy: &str, hard_stop: Option<HardStop>) -> Deployed {
     let aws = Emulator::start().expect("emulator");
     let config = aws.sdk_config().await;
     let sns = aws_sdk_sns::Client::new(&config);
@@ -66,6 +81,16 @@ async fn deploy(policy: &str) -> Deployed {
     env.push(("BUDGET_GUARD_NOTIFY_TOPIC_ARN".into(), notify.clone()));
     env.push(("BUDGET_GUARD_STACK_NAME".into(), STACK_NAME.into()));
     env.push(("BUDGET_GUARD_STACK_ID".into(), STACK_ID.into()));
+    if let Some(h) = &hard_stop {
+        env.push((
+            "BUDGET_GUARD_DENY_POLICY_ARN".into(),
+            h.deny_policy_arn.clone(),
+        ));
+        env.push((
+            "BUDGET_GUARD_BUDGET_ACTION_ROLE_ARN".into(),
+            h.execution_role_arn.clone(),
+        ));
+    }
     let lambda = LocalLambda::start(
         Path::new(env!("CARGO_BIN_EXE_provisioner")),
         "provisioner",
@@ -81,6 +106,7 @@ async fn deploy(policy: &str) -> Deployed {
         stack_id: Some(STACK_ID.into()),
         metrics_namespace: "BudgetGuard".into(),
         price_region: "us-east-1".into(),
+        hard_stop,
     };
     let provisioner =
         Provisioner::new(&config, settings).with_response_urls(ResponseUrlPolicy::loopback_http());
@@ -691,4 +717,180 @@ async fn an_unknown_event_is_an_error_that_is_not_retried() {
         .unwrap();
     let error = invocation.result.expect_err("refused");
     assert_eq!(error["errorType"], "Provisioner.NotRetryable", "{error}");
+}
+
+/// The example policy with a hard stop at the chatbot's 100%: AWS denies Bedrock to `roles`.
+fn with_deny(roles: &str) -> String {
+    let policy = example();
+    let at = "          to: cheapest\n";
+    assert!(policy.contains(at), "the example's 100% threshold moved");
+    policy.replacen(
+        at,
+        &format!("{at}        deny:\n          roles: [{roles}]\n"),
+        1,
+    )
+}
+
+impl Deployed {
+    async fn actions(&self, budget: &str) -> Vec<aws_sdk_budgets::types::Action> {
+        self.budgets
+            .describe_budget_actions_for_budget()
+            .account_id(ACCOUNT_ID)
+            .budget_name(budget)
+            .send()
+            .await
+            .unwrap()
+            .actions()
+            .to_vec()
+    }
+
+    /// An IAM action made by hand on `budget`.
+    async fn make_action(&self, budget: &str) {
+        use aws_sdk_budgets::types as sdk;
+        self.budgets
+            .create_budget_action()
+            .account_id(ACCOUNT_ID)
+            .budget_name(budget)
+            .notification_type(sdk::NotificationType::Actual)
+            .action_type(sdk::ActionType::from("APPLY_IAM_POLICY"))
+            .action_threshold(
+                sdk::ActionThreshold::builder()
+                    .action_threshold_value(100.0)
+                    .action_threshold_type(sdk::ThresholdType::Percentage)
+                    .build()
+                    .unwrap(),
+            )
+            .definition(
+                sdk::Definition::builder()
+                    .iam_action_definition(
+                        sdk::IamActionDefinition::builder()
+                            .policy_arn("arn:aws:iam::aws:policy/AWSDenyAll")
+                            .roles("someone-elses-role")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .execution_role_arn("arn:aws:iam::123456789012:role/their-budgets-role")
+            .approval_model(sdk::ApprovalModel::Manual)
+            .subscribers(
+                sdk::Subscriber::builder()
+                    .subscription_type(sdk::SubscriptionType::Email)
+                    .address("them@example.com")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        self.aws.reset_calls();
+    }
+}
+
+#[tokio::test]
+async fn a_deny_threshold_is_a_budgets_action_kept_in_step_with_the_policy() {
+    let stack = deploy(&with_deny("support-chatbot-app")).await;
+    // An action on a budget with the prefix that is not this deployment's: never touched.
+    stack.make_budget("bg-handmade", None).await;
+    stack.make_action("bg-handmade").await;
+
+    let (created, _) = stack.request("Create", None).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    let actions = stack.actions("bg-chatbot").await;
+    let [action] = actions.as_slice() else {
+        panic!("{actions:?}");
+    };
+    assert_eq!(action.action_type().as_str(), "APPLY_IAM_POLICY");
+    assert_eq!(action.approval_model().as_str(), "AUTOMATIC");
+    assert_eq!(action.notification_type().as_str(), "ACTUAL");
+    let threshold = action.action_threshold().unwrap();
+    assert_eq!(threshold.action_threshold_value(), 100.0);
+    assert_eq!(threshold.action_threshold_type().as_str(), "PERCENTAGE");
+    let iam = action
+        .definition()
+        .and_then(|d| d.iam_action_definition())
+        .unwrap();
+    assert_eq!(iam.policy_arn(), DENY_POLICY);
+    assert_eq!(iam.roles(), ["support-chatbot-app"]);
+    assert_eq!(action.execution_role_arn(), ACTION_ROLE);
+    let [subscriber] = action.subscribers() else {
+        panic!("{:?}", action.subscribers());
+    };
+    assert_eq!(subscriber.address(), stack.alerts);
+    let id = action.action_id().to_owned();
+
+    // Deployed again unchanged: not one write.
+    stack.aws.reset_calls();
+    let (same, _) = stack.request("Update", Some("budget-guard:bg-")).await;
+    assert_eq!(same["Status"], "SUCCESS", "{same}");
+    assert_eq!(same["Data"]["Changes"], 0, "{same}");
+    assert!(
+        stack.aws.write_calls().is_empty(),
+        "{:?}",
+        stack.aws.write_calls()
+    );
+
+    // Another role: the same action, updated in place.
+    stack.write_policy(&with_deny("support-chatbot-app, batch-jobs"));
+    stack.aws.reset_calls();
+    let (updated, _) = stack.request("Update", Some("budget-guard:bg-")).await;
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    assert_eq!(
+        stack.aws.write_calls(),
+        [("budgets".to_owned(), "UpdateBudgetAction".to_owned())]
+    );
+    let actions = stack.actions("bg-chatbot").await;
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0].action_id(), id);
+    let roles = actions[0]
+        .definition()
+        .and_then(|d| d.iam_action_definition())
+        .unwrap()
+        .roles();
+    assert_eq!(roles, ["batch-jobs", "support-chatbot-app"]);
+
+    // The deny taken out of the policy: the action goes, the budget stays.
+    stack.write_policy(&example());
+    stack.aws.reset_calls();
+    let (removed, _) = stack.request("Update", Some("budget-guard:bg-")).await;
+    assert_eq!(removed["Status"], "SUCCESS", "{removed}");
+    assert_eq!(
+        stack.aws.write_calls(),
+        [("budgets".to_owned(), "DeleteBudgetAction".to_owned())]
+    );
+    assert!(stack.actions("bg-chatbot").await.is_empty());
+
+    // Put back, then the stack deleted: the action goes before its budget.
+    stack.write_policy(&with_deny("support-chatbot-app"));
+    let (again, _) = stack.request("Update", Some("budget-guard:bg-")).await;
+    assert_eq!(again["Status"], "SUCCESS", "{again}");
+    stack.aws.reset_calls();
+    let (deleted, _) = stack.request("Delete", Some("budget-guard:bg-")).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    let writes = stack.aws.write_calls();
+    let position = |action: &str| writes.iter().position(|(_, a)| a == action);
+    assert!(
+        position("DeleteBudgetAction") < position("DeleteBudget")
+            && position("DeleteBudgetAction").is_some(),
+        "{writes:?}"
+    );
+
+    // The hand-made action on the budget that is not ours is as it was.
+    let theirs = stack.actions("bg-handmade").await;
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].approval_model().as_str(), "MANUAL");
+}
+
+#[tokio::test]
+async fn a_deny_without_the_stacks_deny_policy_fails_the_deploy_and_changes_nothing() {
+    let stack = deploy_with(&with_deny("support-chatbot-app"), None).await;
+    let (failed, _) = stack.request("Create", None).await;
+    assert_eq!(failed["Status"], "FAILED", "{failed}");
+    let reason = failed["Reason"].as_str().unwrap();
+    assert!(reason.contains("DenyPolicyArn"), "{reason}");
+    assert!(
+        stack.aws.write_calls().is_empty(),
+        "{:?}",
+        stack.aws.write_calls()
+    );
 }

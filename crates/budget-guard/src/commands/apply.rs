@@ -9,11 +9,12 @@ use crate::policy_files::{LiveLoadError, load_policy_live};
 use anyhow::{Context, bail};
 use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::sdk::{
-    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV, STACK_NAME_ENV, account_id_from_arn,
-    partition_from_arn,
+    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, BUDGET_ACTION_ROLE_ENV, DENY_POLICY_ENV, NOTIFY_TOPIC_ENV,
+    STACK_NAME_ENV, account_id_from_arn, partition_from_arn,
 };
 use guard_aws::sns_subscriptions::SnsSubscriptions;
 use guard_core::account::{AccountState, desired};
+use guard_core::budget_action::HardStop;
 use guard_core::ownership::{Ownership, claim};
 use guard_core::plan::{Plan, plan};
 use guard_core::policy::Policy;
@@ -41,6 +42,14 @@ pub struct Target {
     /// if set, else this.
     #[arg(long, env = STACK_NAME_ENV, default_value = DEFAULT_STACK_NAME)]
     pub stack_name: String,
+    /// The IAM policy that a threshold's `deny` attaches to its roles (stack output
+    /// DenyPolicyArn). Needed when the policy has `deny`.
+    #[arg(long, env = DENY_POLICY_ENV)]
+    pub deny_policy_arn: Option<String>,
+    /// The role AWS Budgets runs a `deny` as (stack output BudgetActionRoleArn). Needed when the
+    /// policy has `deny`.
+    #[arg(long, env = BUDGET_ACTION_ROLE_ENV)]
+    pub budget_action_role_arn: Option<String>,
     /// Take over a budget with the prefix that is not this deployment's (made by hand, by a guard
     /// from before ownership tags, or by another deployment): tag it as ours, then reconcile it
     /// with the policy (a budget the policy does not have is then deleted). Repeatable.
@@ -61,9 +70,31 @@ pub struct Live {
     pub with_subscriptions: bool,
     pub stack_name: String,
     pub adopt: Vec<String>,
+    pub hard_stop: Option<HardStop>,
 }
 
 impl Target {
+    /// The deny policy and Budgets role, when both are given; one without the other is an error.
+    pub fn hard_stop(&self) -> anyhow::Result<Option<HardStop>> {
+        let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        match (
+            given(&self.deny_policy_arn),
+            given(&self.budget_action_role_arn),
+        ) {
+            (Some(deny_policy_arn), Some(execution_role_arn)) => Ok(Some(HardStop {
+                deny_policy_arn,
+                execution_role_arn,
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => bail!(
+                "--deny-policy-arn needs --budget-action-role-arn ({BUDGET_ACTION_ROLE_ENV}, stack output BudgetActionRoleArn)"
+            ),
+            (None, Some(_)) => bail!(
+                "--budget-action-role-arn needs --deny-policy-arn ({DENY_POLICY_ENV}, stack output DenyPolicyArn)"
+            ),
+        }
+    }
+
     /// The adapters, from the standard AWS environment.
     pub async fn connect(&self) -> anyhow::Result<Live> {
         let Some(alerts) = self.alerts_topic_arn.clone() else {
@@ -71,6 +102,7 @@ impl Target {
                 "the alerts topic is needed: pass --alerts-topic-arn or set {ALERTS_TOPIC_ENV} (stack output AlertsTopicArn)"
             );
         };
+        let hard_stop = self.hard_stop()?;
         let notify = self.notify_topic_arn.clone().filter(|arn| !arn.is_empty());
         if notify.is_none() {
             eprintln!(
@@ -95,6 +127,7 @@ impl Target {
             alerts_topic_arn: alerts,
             stack_name: self.stack_name.clone(),
             adopt: self.adopt.clone(),
+            hard_stop,
         })
     }
 }
@@ -126,7 +159,8 @@ impl Live {
         policy: &Policy,
         depth: ReadDepth,
     ) -> anyhow::Result<(AccountState, Plan)> {
-        let mut want = desired(policy, &self.alerts_topic_arn);
+        let mut want =
+            desired(policy, &self.alerts_topic_arn).with_hard_stop(self.hard_stop.as_ref())?;
         if !self.with_subscriptions {
             want.email_subscriptions.clear();
         }

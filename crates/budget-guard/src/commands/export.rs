@@ -12,7 +12,13 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match load_policy(&args.paths) {
         Ok(policy) => {
-            print_json(&policy)?;
+            // Beside the policy, what the stack derives from it in one place: every role a
+            // `deny` names, which the stack's Budgets role may attach the deny policy to.
+            let mut exported = serde_json::to_value(&policy)?;
+            if let Some(top) = exported.as_object_mut() {
+                top.insert("deny_roles".into(), serde_json::json!(policy.deny_roles()));
+            }
+            print_json(&exported)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Ok(policy_failure(e)),

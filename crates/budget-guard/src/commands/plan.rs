@@ -82,7 +82,19 @@ fn run_plan(args: &Args) -> anyhow::Result<Ended> {
             .alerts_topic_arn
             .as_deref()
             .unwrap_or(OFFLINE_ALERTS_TOPIC);
-        plan(&desired(&policy, topic), &AccountState::default())
+        // Offline, the deny policy and Budgets role show as unset unless given.
+        let want = desired(&policy, topic);
+        let want = match args.target.hard_stop() {
+            Ok(hard_stop) => want
+                .clone()
+                .with_hard_stop(hard_stop.as_ref())
+                .unwrap_or(want),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Ok(Ended::Failed);
+            }
+        };
+        plan(&want, &AccountState::default())
     } else {
         match live_plan(&policy, &args.target, args.full) {
             Ok(plan) => plan,

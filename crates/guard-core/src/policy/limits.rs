@@ -51,6 +51,15 @@ pub const RESOURCE_TAG_KEY_MIN_CHARS: usize = 1;
 pub const RESOURCE_TAG_KEY_MAX_CHARS: usize = 128;
 pub const RESOURCE_TAG_VALUE_MAX_CHARS: usize = 256;
 
+/// Shapes `Roles` (min, max) and `Role` (min, max, pattern): the IAM roles of a Budgets action
+/// (a threshold's `deny.roles`). The model lets a role carry a path; the guard takes plain IAM
+/// role names ([`IAM_ROLE_NAME_MAX_CHARS`], [`iam_role_name_problem`]), which the pattern accepts.
+pub const ROLES_PER_ACTION_MIN: usize = 1;
+pub const ROLES_PER_ACTION_MAX: usize = 100;
+pub const ROLE_MIN_CHARS: usize = 1;
+pub const ROLE_MAX_CHARS: usize = 576;
+pub const ROLE_PATTERN: &str = r"^([\u0021-\u007F]+\u002F)?[\w+=,.@-]+$";
+
 // --- AWS quotas and limits the service model does not carry --------------------------------
 
 /// AWS Budgets quota: at most 20,000 budgets per account ("Quotas and restrictions", AWS Billing
@@ -66,6 +75,9 @@ pub const SSM_PARAMETER_NAME_MAX_CHARS: usize = 900;
 pub const SSM_PARAMETER_MAX_LEVELS: usize = 15;
 /// Levels the alert handler adds below `state_path` (`notices/<budget>/<period>/<threshold>`).
 pub const STATE_KEY_LEVELS: usize = 4;
+
+/// IAM (`CreateRole` `RoleName`): a role name is 1 to 64 of `A-Za-z0-9+=,.@_-`.
+pub const IAM_ROLE_NAME_MAX_CHARS: usize = 64;
 
 /// Secrets Manager (`CreateSecret` `Name`, service model `NameType`): a secret name is at most
 /// 512 characters.
@@ -148,6 +160,23 @@ pub fn resource_tag_problem(key: &str, value: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// Why `name` is not an IAM role name, if it is not one.
+pub fn iam_role_name_problem(name: &str) -> Option<String> {
+    let chars = name.chars().count();
+    if chars == 0 {
+        return Some("a role name is empty".into());
+    }
+    if chars > IAM_ROLE_NAME_MAX_CHARS {
+        return Some(format!(
+            "a role name is at most {IAM_ROLE_NAME_MAX_CHARS} characters; this one has {chars}"
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+    name.chars()
+        .find(|&c| !allowed(c))
+        .map(|c| format!("`{c}` cannot be in a role name (letters, digits and `+=,.@_-` only)"))
 }
 
 #[cfg(test)]

@@ -171,6 +171,8 @@ pub struct ThresholdSpec {
     pub basis: Basis,
     pub notify: Vec<String>,
     pub downgrade: Option<DowngradeSpec>,
+    /// IAM role names to deny Bedrock to at this threshold (a Budgets action), sorted, unique.
+    pub deny_roles: Vec<String>,
 }
 
 impl ThresholdSpec {
@@ -244,6 +246,18 @@ impl Policy {
     pub fn budget_by_name(&self, name: &str) -> Option<&BudgetSpec> {
         let key = name.strip_prefix(&self.settings.budget_prefix)?;
         self.budgets.get(key)
+    }
+
+    /// Every IAM role some threshold denies Bedrock to, sorted: the roles the stack's Budgets
+    /// action role may attach its deny policy to.
+    pub fn deny_roles(&self) -> Vec<String> {
+        let roles: std::collections::BTreeSet<&String> = self
+            .budgets
+            .values()
+            .flat_map(|b| &b.thresholds)
+            .flat_map(|t| &t.deny_roles)
+            .collect();
+        roles.into_iter().cloned().collect()
     }
 
     /// The budgets whose thresholds downgrade `route`.

@@ -315,6 +315,22 @@ pub struct Threshold {
     /// Step a route down its ladder when this threshold is crossed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downgrade: Option<Downgrade>,
+    /// A hard stop in AWS itself: when this threshold is crossed, AWS Budgets attaches the
+    /// stack's deny-Bedrock policy to these IAM roles (a Budgets action, executed automatically).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny: Option<Deny>,
+}
+
+/// IAM roles to deny Bedrock invocation to.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Deny {
+    /// IAM role names (not ARNs), as AWS Budgets takes them.
+    #[schemars(
+        length(min = 1, max = 100),
+        inner(regex(pattern = r"^[\w+=,.@-]{1,64}$"))
+    )]
+    pub roles: Vec<String>,
 }
 
 /// Step a route down its ladder.

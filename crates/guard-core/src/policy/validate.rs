@@ -1676,7 +1676,12 @@ fn check_threshold(
         };
         step.map(|to_step| DowngradeSpec { route: route.name.clone(), to_step })
     });
-    if threshold.notify.is_empty() && threshold.downgrade.is_none() {
+    let deny_roles = threshold
+        .deny
+        .as_ref()
+        .map(|deny| deny_roles(ctx, &at.join([key("deny")]), &deny.roles))
+        .unwrap_or_default();
+    if threshold.notify.is_empty() && threshold.downgrade.is_none() && threshold.deny.is_none() {
         ctx.warning(
             at,
             "this threshold notifies no one and downgrades nothing",
@@ -1690,7 +1695,59 @@ fn check_threshold(
         basis: threshold.on,
         notify: threshold.notify.clone(),
         downgrade,
+        deny_roles,
     })
+}
+
+/// The role names of a threshold's `deny:`, sorted: plain IAM role names, each once, as many as
+/// a Budgets action takes.
+fn deny_roles(ctx: &mut Ctx, at: &Origin, roles: &[String]) -> Vec<String> {
+    let roles_at = at.join([key("roles")]);
+    if roles.len() < limits::ROLES_PER_ACTION_MIN {
+        ctx.error(
+            &roles_at,
+            "`deny` lists no roles",
+            "name the IAM roles whose Bedrock calls to refuse: `roles: [my-app-role]`",
+        );
+    }
+    if roles.len() > limits::ROLES_PER_ACTION_MAX {
+        ctx.error_at_key(
+            &roles_at,
+            format!("`deny` lists {} roles", roles.len()),
+            format!(
+                "an AWS Budgets action takes at most {} roles",
+                limits::ROLES_PER_ACTION_MAX
+            ),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, role) in roles.iter().enumerate() {
+        let role_at = roles_at.join([Seg::Index(i)]);
+        if let Some(name) = role
+            .strip_prefix("arn:")
+            .and_then(|rest| rest.rsplit_once(":role/"))
+            .map(|(_, path)| path.rsplit('/').next().unwrap_or(path))
+        {
+            ctx.error(
+                &role_at,
+                format!("`{role}` is a role ARN"),
+                format!("AWS Budgets actions take role names: write `{name}`"),
+            );
+        } else if let Some(problem) = limits::iam_role_name_problem(role) {
+            ctx.error(
+                &role_at,
+                format!("`{role}` is not an IAM role name"),
+                problem,
+            );
+        } else if !seen.insert(role.clone()) {
+            ctx.error(
+                &role_at,
+                format!("role `{role}` is listed twice"),
+                "list each role once",
+            );
+        }
+    }
+    seen.into_iter().collect()
 }
 
 /// The steps a downgrade may go to, in words: `2`, `2 to 4`.
