@@ -57,6 +57,17 @@ export class BudgetGuardStack extends Stack {
       description: 'SSM parameter path of the routing flags (one parameter per route)',
       value: guard.flagsPath,
     });
+    // Only for a policy whose thresholds deny roles: `budget-guard plan|apply` need both for it.
+    if (guard.budgetAction) {
+      new CfnOutput(this, 'DenyPolicyArn', {
+        description: "The hard-stop policy AWS Budgets attaches to the roles a threshold denies (budget-guard apply --deny-policy-arn)",
+        value: guard.budgetAction.denyPolicy.managedPolicyArn,
+      });
+      new CfnOutput(this, 'BudgetActionRoleArn', {
+        description: 'The role AWS Budgets runs the deny actions as (budget-guard apply --budget-action-role-arn)',
+        value: guard.budgetAction.role.roleArn,
+      });
+    }
   }
 
   /** The guard's resources keep the logical ids they had when the stack held them itself. */

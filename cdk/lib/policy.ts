@@ -154,9 +154,8 @@ export function parseExportedPolicy(raw: unknown): ExportedPolicy {
       watch: b.watch !== false,
     };
   }
-  // Checked rather than trusted: these names become IAM resources in the budget action role. A CLI
-  // built before thresholds could deny prints no deny_roles: nothing is denied then.
-  const denyRoles = raw.deny_roles === undefined ? [] : stringList(raw.deny_roles, 'deny_roles');
+  // Checked rather than trusted: these names become IAM resources in the budget action role.
+  const denyRoles = stringList(raw.deny_roles, 'deny_roles');
   for (const [i, name] of denyRoles.entries()) {
     if (!IAM_ROLE_NAME.test(name)) fail(`deny_roles[${i}] "${name}" is not an IAM role name`);
     if (i > 0 && !(denyRoles[i - 1]! < name)) fail('deny_roles is not sorted and unique');

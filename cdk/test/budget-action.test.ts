@@ -119,6 +119,16 @@ describe.skipIf(!cli.ok)('budget action resources (real CLI)', () => {
     }
   });
 
+  it('gives the stack outputs plan and apply read the policy and the role from, only when some threshold denies', () => {
+    const action = denying.stack.guard.budgetAction!;
+    const outputs = denying.template.toJSON().Outputs as Json;
+    expect(outputs.DenyPolicyArn.Value).toEqual({ Ref: idOf(denying, action.denyPolicy) });
+    expect(outputs.BudgetActionRoleArn.Value).toEqual({ 'Fn::GetAtt': [idOf(denying, action.role), 'Arn'] });
+    const plainOutputs = plain.template.toJSON().Outputs as Json;
+    expect(plainOutputs.DenyPolicyArn).toBeUndefined();
+    expect(plainOutputs.BudgetActionRoleArn).toBeUndefined();
+  });
+
   it('passes cdk-nag with no acknowledgment of its own', () => {
     const report = new AwsSolutionsChecks().validateScope(denying.stack);
     expect(report.violations).toEqual([]);

@@ -269,10 +269,8 @@ describe('parseExportedPolicy', () => {
     expect(policy.deny_roles).toEqual([]);
     const withRoles = (roles: unknown) => ({ ...(fixture('export.sample.json') as object), deny_roles: roles });
     expect(parseExportedPolicy(withRoles(['batch-jobs', 'chatbot-app'])).deny_roles).toEqual(['batch-jobs', 'chatbot-app']);
-    expect(() => parseExportedPolicy(withRoles(null))).toThrow(/deny_roles is not a list/);
+    expect(() => parseExportedPolicy(withRoles(undefined))).toThrow(/deny_roles is not a list/);
     expect(() => parseExportedPolicy(withRoles('chatbot-app'))).toThrow(/deny_roles is not a list/);
-    // A CLI from before `deny:` prints none: nothing is denied.
-    expect(parseExportedPolicy(withRoles(undefined)).deny_roles).toEqual([]);
     expect(() => parseExportedPolicy(withRoles(['chatbot-app', 'batch-jobs']))).toThrow(/sorted and unique/);
     expect(() => parseExportedPolicy(withRoles(['a', 'a']))).toThrow(/sorted and unique/);
     expect(() => parseExportedPolicy(withRoles(['role/with-path']))).toThrow(/not an IAM role name/);
