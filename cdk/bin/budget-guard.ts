@@ -12,7 +12,7 @@ const app = new App();
 skipBundlingUnlessAsked(app);
 try {
   const stack = buildApp(app);
-  if (stack.policy.validateOutput.trim() !== '') process.stderr.write(stack.policy.validateOutput);
+  if (stack.guard.policy.validateOutput.trim() !== '') process.stderr.write(stack.guard.policy.validateOutput);
 } catch (e) {
   if (e instanceof PolicyValidationError) {
     // The CLI's diagnostics (`file:line:col: error: ...`), unchanged, and nothing else.

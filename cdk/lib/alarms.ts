@@ -1,19 +1,23 @@
 // The guard's own alarms and the people they reach: a topic of its own with unfiltered
 // subscriptions for the channels `settings.alarms` names, kept apart from the notify topic, whose
-// email subscriptions carry a `channel` filter policy that no alarm message would ever match.
+// email subscriptions carry a `channel` filter policy that no alarm message would ever match. A team
+// that already routes alarms somewhere brings its own topic instead.
 
 import { createHash } from 'node:crypto';
-import { Aws, Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FUNCTION_SPECS } from './guard-function';
 import { FUNCTION_NAMES, type FunctionName } from './iam';
+import { METRICS_NAMESPACE } from './metrics';
 import type { ChatbotChannel, ExportedPolicy } from './policy';
 import { restrictPublishers } from './topic-policy';
 
@@ -80,38 +84,67 @@ export function alarmRecipients(policy: ExportedPolicy): {
 export interface GuardAlarmsProps {
   readonly policy: ExportedPolicy;
   readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
-  /** Display ids of the functions, for the alarms' construct ids. */
-  readonly functionIds: Readonly<Record<FunctionName, string>>;
   readonly deadLetterQueue: sqs.IQueue;
-  readonly spendWatcherRate: string;
+  /** The spend watcher's schedule: its heartbeat window follows it. */
+  readonly spendWatcherSchedule: events.Schedule;
   readonly removalPolicy: RemovalPolicy;
   /** Prefix of the Chatbot configuration names, unique per account (the stack name). */
   readonly namePrefix: string;
-  /** The guard's CloudWatch namespace (the provisioner's weekly `PriceChanges` is there). */
-  readonly metricsNamespace: string;
+  /**
+   * A topic of the team's own for the alarms. Then the guard makes no alarms topic, and the
+   * channels of `settings.alarms` are not subscribed: the team's topic already reaches its people.
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 export class GuardAlarms extends Construct {
-  readonly topic: sns.Topic;
-  readonly key: kms.Key;
+  /** Where every alarm goes: the guard's alarms topic, or the team's `alarmTopic`. */
+  readonly topic: sns.ITopic;
+  /** The alarms topic's key; undefined with a team's `alarmTopic`. */
+  readonly key: kms.Key | undefined;
   readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
   readonly emailSubscriptions: readonly sns.Subscription[];
   readonly slackChannels: readonly chatbot.SlackChannelConfiguration[];
 
   constructor(scope: Construct, id: string, props: GuardAlarmsProps) {
     super(scope, id);
+    if (props.alarmTopic) {
+      this.topic = props.alarmTopic;
+      this.key = undefined;
+      this.emailSubscriptions = [];
+      this.slackChannels = [];
+      if (props.policy.settings.alarms.length > 0) {
+        Annotations.of(this).addInfo(
+          `settings.alarms (${props.policy.settings.alarms.join(', ')}) is not subscribed: the alarms go to the alarmTopic given`,
+        );
+      }
+    } else {
+      const own = this.ownTopic(props);
+      this.topic = own.topic;
+      this.key = own.key;
+      this.emailSubscriptions = own.emailSubscriptions;
+      this.slackChannels = own.slackChannels;
+    }
+    this.alarms = this.addAlarms(props);
+  }
 
+  private ownTopic(props: GuardAlarmsProps): {
+    topic: sns.Topic;
+    key: kms.Key;
+    emailSubscriptions: sns.Subscription[];
+    slackChannels: chatbot.SlackChannelConfiguration[];
+  } {
     // CloudWatch alarms cannot publish to a topic encrypted with the AWS managed aws/sns key, so it
     // gets a key of its own. The key statement is the one AWS documents for alarms, without source
     // conditions: AWS does not document that CloudWatch sends them to KMS, and a condition it does
     // not send would drop every alarm without a trace. Who may publish is the topic policy's job.
-    this.key = new kms.Key(this, 'TopicKey', {
+    const key = new kms.Key(this, 'TopicKey', {
       description: "Budget Guard: encrypts the alarms topic (the guard's own alarms)",
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy,
       pendingWindow: Duration.days(7),
     });
-    this.key.addToResourcePolicy(
+    key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToUseTheKey',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
@@ -119,15 +152,15 @@ export class GuardAlarms extends Construct {
         resources: ['*'],
       }),
     );
-    this.topic = new sns.Topic(this, 'Topic', {
+    const topic = new sns.Topic(this, 'Topic', {
       displayName: 'Budget Guard alarms',
-      masterKey: this.key,
+      masterKey: key,
       enforceSSL: true,
     });
     const thisAccountsAlarms = `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`;
     // Nothing but this account's CloudWatch alarms publishes here: a false alarm from anyone else
     // is noise that teaches people to ignore the real ones.
-    restrictPublishers(this.topic, {
+    restrictPublishers(topic, {
       service: { principal: 'cloudwatch.amazonaws.com', sourceArns: [thisAccountsAlarms] },
       roles: [],
     });
@@ -137,10 +170,10 @@ export class GuardAlarms extends Construct {
     // run ever succeeded. CloudFormation subscribes an address once (one confirmation email) and
     // never re-sends on later deploys. No filter policy: every alarm goes to every subscriber.
     const { emails, slack } = alarmRecipients(props.policy);
-    this.emailSubscriptions = emails.map(
+    const emailSubscriptions = emails.map(
       (address) =>
         new sns.Subscription(this, `Email${createHash('sha256').update(address.toLowerCase()).digest('hex').slice(0, 12)}`, {
-          topic: this.topic,
+          topic,
           protocol: sns.SubscriptionProtocol.EMAIL,
           endpoint: address,
         }),
@@ -155,19 +188,21 @@ export class GuardAlarms extends Construct {
             statements: [new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['*'], resources: ['*'] })],
           })
         : undefined;
-    this.slackChannels = slack.map(({ channel, chatbot: ids }) => {
+    const slackChannels = slack.map(({ channel, chatbot: ids }) => {
       const config = new chatbot.SlackChannelConfiguration(this, `Slack-${channel}`, {
         slackChannelConfigurationName: `${props.namePrefix}-alarms-${channel}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 128),
         slackWorkspaceId: ids.workspace_id,
         slackChannelId: ids.channel_id,
-        notificationTopics: [this.topic],
+        notificationTopics: [topic],
         loggingLevel: chatbot.LoggingLevel.ERROR,
         guardrailPolicies: [guardrail!],
       });
       return config;
     });
+    return { topic, key, emailSubscriptions, slackChannels };
+  }
 
-    // The alarms.
+  private addAlarms(props: GuardAlarmsProps): Record<string, cloudwatch.Alarm> {
     const action = new cwActions.SnsAction(this.topic);
     const alarms: Record<string, cloudwatch.Alarm> = {};
     const add = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
@@ -176,7 +211,7 @@ export class GuardAlarms extends Construct {
       alarms[alarmId] = alarm;
     };
     for (const name of FUNCTION_NAMES) {
-      add(`${props.functionIds[name]}Errors`, {
+      add(`${FUNCTION_SPECS[name].id}Errors`, {
         alarmDescription: `Budget Guard ${name} failed (Lambda Errors >= 1 in 5 minutes)`,
         metric: props.functions[name].metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
         threshold: 1,
@@ -191,7 +226,7 @@ export class GuardAlarms extends Construct {
     // due, and absent altogether when no budget is watched), free, and with no code of the watcher
     // to trust. No datapoint at all is the stopped case, so missing data breaches. A watcher that
     // runs but fails is the Errors alarm's.
-    const heartbeat = heartbeatMinutes(props.spendWatcherRate);
+    const heartbeat = heartbeatMinutes(props.spendWatcherSchedule.expressionString);
     add('SpendWatcherStopped', {
       alarmDescription: `Budget Guard spend-watcher has not run for ${heartbeat} minutes (no Lambda Invocations): spend is not being watched`,
       metric: props.functions['spend-watcher'].metricInvocations({ period: Duration.minutes(heartbeat), statistic: 'Sum' }),
@@ -239,7 +274,7 @@ export class GuardAlarms extends Construct {
       alarmDescription:
         'Budget Guard: Bedrock prices of models the policy uses changed by more than 1% in the AWS Price List; estimates and the spend watcher price with the old figures (run budget-guard prices refresh --write policies/prices.yaml, review, deploy)',
       metric: new cloudwatch.Metric({
-        namespace: props.metricsNamespace,
+        namespace: METRICS_NAMESPACE,
         metricName: 'PriceChanges',
         period: Duration.days(1),
         statistic: 'Maximum',
@@ -249,6 +284,6 @@ export class GuardAlarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.alarms = alarms;
+    return alarms;
   }
 }

@@ -1,6 +1,8 @@
 import { Validations, type App } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { BudgetGuardStack } from './budget-guard-stack';
+import { parseSchedule } from './schedules';
 
 /** Context values arrive as JSON from cdk.json and as strings from `-c key=value`. */
 function boolContext(app: App, key: string, fallback: boolean): boolean {
@@ -26,6 +28,15 @@ function numberContext(app: App, key: string, fallback: number): number {
     throw new Error(`context ${key}: expected an integer, got ${JSON.stringify(v)}`);
   }
   return n;
+}
+
+/** A number of days CloudWatch Logs allows as a retention. */
+export function retentionDays(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
+  if (!allowed.includes(days)) {
+    throw new Error(`logRetentionDays ${days}: CloudWatch Logs allows ${allowed.sort((a, b) => a - b).join(', ')}`);
+  }
+  return days as logs.RetentionDays;
 }
 
 /** Context key that tells CDK which stacks to bundle; `[]` means none. */
@@ -58,9 +69,9 @@ export function buildApp(app: App): BudgetGuardStack {
     description: 'Budget Guard: Amazon Bedrock spend guard (budgets, alerts, routing flags)',
     ...(account !== undefined && region !== undefined ? { env: { account, region } } : {}),
     policyDir: stringContext(app, 'policyDir', '../policies'),
-    createSecrets: boolContext(app, 'createSecrets', true),
-    spendWatcherRate: stringContext(app, 'spendWatcherRate', '1 minute'),
-    logRetentionDays: numberContext(app, 'logRetentionDays', 30),
+    createSlackSecrets: boolContext(app, 'createSecrets', true),
+    spendWatcherSchedule: parseSchedule(stringContext(app, 'spendWatcherRate', '1 minute')),
+    logRetention: retentionDays(numberContext(app, 'logRetentionDays', 30)),
     cargoProfile: stringContext(app, 'cargoProfile', 'release'),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

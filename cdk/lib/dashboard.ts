@@ -1,20 +1,21 @@
+// The guard's CloudWatch dashboard: Bedrock usage by model, each watched budget's estimated spend,
+// each route's ladder step, and the guard's own health.
+
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { FUNCTION_NAMES, type FunctionName } from './iam';
+import { DEFAULT_PERIOD as PERIOD, estimatedSpendMetric, routeStepMetric } from './metrics';
 import type { ExportedPolicy } from './policy';
 
-export interface DashboardProps {
+export interface GuardDashboardProps {
   readonly dashboardName: string;
   readonly policy: ExportedPolicy;
   readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
   readonly deadLetterQueue: sqs.IQueue;
-  readonly metricsNamespace: string;
 }
-
-const PERIOD = Duration.minutes(5);
 
 /**
  * The `RouteStep` value of a route at the top of its ladder: the alert handler publishes 1-based
@@ -32,13 +33,20 @@ function bedrockByModel(metricName: string, label: string): cloudwatch.MathExpre
   });
 }
 
-export function buildDashboard(scope: Construct, id: string, props: DashboardProps): cloudwatch.Dashboard {
-  const { policy, metricsNamespace } = props;
+/**
+ * A Dashboard itself rather than a construct holding one, so its resource keeps the path (and the
+ * logical id) the dashboard had before the guard became a construct.
+ */
+export class GuardDashboard extends cloudwatch.Dashboard {
+  constructor(scope: Construct, id: string, props: GuardDashboardProps) {
+    super(scope, id, { dashboardName: props.dashboardName, defaultInterval: Duration.days(7) });
+    addWidgets(this, props);
+  }
+}
+
+function addWidgets(dashboard: cloudwatch.Dashboard, props: GuardDashboardProps): void {
+  const { policy } = props;
   const currency = policy.settings.currency;
-  const dashboard = new cloudwatch.Dashboard(scope, id, {
-    dashboardName: props.dashboardName,
-    defaultInterval: Duration.days(7),
-  });
 
   // Bedrock usage, by model.
   dashboard.addWidgets(
@@ -75,14 +83,7 @@ export function buildDashboard(scope: Construct, id: string, props: DashboardPro
         new cloudwatch.GraphWidget({
           title: `${key}: estimated spend vs ${b.amount} ${currency} (${b.period})`,
           left: [
-            new cloudwatch.Metric({
-              namespace: metricsNamespace,
-              metricName: 'EstimatedSpend',
-              dimensionsMap: { Budget: b.name },
-              statistic: 'Maximum',
-              period: PERIOD,
-              label: b.name,
-            }),
+            estimatedSpendMetric(b.name, { label: b.name }),
           ],
           leftAnnotations: [{ value: b.amount, label: `budget ${b.amount} ${currency}`, color: cloudwatch.Color.RED }],
           leftYAxis: { min: 0, label: currency, showUnits: false },
@@ -97,17 +98,7 @@ export function buildDashboard(scope: Construct, id: string, props: DashboardPro
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: `Route ladder step (${ROUTE_STEP_TOP} = first choice)`,
-        left: routes.map(
-          (route) =>
-            new cloudwatch.Metric({
-              namespace: metricsNamespace,
-              metricName: 'RouteStep',
-              dimensionsMap: { Route: route },
-              statistic: 'Maximum',
-              period: PERIOD,
-              label: route,
-            }),
-        ),
+        left: routes.map((route) => routeStepMetric(route, { label: route })),
         leftYAxis: { min: ROUTE_STEP_TOP, showUnits: false },
         width: 24,
       }),
@@ -135,5 +126,4 @@ export function buildDashboard(scope: Construct, id: string, props: DashboardPro
       width: 12,
     }),
   );
-  return dashboard;
 }

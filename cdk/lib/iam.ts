@@ -14,6 +14,7 @@ export const RESOURCE_KINDS = [
   'alerts-topic',
   'notify-topic',
   'slack-secrets',
+  'budget-action-role',
   'metrics-namespace',
   'any',
 ] as const;
@@ -94,6 +95,11 @@ export interface ResourceContext {
   readonly notifyTopicArn: string;
   readonly slackSecretNames: readonly string[];
   readonly metricsNamespace: string;
+  /**
+   * The role AWS Budgets assumes to apply the policy's deny actions; absent when no threshold
+   * denies, and then no such role exists and nothing is granted on it.
+   */
+  readonly budgetActionRoleArn?: string;
 }
 
 export interface StatementSpec {
@@ -149,6 +155,13 @@ export function resourcesFor(
         resources: [...ctx.slackSecretNames]
           .sort()
           .map((n) => `arn:${ctx.partition}:secretsmanager:${ctx.region}:${ctx.account}:secret:${n}-??????`),
+      };
+    case 'budget-action-role':
+      if (ctx.budgetActionRoleArn === undefined) return undefined;
+      // The provisioner hands the role to Budgets when it creates an action, and to nothing else.
+      return {
+        resources: [ctx.budgetActionRoleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'budgets.amazonaws.com' } },
       };
     case 'metrics-namespace':
       return {
@@ -219,7 +232,8 @@ export const WILDCARD_REASONS: Readonly<Record<ResourceKind, string>> = {
   'notify-topic': 'The notify topic ARN has no wildcard.',
   'slack-secrets':
     'Secrets Manager ARNs end in a random 6-character suffix; -?????? matches exactly the named secret and nothing longer.',
+  'budget-action-role': 'The budget action role ARN has no wildcard.',
   'metrics-namespace':
     'cloudwatch:PutMetricData has no resource-level permissions; the cloudwatch:namespace condition limits it to the BudgetGuard namespace.',
-  any: 'These actions (per budget-guard iam-actions, e.g. cloudwatch:GetMetricData) support no resource-level permissions, so IAM requires Resource *.',
+  any: 'These actions (per budget-guard iam-actions, e.g. cloudwatch:GetMetricData, pricing:GetProducts, budgets:DescribeBudgetActionsForAccount) support no resource-level permissions, so IAM requires Resource *.',
 };

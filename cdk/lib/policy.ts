@@ -49,6 +49,11 @@ export interface ExportedPolicy {
   readonly channels: Readonly<Record<string, Channel>>;
   readonly routes: Readonly<Record<string, Route>>;
   readonly budgets: Readonly<Record<string, Budget>>;
+  /**
+   * The IAM roles some threshold's `deny:` names (sorted, unique): AWS Budgets attaches the
+   * guard's deny-Bedrock policy to them when the threshold is crossed. Empty when none does.
+   */
+  readonly deny_roles: readonly string[];
 }
 
 function fail(what: string): never {
@@ -69,6 +74,9 @@ function stringList(v: unknown, where: string): string[] {
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(`${where} is not a list of strings`);
   return v as string[];
 }
+
+/** IAM's rule for a role name (no path): 1 to 64 of letters, digits and `+=,.@_-`. */
+const IAM_ROLE_NAME = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
 
 /** Checks the shape of `budget-guard export` output, so a contract change fails loudly at synth. */
 export function parseExportedPolicy(raw: unknown): ExportedPolicy {
@@ -146,7 +154,13 @@ export function parseExportedPolicy(raw: unknown): ExportedPolicy {
       watch: b.watch !== false,
     };
   }
-  return { settings, channels, routes, budgets };
+  // Checked rather than trusted: these names become IAM resources in the budget action role.
+  const denyRoles = stringList(raw.deny_roles, 'deny_roles');
+  for (const [i, name] of denyRoles.entries()) {
+    if (!IAM_ROLE_NAME.test(name)) fail(`deny_roles[${i}] "${name}" is not an IAM role name`);
+    if (i > 0 && !(denyRoles[i - 1]! < name)) fail('deny_roles is not sorted and unique');
+  }
+  return { settings, channels, routes, budgets, deny_roles: denyRoles };
 }
 
 /** The names of the Secrets Manager secrets that hold the Slack webhook URLs, sorted, unique. */

@@ -53,8 +53,8 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
   let s: Synthesized;
   let resources: Record<string, Json>;
   const ofType = (type: string): Array<[string, Json]> => Object.entries(resources).filter(([, r]) => r.Type === type);
-  const alarmsTopic = () => ({ Ref: idOf(s, s.stack.alarms.topic) });
-  const fnRef = (name: 'provisioner' | 'alert-handler' | 'spend-watcher') => ({ Ref: idOf(s, s.stack.functions[name]) });
+  const alarmsTopic = () => ({ Ref: idOf(s, s.stack.guard.alarms.topic) });
+  const fnRef = (name: 'provisioner' | 'alert-handler' | 'spend-watcher') => ({ Ref: idOf(s, s.stack.guard.functions[name]) });
 
   beforeAll(() => {
     s = synth();
@@ -66,7 +66,7 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
     expect(alarms).toHaveLength(8);
     for (const a of alarms) {
       expect(a.AlarmActions).toEqual([alarmsTopic()]);
-      expect(JSON.stringify(a)).not.toContain(idOf(s, s.stack.notifyTopic));
+      expect(JSON.stringify(a)).not.toContain(idOf(s, s.stack.guard.notifyTopic));
     }
   });
 
@@ -103,7 +103,7 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
   });
 
   it('fire when the spend watcher has not run for 15 minutes, missing data breaching', () => {
-    const a = resources[idOf(s, s.stack.alarms.alarms.SpendWatcherStopped!)]!.Properties as Json;
+    const a = resources[idOf(s, s.stack.guard.alarms.alarms.SpendWatcherStopped!)]!.Properties as Json;
     expect(a).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'Invocations',
@@ -120,12 +120,12 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
 
   it('follow a slower spend-watcher schedule', () => {
     const slow = synth({ spendWatcherRate: '10 minutes' });
-    const a = resourcesOf(slow)[idOf(slow, slow.stack.alarms.alarms.SpendWatcherStopped!)]!.Properties as Json;
+    const a = resourcesOf(slow)[idOf(slow, slow.stack.guard.alarms.alarms.SpendWatcherStopped!)]!.Properties as Json;
     expect(a.Period).toBe(1800);
   });
 
   it('fire on sustained alert-handler throttles and on old events', () => {
-    const throttles = resources[idOf(s, s.stack.alarms.alarms.AlertHandlerThrottled!)]!.Properties as Json;
+    const throttles = resources[idOf(s, s.stack.guard.alarms.alarms.AlertHandlerThrottled!)]!.Properties as Json;
     expect(throttles).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'Throttles',
@@ -138,7 +138,7 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
       TreatMissingData: 'notBreaching',
       AlarmActions: [alarmsTopic()],
     });
-    const age = resources[idOf(s, s.stack.alarms.alarms.AlertHandlerEventAge!)]!.Properties as Json;
+    const age = resources[idOf(s, s.stack.guard.alarms.alarms.AlertHandlerEventAge!)]!.Properties as Json;
     expect(age).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'AsyncEventAge',
@@ -151,20 +151,20 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
   });
 
   it('fire when the dead-letter queue holds a message', () => {
-    const a = resources[idOf(s, s.stack.alarms.alarms.DeadLetterQueueDepth!)]!.Properties as Json;
+    const a = resources[idOf(s, s.stack.guard.alarms.alarms.DeadLetterQueueDepth!)]!.Properties as Json;
     expect(a).toMatchObject({
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf(s, s.stack.deadLetterQueue), 'QueueName'] } }],
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [idOf(s, s.stack.guard.deadLetterQueue), 'QueueName'] } }],
       Threshold: 1,
       AlarmActions: [alarmsTopic()],
     });
   });
 
   it('the alarms topic is encrypted with a key CloudWatch may use, and only this account’s alarms publish', () => {
-    const topic = resources[idOf(s, s.stack.alarms.topic)]!;
-    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [idOf(s, s.stack.alarms.key), 'Arn'] });
-    const key = resources[idOf(s, s.stack.alarms.key)]!;
+    const topic = resources[idOf(s, s.stack.guard.alarms.topic)]!;
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [idOf(s, s.stack.guard.alarms.key!), 'Arn'] });
+    const key = resources[idOf(s, s.stack.guard.alarms.key!)]!;
     expect(key.Properties.EnableKeyRotation).toBe(true);
     expect(key.Properties.KeyPolicy.Statement).toContainEqual(
       expect.objectContaining({
@@ -173,7 +173,7 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
         Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
       }),
     );
-    const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === idOf(s, s.stack.alarms.topic))!;
+    const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === idOf(s, s.stack.guard.alarms.topic))!;
     const statements = policy.Properties.PolicyDocument.Statement as Json[];
     const allow = statements.find((st) => st.Sid === 'AllowServiceToPublish')!;
     expect(allow).toMatchObject({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: alarmsTopic() });
@@ -188,14 +188,14 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
   });
 
   it('the notify topic no longer lets CloudWatch publish', () => {
-    const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === idOf(s, s.stack.notifyTopic))!;
+    const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === idOf(s, s.stack.guard.notifyTopic))!;
     expect(JSON.stringify(policy.Properties.PolicyDocument)).not.toContain('cloudwatch.amazonaws.com');
   });
 
   it("subscribes the alarm channels' addresses, unfiltered, to the alarms topic alone", () => {
     const subs = ofType('AWS::SNS::Subscription').map(([, r]) => r.Properties as Json);
-    const onAlarms = subs.filter((p) => p.TopicArn.Ref === idOf(s, s.stack.alarms.topic));
-    const model = s.stack.policy.model;
+    const onAlarms = subs.filter((p) => p.TopicArn.Ref === idOf(s, s.stack.guard.alarms.topic));
+    const model = s.stack.guard.policy.model;
     const expected = model.settings.alarms.flatMap((c) => {
       const ch = model.channels[c]!;
       return 'email' in ch ? [...ch.email.addresses] : [];
@@ -208,13 +208,13 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
       expect(p.FilterPolicyScope).toBeUndefined();
     }
     // The notify topic's email subscriptions are the provisioner's, with filters; CDK makes none.
-    expect(subs.filter((p) => p.TopicArn.Ref === idOf(s, s.stack.notifyTopic))).toEqual([]);
+    expect(subs.filter((p) => p.TopicArn.Ref === idOf(s, s.stack.guard.notifyTopic))).toEqual([]);
   });
 
   it('names the alarms topic and the dead-letter queue in the outputs', () => {
     const outputs = s.template.toJSON().Outputs as Json;
     expect(outputs.AlarmsTopicArn.Value).toEqual(alarmsTopic());
-    expect(outputs.DeadLetterQueueUrl.Value).toEqual({ Ref: idOf(s, s.stack.deadLetterQueue) });
+    expect(outputs.DeadLetterQueueUrl.Value).toEqual({ Ref: idOf(s, s.stack.guard.deadLetterQueue) });
   });
 
   it('reach a Slack channel through AWS Chatbot, subscribed to the alarms topic, with no power in AWS', () => {
@@ -226,7 +226,7 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
     expect(cfg).toMatchObject({
       SlackWorkspaceId: 'T0123ABCDE',
       SlackChannelId: 'C0123ABCDE',
-      SnsTopicArns: [{ Ref: idOf(withSlack, withSlack.stack.alarms.topic) }],
+      SnsTopicArns: [{ Ref: idOf(withSlack, withSlack.stack.guard.alarms.topic) }],
     });
     expect(cfg.ConfigurationName).toBe(`${withSlack.stack.stackName}-alarms-platform-alerts`);
     // The guardrail denies everything: the channel only receives.
@@ -242,8 +242,8 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
   it('with no alarm channel: no subscription, and validate warns at synth', () => {
     const none = synth({ policyDir: policyWithAlarms('', false) });
     const r = resourcesOf(none);
-    const subs = Object.values(r).filter((x) => x.Type === 'AWS::SNS::Subscription' && x.Properties.TopicArn.Ref === idOf(none, none.stack.alarms.topic));
+    const subs = Object.values(r).filter((x) => x.Type === 'AWS::SNS::Subscription' && x.Properties.TopicArn.Ref === idOf(none, none.stack.guard.alarms.topic));
     expect(subs).toEqual([]);
-    expect(none.stack.policy.validateOutput).toMatch(/warning: .*settings\.alarms.*reach nobody/);
+    expect(none.stack.guard.policy.validateOutput).toMatch(/warning: .*settings\.alarms.*reach nobody/);
   });
 });

@@ -54,7 +54,7 @@ describe.skipIf(!cli.ok)('bundling with cargo-lambda (slow)', () => {
   });
 
   it.each(FUNCTION_NAMES)('%s: the asset holds an aarch64 ELF bootstrap', (name) => {
-    const fn = s.stack.functions[name];
+    const fn = s.stack.guard.functions[name];
     const logicalId = s.stack.getLogicalId(fn.node.defaultChild as never);
     const template = JSON.parse(readFileSync(path.join(s.outdir, s.stack.templateFile), 'utf8')) as {
       Resources: Record<string, { Metadata: Record<string, string> }>;

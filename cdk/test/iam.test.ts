@@ -118,6 +118,37 @@ describe('resourcesFor', () => {
     });
   });
 
+  it('maps the budget action role to its ARN, passed to AWS Budgets only, and to nothing when no threshold denies', () => {
+    const roleArn = 'arn:aws:iam::123456789012:role/BudgetActionRole';
+    expect(resourcesFor('budget-action-role', { ...ctx, budgetActionRoleArn: roleArn })).toEqual({
+      resources: [roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'budgets.amazonaws.com' } },
+    });
+    expect(resourcesFor('budget-action-role', ctx)).toBeUndefined();
+  });
+
+  it('drops the PassRole grant when there is no action role, and keeps the rest of the list', () => {
+    const raw = {
+      provisioner: [
+        { actions: ['iam:PassRole'], resource: 'budget-action-role' },
+        { actions: ['budgets:CreateBudgetAction', 'budgets:ViewBudget'], resource: 'owned-budgets' },
+        { actions: ['budgets:DescribeBudgetActionsForAccount'], resource: 'any' },
+      ],
+      'alert-handler': [],
+      'spend-watcher': [],
+    };
+    const grants = parseIamActions(raw).provisioner;
+    expect(statementsFor(grants, ctx).map((st) => st.kind)).toEqual(['owned-budgets', 'any']);
+    const withRole = statementsFor(grants, { ...ctx, budgetActionRoleArn: 'arn:aws:iam::123456789012:role/R' });
+    expect(withRole.find((st) => st.kind === 'budget-action-role')).toEqual({
+      sid: 'BudgetGuardBudgetActionRole',
+      kind: 'budget-action-role',
+      actions: ['iam:PassRole'],
+      resources: ['arn:aws:iam::123456789012:role/R'],
+      conditions: { StringEquals: { 'iam:PassedToService': 'budgets.amazonaws.com' } },
+    });
+  });
+
   it('gives "any" the wildcard resource', () => {
     expect(resourcesFor('any', ctx)).toEqual({ resources: ['*'] });
   });
@@ -232,5 +263,16 @@ describe('parseExportedPolicy', () => {
     const raw = JSON.parse(JSON.stringify(fixture('export.sample.json'))) as { settings: Record<string, unknown> };
     delete raw.settings.alarms;
     expect(() => parseExportedPolicy(raw)).toThrow(/settings\.alarms/);
+  });
+
+  it('reads deny_roles, and requires them sorted, unique IAM role names', () => {
+    expect(policy.deny_roles).toEqual([]);
+    const withRoles = (roles: unknown) => ({ ...(fixture('export.sample.json') as object), deny_roles: roles });
+    expect(parseExportedPolicy(withRoles(['batch-jobs', 'chatbot-app'])).deny_roles).toEqual(['batch-jobs', 'chatbot-app']);
+    expect(() => parseExportedPolicy(withRoles(undefined))).toThrow(/deny_roles is not a list/);
+    expect(() => parseExportedPolicy(withRoles('chatbot-app'))).toThrow(/deny_roles is not a list/);
+    expect(() => parseExportedPolicy(withRoles(['chatbot-app', 'batch-jobs']))).toThrow(/sorted and unique/);
+    expect(() => parseExportedPolicy(withRoles(['a', 'a']))).toThrow(/sorted and unique/);
+    expect(() => parseExportedPolicy(withRoles(['role/with-path']))).toThrow(/not an IAM role name/);
   });
 });

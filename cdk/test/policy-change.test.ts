@@ -37,8 +37,8 @@ describe.skipIf(!cli.ok)('policy changes (real CLI)', () => {
 
     const a = customResourceProps(before);
     const b = customResourceProps(after);
-    expect(a.PolicySha256).toBe(before.stack.policy.sha256);
-    expect(b.PolicySha256).toBe(after.stack.policy.sha256);
+    expect(a.PolicySha256).toBe(before.stack.guard.policy.sha256);
+    expect(b.PolicySha256).toBe(after.stack.guard.policy.sha256);
     expect(b.PolicySha256).not.toBe(a.PolicySha256);
 
     const layerKey = (s: ReturnType<typeof synth>) =>
@@ -56,7 +56,7 @@ describe.skipIf(!cli.ok)('policy changes (real CLI)', () => {
     writeFileSync(file!, readFileSync(file!, 'utf8').replace(/^settings:\n/m, 'settings:\n  owner: team-ml-guard\n'));
     const after = synth({ policyDir: dir });
     expect(outputs(after).Owner!.Value).toBe('team-ml-guard');
-    expect(after.stack.policy.model.settings.owner).toBe('team-ml-guard');
+    expect(after.stack.guard.policy.model.settings.owner).toBe('team-ml-guard');
   });
 
   it('the same policy in another directory gives the same PolicySha256 (the hash is of the files, not the path)', () => {

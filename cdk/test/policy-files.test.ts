@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSchedule } from '../lib/budget-guard-stack';
+import { parseSchedule } from '../lib/schedules';
 import { CliError, PolicyValidationError, resolveCli, validatePolicy } from '../lib/cli';
 import { policyFiles, policySha256, stagePolicyLayer } from '../lib/policy';
 import { tempDir } from './helpers';

@@ -28,8 +28,8 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
     const child = (c as { node: { defaultChild: unknown } }).node.defaultChild ?? c;
     return s.stack.getLogicalId(child as never);
   };
-  const fnId = (name: FunctionName) => logicalId(s.stack.functions[name]);
-  const roleId = (name: FunctionName) => logicalId(s.stack.roles[name]);
+  const fnId = (name: FunctionName) => logicalId(s.stack.guard.functions[name]);
+  const roleId = (name: FunctionName) => logicalId(s.stack.guard.roles[name]);
 
   beforeAll(() => {
     s = synth();
@@ -47,7 +47,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
         // The asset is the Cargo workspace, bundled by cargo-lambda (skipped here, so not built).
         expect(fn.Metadata['aws:asset:path']).toBe(path.resolve(__dirname, '..', '..'));
         expect(fn.Metadata['aws:asset:is-bundled']).toBe(true);
-        expect(logicalId(s.stack.functions[name])).toMatch(new RegExp(`^${LOGICAL_PREFIX[name]}`));
+        expect(logicalId(s.stack.guard.functions[name])).toMatch(new RegExp(`^${LOGICAL_PREFIX[name]}`));
       }
     });
 
@@ -68,15 +68,15 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
     });
 
     it('get the policy layer and the environment', () => {
-      const layerId = logicalId(s.stack.policyLayer);
+      const layerId = logicalId(s.stack.guard.policyLayer);
       for (const name of FUNCTION_NAMES) {
         const props = resources[fnId(name)]!.Properties;
         expect(props.Layers).toEqual([{ Ref: layerId }]);
         expect(props.Environment.Variables).toEqual({
           BUDGET_GUARD_POLICY_DIR: '/opt/policy',
-          BUDGET_GUARD_POLICY_SHA256: s.stack.policy.sha256,
-          BUDGET_GUARD_ALERTS_TOPIC_ARN: { Ref: logicalId(s.stack.alertsTopic) },
-          BUDGET_GUARD_NOTIFY_TOPIC_ARN: { Ref: logicalId(s.stack.notifyTopic) },
+          BUDGET_GUARD_POLICY_SHA256: s.stack.guard.policy.sha256,
+          BUDGET_GUARD_ALERTS_TOPIC_ARN: { Ref: logicalId(s.stack.guard.alertsTopic) },
+          BUDGET_GUARD_NOTIFY_TOPIC_ARN: { Ref: logicalId(s.stack.guard.notifyTopic) },
           BUDGET_GUARD_METRICS_NAMESPACE: 'BudgetGuard',
           // The provisioner alone: the owner of its budgets, and the stack whose Delete it obeys.
           ...(name === 'provisioner'
@@ -93,7 +93,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
     });
 
     it('send failed async invocations to the encrypted dead-letter queue', () => {
-      const dlq = logicalId(s.stack.deadLetterQueue);
+      const dlq = logicalId(s.stack.guard.deadLetterQueue);
       const configs = ofType('AWS::Lambda::EventInvokeConfig');
       expect(configs).toHaveLength(3);
       for (const name of FUNCTION_NAMES) {
@@ -111,16 +111,16 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       expect(layer.Properties.CompatibleArchitectures).toEqual(['arm64']);
       const assetDir = path.join(s.outdir, layer.Metadata['aws:asset:path'] as string);
       expect(readdirSync(assetDir)).toEqual(['policy']);
-      expect(readdirSync(path.join(assetDir, 'policy'))).toEqual([...s.stack.policy.files]);
-      for (const f of s.stack.policy.files) {
-        expect(readFileSync(path.join(assetDir, 'policy', f))).toEqual(readFileSync(path.join(s.stack.policy.dir, f)));
+      expect(readdirSync(path.join(assetDir, 'policy'))).toEqual([...s.stack.guard.policy.files]);
+      for (const f of s.stack.guard.policy.files) {
+        expect(readFileSync(path.join(assetDir, 'policy', f))).toEqual(readFileSync(path.join(s.stack.guard.policy.dir, f)));
       }
     });
   });
 
   describe('alerts topic', () => {
     it('is encrypted with a rotating customer managed key that AWS Budgets may use', () => {
-      const topic = resources[logicalId(s.stack.alertsTopic)]!;
+      const topic = resources[logicalId(s.stack.guard.alertsTopic)]!;
       const keyId = topic.Properties.KmsMasterKeyId['Fn::GetAtt'][0] as string;
       const key = resources[keyId]!;
       expect(key.Type).toBe('AWS::KMS::Key');
@@ -136,10 +136,10 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
     });
 
     it('lets only AWS Budgets (this account) and the publishers budget-guard iam-actions names publish, over TLS', () => {
-      const topicId = logicalId(s.stack.alertsTopic);
+      const topicId = logicalId(s.stack.guard.alertsTopic);
       const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === topicId)!;
       const statements = policy.Properties.PolicyDocument.Statement as Json[];
-      const publishers = topicPublishers(s.stack.policy.iam, 'alerts-topic');
+      const publishers = topicPublishers(s.stack.guard.policy.iam, 'alerts-topic');
       const publisherArns = publishers.map((fn) => ({ 'Fn::GetAtt': [roleId(fn), 'Arn'] }));
       const allows = statements.filter((st) => st.Effect === 'Allow');
       expect(allows).toHaveLength(publishers.length > 0 ? 2 : 1);
@@ -181,8 +181,8 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
     });
 
     it('names the spend watcher as the one guard publisher (per budget-guard iam-actions)', () => {
-      const publishers = topicPublishers(s.stack.policy.iam, 'alerts-topic');
-      if (s.stack.policy.iam['spend-watcher'].length === 0) {
+      const publishers = topicPublishers(s.stack.guard.policy.iam, 'alerts-topic');
+      if (s.stack.guard.policy.iam['spend-watcher'].length === 0) {
         // The spend watcher's adapters have not declared their needs yet.
         process.stderr.write('NOTE: budget-guard iam-actions lists nothing for spend-watcher yet; it cannot publish alerts\n');
         expect(publishers).toEqual([]);
@@ -194,19 +194,19 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
     it('is subscribed by the alert handler, with a dead-letter queue for delivery failures', () => {
       s.template.hasResourceProperties('AWS::SNS::Subscription', {
         Protocol: 'lambda',
-        TopicArn: { Ref: logicalId(s.stack.alertsTopic) },
+        TopicArn: { Ref: logicalId(s.stack.guard.alertsTopic) },
         Endpoint: { 'Fn::GetAtt': [fnId('alert-handler'), 'Arn'] },
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(s.stack.deadLetterQueue), 'Arn'] } },
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(s.stack.guard.deadLetterQueue), 'Arn'] } },
       });
     });
   });
 
   describe('notify topic', () => {
     it('is encrypted, TLS only, and has no subscription made by CDK', () => {
-      const topic = resources[logicalId(s.stack.notifyTopic)]!;
+      const topic = resources[logicalId(s.stack.guard.notifyTopic)]!;
       expect(topic.Properties.KmsMasterKeyId).toBeDefined();
-      expect(ofType('AWS::SNS::Subscription').filter(([, sub]) => sub.Properties.TopicArn.Ref === logicalId(s.stack.notifyTopic))).toEqual([]);
-      const topicId = logicalId(s.stack.notifyTopic);
+      expect(ofType('AWS::SNS::Subscription').filter(([, sub]) => sub.Properties.TopicArn.Ref === logicalId(s.stack.guard.notifyTopic))).toEqual([]);
+      const topicId = logicalId(s.stack.guard.notifyTopic);
       const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === topicId)!;
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -214,10 +214,10 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
     });
 
     it('lets only the alert handler publish', () => {
-      const topicId = logicalId(s.stack.notifyTopic);
+      const topicId = logicalId(s.stack.guard.notifyTopic);
       const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === topicId)!;
       const statements = policy.Properties.PolicyDocument.Statement as Json[];
-      expect(topicPublishers(s.stack.policy.iam, 'notify-topic')).toEqual(['alert-handler']);
+      expect(topicPublishers(s.stack.guard.policy.iam, 'notify-topic')).toEqual(['alert-handler']);
       const handlerArn = { 'Fn::GetAtt': [roleId('alert-handler'), 'Arn'] };
       const allows = statements.filter((st) => st.Effect === 'Allow');
       expect(allows).toEqual([expect.objectContaining({ Action: 'sns:Publish', Principal: { AWS: handlerArn } })]);
@@ -245,13 +245,13 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
     it('go to the alarms topic, never the notify topic (see alarms.test.ts for each alarm)', () => {
       const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties as Json);
       expect(alarms.length).toBeGreaterThan(0);
-      for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: logicalId(s.stack.alarms.topic) }]);
+      for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: logicalId(s.stack.guard.alarms.topic) }]);
     });
   });
 
   describe('Slack webhook secrets', () => {
     it('are created for each secret the policy names, with no value', () => {
-      const names = slackSecretNames(s.stack.policy.model);
+      const names = slackSecretNames(s.stack.guard.policy.model);
       expect(names.length).toBeGreaterThan(0);
       const secrets = ofType('AWS::SecretsManager::Secret').map(([, r]) => r.Properties as Json);
       expect(secrets.map((p) => p.Name).sort()).toEqual(names);
@@ -265,11 +265,11 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       const other = synth({ createSecrets: 'false' });
       other.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
       // Whoever budget-guard iam-actions says reads them still may, by name.
-      const reader = FUNCTION_NAMES.find((fn) => other.stack.policy.iam[fn].some((g) => g.resource === 'slack-secrets'));
+      const reader = FUNCTION_NAMES.find((fn) => other.stack.guard.policy.iam[fn].some((g) => g.resource === 'slack-secrets'));
       if (!reader) return;
-      const role = other.stack.roles[reader];
+      const role = other.stack.guard.roles[reader];
       const policy = other.template.toJSON().Resources[other.stack.getLogicalId(role.node.findChild('DefaultPolicy').node.defaultChild as never)];
-      expect(JSON.stringify(policy)).toContain(`:secret:${slackSecretNames(other.stack.policy.model)[0]}-??????`);
+      expect(JSON.stringify(policy)).toContain(`:secret:${slackSecretNames(other.stack.guard.policy.model)[0]}-??????`);
     });
 
     it('leave no webhook URL or secret value anywhere in the cloud assembly', () => {
@@ -294,12 +294,12 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       s.template.hasResource('Custom::BudgetGuardPolicy', {
         Properties: {
           ServiceToken: { 'Fn::GetAtt': [fnId('provisioner'), 'Arn'] },
-          PolicySha256: s.stack.policy.sha256,
-          AlertsTopicArn: { Ref: logicalId(s.stack.alertsTopic) },
-          NotifyTopicArn: { Ref: logicalId(s.stack.notifyTopic) },
+          PolicySha256: s.stack.guard.policy.sha256,
+          AlertsTopicArn: { Ref: logicalId(s.stack.guard.alertsTopic) },
+          NotifyTopicArn: { Ref: logicalId(s.stack.guard.notifyTopic) },
         },
       });
-      expect(s.stack.policy.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(s.stack.guard.policy.sha256).toMatch(/^[0-9a-f]{64}$/);
     });
   });
 
@@ -362,12 +362,12 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       partition: 'PARTITION',
       region: 'REGION',
       account: 'ACCOUNT',
-      budgetPrefix: synthd.stack.policy.model.settings.budget_prefix,
-      flagsPath: synthd.stack.policy.model.settings.flags_path,
-      statePath: synthd.stack.policy.model.settings.state_path,
-      alertsTopicArn: `REF:${stack.getLogicalId(synthd.stack.alertsTopic.node.defaultChild as never)}`,
-      notifyTopicArn: `REF:${stack.getLogicalId(synthd.stack.notifyTopic.node.defaultChild as never)}`,
-      slackSecretNames: slackSecretNames(synthd.stack.policy.model),
+      budgetPrefix: synthd.stack.guard.policy.model.settings.budget_prefix,
+      flagsPath: synthd.stack.guard.policy.model.settings.flags_path,
+      statePath: synthd.stack.guard.policy.model.settings.state_path,
+      alertsTopicArn: `REF:${stack.getLogicalId(synthd.stack.guard.alertsTopic.node.defaultChild as never)}`,
+      notifyTopicArn: `REF:${stack.getLogicalId(synthd.stack.guard.notifyTopic.node.defaultChild as never)}`,
+      slackSecretNames: slackSecretNames(synthd.stack.guard.policy.model),
       metricsNamespace: 'BudgetGuard',
     });
     /** Renders a resolved IAM resource back to a comparable string. */
@@ -382,7 +382,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       return JSON.stringify(v);
     };
     const statementsOf = (name: FunctionName): Json[] => {
-      const policy = s.stack.roles[name].node.findChild('DefaultPolicy').node.defaultChild;
+      const policy = s.stack.guard.roles[name].node.findChild('DefaultPolicy').node.defaultChild;
       return resources[s.stack.getLogicalId(policy as never)]!.Properties.PolicyDocument.Statement as Json[];
     };
     const arr = <T,>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
@@ -391,7 +391,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
       const ctx = ctxFor(s.stack, s);
       for (const name of FUNCTION_NAMES) {
         const actual = statementsOf(name);
-        for (const want of statementsFor(s.stack.policy.iam[name], ctx)) {
+        for (const want of statementsFor(s.stack.guard.policy.iam[name], ctx)) {
           const got = actual.find((st) => st.Sid === want.sid);
           expect(got, `${name} ${want.sid}`).toBeDefined();
           expect(arr(got!.Action as string | string[]).sort()).toEqual([...want.actions].sort());
@@ -413,7 +413,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
         'kms:Decrypt',
       ]);
       for (const name of FUNCTION_NAMES) {
-        const listed = new Set(s.stack.policy.iam[name].flatMap((g) => g.actions));
+        const listed = new Set(s.stack.guard.policy.iam[name].flatMap((g) => g.actions));
         for (const st of statementsOf(name)) {
           for (const a of arr(st.Action as string | string[])) {
             expect(listed.has(a) || infra.has(a), `${name}: ${a}`).toBe(true);
@@ -428,7 +428,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
 
     it('narrows owned budgets to the prefix and parameters to the policy paths', () => {
       const all = FUNCTION_NAMES.flatMap((n) => statementsOf(n)).flatMap((st) => arr(st.Resource).map(flat));
-      const { budget_prefix: prefix } = s.stack.policy.model.settings;
+      const { budget_prefix: prefix } = s.stack.guard.policy.model.settings;
       for (const r of all.filter((x) => x.includes(':budgets:'))) expect(r).toBe(`arn:PARTITION:budgets::ACCOUNT:budget/${prefix}*`);
       for (const r of all.filter((x) => x.includes(':ssm:'))) {
         expect(r.startsWith('arn:PARTITION:ssm:REGION:ACCOUNT:parameter/')).toBe(true);
@@ -441,14 +441,14 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
         (resources[logicalId(topic)]!.Properties.KmsMasterKeyId['Fn::GetAtt'] as string[])[0];
       for (const name of FUNCTION_NAMES) {
         const publishesTo = (kind: string) =>
-          s.stack.policy.iam[name].some((g) => g.resource === kind && g.actions.includes('sns:Publish'));
+          s.stack.guard.policy.iam[name].some((g) => g.resource === kind && g.actions.includes('sns:Publish'));
         const keys = statementsOf(name)
           .filter((st) => arr(st.Action as string[]).includes('kms:GenerateDataKey*'))
           .map((st) => st.Resource['Fn::GetAtt'][0] as string)
           .sort();
         const want = [
-          ...(publishesTo('alerts-topic') ? [keyOf(s.stack.alertsTopic)] : []),
-          ...(publishesTo('notify-topic') ? [keyOf(s.stack.notifyTopic)] : []),
+          ...(publishesTo('alerts-topic') ? [keyOf(s.stack.guard.alertsTopic)] : []),
+          ...(publishesTo('notify-topic') ? [keyOf(s.stack.guard.notifyTopic)] : []),
         ].sort();
         expect(keys, name).toEqual(want);
       }
@@ -477,7 +477,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
     });
 
     it('shows each watched budget\'s estimated spend against its amount', () => {
-      const { budgets, settings } = s.stack.policy.model;
+      const { budgets, settings } = s.stack.guard.policy.model;
       const watched = Object.values(budgets).filter((b) => b.watch);
       expect(watched.length).toBeGreaterThan(0);
       for (const b of watched) {
@@ -494,7 +494,7 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
     });
 
     it('shows each route\'s ladder step', () => {
-      const routes = Object.keys(s.stack.policy.model.routes).sort();
+      const routes = Object.keys(s.stack.guard.policy.model.routes).sort();
       expect(routes.length).toBeGreaterThan(0);
       const [w] = titled(/ladder step/);
       expect(metricsOf(w!).map((row) => row.slice(0, 4))).toEqual(routes.map((r) => ['BudgetGuard', 'RouteStep', 'Route', r]));
@@ -526,11 +526,11 @@ describe.skipIf(!cli.ok)('BudgetGuard stack (real CLI)', () => {
         'NotifyTopicArn',
         'Owner',
       ]);
-      expect(outputs.Owner.Value).toBe(s.stack.policy.model.settings.owner ?? s.stack.stackName);
-      expect(outputs.AlertHandlerName.Value).toEqual({ Ref: logicalId(s.stack.functions['alert-handler']) });
-      expect(outputs.AlertsTopicArn.Value).toEqual({ Ref: logicalId(s.stack.alertsTopic) });
-      expect(outputs.NotifyTopicArn.Value).toEqual({ Ref: logicalId(s.stack.notifyTopic) });
-      expect(outputs.FlagsPath.Value).toBe(s.stack.policy.model.settings.flags_path);
+      expect(outputs.Owner.Value).toBe(s.stack.guard.policy.model.settings.owner ?? s.stack.stackName);
+      expect(outputs.AlertHandlerName.Value).toEqual({ Ref: logicalId(s.stack.guard.functions['alert-handler']) });
+      expect(outputs.AlertsTopicArn.Value).toEqual({ Ref: logicalId(s.stack.guard.alertsTopic) });
+      expect(outputs.NotifyTopicArn.Value).toEqual({ Ref: logicalId(s.stack.guard.notifyTopic) });
+      expect(outputs.FlagsPath.Value).toBe(s.stack.guard.policy.model.settings.flags_path);
       expect(JSON.stringify(outputs.DashboardUrl.Value)).toContain(`#dashboards:name=${s.stack.stackName}`);
       s.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: s.stack.stackName });
     });
