@@ -170,7 +170,7 @@ mod tests {
                 .status_code(200)
                 .function_error("Unhandled")
                 .payload(Blob::new(
-                    r#"{"errorType":"Budget Guard.Command","errorMessage":"no route chat in the policy"}"#,
+                    r#"{"errorType":"AlertHandler.NotRetryable","errorMessage":"no route chat in the policy"}"#,
                 ))
                 .build()
         });

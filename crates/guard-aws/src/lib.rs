@@ -9,6 +9,7 @@ pub mod flag_store;
 pub mod handler_commands;
 pub mod iam;
 pub mod inference_profiles;
+pub mod lambda_error;
 pub mod metrics;
 pub mod notify;
 pub mod policy_files;

@@ -24,17 +24,19 @@ pub const ALERTS_TOPIC_ENV: &str = guard_aws::sdk::ALERTS_TOPIC_ENV;
 #[error(transparent)]
 pub struct HandlerError(#[from] EventError);
 
+impl HandlerError {
+    /// Whether Lambda's retry may finish the work: a job with a failed delivery or write. An
+    /// event that is no event of the handler's, a refused one and a refused command stay refused.
+    pub fn is_retryable(&self) -> bool {
+        matches!(&self.0, EventError::Failed { report, .. } if report.retryable)
+    }
+}
+
 impl From<HandlerError> for Diagnostic {
     fn from(error: HandlerError) -> Diagnostic {
-        let error_type = match &error.0 {
-            EventError::Failed { report, .. } if report.retryable => "Budget Guard.Retryable",
-            EventError::Failed { .. } => "Budget Guard.Failed",
-            EventError::Unknown(_) => "Budget Guard.UnknownEvent",
-            EventError::Refused(_) => "Budget Guard.Refused",
-            EventError::Command(_) => "Budget Guard.Command",
-        };
+        use guard_aws::lambda_error::{ALERT_HANDLER, error_type};
         Diagnostic {
-            error_type: error_type.to_owned(),
+            error_type: error_type(ALERT_HANDLER, error.is_retryable()),
             error_message: error.to_string(),
         }
     }

@@ -140,7 +140,7 @@ async fn a_failed_delivery_is_a_retryable_lambda_error() {
         .await
         .unwrap_err();
     let diagnostic = Diagnostic::from(error);
-    assert_eq!(diagnostic.error_type, "Budget Guard.Retryable");
+    assert_eq!(diagnostic.error_type, "AlertHandler.Retryable");
     assert!(
         diagnostic.error_message.contains("slack:platform-alerts"),
         "{}",

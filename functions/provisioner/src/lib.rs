@@ -108,13 +108,9 @@ impl ProvisionerError {
 
 impl From<ProvisionerError> for lambda_runtime::Diagnostic {
     fn from(error: ProvisionerError) -> Self {
-        let kind = if error.is_retryable() {
-            "Retryable"
-        } else {
-            "NotRetryable"
-        };
+        use guard_aws::lambda_error::{PROVISIONER, error_type};
         lambda_runtime::Diagnostic {
-            error_type: format!("Provisioner.{kind}"),
+            error_type: error_type(PROVISIONER, error.is_retryable()),
             error_message: error.to_string(),
         }
     }

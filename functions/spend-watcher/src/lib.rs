@@ -18,6 +18,16 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 pub const ALERTS_TOPIC_ENV: &str = "BUDGET_GUARD_ALERTS_TOPIC_ARN";
+
+/// A failed run as Lambda hears it. Always retryable: every run reads everything it needs again,
+/// so another attempt, or the next tick, takes up what this one could not finish.
+pub fn diagnostic(error: &guard_core::spend::WatchError) -> lambda_runtime::Diagnostic {
+    use guard_aws::lambda_error::{SPEND_WATCHER, error_type};
+    lambda_runtime::Diagnostic {
+        error_type: error_type(SPEND_WATCHER, true),
+        error_message: error.to_string(),
+    }
+}
 pub const NAMESPACE_ENV: &str = "BUDGET_GUARD_METRICS_NAMESPACE";
 
 /// Everything a run needs, built once per execution environment.
@@ -119,4 +129,19 @@ pub async fn init() -> anyhow::Result<Watcher> {
     let watched = guard_core::spend::watched(&policy).len();
     tracing::info!(policy_dir = %dir.display(), watched, namespace = %namespace, "spend watcher ready");
     Ok(Watcher::new(policy, &sdk, &topic, &namespace))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_failed_run_is_a_retryable_lambda_error_that_says_what_failed() {
+        let error = guard_core::spend::WatchError::Metrics("GetMetricData: throttled".into());
+        let diagnostic = super::diagnostic(&error);
+        assert_eq!(diagnostic.error_type, "SpendWatcher.Retryable");
+        assert!(
+            diagnostic.error_message.contains("throttled"),
+            "{}",
+            diagnostic.error_message
+        );
+    }
 }

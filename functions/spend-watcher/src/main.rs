@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         watcher
             .tick(now)
             .await
-            .map_err(|e| lambda_runtime::Error::from(format!("{e}")))
+            .map_err(|e| spend_watcher::diagnostic(&e))
     }))
     .await
 }

@@ -344,17 +344,20 @@ async fn a_threshold_is_told_once_whichever_source_comes_first() {
 
 #[tokio::test]
 async fn slack_rate_limits_stop_before_the_deadline_and_the_retry_posts_only_what_is_left() {
-    // ops-a: 429 (Retry-After 5 s), then 200. ops-b: 429, and no time left to wait for it.
+    // ops-a: 429 (Retry-After R), then 200. ops-b: 429, and no time left to wait for it. With
+    // the handler's 3 s margin and 1 s least request, a timeout T below 2R + 4 leaves no room for
+    // the second wait whatever the overhead, and the first wait fits while the work before it
+    // takes under T - R - 4: 9 s here, so that a loaded machine does not change the story.
+    const RETRY_AFTER: u64 = 10;
+    const TIMEOUT: Duration = Duration::from_secs(2 * RETRY_AFTER + 3);
     let script = Script::replies([
-        Reply::too_many_requests(5),
+        Reply::too_many_requests(RETRY_AFTER),
         Reply::ok(),
-        Reply::too_many_requests(5),
+        Reply::too_many_requests(RETRY_AFTER),
         Reply::ok(),
     ]);
     let stage = stage(fixture_policies("two-slack-channels"), script).await;
-    stage
-        .alert_handler
-        .set_function_timeout(Duration::from_secs(12));
+    stage.alert_handler.set_function_timeout(TIMEOUT);
     let nov20 = at(2026, 11, 20, 14, 0);
     stage.set_clock(nov20).unwrap();
     let started = Instant::now();
@@ -367,7 +370,7 @@ async fn slack_rate_limits_stop_before_the_deadline_and_the_retry_posts_only_wha
     let took = started.elapsed();
     assert!(answers[0].is_err(), "{answers:?}");
     assert!(
-        took < Duration::from_secs(12),
+        took < TIMEOUT,
         "the invocation ran past its deadline: {took:?}"
     );
     // ops-a: 429, waited for, 200; ops-b: 429 with no time left to wait: three requests.
