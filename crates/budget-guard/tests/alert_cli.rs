@@ -15,10 +15,9 @@ const NOT_ALERTS: [&str; 3] = [
     "usage-budget-actual.txt",
 ];
 
-fn message_90() -> &'static str {
-    "AWS Budget Notification November 12, 2026\nAWS Account 123456789012\n\n\
-     Budget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $500.00\nAlert Type: ACTUAL\n\
-     Alert Threshold: > $450.00\nACTUAL Amount: $455.12\n"
+/// bg-chatbot's ACTUAL alert at $450 of $500.
+fn message_90() -> String {
+    guard_testkit::BudgetsAlert::default().text()
 }
 
 #[test]
@@ -222,14 +221,7 @@ async fn flags_commands_and_alert_handle_on_the_emulator() {
         .send()
         .await
         .unwrap();
-    let topic = aws_sdk_sns::Client::new(&config)
-        .create_topic()
-        .name("notify")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = aws.create_topic("notify").await.unwrap();
     let p = ["--policy", "policies/example.yaml"];
 
     let list = |aws: &Emulator| {

@@ -15,10 +15,9 @@ const HANDLER: &str =
     "arn:aws:lambda:us-east-1:123456789012:function:BudgetGuard-AlertHandler-X1:$LATEST";
 const AT: &str = "2026-11-12T07:00:00Z";
 
-fn message_90() -> &'static str {
-    "AWS Budget Notification November 12, 2026\nAWS Account 123456789012\n\n\
-     Budget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $500.00\nAlert Type: ACTUAL\n\
-     Alert Threshold: > $450.00\nACTUAL Amount: $455.12\n"
+/// bg-chatbot's ACTUAL alert at $450 of $500.
+fn message_90() -> String {
+    guard_testkit::BudgetsAlert::default().text()
 }
 
 /// A Lambda on-failure destination record, as Lambda writes it to an SQS destination.
@@ -94,14 +93,7 @@ async fn dlq_list_shows_without_consuming_and_replay_handles_and_deletes() {
         .send()
         .await
         .unwrap();
-    let notify = aws_sdk_sns::Client::new(&config)
-        .create_topic()
-        .name("notify")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let notify = aws.create_topic("notify").await.unwrap();
     let sqs = aws_sdk_sqs::Client::new(&config);
     let queue = sqs
         .create_queue()

@@ -269,15 +269,7 @@ fn a_profile_bedrock_does_not_know_stops_the_command() {
 #[tokio::test]
 async fn the_live_plan_resolves_profiles_before_planning() {
     let aws = Emulator::start().expect("emulator");
-    let sns = aws_sdk_sns::Client::new(&aws.sdk_config().await);
-    let alerts = sns
-        .create_topic()
-        .name("alerts")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let alerts = aws.create_topic("alerts").await.unwrap();
     let dir = folder();
     let bedrock = bedrock();
     // The emulator's environment, with Bedrock on the listener.

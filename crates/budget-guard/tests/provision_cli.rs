@@ -18,23 +18,8 @@ struct Run {
 
 async fn cli() -> Cli {
     let aws = Emulator::start().expect("emulator");
-    let sns = aws_sdk_sns::Client::new(&aws.sdk_config().await);
-    let alerts = sns
-        .create_topic()
-        .name("alerts")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let notify = sns
-        .create_topic()
-        .name("notify")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let alerts = aws.create_topic("alerts").await.unwrap();
+    let notify = aws.create_topic("notify").await.unwrap();
     aws.reset_calls();
     Cli {
         aws,

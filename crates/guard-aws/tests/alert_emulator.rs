@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use guard_aws::alert_handler::{EventError, EventReport, LiveHandler, live_handler, operations};
 use guard_core::flags::Flag;
 use guard_core::policy::{self, Policy, SourceFile};
-use guard_testkit::{Emulator, Script, SlackListener};
+use guard_testkit::{BudgetsAlert, Emulator, Script, SlackListener};
 use serde_json::{Value, json};
 
 const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
@@ -58,14 +58,7 @@ async fn env(script: Script, secret_as_json: bool) -> Env {
         .send()
         .await
         .unwrap();
-    let topic = aws_sdk_sns::Client::new(&config)
-        .create_topic()
-        .name("budget-guard-notify")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = aws.create_topic("budget-guard-notify").await.unwrap();
     let handler = live_handler(&config, policy(), ALERTS_TOPIC, &topic).unwrap();
     aws.reset_calls();
     Env {
@@ -78,14 +71,13 @@ async fn env(script: Script, secret_as_json: bool) -> Env {
 }
 
 fn budgets_message(alert_type: &str, threshold: &str, amount: &str) -> String {
-    format!(
-        "AWS Budget Notification November 12, 2026\nAWS Account 123456789012\n\nDear AWS Customer,\n\n\
-         You requested that we alert you when the {alert_type} Cost associated with your bg-chatbot budget is greater \
-         than ${threshold} for the current month. The {alert_type} Cost associated with this budget is ${amount}.\n\n\
-         Budget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $500.00\nAlert Type: {alert_type}\n\
-         Alert Threshold: > ${threshold}\n{alert_type} Amount: ${amount}\n\n\
-         [1] https://console.aws.amazon.com/billing/home#/budgets\n"
-    )
+    BudgetsAlert {
+        alert_type,
+        threshold,
+        amount,
+        ..Default::default()
+    }
+    .text()
 }
 
 /// A Lambda SNS event as SNS delivers it (the `SigningCertUrl` spelling).

@@ -31,22 +31,8 @@ async fn account() -> Account {
     let aws = Emulator::start().expect("emulator");
     let config = aws.sdk_config().await;
     let sns = aws_sdk_sns::Client::new(&config);
-    let alerts = sns
-        .create_topic()
-        .name("budget-guard-alerts")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let notify = sns
-        .create_topic()
-        .name("budget-guard-notify")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let alerts = aws.create_topic("budget-guard-alerts").await.unwrap();
+    let notify = aws.create_topic("budget-guard-notify").await.unwrap();
     let raw = aws_sdk_budgets::Client::new(&config);
     aws.reset_calls();
     Account {

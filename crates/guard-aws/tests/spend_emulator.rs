@@ -191,14 +191,7 @@ async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
     let config = aws.sdk_config().await;
     let cw = aws_sdk_cloudwatch::Client::new(&config);
     let sns = aws_sdk_sns::Client::new(&config);
-    let topic = sns
-        .create_topic()
-        .name("budget-guard-alerts")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = aws.create_topic("budget-guard-alerts").await.unwrap();
     let policy = policy();
     let catalog = policy.catalog();
     let watch = WatchConfig::default();

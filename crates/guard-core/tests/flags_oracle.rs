@@ -16,8 +16,9 @@ use guard_core::flags::RouteState;
 use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
 use guard_core::handling::{Command, Handler, Inbound, PortErrorKind};
 use guard_core::period::Period;
-use guard_core::policy::{self, Policy, SourceFile};
+use guard_core::policy::{self, BudgetSpec, Policy, SourceFile};
 use guard_core::routing::{Trust, threshold_title};
+use guard_testkit::BudgetsAlert;
 use proptest::prelude::*;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:budget-guard-alerts";
@@ -236,13 +237,18 @@ fn day_in(period: Period, now: DateTime<Utc>, offset: i8) -> NaiveDate {
     }
 }
 
-fn budgets_text(name: &str, dollars: &str, amount: &str, date: NaiveDate, account: &str) -> String {
-    format!(
-        "AWS Budget Notification {}\nAWS Account {account}\n\nDear AWS Customer,\n\n\
-         Budget Name: {name}\nBudget Type: Cost\nBudgeted Amount: ${amount}\nAlert Type: ACTUAL\n\
-         Alert Threshold: > ${dollars}\nACTUAL Amount: ${dollars}\n",
-        date.format("%B %-d, %Y")
-    )
+fn budgets_text(spec: &BudgetSpec, dollars: &str, date: NaiveDate, account: &str) -> String {
+    BudgetsAlert {
+        budget: &spec.name,
+        budgeted: &spec.amount.to_string(),
+        threshold: dollars,
+        amount: dollars,
+        date: &date.format("%B %-d, %Y").to_string(),
+        account,
+        time_unit: spec.period.time_unit(),
+        ..Default::default()
+    }
+    .text()
 }
 
 struct Run {
@@ -307,13 +313,7 @@ impl Run {
                 Forgery::OtherAccount => "999999999999",
                 _ => ACCOUNT,
             };
-            budgets_text(
-                &spec.name,
-                &dollars.to_string(),
-                &spec.amount.to_string(),
-                date,
-                account,
-            )
+            budgets_text(spec, &dollars.to_string(), date, account)
         };
         let topic = match forgery {
             Forgery::OtherTopic => "arn:aws:sns:us-east-1:123456789012:someone-elses",

@@ -8,6 +8,7 @@ use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, Reco
 use guard_core::handling::{Command, HandleError, Handler, Inbound, PortError, PortErrorKind};
 use guard_core::policy::{self, Policy, SourceFile, limits};
 use guard_core::routing::Trust;
+use guard_testkit::BudgetsAlert;
 
 const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
@@ -53,15 +54,16 @@ fn budgets_message(
     budgeted: &str,
     amount: &str,
 ) -> String {
-    format!(
-        "AWS Budget Notification November 12, 2026\nAWS Account 111122223333\n\nDear AWS Customer,\n\n\
-         You requested that we alert you when the {alert_type} Cost associated with your {name} budget is greater than \
-         ${threshold} for the current month. The {alert_type} Cost associated with this budget is ${amount}. You can find \
-         additional details below and by accessing the AWS Budgets dashboard [1].\n\n\
-         Budget Name: {name}\nBudget Type: Cost\nBudgeted Amount: ${budgeted}\nAlert Type: {alert_type}\n\
-         Alert Threshold: > ${threshold}\n{alert_type} Amount: ${amount}\n\n\
-         [1] https://console.aws.amazon.com/costmanagement/home#/budgets\n"
-    )
+    BudgetsAlert {
+        budget: name,
+        alert_type,
+        threshold,
+        budgeted,
+        amount,
+        account: "111122223333",
+        ..Default::default()
+    }
+    .text()
 }
 
 fn at_90() -> String {

@@ -15,6 +15,7 @@ use guard_core::handling::Inbound;
 use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
 use guard_core::policy::{SourceFile, load};
 use guard_core::routing::Trust;
+use guard_testkit::BudgetsAlert;
 use model_router::{ModelRouter, Route, RouteBlocked, ServiceTier};
 
 const ROUTE: &str = "chat";
@@ -44,15 +45,14 @@ fn handler() -> TestHandler {
 
 /// An AWS Budgets alert of bg-chatbot at `threshold` dollars, in AWS's layout.
 fn alert(handler: &TestHandler, threshold: u32) {
-    let message = format!(
-        "AWS Budget Notification November 12, 2026\nAWS Account 111122223333\n\nDear AWS Customer,\n\n\
-         You requested that we alert you when the ACTUAL Cost associated with your bg-chatbot budget is greater than \
-         ${threshold}.00 for the current month. The ACTUAL Cost associated with this budget is ${threshold}.50. You can find \
-         additional details below and by accessing the AWS Budgets dashboard [1].\n\n\
-         Budget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $1000.00\nAlert Type: ACTUAL\n\
-         Alert Threshold: > ${threshold}.00\nACTUAL Amount: ${threshold}.50\n\n\
-         [1] https://console.aws.amazon.com/costmanagement/home#/budgets\n"
-    );
+    let message = BudgetsAlert {
+        budgeted: "1000.00",
+        threshold: &format!("{threshold}.00"),
+        amount: &format!("{threshold}.50"),
+        account: "111122223333",
+        ..Default::default()
+    }
+    .text();
     let inbound = Inbound {
         message_id: &format!("m-{threshold}"),
         topic_arn: None,

@@ -27,11 +27,9 @@ fn sns_event(message_id: &str, message: &str) -> Value {
         "TopicArn": ALERTS_TOPIC, "Subject": "AWS Budgets: bg-chatbot has exceeded your alert threshold"}}]})
 }
 
+/// bg-chatbot's ACTUAL alert at $450 of $500.
 fn message_90() -> String {
-    "AWS Budget Notification November 12, 2026\nAWS Account 123456789012\n\n\
-     Budget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $500.00\nAlert Type: ACTUAL\n\
-     Alert Threshold: > $450.00\nACTUAL Amount: $455.12\n"
-        .to_owned()
+    guard_testkit::BudgetsAlert::default().text()
 }
 
 #[tokio::test]
@@ -46,14 +44,7 @@ async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
         .send()
         .await
         .unwrap();
-    let topic = aws_sdk_sns::Client::new(&config)
-        .create_topic()
-        .name("budget-guard-notify")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = aws.create_topic("budget-guard-notify").await.unwrap();
     let handler =
         guard_aws::alert_handler::live_handler(&config, policy(), ALERTS_TOPIC, &topic).unwrap();
 

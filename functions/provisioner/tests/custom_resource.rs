@@ -54,22 +54,8 @@ async fn deploy_with(policy: &str, hard_stop: Option<HardStop>) -> Deployed {
     let aws = Emulator::start().expect("emulator");
     let config = aws.sdk_config().await;
     let sns = aws_sdk_sns::Client::new(&config);
-    let alerts = sns
-        .create_topic()
-        .name("alerts")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let notify = sns
-        .create_topic()
-        .name("notify")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let alerts = aws.create_topic("alerts").await.unwrap();
+    let notify = aws.create_topic("notify").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("example.yaml"), policy).unwrap();
     let mut env = aws.env_vars();

@@ -17,15 +17,7 @@ fn at(d: u32, h: u32, m: u32) -> DateTime<Utc> {
 async fn ticks_alert_once_and_publish_the_estimate() {
     let aws = Emulator::start().expect("emulator");
     let sdk = aws.sdk_config().await;
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let topic = sns
-        .create_topic()
-        .name("alerts")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
+    let topic = aws.create_topic("alerts").await.unwrap();
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/example.yaml");
     let (policy, _) = guard_aws::policy_files::load_policy(&[example]).expect("example policy");
     let cw = aws_sdk_cloudwatch::Client::new(&sdk);

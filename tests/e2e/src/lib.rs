@@ -466,12 +466,13 @@ pub fn budgets_alert_text(
     amount: &str,
     date: &str,
 ) -> String {
-    format!(
-        "AWS Budget Notification {date}\nAWS Account {account}\n\nDear AWS Customer,\n\n\
-         You requested that we alert you when the ACTUAL Cost associated with your {budget} budget is greater than ${threshold} for the current month. \
-         The ACTUAL Cost associated with this budget is ${amount}. You can find additional details below and by accessing the AWS Budgets dashboard [1].\n\n\
-         Budget Name: {budget}\nBudget Type: Cost\nBudgeted Amount: ${budgeted}\nAlert Type: ACTUAL\nAlert Threshold: > ${threshold}\nACTUAL Amount: ${amount}\n\n\
-         [1] https://console.aws.amazon.com/billing/home#/budgets\n",
-        account = guard_testkit::ACCOUNT_ID
-    )
+    guard_testkit::BudgetsAlert {
+        budget,
+        budgeted,
+        threshold,
+        amount,
+        date,
+        ..Default::default()
+    }
+    .text()
 }

@@ -200,6 +200,19 @@ impl Emulator {
         self.port
     }
 
+    /// Makes an SNS topic and answers its ARN (the guard's alerts and notify topics, in tests).
+    pub async fn create_topic(&self, name: &str) -> Result<String> {
+        let sns = aws_sdk_sns::Client::new(&self.sdk_config().await);
+        let out = sns
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .with_context(|| format!("CreateTopic {name}"))?;
+        out.topic_arn
+            .with_context(|| format!("CreateTopic {name} answered no TopicArn"))
+    }
+
     /// SDK config for this emulator: us-east-1, static test credentials, its endpoint URL,
     /// and nothing read from the ambient environment or profile files.
     pub async fn sdk_config(&self) -> SdkConfig {

@@ -5,6 +5,7 @@
 //!   its own log of the API calls it handled. Tests run in parallel safely.
 //! - [`SlackListener`], [`CfnResponseListener`] and the general [`HttpRecorder`]: local
 //!   HTTP/1.1 listeners that record every request and answer per a [`Script`].
+//! - [`BudgetsAlert`]: an AWS Budgets alert in AWS's plain-text layout.
 //! - [`LocalLambda`]: a function binary in its own process behind a local Lambda Runtime API,
 //!   invoked with real Lambda events ([`sns_event`]), timed from process start; on a
 //!   [`FakeClock`], so that stories run on fixed dates.
@@ -29,11 +30,13 @@
 //! The emulator needs the Python venv: `scripts/emulator.sh setup` (or `make test`) makes
 //! `.venv` at the workspace root; env `BUDGET_GUARD_PYTHON` points elsewhere.
 
+mod alerts;
 mod clock;
 mod emulator;
 mod http;
 mod lambda;
 
+pub use alerts::BudgetsAlert;
 pub use clock::{FakeClock, libfaketime};
 pub use emulator::{
     ACCESS_KEY_ID, ACCOUNT_ID, Emulator, REGION, SECRET_ACCESS_KEY, SnsPublished, is_write_action,
