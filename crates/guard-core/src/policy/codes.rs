@@ -144,8 +144,8 @@ codes! {
     FORECAST_ON_DAILY = "BG607", "forecast-on-daily", "A daily budget's threshold is on forecasted spend, which AWS Budgets refuses.";
     THRESHOLD_DOES_NOTHING = "BG608", "threshold-does-nothing", "A threshold notifies no channel, downgrades no route and denies no role.";
     DOWNGRADE_WITHOUT_STOP = "BG609", "downgrade-without-stop", "A downgrade goes `to: stop` on a route whose ladder does not end with `stop`.";
-    DOWNGRADE_STEP_OUT_OF_RANGE = "BG610", "downgrade-step-out-of-range", "A downgrade's step number is not a lower step of the ladder.";
-    DOWNGRADE_TO_TOP = "BG611", "downgrade-to-top", "A downgrade goes to the top step of the ladder.";
+    DOWNGRADE_STEP_OUT_OF_RANGE = "BG610", "downgrade-step-out-of-range", "A downgrade's step number is past the ladder's last step, or 0.";
+    DOWNGRADE_TO_TOP = "BG611", "downgrade-to-top", "A downgrade goes to step 1, the top of the ladder, by number or by model.";
     DOWNGRADE_NOT_ON_LADDER = "BG612", "downgrade-not-on-ladder", "A downgrade's `to` is no step number, `cheapest`, `stop` or model of the ladder.";
     DENY_WITHOUT_ROLES = "BG613", "deny-without-roles", "A `deny` lists no roles.";
     DENY_TOO_MANY_ROLES = "BG614", "deny-too-many-roles", "A `deny` lists more roles than an AWS Budgets action takes.";

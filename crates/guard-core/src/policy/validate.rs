@@ -1766,8 +1766,14 @@ fn check_threshold(
             }
         } else if let Ok(step) = text.parse::<usize>() {
             if step < 2 || step > route.ladder.len() {
+                // Step 1 by number is the same mistake as the top model by name.
+                let code = if step == 1 {
+                    codes::DOWNGRADE_TO_TOP
+                } else {
+                    codes::DOWNGRADE_STEP_OUT_OF_RANGE
+                };
                 ctx.error(
-                    codes::DOWNGRADE_STEP_OUT_OF_RANGE,
+                    code,
                     &to_at,
                     format!("step {step} is not a lower step of the ladder of `{}`", route.name),
                     format!("the ladder has steps 1 (the top) to {}; a downgrade goes to step 2 or lower, or `cheapest`", route.ladder.len()),
