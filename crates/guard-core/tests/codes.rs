@@ -106,3 +106,46 @@ fn every_code_is_reported_by_some_check() {
     );
     assert!(used.len() > 50, "the scan found the call sites: {used:?}");
 }
+
+/// One problem, one code, wherever it is found: the same undefined channel named by
+/// `settings.alarms`, `settings.unmatched_notify` and a threshold is `unknown-channel` each time,
+/// and a listed-twice channel is another code.
+#[test]
+fn the_same_problem_in_different_places_has_one_code() {
+    use guard_core::policy::codes;
+    use guard_core::policy::{SourceFile, load};
+    let text = "version: 1
+settings:
+  alarms: [pager]
+  unmatched_notify: [pager]
+channels:
+  ops:
+    email: [ops@example.com]
+budgets:
+  chatbot:
+    amount: 100
+    period: monthly
+    thresholds:
+      - at: 80%
+        notify: [pager, ops, ops]
+";
+    let (policy, diagnostics) = load(&[SourceFile::new("p.yaml", text)]);
+    assert!(policy.is_none());
+    let at = |line: usize| -> Vec<&str> {
+        diagnostics
+            .iter()
+            .filter(|d| d.line == line)
+            .map(|d| d.code.code)
+            .collect()
+    };
+    assert_eq!(at(3), [codes::UNKNOWN_CHANNEL.code], "{diagnostics:#?}");
+    assert_eq!(at(4), [codes::UNKNOWN_CHANNEL.code], "{diagnostics:#?}");
+    assert_eq!(
+        at(14),
+        [
+            codes::UNKNOWN_CHANNEL.code,
+            codes::CHANNEL_LISTED_TWICE.code
+        ],
+        "{diagnostics:#?}"
+    );
+}
