@@ -15,7 +15,7 @@ try {
   if (stack.guard.policy.validateOutput.trim() !== '') process.stderr.write(stack.guard.policy.validateOutput);
 } catch (e) {
   if (e instanceof PolicyValidationError) {
-    // The CLI's diagnostics (`file:line:col: error: ...`), unchanged, and nothing else.
+    // The CLI's diagnostics (`file:line:col: error[BG123]: ...`), unchanged, and nothing else.
     process.stderr.write(e.output);
     process.exit(e.exitCode === 0 ? 1 : e.exitCode);
   }

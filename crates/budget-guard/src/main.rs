@@ -68,6 +68,12 @@ enum Command {
     Flags(commands::flags::Args),
     /// Print the JSON Schema of policy files (what policies/schema.json holds).
     Schema,
+    /// Explain a diagnostic code (`codes BG301` or `codes unknown-channel`), or list them all as
+    /// Markdown (what docs/diagnostics.md holds).
+    Codes {
+        /// A code such as BG301, or its name such as unknown-channel
+        code: Option<String>,
+    },
     /// Print the IAM actions each function needs, per kind of resource (the CDK app's source).
     IamActions(commands::iam_actions::Args),
     /// Print a shell completion script: `budget-guard completions bash > ~/.local/share/bash-completion/completions/budget-guard`.
@@ -122,6 +128,20 @@ fn main() -> ExitCode {
             print!("{}", guard_core::policy::schema_json());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Codes { code: None } => {
+            print!("{}", guard_core::policy::codes::markdown());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Codes { code: Some(code) } => match guard_core::policy::codes::find(&code) {
+            Some(c) => {
+                println!("{} {}: {}", c.code, c.name, c.explanation);
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                eprintln!("error: no diagnostic code `{code}`; `budget-guard codes` lists them");
+                Ok(ExitCode::from(2))
+            }
+        },
     };
     match result {
         Ok(code) => code,

@@ -85,7 +85,7 @@ fn invalid_policy_exits_1_for_every_command_that_reads_it() {
         let out = run(&args);
         assert_eq!(out.code, Some(1), "{}", out.transcript());
         assert!(
-            out.stderr.contains("amount-zero.yaml:4:13: error:"),
+            out.stderr.contains("amount-zero.yaml:4:13: error[BG506]:"),
             "{}",
             out.transcript()
         );
@@ -301,8 +301,9 @@ fn a_price_file_beside_the_policy_replaces_bundled_prices() {
         let out = run(command);
         assert_eq!(out.code, Some(1), "{}", out.transcript());
         assert!(
-            out.stderr
-                .contains("prices.yaml:4:5: error: amazon.nova-lite-v1:0: a price is negative"),
+            out.stderr.contains(
+                "prices.yaml:4:5: error[BG809]: amazon.nova-lite-v1:0: a price is negative"
+            ),
             "{}",
             out.transcript()
         );
@@ -697,4 +698,26 @@ fn the_policy_is_paths_everywhere_and_policy_is_kept_as_an_alias() {
     let bare = run(&["flags", "restore"]);
     assert_eq!(bare.code, Some(2), "{}", bare.transcript());
     assert!(bare.stderr.contains("<ROUTE>"), "{}", bare.transcript());
+}
+
+#[test]
+fn codes_explains_a_code_or_name_and_lists_them_all() {
+    let by_code = run(&["codes", "bg301"]);
+    assert_eq!(by_code.code, Some(0), "{}", by_code.transcript());
+    assert!(
+        by_code.stdout.starts_with("BG301 unknown-channel: "),
+        "{}",
+        by_code.transcript()
+    );
+    let by_name = run(&["codes", "unknown-channel"]);
+    assert_eq!(by_name.stdout, by_code.stdout);
+    let unknown = run(&["codes", "BG999"]);
+    assert_eq!(unknown.code, Some(2), "{}", unknown.transcript());
+    let all = run(&["codes"]);
+    assert_eq!(all.code, Some(0));
+    assert!(
+        all.stdout.contains("| BG301 | `unknown-channel` |"),
+        "{}",
+        all.stdout
+    );
 }

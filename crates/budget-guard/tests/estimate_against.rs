@@ -268,7 +268,8 @@ fn a_policy_invalid_at_the_ref_is_reported_there() {
     let out = repo.run(&["estimate", "--against", "HEAD"]);
     assert_eq!(out.code, Some(1), "{}", out.transcript());
     assert!(
-        out.stderr.contains("HEAD:policies/team.yaml:10:13: error:"),
+        out.stderr
+            .contains("HEAD:policies/team.yaml:10:13: error[BG506]:"),
         "{}",
         out.transcript()
     );
@@ -287,8 +288,11 @@ fn a_policy_invalid_at_the_ref_is_reported_there() {
     let out = repo.run(&["estimate", "--against", "HEAD"]);
     assert_eq!(out.code, Some(1), "{}", out.transcript());
     assert!(
-        out.stderr.contains("\npolicies/team.yaml:19:13: error:")
-            || out.stderr.starts_with("policies/team.yaml:19:13: error:"),
+        out.stderr
+            .contains("\npolicies/team.yaml:19:13: error[BG506]:")
+            || out
+                .stderr
+                .starts_with("policies/team.yaml:19:13: error[BG506]:"),
         "{}",
         out.transcript()
     );

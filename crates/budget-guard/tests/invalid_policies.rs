@@ -60,8 +60,17 @@ fn check_shape(path: &str, text: &common::Run, json: &common::Run) {
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["column", "file", "help", "line", "message", "severity"],
+            [
+                "code", "column", "file", "help", "line", "message", "severity"
+            ],
             "{path}: {d}"
+        );
+        let code = d["code"].as_str().unwrap_or_default();
+        assert!(
+            guard_core::policy::codes::ALL
+                .iter()
+                .any(|c| c.code == code),
+            "{path}: a code of the table: {d}"
         );
         assert!(d["line"].as_u64().is_some_and(|l| l >= 1), "{path}: {d}");
         assert!(d["column"].as_u64().is_some_and(|c| c >= 1), "{path}: {d}");
@@ -83,7 +92,7 @@ fn check_shape(path: &str, text: &common::Run, json: &common::Run) {
     let headers: Vec<&str> = text
         .stderr
         .lines()
-        .filter(|l| l.contains(": error: ") || l.contains(": warning: "))
+        .filter(|l| l.contains(": error[BG") || l.contains(": warning[BG"))
         .collect();
     assert_eq!(
         headers.len(),
@@ -93,11 +102,12 @@ fn check_shape(path: &str, text: &common::Run, json: &common::Run) {
     );
     for (header, d) in headers.iter().zip(&diagnostics) {
         let expected = format!(
-            "{}:{}:{}: {}: ",
+            "{}:{}:{}: {}[{}]: ",
             d["file"].as_str().unwrap_or_default(),
             d["line"],
             d["column"],
-            d["severity"].as_str().unwrap_or_default()
+            d["severity"].as_str().unwrap_or_default(),
+            d["code"].as_str().unwrap_or_default()
         );
         assert!(
             header.starts_with(&expected),

@@ -82,7 +82,7 @@ fn a_link_to_the_process_environment_is_refused_and_none_of_it_is_shown() {
     refusal_of(&diagnostics, &link, "symbolic link");
     assert!(
         text.stderr.contains(&format!(
-            "{}:1:1: error: file is a symbolic link",
+            "{}:1:1: error[BG002]: file is a symbolic link",
             link.display()
         )),
         "{}",

@@ -25,7 +25,7 @@ fn a_link_in_the_policy_folder_is_refused_and_never_followed() {
     std::os::unix::fs::symlink("/proc/self/environ", dir.path().join("environ.yaml")).unwrap();
     let text = refused(dir.path());
     assert!(
-        text.contains("environ.yaml:1:1: error: file is a symbolic link"),
+        text.contains("environ.yaml:1:1: error[BG002]: file is a symbolic link"),
         "{text}"
     );
     // The process's own environment (PATH at least) is nowhere in the report.
@@ -60,7 +60,7 @@ fn a_fifo_in_the_policy_folder_is_refused_without_blocking() {
         .recv_timeout(std::time::Duration::from_secs(30))
         .expect("loading the policy did not block on the FIFO");
     assert!(
-        text.contains("pipe.yaml:1:1: error: file is a named pipe (FIFO)"),
+        text.contains("pipe.yaml:1:1: error[BG003]: file is a named pipe (FIFO)"),
         "{text}"
     );
 }

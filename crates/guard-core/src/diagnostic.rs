@@ -42,6 +42,38 @@ impl Span {
     }
 }
 
+/// The stable code of a kind of problem (`BG301`), with its name and meaning. Every code is a
+/// row of the table in `policy::codes`; users filter on the code and look it up there.
+#[derive(Debug, Clone, Copy)]
+pub struct Code {
+    pub code: &'static str,
+    /// Kebab-case, e.g. `unknown-channel`.
+    pub name: &'static str,
+    /// One line, for the docs.
+    pub explanation: &'static str,
+}
+
+// A code is its number: name and explanation are documentation of it.
+impl PartialEq for Code {
+    fn eq(&self, other: &Code) -> bool {
+        self.code == other.code
+    }
+}
+
+impl Eq for Code {}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code)
+    }
+}
+
 /// One finding about one place of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
@@ -49,6 +81,7 @@ pub struct Diagnostic {
     pub line: usize,
     pub column: usize,
     pub severity: Severity,
+    pub code: Code,
     pub message: String,
     pub help: Option<String>,
     #[serde(skip)]
@@ -56,12 +89,13 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(file: &str, span: Span, message: impl Into<String>) -> Diagnostic {
+    pub fn error(code: Code, file: &str, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             file: file.to_owned(),
             line: span.line,
             column: span.column,
             severity: Severity::Error,
+            code,
             message: message.into(),
             help: None,
             len: span.len,
@@ -73,12 +107,13 @@ impl Diagnostic {
         self
     }
 
-    /// `PATH:LINE:COL: error: MESSAGE`, the offending line with a caret under the span, and the help.
+    /// `PATH:LINE:COL: error[BG123]: MESSAGE` (the code where rustc puts its own), the offending
+    /// line with a caret under the span, and the help.
     /// `source` is the text of `self.file`, when it could be read as text.
     pub fn render(&self, source: Option<&str>) -> String {
         let mut out = format!(
-            "{}:{}:{}: {}: {}\n",
-            self.file, self.line, self.column, self.severity, self.message
+            "{}:{}:{}: {}[{}]: {}\n",
+            self.file, self.line, self.column, self.severity, self.code, self.message
         );
         // The line just past the last one exists too (empty), so that an error in an empty file
         // or at the very end still shows where it is.
@@ -142,20 +177,27 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::codes;
 
     #[test]
     fn renders_caret_under_span() {
-        let d = Diagnostic::error("p.yaml", Span::new(2, 9, 4), "bad value").with_help("use 90%");
+        let d = Diagnostic::error(
+            codes::AMOUNT_NOT_A_NUMBER,
+            "p.yaml",
+            Span::new(2, 9, 4),
+            "bad value",
+        )
+        .with_help("use 90%");
         let text = d.render(Some("version: 1\namount: abcd\n"));
         assert_eq!(
             text,
-            "p.yaml:2:9: error: bad value\n  |\n2 | amount: abcd\n  |         ^^^^\n  = help: use 90%\n"
+            "p.yaml:2:9: error[BG507]: bad value\n  |\n2 | amount: abcd\n  |         ^^^^\n  = help: use 90%\n"
         );
     }
 
     #[test]
     fn renders_without_source() {
-        let d = Diagnostic::error("p.yaml", Span::start(), "unreadable");
-        assert_eq!(d.render(None), "p.yaml:1:1: error: unreadable\n");
+        let d = Diagnostic::error(codes::NOT_UTF8, "p.yaml", Span::start(), "unreadable");
+        assert_eq!(d.render(None), "p.yaml:1:1: error[BG005]: unreadable\n");
     }
 }

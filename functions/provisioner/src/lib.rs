@@ -200,7 +200,7 @@ pub fn load_policy(dir: &Path) -> Result<Policy, PolicyFailure> {
         .iter()
         .filter(|d| d.severity == Severity::Warning)
     {
-        tracing::warn!(file = %d.file, line = d.line, column = d.column, message = %d.message, "policy warning");
+        tracing::warn!(file = %d.file, line = d.line, column = d.column, code = %d.code, message = %d.message, "policy warning");
     }
     policy.ok_or_else(|| {
         let dir_prefix = format!("{}/", dir.display());

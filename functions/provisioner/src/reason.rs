@@ -11,7 +11,8 @@ pub const MAX_REASON_BYTES: usize = 2_800;
 /// The longest single line kept.
 const MAX_LINE_BYTES: usize = 400;
 
-/// The errors of an invalid policy, one `file:line:col: error: message` line each.
+/// The errors of an invalid policy, one `file:line:col: error[BG123]: message` line each, as
+/// `budget-guard validate` writes them.
 pub fn policy_errors(errors: &[Diagnostic]) -> String {
     let s = if errors.len() == 1 { "" } else { "s" };
     let head = format!(
@@ -21,7 +22,10 @@ pub fn policy_errors(errors: &[Diagnostic]) -> String {
     let lines: Vec<String> = errors
         .iter()
         .map(|d| {
-            let mut line = format!("{}:{}:{}: error: {}", d.file, d.line, d.column, d.message);
+            let mut line = format!(
+                "{}:{}:{}: error[{}]: {}",
+                d.file, d.line, d.column, d.code, d.message
+            );
             if let Some(help) = &d.help {
                 line.push_str(&format!(" (help: {help})"));
             }
@@ -100,12 +104,14 @@ fn cut(text: &str, max: usize) -> &str {
 mod tests {
     use super::*;
     use guard_core::diagnostic::Span;
+    use guard_core::policy::codes;
 
     #[test]
     fn many_errors_are_cut_and_counted() {
         let errors: Vec<Diagnostic> = (1..=200)
             .map(|i| {
                 Diagnostic::error(
+                    codes::AMOUNT_NOT_POSITIVE,
                     "budgets.yaml",
                     Span::new(i, 3, 4),
                     format!("amount must be positive, found -{i}"),
@@ -114,7 +120,7 @@ mod tests {
             .collect();
         let reason = policy_errors(&errors);
         assert!(reason.len() <= MAX_REASON_BYTES, "{}", reason.len());
-        assert!(reason.starts_with("Budget Guard policy is invalid (200 errors); nothing was changed:\nbudgets.yaml:1:3: error:"));
+        assert!(reason.starts_with("Budget Guard policy is invalid (200 errors); nothing was changed:\nbudgets.yaml:1:3: error[BG506]:"));
         let shown = reason
             .lines()
             .filter(|l| l.starts_with("budgets.yaml:"))
@@ -132,12 +138,17 @@ mod tests {
     #[test]
     fn few_errors_are_all_there() {
         let errors = vec![
-            Diagnostic::error("a.yaml", Span::new(2, 5, 1), "unknown field `amont`")
-                .with_help("did you mean `amount`?"),
+            Diagnostic::error(
+                codes::UNKNOWN_FIELD,
+                "a.yaml",
+                Span::new(2, 5, 1),
+                "unknown field `amont`",
+            )
+            .with_help("did you mean `amount`?"),
         ];
         assert_eq!(
             policy_errors(&errors),
-            "Budget Guard policy is invalid (1 error); nothing was changed:\na.yaml:2:5: error: unknown field `amont` (help: did you mean `amount`?)"
+            "Budget Guard policy is invalid (1 error); nothing was changed:\na.yaml:2:5: error[BG104]: unknown field `amont` (help: did you mean `amount`?)"
         );
     }
 

@@ -425,7 +425,10 @@ async fn a_bad_policy_answers_failed_with_its_locations_and_changes_nothing() {
         .collect();
     assert!(errors.len() >= 2, "{errors:?}");
     for d in errors {
-        let location = format!("example.yaml:{}:{}: error: {}", d.line, d.column, d.message);
+        let location = format!(
+            "example.yaml:{}:{}: error[{}]: {}",
+            d.line, d.column, d.code, d.message
+        );
         assert!(reason.contains(&location), "{location} not in {reason}");
     }
     assert!(
@@ -460,7 +463,10 @@ async fn hundreds_of_errors_fit_in_the_4kb_response_and_say_how_many_were_cut() 
     assert_eq!(answer["Status"], "FAILED");
     assert!(body.len() < 4096, "{} bytes", body.len());
     let reason = answer["Reason"].as_str().unwrap();
-    assert!(reason.contains("example.yaml:4:13: error:"), "{reason}");
+    assert!(
+        reason.contains("example.yaml:4:13: error[BG506]:"),
+        "{reason}"
+    );
     let last = reason.lines().last().unwrap();
     assert!(
         last.starts_with("... and ")

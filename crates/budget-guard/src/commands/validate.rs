@@ -8,7 +8,7 @@ use std::process::ExitCode;
 pub struct Args {
     /// Policy files or folders [default: policies]
     pub paths: Vec<PathBuf>,
-    /// text: errors with the offending line; json: [{file, line, column, severity, message, help}]
+    /// text: errors with the offending line; json: [{file, line, column, severity, code, message, help}]
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -2,6 +2,7 @@
 //! keys, structure (unknown fields, missing fields, kinds of values), then semantics. Every error
 //! of every file is collected before anything is reported.
 
+use super::codes;
 use super::model::Policy;
 use super::raw::PolicyFile;
 use super::schema_check::SchemaChecker;
@@ -61,12 +62,14 @@ impl Refusal {
         match self {
             Refusal::TooLarge(_) => too_large(file, &self.what()),
             Refusal::SymbolicLink => Diagnostic::error(
+                codes::SYMBOLIC_LINK,
                 file,
                 Span::start(),
                 "file is a symbolic link: only regular files of a policy folder are read",
             )
             .with_help("copy the file into the policy folder instead of linking it, or name the file itself on the command line"),
             _ => Diagnostic::error(
+                codes::NOT_REGULAR_FILE,
                 file,
                 Span::start(),
                 format!("file is {}: only regular files of a policy folder are read", self.what()),
@@ -78,6 +81,7 @@ impl Refusal {
 
 fn too_large(file: &str, size: &str) -> Diagnostic {
     Diagnostic::error(
+        codes::FILE_TOO_LARGE,
         file,
         Span::start(),
         format!("file is {size}; a policy file may be at most {MAX_FILE_BYTES} bytes"),
@@ -172,6 +176,7 @@ pub fn load(sources: &[SourceFile]) -> (Option<Policy>, Vec<Diagnostic>) {
     }
     if sources.is_empty() {
         diagnostics.push(Diagnostic::error(
+            codes::NO_POLICY_FILES,
             "<policy>",
             Span::start(),
             "no policy files: give a `.yaml` file or a folder that has some",
@@ -241,11 +246,16 @@ fn read_price_files(
     for (i, file) in files.iter().enumerate() {
         if i > 0 {
             out.push(
-                Diagnostic::error(&file.name, Span::start(), "a second price catalog file")
-                    .with_help(format!(
-                        "keep one catalog beside the policy; `{}` is read already",
-                        files[0].name
-                    )),
+                Diagnostic::error(
+                    codes::SECOND_PRICE_CATALOG,
+                    &file.name,
+                    Span::start(),
+                    "a second price catalog file",
+                )
+                .with_help(format!(
+                    "keep one catalog beside the policy; `{}` is read already",
+                    files[0].name
+                )),
             );
             continue;
         }
@@ -257,7 +267,12 @@ fn read_price_files(
                 prices.extend(catalog.entries().map(|p| (p.model_id.clone(), p.clone())));
             }
             Err(e) => out.push(
-                Diagnostic::error(&file.name, Span::new(e.line, e.column, 1), e.message)
+                Diagnostic::error(
+                    codes::INVALID_PRICE_CATALOG,
+                    &file.name,
+                    Span::new(e.line, e.column, 1),
+                    e.message,
+                )
                     .with_help(
                         "a price catalog file has `sources:` and `models:` as the bundled one does, prices in USD per 1,000,000 tokens (README: \"Prices\")",
                     ),
@@ -286,6 +301,7 @@ fn cap_per_file(diagnostics: Vec<Diagnostic>, hidden: &BTreeMap<&str, usize>) ->
                 let span = Span::new(first.line, first.column, first.len);
                 kept.push(
                     Diagnostic::error(
+                        codes::MORE_NOT_SHOWN,
                         &first.file,
                         span,
                         format!(
@@ -373,7 +389,7 @@ fn source_text<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<
         Err(e) => {
             let span = position_of(&source.bytes, e.valid_up_to());
             out.push(
-                Diagnostic::error(name, span, "file is not UTF-8 text").with_help(
+                Diagnostic::error(codes::NOT_UTF8, name, span, "file is not UTF-8 text").with_help(
                     "policy files are YAML text; is this a binary file? (its lines are not shown)",
                 ),
             );
@@ -383,6 +399,7 @@ fn source_text<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<
     if let Some(offset) = text.find('\0') {
         out.push(
             Diagnostic::error(
+                codes::NUL_BYTE,
                 name,
                 position_of(text.as_bytes(), offset),
                 "file holds a NUL byte",
@@ -403,8 +420,13 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
         Ok(Some(tree)) => tree,
         Ok(None) => {
             out.push(
-                Diagnostic::error(name, Span::start(), "policy file is empty")
-                    .with_help("a policy file starts with `version: 1`"),
+                Diagnostic::error(
+                    codes::EMPTY_FILE,
+                    name,
+                    Span::start(),
+                    "policy file is empty",
+                )
+                .with_help("a policy file starts with `version: 1`"),
             );
             return None;
         }
@@ -426,8 +448,13 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
                 "check the indentation and the brackets and quotes around this place".into()
             };
             out.push(
-                Diagnostic::error(name, span, format!("invalid YAML: {}", e.message))
-                    .with_help(help),
+                Diagnostic::error(
+                    codes::INVALID_YAML,
+                    name,
+                    span,
+                    format!("invalid YAML: {}", e.message),
+                )
+                .with_help(help),
             );
             return None;
         }
@@ -435,8 +462,13 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
     let before = out.len();
     if tree.is_null() {
         out.push(
-            Diagnostic::error(name, Span::start(), "policy file is empty")
-                .with_help("a policy file starts with `version: 1`"),
+            Diagnostic::error(
+                codes::EMPTY_FILE,
+                name,
+                Span::start(),
+                "policy file is empty",
+            )
+            .with_help("a policy file starts with `version: 1`"),
         );
         return None;
     }
@@ -460,7 +492,7 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
                 .to_owned();
             // The structure layer should have caught anything serde refuses; this is the backstop.
             out.push(
-                Diagnostic::error(name, span, message)
+                Diagnostic::error(codes::INVALID_STRUCTURE, name, span, message)
                     .with_help("compare this value with `policies/schema.json`"),
             );
             None
@@ -477,11 +509,16 @@ fn check_duplicate_keys(file: &str, node: &Node, out: &mut Vec<Diagnostic>) {
                 if let Some(name) = key.scalar() {
                     match seen.get(name) {
                         Some(first) => out.push(
-                            Diagnostic::error(file, key.span, format!("duplicate key `{name}`"))
-                                .with_help(format!(
-                                    "`{name}` is already set at line {}; keep one",
-                                    first.span.line
-                                )),
+                            Diagnostic::error(
+                                codes::DUPLICATE_KEY,
+                                file,
+                                key.span,
+                                format!("duplicate key `{name}`"),
+                            )
+                            .with_help(format!(
+                                "`{name}` is already set at line {}; keep one",
+                                first.span.line
+                            )),
                         ),
                         None => {
                             seen.insert(name, key);

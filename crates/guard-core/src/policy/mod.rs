@@ -1,6 +1,7 @@
 //! The policy: the YAML format (`raw`), loading in layers (`load`), the semantic checks
 //! (`validate`) and the checked model everything else reads (`model`).
 
+pub mod codes;
 pub mod limits;
 mod load;
 pub mod model;

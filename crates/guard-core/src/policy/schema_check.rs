@@ -2,6 +2,7 @@
 //! types, so the two cannot disagree) and reports every unknown field, missing field and value of
 //! the wrong kind, each at its place, where serde would stop at the first.
 
+use super::codes;
 use super::yaml_tree::{Node, NodeKind, is_null_text};
 use crate::diagnostic::{Diagnostic, Span};
 use serde_json::{Map, Value};
@@ -98,6 +99,7 @@ impl<'s> SchemaChecker<'s> {
             };
             out.push(
                 Diagnostic::error(
+                    codes::WRONG_TYPE,
                     file,
                     node.span,
                     format!("{what} should be {}, found {found}", expected.join(" or ")),
@@ -154,6 +156,7 @@ impl<'s> SchemaChecker<'s> {
         let Some(text) = node.scalar() else {
             out.push(
                 Diagnostic::error(
+                    codes::WRONG_TYPE,
                     file,
                     node.span,
                     format!(
@@ -170,6 +173,7 @@ impl<'s> SchemaChecker<'s> {
             return;
         }
         let d = Diagnostic::error(
+            codes::UNKNOWN_VALUE,
             file,
             node.span,
             format!("unknown value `{}` for {what}", shorten(text)),
@@ -210,6 +214,7 @@ impl<'s> SchemaChecker<'s> {
         for (key, value) in entries {
             let Some(name) = key.scalar() else {
                 out.push(Diagnostic::error(
+                    codes::KEY_NOT_PLAIN,
                     file,
                     key.span,
                     format!("keys of {what} must be plain names"),
@@ -222,6 +227,7 @@ impl<'s> SchemaChecker<'s> {
                 match additional {
                     Some(Value::Bool(false)) => {
                         let mut d = Diagnostic::error(
+                            codes::UNKNOWN_FIELD,
                             file,
                             key.span,
                             format!("unknown field `{name}` in {what}"),
@@ -259,11 +265,16 @@ impl<'s> SchemaChecker<'s> {
         for field in missing.into_iter().filter(|f| !misspelt.contains(f)) {
             let span = owner.unwrap_or(Span::new(node.span.line, node.span.column, 1));
             out.push(
-                Diagnostic::error(file, span, format!("missing field `{field}` in {what}"))
-                    .with_help(format!(
-                        "add `{field}:`{}",
-                        describe_field(properties.get(field))
-                    )),
+                Diagnostic::error(
+                    codes::MISSING_FIELD,
+                    file,
+                    span,
+                    format!("missing field `{field}` in {what}"),
+                )
+                .with_help(format!(
+                    "add `{field}:`{}",
+                    describe_field(properties.get(field))
+                )),
             );
         }
     }
@@ -358,6 +369,7 @@ fn integer_range(
         let min = minimum.unwrap_or_default();
         return Some(
             Diagnostic::error(
+                codes::NUMBER_TOO_SMALL,
                 file,
                 node.span,
                 format!("{what} should be {min} or more, found `{}`", shorten(text)),
@@ -371,6 +383,7 @@ fn integer_range(
             .unwrap_or_else(|| "a few billion".into());
         return Some(
             Diagnostic::error(
+                codes::NUMBER_OUT_OF_RANGE,
                 file,
                 node.span,
                 format!("{what} is out of range, found `{}`", shorten(text)),

@@ -4,6 +4,7 @@
 
 mod ladder;
 
+use super::codes;
 use super::limits::{self, budget_name_problem};
 use super::load::ParsedFile;
 use super::model::{
@@ -13,7 +14,7 @@ use super::model::{
 use super::raw::{Basis, Budget, Channel, ChatbotChannel, Route, Settings, Threshold, UseCase};
 use super::schema_check::did_you_mean;
 use super::yaml_tree::{Node, Seg};
-use crate::diagnostic::{Diagnostic, Severity, Span};
+use crate::diagnostic::{Code, Diagnostic, Severity, Span};
 use crate::period::Period;
 use crate::prices::{
     Catalog, Lifecycle, ModelPrice, PROFILE_PREFIXES, PriceOverride, split_profile,
@@ -159,42 +160,83 @@ impl<'a> Ctx<'a> {
             .and_then(|(_, n)| n.scalar())
     }
 
-    fn error(&mut self, origin: &Origin, message: impl Into<String>, help: impl Into<String>) {
+    fn error(
+        &mut self,
+        code: Code,
+        origin: &Origin,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         let span = self.span(origin);
-        self.push(origin, span, message.into(), help.into(), Severity::Error);
+        self.push(
+            code,
+            origin,
+            span,
+            message.into(),
+            help.into(),
+            Severity::Error,
+        );
     }
 
     /// A reference to a name no file defines; only an error when every file could be read.
-    fn unresolved(&mut self, origin: &Origin, message: impl Into<String>, help: impl Into<String>) {
+    fn unresolved(
+        &mut self,
+        code: Code,
+        origin: &Origin,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         if self.complete {
-            self.error(origin, message, help);
+            self.error(code, origin, message, help);
         }
     }
 
     fn error_at_key(
         &mut self,
+        code: Code,
         origin: &Origin,
         message: impl Into<String>,
         help: impl Into<String>,
     ) {
         let span = self.key_span(origin);
-        self.push(origin, span, message.into(), help.into(), Severity::Error);
+        self.push(
+            code,
+            origin,
+            span,
+            message.into(),
+            help.into(),
+            Severity::Error,
+        );
     }
 
-    fn warning(&mut self, origin: &Origin, message: impl Into<String>, help: impl Into<String>) {
+    fn warning(
+        &mut self,
+        code: Code,
+        origin: &Origin,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         let span = self.key_span(origin);
-        self.push(origin, span, message.into(), help.into(), Severity::Warning);
+        self.push(
+            code,
+            origin,
+            span,
+            message.into(),
+            help.into(),
+            Severity::Warning,
+        );
     }
 
     fn push(
         &mut self,
+        code: Code,
         origin: &Origin,
         span: Span,
         message: String,
         help: String,
         severity: Severity,
     ) {
-        let mut d = Diagnostic::error(self.files[origin.file].name, span, message);
+        let mut d = Diagnostic::error(code, self.files[origin.file].name, span, message);
         d.severity = severity;
         if !help.is_empty() {
             d.help = Some(help);
@@ -244,6 +286,7 @@ fn merge<'a, T>(
             if let Some((first, _)) = items.get(name.as_str()) {
                 let first_at = ctx.location(first);
                 ctx.error_at_key(
+                    codes::DUPLICATE_NAME,
                     &origin,
                     format!("{what} `{name}` is defined twice"),
                     format!("the first `{name}` is at {first_at}; names are unique across all files of a policy"),
@@ -278,6 +321,7 @@ pub(crate) fn validate(
     for (i, file) in files.iter().enumerate() {
         if file.file.version != 1 {
             ctx.error(
+                codes::UNSUPPORTED_VERSION,
                 &Origin {
                     file: i,
                     path: vec![key("version")],
@@ -341,12 +385,14 @@ pub(crate) fn validate(
         for (field, value) in terms {
             if value.is_some_and(|v| v.is_sign_negative()) {
                 ctx.error(
+                    codes::NEGATIVE_PRICE,
                     &origin.join([key(field)]),
                     format!("price `{field}` of `{model}` is negative"),
                     "prices are USD per 1,000 tokens, zero or more",
                 );
             } else if value.is_some_and(|v| v > Decimal::from(MAX_PRICE_PER_1K)) {
                 ctx.error(
+                    codes::PRICE_TOO_HIGH,
                     &origin.join([key(field)]),
                     format!("price `{field}` of `{model}` is more than ${MAX_PRICE_PER_1K} per 1,000 tokens"),
                     "prices are USD per 1,000 tokens; Bedrock's dearest model costs well under $1",
@@ -377,6 +423,7 @@ pub(crate) fn validate(
     for (arn, (origin, model)) in &profiles.items {
         if let Some(problem) = application_profile_arn_problem(arn) {
             ctx.error_at_key(
+                codes::INVALID_PROFILE_ARN,
                 origin,
                 format!("`{arn}` is not an application inference profile ARN: {problem}"),
                 "write the profile's ARN, `arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID`, as `aws bedrock list-inference-profiles --type-equals APPLICATION` shows it",
@@ -426,6 +473,7 @@ pub(crate) fn validate(
         if let Some((name, (origin, _))) = budgets.items.iter().nth(limits::BUDGETS_PER_ACCOUNT_MAX)
         {
             ctx.error_at_key(
+                codes::TOO_MANY_BUDGETS,
                 origin,
                 format!(
                     "the policy defines {} budgets; `{name}` is past the first {}",
@@ -461,6 +509,7 @@ pub(crate) fn validate(
         let distinct: BTreeSet<&String> = settings.unmatched_notify.iter().collect();
         if distinct.len() > limits::CHANNELS_PER_JOB_MAX {
             ctx.error_at_key(
+                codes::TOO_MANY_CHANNELS,
                 &Origin {
                     file,
                     path: vec![key("settings"), key("unmatched_notify")],
@@ -479,6 +528,7 @@ pub(crate) fn validate(
                     path: vec![key("settings"), key("unmatched_notify"), Seg::Index(i)],
                 };
                 ctx.error(
+                    codes::UNKNOWN_CHANNEL,
                     &at,
                     format!("channel `{channel}` is not defined"),
                     format!(
@@ -516,6 +566,7 @@ pub(crate) fn validate(
             .count();
         if downgrades > crate::ledger::MAX_DOWNGRADES_PER_ROUTE {
             ctx.error_at_key(
+                codes::TOO_MANY_DOWNGRADES,
                 origin,
                 format!("{downgrades} thresholds step route `{route}` down"),
                 format!(
@@ -533,6 +584,7 @@ pub(crate) fn validate(
             .collect();
         if told.len() > limits::CHANNELS_PER_JOB_MAX {
             ctx.error_at_key(
+                codes::TOO_MANY_CHANNELS,
                 origin,
                 format!(
                     "the thresholds that step route `{route}` down notify {} channels",
@@ -573,6 +625,7 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> (Settings, boo
                         path: vec![key("settings")],
                     });
                     ctx.error_at_key(
+                        codes::SETTINGS_REPEATED,
                         &Origin {
                             file: i,
                             path: vec![key("settings")],
@@ -596,9 +649,10 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> (Settings, boo
     let errors_before = ctx.errors;
     let prefix_chars = prefix.chars().count();
     if prefix.is_empty() {
-        ctx.error(&at("budget_prefix"), "`budget_prefix` is empty", "the prefix marks the budgets the guard owns; without one it would own every budget of the account");
+        ctx.error(codes::EMPTY_BUDGET_PREFIX, &at("budget_prefix"), "`budget_prefix` is empty", "the prefix marks the budgets the guard owns; without one it would own every budget of the account");
     } else if prefix_chars > limits::BUDGET_PREFIX_MAX_CHARS {
         ctx.error(
+            codes::BUDGET_PREFIX_TOO_LONG,
             &at("budget_prefix"),
             format!("`budget_prefix` is {prefix_chars} characters long"),
             format!(
@@ -609,6 +663,7 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> (Settings, boo
         );
     } else if crate::text::json_len(prefix) > limits::BUDGET_PREFIX_MAX_STORED_BYTES {
         ctx.error(
+            codes::BUDGET_PREFIX_TOO_MANY_BYTES,
             &at("budget_prefix"),
             format!(
                 "`budget_prefix` takes {} bytes as stored",
@@ -621,6 +676,7 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> (Settings, boo
         );
     } else if let Some(problem) = budget_name_problem(prefix) {
         ctx.error(
+            codes::INVALID_BUDGET_PREFIX,
             &at("budget_prefix"),
             format!("`budget_prefix` {problem}"),
             "the prefix starts every AWS budget name, and AWS budget names cannot contain `:`, `\\`, `/action/`, or `<script>` with `</script>`",
@@ -631,6 +687,7 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> (Settings, boo
         && let Err(problem) = check_owner(owner)
     {
         ctx.error(
+            codes::INVALID_OWNER,
             &at("owner"),
             format!("`owner` {problem}"),
             "write the deployment's name, e.g. its stack name: up to 256 letters, digits, spaces and `_.:/=+-@` (an AWS tag value)",
@@ -638,6 +695,7 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> (Settings, boo
     }
     if settings.currency != "USD" {
         ctx.error(
+            codes::UNSUPPORTED_CURRENCY,
             &at("currency"),
             format!("currency `{}` is not supported", settings.currency),
             "AWS Budgets for Bedrock spend are in USD; write `currency: USD`",
@@ -648,9 +706,10 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> (Settings, boo
         ("state_path", &settings.state_path, limits::STATE_KEY_LEVELS),
     ] {
         if !is_ssm_path(value) {
-            ctx.error(&at(field), format!("`{field}` `{value}` is not an SSM parameter path"), "write a path that starts and ends with `/`, e.g. `/budget-guard/routes/`, of letters, digits and `_.-/`");
+            ctx.error(codes::INVALID_SSM_PATH, &at(field), format!("`{field}` `{value}` is not an SSM parameter path"), "write a path that starts and ends with `/`, e.g. `/budget-guard/routes/`, of letters, digits and `_.-/`");
         } else if value.len() > limits::SSM_PATH_MAX_CHARS {
             ctx.error(
+                codes::SSM_PATH_TOO_LONG,
                 &at(field),
                 format!("`{field}` is {} characters long", value.len()),
                 format!(
@@ -660,6 +719,7 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> (Settings, boo
             );
         } else if levels(value) + below > limits::SSM_PARAMETER_MAX_LEVELS {
             ctx.error(
+                codes::SSM_PATH_TOO_DEEP,
                 &at(field),
                 format!("`{field}` is {} levels deep", levels(value)),
                 format!(
@@ -672,18 +732,21 @@ fn check_settings(ctx: &mut Ctx<'_>, files: &[ParsedFile<'_>]) -> (Settings, boo
     let (flags, state) = (&settings.flags_path, &settings.state_path);
     if flags == state {
         ctx.error(
+            codes::OVERLAPPING_PATHS,
             &at("state_path"),
             "`state_path` is the same as `flags_path`",
             "keep the guard's own state apart from the routing flags that applications read",
         );
     } else if state.starts_with(flags.as_str()) {
         ctx.error(
+            codes::OVERLAPPING_PATHS,
             &at("state_path"),
             format!("`state_path` `{state}` is inside `flags_path` `{flags}`"),
             NESTED_PATHS_HELP,
         );
     } else if flags.starts_with(state.as_str()) {
         ctx.error(
+            codes::OVERLAPPING_PATHS,
             &at("flags_path"),
             format!("`flags_path` `{flags}` is inside `state_path` `{state}`"),
             NESTED_PATHS_HELP,
@@ -747,7 +810,7 @@ fn check_channels(
                     || secret.starts_with("http://")
                     || secret.contains("hooks.slack.com")
                 {
-                    ctx.error(&at, "`webhook_secret` holds a URL", "put the webhook URL into a Secrets Manager secret and write the secret's name here; a URL in git is a leaked credential");
+                    ctx.error(codes::WEBHOOK_SECRET_IS_URL, &at, "`webhook_secret` holds a URL", "put the webhook URL into a Secrets Manager secret and write the secret's name here; a URL in git is a leaked credential");
                 } else if secret.is_empty()
                     || secret.len() > limits::SECRET_NAME_MAX_CHARS
                     || !secret
@@ -755,6 +818,7 @@ fn check_channels(
                         .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
                 {
                     ctx.error(
+                        codes::INVALID_SECRET_NAME,
                         &at,
                         format!("`{secret}` is not a Secrets Manager secret name"),
                         format!(
@@ -777,25 +841,28 @@ fn check_channels(
             (None, Some(emails)) => {
                 if emails.is_empty() {
                     ctx.error(
+                        codes::EMPTY_EMAIL_CHANNEL,
                         &origin.join([key("email")]),
                         format!("email channel `{name}` has no addresses"),
                         "list at least one address",
                     );
                 }
                 if emails.len() > MAX_EMAILS_PER_NOTIFICATION {
-                    ctx.error_at_key(&origin.join([key("email")]), format!("email channel `{name}` has {} addresses", emails.len()), format!("AWS Budgets allows at most {MAX_EMAILS_PER_NOTIFICATION} email subscribers per notification; use a mailing list address"));
+                    ctx.error_at_key(codes::TOO_MANY_EMAIL_ADDRESSES, &origin.join([key("email")]), format!("email channel `{name}` has {} addresses", emails.len()), format!("AWS Budgets allows at most {MAX_EMAILS_PER_NOTIFICATION} email subscribers per notification; use a mailing list address"));
                 }
                 let mut seen = BTreeSet::new();
                 for (i, email) in emails.iter().enumerate() {
                     let at = origin.join([key("email"), Seg::Index(i)]);
                     if !is_email(email) {
                         ctx.error(
+                            codes::INVALID_EMAIL,
                             &at,
                             format!("`{email}` is not a valid email address"),
                             "write an address like `finops@example.com`",
                         );
                     } else if !seen.insert(email.to_lowercase()) {
                         ctx.error(
+                            codes::EMAIL_LISTED_TWICE,
                             &at,
                             format!("`{email}` is listed twice"),
                             "list each address once",
@@ -804,6 +871,7 @@ fn check_channels(
                         owner_of.insert(email.to_lowercase(), (*name).to_owned())
                     {
                         ctx.error(
+                            codes::EMAIL_IN_TWO_CHANNELS,
                             &at,
                             format!("`{email}` is in email channels `{other}` and `{name}`"),
                             "an address can be in one email channel: SNS keeps one subscription per address on the notify topic. Notify both channels' thresholds through one channel",
@@ -818,11 +886,13 @@ fn check_channels(
                 );
             }
             (Some(_), Some(_)) => ctx.error_at_key(
+                codes::CHANNEL_BOTH_KINDS,
                 origin,
                 format!("channel `{name}` is both Slack and email"),
                 "a channel is either `slack:` or `email:`; make two channels",
             ),
             (None, None) => ctx.error_at_key(
+                codes::CHANNEL_NO_KIND,
                 origin,
                 format!("channel `{name}` says neither `slack` nor `email`"),
                 "add `slack: {webhook_secret: <secret name>}` or `email: [address, ...]`",
@@ -845,6 +915,7 @@ fn check_chatbot(ctx: &mut Ctx<'_>, origin: &Origin, chatbot: &ChatbotChannel) {
             .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
     {
         ctx.error(
+            codes::INVALID_SLACK_WORKSPACE_ID,
             &origin.join([key("workspace_id")]),
             format!("`{workspace}` is not a Slack workspace id"),
             "copy the workspace id (capital letters and digits, like `T0123ABCDE`) from the AWS Chatbot console after authorising the workspace",
@@ -856,6 +927,7 @@ fn check_chatbot(ctx: &mut Ctx<'_>, origin: &Origin, chatbot: &ChatbotChannel) {
         || !channel.chars().all(|c| c.is_ascii_alphanumeric())
     {
         ctx.error(
+            codes::INVALID_SLACK_CHANNEL_ID,
             &origin.join([key("channel_id")]),
             format!("`{channel}` is not a Slack channel id"),
             "the channel id is the last part of the channel's link (Copy link in Slack), like `C0123ABCDE`",
@@ -882,6 +954,7 @@ fn check_alarms(
             };
             if !seen.insert(channel.as_str()) {
                 ctx.error(
+                    codes::CHANNEL_LISTED_TWICE,
                     &at,
                     format!("channel `{channel}` is listed twice"),
                     "list each channel once",
@@ -890,6 +963,7 @@ fn check_alarms(
             }
             match channels.get(channel) {
                 None => ctx.unresolved(
+                    codes::UNKNOWN_CHANNEL,
                     &at,
                     format!("channel `{channel}` is not defined"),
                     format!(
@@ -898,6 +972,7 @@ fn check_alarms(
                     ),
                 ),
                 Some(ChannelSpec::Slack { chatbot: None, .. }) => ctx.error(
+                    codes::ALARM_SLACK_WITHOUT_CHATBOT,
                     &at,
                     format!("Slack channel `{channel}` has no `chatbot:` ids for the guard's alarms"),
                     format!("alarms reach Slack through AWS Chatbot, which works when the guard's own functions do not: authorise the workspace once in the AWS Chatbot console, then add `chatbot: {{workspace_id: T..., channel_id: C...}}` under `channels.{channel}.slack`"),
@@ -920,6 +995,7 @@ fn check_alarms(
             },
         };
         ctx.warning(
+            codes::NO_ALARM_CHANNEL,
             &at,
             "no channel is named in `settings.alarms`: the guard's own alarms reach nobody",
             "a failing function, a stopped spend watcher or events left in the dead-letter queue raise CloudWatch alarms; name an email or Slack channel to receive them, e.g. `settings: {alarms: [finops]}`",
@@ -955,6 +1031,7 @@ fn check_name(ctx: &mut Ctx<'_>, origin: &Origin, what: &str, name: &str) {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !ok {
         ctx.error_at_key(
+            codes::INVALID_NAME,
             origin,
             format!("{what} name `{name}` is not allowed"),
             format!(
@@ -978,9 +1055,9 @@ fn check_model_id_length(ctx: &mut Ctx<'_>, at: &Origin, model: &str, key: bool)
         limits::MODEL_ID_MAX_CHARS
     );
     if key {
-        ctx.error_at_key(at, message, help);
+        ctx.error_at_key(codes::MODEL_ID_TOO_LONG, at, message, help);
     } else {
-        ctx.error(at, message, help);
+        ctx.error(codes::MODEL_ID_TOO_LONG, at, message, help);
     }
     true
 }
@@ -997,6 +1074,7 @@ fn check_routes(
         check_name(ctx, origin, "route", name);
         if route.ladder.is_empty() {
             ctx.error(
+                codes::EMPTY_LADDER,
                 &origin.join([key("ladder")]),
                 format!("route `{name}` has an empty ladder"),
                 "list model ids from the most capable to the cheapest",
@@ -1016,12 +1094,14 @@ fn check_routes(
         if route.parameter.is_some() {
             if !full_name {
                 ctx.error(
+                    codes::INVALID_FLAG_PARAMETER,
                     &parameter_at,
                     format!("`{parameter}` is not an SSM parameter name"),
                     "write a full name such as `/budget-guard/routes/chatbot`, of letters, digits and `_.-/`",
                 );
             } else if !parameter.starts_with(&settings.flags_path) {
                 ctx.error(
+                    codes::FLAG_OUTSIDE_FLAGS_PATH,
                     &parameter_at,
                     format!(
                         "the flag `{parameter}` of route `{name}` is not under `flags_path` `{}`",
@@ -1034,6 +1114,7 @@ fn check_routes(
                 );
             } else if parameter.len() > limits::SSM_PARAMETER_NAME_MAX_CHARS {
                 ctx.error(
+                    codes::FLAG_PARAMETER_TOO_LONG,
                     &parameter_at,
                     format!(
                         "the flag of route `{name}` is {} characters long",
@@ -1046,6 +1127,7 @@ fn check_routes(
                 );
             } else if levels(&parameter) > limits::SSM_PARAMETER_MAX_LEVELS {
                 ctx.error(
+                    codes::FLAG_PARAMETER_TOO_DEEP,
                     &parameter_at,
                     format!(
                         "the flag of route `{name}` is {} levels deep",
@@ -1060,6 +1142,7 @@ fn check_routes(
         }
         if let Some(other) = parameters.insert(parameter.clone(), (*name).to_owned()) {
             ctx.error_at_key(
+                codes::SHARED_FLAG,
                 origin,
                 format!("routes `{other}` and `{name}` share the flag `{parameter}`"),
                 "each route needs its own flag parameter",
@@ -1124,6 +1207,7 @@ fn check_lifecycle(ctx: &mut Ctx<'_>, at: &Origin, model: &str, price: &ModelPri
                 .map(|d| format!(" on {d}"))
                 .unwrap_or_default();
             ctx.error(
+                codes::MODEL_END_OF_LIFE,
                 at,
                 format!("model `{model}` reached its end of life on Bedrock{when}"),
                 format!("Bedrock no longer serves it: {instead}"),
@@ -1136,6 +1220,7 @@ fn check_lifecycle(ctx: &mut Ctx<'_>, at: &Origin, model: &str, price: &ModelPri
                 .map(|d| format!(" (end of life {d})"))
                 .unwrap_or_default();
             ctx.warning(
+                codes::MODEL_LEGACY,
                 at,
                 format!("model `{model}` is legacy on Bedrock{when}"),
                 format!("{instead} before it reaches its end of life"),
@@ -1165,6 +1250,7 @@ fn unknown_model(ctx: &mut Ctx<'_>, at: &Origin, model: &str, catalog: &Catalog)
         }
     };
     ctx.error(
+        codes::UNKNOWN_MODEL,
         at,
         format!("unknown model `{model}`: no price for it"),
         help,
@@ -1188,6 +1274,7 @@ fn check_budget(
     let full_name = format!("{}{name}", settings.budget_prefix);
     if name.trim().is_empty() {
         ctx.error_at_key(
+            codes::EMPTY_BUDGET_NAME,
             origin,
             "budget name is empty",
             "name the budget, e.g. `chatbot-monthly`",
@@ -1195,6 +1282,7 @@ fn check_budget(
     } else if let Some(problem) = budget_name_problem(name) {
         // The name alone: a mistake of its own, whatever the prefix.
         ctx.error_at_key(
+            codes::INVALID_BUDGET_NAME,
             origin,
             format!("budget name `{name}` {problem}"),
             BUDGET_NAME_HELP,
@@ -1202,6 +1290,7 @@ fn check_budget(
     } else if prefix_ok && let Some(problem) = budget_name_problem(&full_name) {
         // The AWS name, prefix and name together: its length, or a pattern across the two.
         ctx.error_at_key(
+            codes::INVALID_BUDGET_NAME,
             origin,
             format!("budget name `{full_name}` {problem}"),
             format!(
@@ -1211,6 +1300,7 @@ fn check_budget(
     } else if prefix_ok && crate::text::json_len(&full_name) > limits::BUDGET_NAME_MAX_STORED_BYTES
     {
         ctx.error_at_key(
+            codes::BUDGET_NAME_TOO_MANY_BYTES,
             origin,
             format!(
                 "budget name `{full_name}` takes {} bytes as stored",
@@ -1228,6 +1318,7 @@ fn check_budget(
     let amount_checked = match ctx.text(&amount_at).map(parse_amount) {
         Some(Ok(amount)) if amount > Decimal::from(MAX_AMOUNT) => {
             ctx.error(
+                codes::AMOUNT_TOO_LARGE,
                 &amount_at,
                 format!("budget `{name}` has an amount over ${MAX_AMOUNT}"),
                 "a budget amount is USD per period; is a digit too many?",
@@ -1237,6 +1328,7 @@ fn check_budget(
         Some(Ok(amount)) if amount > Decimal::ZERO => Some(amount),
         Some(Ok(_)) => {
             ctx.error(
+                codes::AMOUNT_NOT_POSITIVE,
                 &amount_at,
                 format!("budget `{name}` has an amount of zero or less"),
                 "a budget amount is greater than 0 USD",
@@ -1245,6 +1337,7 @@ fn check_budget(
         }
         _ => {
             ctx.error(
+                codes::AMOUNT_NOT_A_NUMBER,
                 &amount_at,
                 format!("amount of budget `{name}` is not a number of USD"),
                 "write a number such as `500` or `1200.50`",
@@ -1259,6 +1352,7 @@ fn check_budget(
     let thresholds_at = origin.join([key("thresholds")]);
     if budget.thresholds.len() > MAX_THRESHOLDS {
         ctx.error_at_key(
+            codes::TOO_MANY_THRESHOLDS,
             &thresholds_at,
             format!("budget `{name}` has {} thresholds", budget.thresholds.len()),
             format!("AWS Budgets allows at most {MAX_THRESHOLDS} notifications per budget"),
@@ -1286,6 +1380,7 @@ fn check_budget(
             };
             if let Some(first) = seen.insert(same, i) {
                 ctx.error(
+                    codes::DUPLICATE_THRESHOLD,
                     &at.join([key("at")]),
                     format!(
                         "threshold {} repeats threshold {} of budget `{name}` ({} of {} spend)",
@@ -1356,13 +1451,14 @@ fn check_scope(
         // Token metrics carry a model id and nothing else: the spend watcher can narrow a budget
         // by model, never by tag or service.
         ctx.warning(
+            codes::WATCH_IGNORES_TAGS,
             &origin.join([key("watch")]),
             "the spend watcher cannot see tags or services: it will count every model of the policy against this budget",
             "list the models (or application inference profile ARNs) this budget covers under `scope.models`",
         );
     }
     if !scope.services.is_empty() && !scope.models.is_empty() {
-        ctx.error_at_key(&at.join([key("services")]), "a scope lists both `services` and `models`", "`models` narrows all Bedrock spend to some models; `services` names Cost Explorer services instead. Keep one");
+        ctx.error_at_key(codes::SERVICES_AND_MODELS, &at.join([key("services")]), "a scope lists both `services` and `models`", "`models` narrows all Bedrock spend to some models; `services` names Cost Explorer services instead. Keep one");
     }
     for (i, model) in scope.models.iter().enumerate() {
         let model_at = at.join([key("models"), Seg::Index(i)]);
@@ -1374,6 +1470,7 @@ fn check_scope(
     for (i, service) in scope.services.iter().enumerate() {
         if service.trim().is_empty() {
             ctx.error(
+                codes::EMPTY_SERVICE_NAME,
                 &at.join([key("services"), Seg::Index(i)]),
                 "empty service name",
                 "write a Cost Explorer service name such as `Amazon Bedrock`",
@@ -1389,7 +1486,7 @@ fn check_scope(
     }
     for (i, account) in scope.accounts.iter().enumerate() {
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            ctx.error(&at.join([key("accounts"), Seg::Index(i)]), format!("`{account}` is not an AWS account id"), "account ids are 12 digits; quote them so YAML keeps leading zeros: `\"012345678901\"`");
+            ctx.error(codes::INVALID_ACCOUNT_ID, &at.join([key("accounts"), Seg::Index(i)]), format!("`{account}` is not an AWS account id"), "account ids are 12 digits; quote them so YAML keeps leading zeros: `\"012345678901\"`");
         }
     }
     for (i, region) in scope.regions.iter().enumerate() {
@@ -1403,6 +1500,7 @@ fn check_scope(
         }
         if !is_region(region) {
             ctx.error(
+                codes::INVALID_REGION,
                 &at.join([key("regions"), Seg::Index(i)]),
                 format!("`{region}` is not an AWS region"),
                 "write a region code such as `us-east-1`",
@@ -1414,12 +1512,14 @@ fn check_scope(
         let tag_chars = tag.chars().count();
         if tag.is_empty() {
             ctx.error_at_key(
+                codes::EMPTY_TAG_KEY,
                 &tag_at,
                 "empty tag key",
                 "write the cost allocation tag's key, e.g. `app`",
             );
         } else if tag_chars > limits::FILTER_TAG_KEY_MAX_CHARS {
             ctx.error_at_key(
+                codes::TAG_KEY_TOO_LONG,
                 &tag_at,
                 format!("tag key `{tag}` is {tag_chars} characters long"),
                 format!(
@@ -1430,6 +1530,7 @@ fn check_scope(
         }
         if values.len() < limits::FILTER_VALUES_MIN {
             ctx.error(
+                codes::TAG_WITHOUT_VALUES,
                 &tag_at,
                 format!("tag `{tag}` lists no values"),
                 "list the tag values whose spend counts",
@@ -1468,6 +1569,7 @@ fn filter_value_length(ctx: &mut Ctx<'_>, at: &Origin, what: &str, value: &str) 
         return false;
     }
     ctx.error(
+        codes::FILTER_VALUE_TOO_LONG,
         at,
         format!("{what} `{value}` is {chars} characters long"),
         format!(
@@ -1516,6 +1618,7 @@ fn check_threshold(
                     .into()
             };
             ctx.error(
+                codes::INVALID_THRESHOLD,
                 &at_at,
                 format!("threshold `{found}` is neither a percentage nor an amount"),
                 help,
@@ -1525,6 +1628,7 @@ fn check_threshold(
     };
     if value <= Decimal::ZERO {
         ctx.error(
+            codes::THRESHOLD_NOT_POSITIVE,
             &at_at,
             "a threshold is greater than zero",
             "write e.g. `50%` or `$250`",
@@ -1534,6 +1638,7 @@ fn check_threshold(
         && amount.is_some_and(|amount| value > amount * Decimal::TEN)
     {
         ctx.error(
+            codes::THRESHOLD_OVER_TEN_TIMES,
             &at_at,
             format!(
                 "threshold ${} is more than ten times the budget",
@@ -1544,6 +1649,7 @@ fn check_threshold(
     }
     if threshold_type == ThresholdType::Percentage && value > Decimal::from(1000) {
         ctx.error(
+            codes::THRESHOLD_OVER_TEN_TIMES,
             &at_at,
             format!(
                 "threshold {}% is more than ten times the budget",
@@ -1557,6 +1663,7 @@ fn check_threshold(
         // amount is wrong and an amount threshold could not be compared with it.
         if threshold_type == ThresholdType::AbsoluteValue && amount.is_none() {
             ctx.error(
+                codes::THRESHOLD_OVER_AWS_MAX,
                 &at_at,
                 "threshold is more than AWS Budgets takes",
                 format!(
@@ -1567,6 +1674,7 @@ fn check_threshold(
         }
     } else if value > Decimal::ZERO && !survives_a_double(value) {
         ctx.error(
+            codes::THRESHOLD_TOO_PRECISE,
             &at_at,
             format!("threshold `{}` has more digits than AWS Budgets keeps", value.normalize()),
             "AWS Budgets keeps a threshold as a double, about 15 significant digits; write fewer decimals",
@@ -1575,6 +1683,7 @@ fn check_threshold(
     let distinct: BTreeSet<&String> = threshold.notify.iter().collect();
     if distinct.len() > limits::CHANNELS_PER_JOB_MAX {
         ctx.error_at_key(
+            codes::TOO_MANY_CHANNELS,
             &at.join([key("notify")]),
             format!("this threshold notifies {} channels", distinct.len()),
             format!(
@@ -1584,7 +1693,7 @@ fn check_threshold(
         );
     }
     if threshold.on == Basis::Forecasted && period == Period::Daily {
-        ctx.error(&at.join([key("on")]), format!("budget `{budget}` is daily and cannot alert on forecasted spend"), "AWS Budgets rejects forecasted notifications on daily budgets; use `on: actual` or a monthly budget");
+        ctx.error(codes::FORECAST_ON_DAILY, &at.join([key("on")]), format!("budget `{budget}` is daily and cannot alert on forecasted spend"), "AWS Budgets rejects forecasted notifications on daily budgets; use `on: actual` or a monthly budget");
     }
     let mut notified = HashSet::new();
     // Distinct addresses: a channel listed twice, or two lists sharing an address, send one mail.
@@ -1594,6 +1703,7 @@ fn check_threshold(
         // A repeat is one mistake: reported once, not looked up (and maybe "unknown") again.
         if !notified.insert(channel) {
             ctx.error(
+                codes::CHANNEL_LISTED_TWICE,
                 &at,
                 format!("channel `{channel}` is listed twice"),
                 "list each channel once",
@@ -1615,13 +1725,18 @@ fn check_threshold(
                         list(channels.keys())
                     ),
                 };
-                ctx.unresolved(&at, format!("unknown channel `{channel}`"), help);
+                ctx.unresolved(
+                    codes::UNKNOWN_CHANNEL,
+                    &at,
+                    format!("unknown channel `{channel}`"),
+                    help,
+                );
             }
         }
     }
     let emails = addresses_notified.len();
     if emails > MAX_EMAILS_PER_NOTIFICATION {
-        ctx.error_at_key(&at.join([key("notify")]), format!("this threshold emails {emails} addresses"), format!("AWS Budgets allows at most {MAX_EMAILS_PER_NOTIFICATION} email subscribers per notification; notify fewer email channels"));
+        ctx.error_at_key(codes::TOO_MANY_EMAIL_ADDRESSES, &at.join([key("notify")]), format!("this threshold emails {emails} addresses"), format!("AWS Budgets allows at most {MAX_EMAILS_PER_NOTIFICATION} email subscribers per notification; notify fewer email channels"));
     }
     let downgrade = threshold.downgrade.as_ref().and_then(|d| {
         let d_at = at.join([key("downgrade")]);
@@ -1630,7 +1745,7 @@ fn check_threshold(
                 Some(s) => format!("did you mean `{s}`? routes are defined under `routes:`"),
                 None => format!("define `{}` under `routes:`, or use one of: {}", d.route, list(routes.keys())),
             };
-            ctx.unresolved(&d_at.join([key("route")]), format!("unknown route `{}`", d.route), help);
+            ctx.unresolved(codes::UNKNOWN_ROUTE, &d_at.join([key("route")]), format!("unknown route `{}`", d.route), help);
             return None;
         };
         let to_at = d_at.join([key("to")]);
@@ -1642,6 +1757,7 @@ fn check_threshold(
                 Some(route.last_step())
             } else {
                 ctx.error(
+                    codes::DOWNGRADE_WITHOUT_STOP,
                     &to_at,
                     format!("the ladder of `{}` has no `stop` step", route.name),
                     "to block the route at this threshold, end its ladder with `stop`",
@@ -1650,7 +1766,14 @@ fn check_threshold(
             }
         } else if let Ok(step) = text.parse::<usize>() {
             if step < 2 || step > route.ladder.len() {
+                // Step 1 by number is the same mistake as the top model by name.
+                let code = if step == 1 {
+                    codes::DOWNGRADE_TO_TOP
+                } else {
+                    codes::DOWNGRADE_STEP_OUT_OF_RANGE
+                };
                 ctx.error(
+                    code,
                     &to_at,
                     format!("step {step} is not a lower step of the ladder of `{}`", route.name),
                     format!("the ladder has steps 1 (the top) to {}; a downgrade goes to step 2 or lower, or `cheapest`", route.ladder.len()),
@@ -1661,7 +1784,7 @@ fn check_threshold(
             }
         } else if let Some(step) = route.step_of(&text) {
             if step == 1 {
-                ctx.error(&to_at, format!("`{text}` is the top of the ladder of `{}`", route.name), "a downgrade goes to a lower step");
+                ctx.error(codes::DOWNGRADE_TO_TOP, &to_at, format!("`{text}` is the top of the ladder of `{}`", route.name), "a downgrade goes to a lower step");
                 None
             } else {
                 Some(step)
@@ -1671,7 +1794,7 @@ fn check_threshold(
                 Some(s) => format!("did you mean `{s}`? give a step number, `cheapest`, or a model of the ladder"),
                 None => format!("give a step number ({}), `cheapest`, or one of: {}", lower_steps(route.ladder.len()), route.ladder.join(", ")),
             };
-            ctx.error(&to_at, format!("`{text}` is not on the ladder of `{}`", route.name), help);
+            ctx.error(codes::DOWNGRADE_NOT_ON_LADDER, &to_at, format!("`{text}` is not on the ladder of `{}`", route.name), help);
             None
         };
         step.map(|to_step| DowngradeSpec { route: route.name.clone(), to_step })
@@ -1683,6 +1806,7 @@ fn check_threshold(
         .unwrap_or_default();
     if threshold.notify.is_empty() && threshold.downgrade.is_none() && threshold.deny.is_none() {
         ctx.warning(
+            codes::THRESHOLD_DOES_NOTHING,
             at,
             "this threshold notifies no one and downgrades nothing",
             "add `notify:` channels or a `downgrade:`",
@@ -1705,6 +1829,7 @@ fn deny_roles(ctx: &mut Ctx, at: &Origin, roles: &[String]) -> Vec<String> {
     let roles_at = at.join([key("roles")]);
     if roles.len() < limits::ROLES_PER_ACTION_MIN {
         ctx.error(
+            codes::DENY_WITHOUT_ROLES,
             &roles_at,
             "`deny` lists no roles",
             "name the IAM roles whose Bedrock calls to refuse: `roles: [my-app-role]`",
@@ -1712,6 +1837,7 @@ fn deny_roles(ctx: &mut Ctx, at: &Origin, roles: &[String]) -> Vec<String> {
     }
     if roles.len() > limits::ROLES_PER_ACTION_MAX {
         ctx.error_at_key(
+            codes::DENY_TOO_MANY_ROLES,
             &roles_at,
             format!("`deny` lists {} roles", roles.len()),
             format!(
@@ -1729,18 +1855,21 @@ fn deny_roles(ctx: &mut Ctx, at: &Origin, roles: &[String]) -> Vec<String> {
             .map(|(_, path)| path.rsplit('/').next().unwrap_or(path))
         {
             ctx.error(
+                codes::DENY_ROLE_ARN,
                 &role_at,
                 format!("`{role}` is a role ARN"),
                 format!("AWS Budgets actions take role names: write `{name}`"),
             );
         } else if let Some(problem) = limits::iam_role_name_problem(role) {
             ctx.error(
+                codes::INVALID_ROLE_NAME,
                 &role_at,
                 format!("`{role}` is not an IAM role name"),
                 problem,
             );
         } else if !seen.insert(role.clone()) {
             ctx.error(
+                codes::ROLE_LISTED_TWICE,
                 &role_at,
                 format!("role `{role}` is listed twice"),
                 "list each role once",
@@ -1806,12 +1935,14 @@ fn check_use_case(
     let name_chars = use_case.name.chars().count();
     if use_case.name.trim().is_empty() {
         ctx.error(
+            codes::EMPTY_USE_CASE_NAME,
             &at.join([key("name")]),
             "a use case's name is empty",
             "say what the use case is, e.g. `support chatbot`",
         );
     } else if name_chars > limits::USE_CASE_NAME_MAX_CHARS {
         ctx.error(
+            codes::USE_CASE_NAME_TOO_LONG,
             &at.join([key("name")]),
             format!("a use case's name is {name_chars} characters long"),
             format!(
@@ -1832,6 +1963,7 @@ fn check_use_case(
                     ),
                 };
                 ctx.unresolved(
+                    codes::UNKNOWN_ROUTE,
                     &at.join([key("route")]),
                     format!("unknown route `{route}`"),
                     help,
@@ -1851,6 +1983,7 @@ fn check_use_case(
         }
         (Some(_), Some(_)) => {
             ctx.error_at_key(
+                codes::ROUTE_AND_MODEL,
                 &at.join([key("model")]),
                 format!(
                     "use case `{}` gives both a route and a model",
@@ -1862,6 +1995,7 @@ fn check_use_case(
         }
         (None, None) => {
             ctx.error(
+                codes::NO_ROUTE_OR_MODEL,
                 at,
                 format!(
                     "use case `{}` gives neither a route nor a model",
@@ -1874,6 +2008,7 @@ fn check_use_case(
     };
     if use_case.requests_per_day == 0 {
         ctx.error(
+            codes::ZERO_REQUESTS,
             &at.join([key("requests_per_day")]),
             "`requests_per_day` is 0",
             "a use case serves at least one request a day; remove it otherwise",
@@ -1888,6 +2023,7 @@ fn check_use_case(
     for (field, value) in tokens {
         if value > MAX_TOKENS_PER_REQUEST {
             ctx.error(
+                codes::TOO_MANY_TOKENS,
                 &at.join([key(field)]),
                 format!("`{field}` is {value} tokens per request"),
                 format!("no Bedrock model takes more than {MAX_TOKENS_PER_REQUEST} tokens in one request"),
@@ -1896,6 +2032,7 @@ fn check_use_case(
     }
     if use_case.requests_per_day > MAX_REQUESTS_PER_DAY {
         ctx.error(
+            codes::TOO_MANY_REQUESTS,
             &at.join([key("requests_per_day")]),
             format!("`requests_per_day` is {}", use_case.requests_per_day),
             format!("at most {MAX_REQUESTS_PER_DAY} requests a day (over 10,000 a second)"),
@@ -1903,6 +2040,7 @@ fn check_use_case(
     }
     if use_case.input_tokens == 0 && use_case.output_tokens == 0 {
         ctx.error_at_key(
+            codes::ZERO_TOKEN_REQUEST,
             &at.join([key("input_tokens")]),
             "a request of zero tokens costs nothing",
             "give the input and output tokens of a typical request",

@@ -4,6 +4,7 @@
 
 use super::{Ctx, Origin, check_lifecycle, check_model_id_length, key, unknown_model};
 use crate::estimate::cost_on_step;
+use crate::policy::codes;
 use crate::policy::model::{BudgetSpec, RouteSpec, StepSpec};
 use crate::policy::raw::{LadderStep, STOP_STEP};
 use crate::policy::yaml_tree::Seg;
@@ -29,12 +30,14 @@ pub(super) fn check_steps(
             LadderStep::Model(m) if m == STOP_STEP => {
                 if i == 0 {
                     ctx.error(
+                        codes::LADDER_STARTS_WITH_STOP,
                         &at,
                         format!("the ladder of `{name}` starts with `stop`"),
                         "the first step is the model the route calls; `stop` can only be the last step",
                     );
                 } else if i + 1 != ladder.len() {
                     ctx.error(
+                        codes::STOP_NOT_LAST,
                         &at,
                         format!("`stop` is step {} of `{name}`, not its last", i + 1),
                         "`stop` blocks the route, so no step below it is ever reached; put it last",
@@ -63,6 +66,7 @@ pub(super) fn check_steps(
         });
         if cap == Some(0) {
             ctx.error(
+                codes::ZERO_OUTPUT_CAP,
                 &at.join([key("max_output_tokens")]),
                 format!("step {} of `{name}` caps output at 0 tokens", i + 1),
                 "a cap is 1 token or more; to block the route, make the last step `stop`",
@@ -70,6 +74,7 @@ pub(super) fn check_steps(
         }
         if !seen.insert((model.clone(), tier, cap)) {
             ctx.error(
+                codes::REPEATED_STEP,
                 &at,
                 format!("step {} of `{name}` repeats a step above it", i + 1),
                 "each step is a different model, or the same model on another tier or with another cap",
@@ -88,6 +93,7 @@ pub(super) fn check_steps(
             && resolved.price.in_tier(tier).is_none()
         {
             ctx.error(
+                codes::NO_TIER_PRICE,
                 &at.join([key("service_tier")]),
                 format!("`{model}` has no {} price", tier.as_str()),
                 tier_help(tier, catalog),
@@ -177,6 +183,7 @@ pub(super) fn check_costs(
             {
                 let at = origin.join([key("ladder"), Seg::Index(step - 1)]);
                 ctx.error(
+                    codes::STEP_NOT_CHEAPER,
                     &at,
                     format!("step {step} of `{name}` is not cheaper than step {above_step}"),
                     cost_help(route, step, above_step, here, above_cost, at_usage),
@@ -260,6 +267,7 @@ pub(super) fn check_scopes_follow(
                     continue;
                 }
                 ctx.warning(
+                    codes::SCOPE_MISSES_DOWNGRADE,
                     &origin.join([key("scope"), key("models")]),
                     format!(
                         "budget `{budget_name}` steps route `{}` down to `{model}`, which its scope does not cover",
