@@ -244,6 +244,6 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
     const r = resourcesOf(none);
     const subs = Object.values(r).filter((x) => x.Type === 'AWS::SNS::Subscription' && x.Properties.TopicArn.Ref === idOf(none, none.stack.guard.alarms.topic));
     expect(subs).toEqual([]);
-    expect(none.stack.guard.policy.validateOutput).toMatch(/warning: .*settings\.alarms.*reach nobody/);
+    expect(none.stack.guard.policy.validateOutput).toMatch(/warning\[BG213\]: .*settings\.alarms.*reach nobody/);
   });
 });

@@ -105,7 +105,7 @@ describe('validatePolicy', () => {
     const dir = tempDir('bin');
     const bin = path.join(dir, 'budget-guard');
     // A stand-in for the exit-code plumbing only; the synth tests run the real CLI.
-    writeFileSync(bin, '#!/bin/sh\nprintf "p.yaml:3:7: error: boom\\n" >&2\nexit 1\n');
+    writeFileSync(bin, '#!/bin/sh\nprintf "p.yaml:3:7: error[BG301]: boom\\n" >&2\nexit 1\n');
     chmodSync(bin, 0o755);
     let caught: unknown;
     try {
@@ -114,7 +114,7 @@ describe('validatePolicy', () => {
       caught = e;
     }
     expect(caught).toBeInstanceOf(PolicyValidationError);
-    expect((caught as PolicyValidationError).output).toBe('p.yaml:3:7: error: boom\n');
+    expect((caught as PolicyValidationError).output).toBe('p.yaml:3:7: error[BG301]: boom\n');
     expect((caught as PolicyValidationError).exitCode).toBe(1);
   });
 });
