@@ -1,6 +1,8 @@
 //! The checked policy: every name resolved, every threshold typed, every amount exact. Everything
 //! downstream (estimate, plan, alert handling, the spend watcher, the CDK app through `export`)
-//! reads this, never the raw files.
+//! reads this, never the YAML. A few types of the raw layer (`Basis`, `Settings`,
+//! `ChatbotChannel`) are part of it as they are: validation has checked them, and a copy of each
+//! would only have to be kept in step.
 
 use super::raw::{Basis, ChatbotChannel, Settings};
 use crate::period::Period;
