@@ -413,21 +413,24 @@ fn source_text<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<
     Some(text)
 }
 
+/// A file with nothing in it, or only comments or `null`.
+fn empty_file(name: &str) -> Diagnostic {
+    Diagnostic::error(
+        codes::EMPTY_FILE,
+        name,
+        Span::start(),
+        "policy file is empty",
+    )
+    .with_help("a policy file starts with `version: 1`")
+}
+
 fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<ParsedFile<'a>> {
     let name = source.name.as_str();
     let text = source_text(source, out)?;
     let tree = match yaml_tree::parse(text) {
         Ok(Some(tree)) => tree,
         Ok(None) => {
-            out.push(
-                Diagnostic::error(
-                    codes::EMPTY_FILE,
-                    name,
-                    Span::start(),
-                    "policy file is empty",
-                )
-                .with_help("a policy file starts with `version: 1`"),
-            );
+            out.push(empty_file(name));
             return None;
         }
         Err(e) => {
@@ -461,15 +464,7 @@ fn parse_file<'a>(source: &'a SourceFile, out: &mut Vec<Diagnostic>) -> Option<P
     };
     let before = out.len();
     if tree.is_null() {
-        out.push(
-            Diagnostic::error(
-                codes::EMPTY_FILE,
-                name,
-                Span::start(),
-                "policy file is empty",
-            )
-            .with_help("a policy file starts with `version: 1`"),
-        );
+        out.push(empty_file(name));
         return None;
     }
     check_duplicate_keys(name, &tree, out);
