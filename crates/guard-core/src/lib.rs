@@ -22,3 +22,4 @@ pub mod running_cost;
 pub mod spend;
 pub mod state_key;
 pub mod text;
+pub mod usage;
