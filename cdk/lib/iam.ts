@@ -5,6 +5,8 @@
 
 export const FUNCTION_NAMES = ['provisioner', 'alert-handler', 'spend-watcher'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
+/** The fast path's function: always in the CLI's list, deployed only when the fast path is on. */
+export const USAGE_METER = 'usage-meter' as const;
 
 export const RESOURCE_KINDS = [
   'owned-budgets',
@@ -16,6 +18,7 @@ export const RESOURCE_KINDS = [
   'slack-secrets',
   'budget-action-role',
   'metrics-namespace',
+  'usage-table',
   'any',
 ] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
@@ -32,7 +35,9 @@ const STATE_KINDS: readonly ResourceKind[] = ['alert-handler-state', 'spend-watc
 const STATE_DIR = /^[A-Za-z0-9_-]+\/$/;
 
 /** The output of `budget-guard iam-actions --format json`. */
-export type IamActions = Readonly<Record<FunctionName, readonly ActionGrant[]>>;
+export type IamActions = Readonly<Record<FunctionName, readonly ActionGrant[]>> & {
+  readonly [USAGE_METER]?: readonly ActionGrant[];
+};
 
 export class IamContractError extends Error {
   override name = 'IamContractError';
@@ -44,41 +49,51 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 const ACTION = /^[a-z0-9-]+:[A-Za-z0-9*]+$/;
 
+function parseGrants(fn: string, grants: readonly unknown[]): ActionGrant[] {
+  return grants.map((g: unknown, i: number): ActionGrant => {
+    if (!isObject(g)) throw new IamContractError(`iam-actions: ${fn}[${i}] is not an object`);
+    const { actions, resource, state_dir: stateDir } = g;
+    if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => typeof a === 'string' && ACTION.test(a))) {
+      throw new IamContractError(`iam-actions: ${fn}[${i}].actions is not a non-empty list of IAM actions`);
+    }
+    if (typeof resource !== 'string' || !(RESOURCE_KINDS as readonly string[]).includes(resource)) {
+      throw new IamContractError(
+        `iam-actions: ${fn}[${i}].resource "${String(resource)}" is not one of ${RESOURCE_KINDS.join(', ')}`,
+      );
+    }
+    const kind = resource as ResourceKind;
+    if (STATE_KINDS.includes(kind)) {
+      if (typeof stateDir !== 'string' || !STATE_DIR.test(stateDir)) {
+        throw new IamContractError(`iam-actions: ${fn}[${i}].state_dir is not a directory name like "alert-handler/"`);
+      }
+      return { actions: actions as string[], resource: kind, stateDir };
+    }
+    if (stateDir !== undefined) {
+      throw new IamContractError(`iam-actions: ${fn}[${i}].state_dir is only for state kinds`);
+    }
+    return { actions: actions as string[], resource: kind };
+  });
+}
+
 /** Checks the shape of the CLI's answer; an unknown function or resource kind is an error. */
 export function parseIamActions(raw: unknown): IamActions {
   if (!isObject(raw)) throw new IamContractError('iam-actions: top level is not an object');
-  const out: Partial<Record<FunctionName, ActionGrant[]>> = {};
+  const out: Partial<Record<FunctionName | typeof USAGE_METER, ActionGrant[]>> = {};
+  const known: readonly string[] = [...FUNCTION_NAMES, USAGE_METER];
   for (const key of Object.keys(raw)) {
-    if (!(FUNCTION_NAMES as readonly string[]).includes(key)) {
-      throw new IamContractError(`iam-actions: unknown function "${key}" (known: ${FUNCTION_NAMES.join(', ')})`);
+    if (!known.includes(key)) {
+      throw new IamContractError(`iam-actions: unknown function "${key}" (known: ${known.join(', ')})`);
     }
   }
   for (const fn of FUNCTION_NAMES) {
     const grants = raw[fn];
     if (!Array.isArray(grants)) throw new IamContractError(`iam-actions: "${fn}" is missing or not a list`);
-    out[fn] = grants.map((g: unknown, i: number): ActionGrant => {
-      if (!isObject(g)) throw new IamContractError(`iam-actions: ${fn}[${i}] is not an object`);
-      const { actions, resource, state_dir: stateDir } = g;
-      if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => typeof a === 'string' && ACTION.test(a))) {
-        throw new IamContractError(`iam-actions: ${fn}[${i}].actions is not a non-empty list of IAM actions`);
-      }
-      if (typeof resource !== 'string' || !(RESOURCE_KINDS as readonly string[]).includes(resource)) {
-        throw new IamContractError(
-          `iam-actions: ${fn}[${i}].resource "${String(resource)}" is not one of ${RESOURCE_KINDS.join(', ')}`,
-        );
-      }
-      const kind = resource as ResourceKind;
-      if (STATE_KINDS.includes(kind)) {
-        if (typeof stateDir !== 'string' || !STATE_DIR.test(stateDir)) {
-          throw new IamContractError(`iam-actions: ${fn}[${i}].state_dir is not a directory name like "alert-handler/"`);
-        }
-        return { actions: actions as string[], resource: kind, stateDir };
-      }
-      if (stateDir !== undefined) {
-        throw new IamContractError(`iam-actions: ${fn}[${i}].state_dir is only for state kinds`);
-      }
-      return { actions: actions as string[], resource: kind };
-    });
+    out[fn] = parseGrants(fn, grants);
+  }
+  const meter = raw[USAGE_METER];
+  if (meter !== undefined) {
+    if (!Array.isArray(meter)) throw new IamContractError(`iam-actions: "${USAGE_METER}" is not a list`);
+    out[USAGE_METER] = parseGrants(USAGE_METER, meter);
   }
   return out as IamActions;
 }
@@ -100,6 +115,8 @@ export interface ResourceContext {
    * denies, and then no such role exists and nothing is granted on it.
    */
   readonly budgetActionRoleArn?: string;
+  /** The fast path's DynamoDB table; absent when the fast path is off. */
+  readonly usageTableArn?: string;
 }
 
 export interface StatementSpec {
@@ -168,6 +185,9 @@ export function resourcesFor(
         resources: ['*'],
         conditions: { StringEquals: { 'cloudwatch:namespace': ctx.metricsNamespace } },
       };
+    case 'usage-table':
+      if (ctx.usageTableArn === undefined) return undefined;
+      return { resources: [ctx.usageTableArn] };
     case 'any':
       return { resources: ['*'] };
   }
@@ -235,5 +255,6 @@ export const WILDCARD_REASONS: Readonly<Record<ResourceKind, string>> = {
   'budget-action-role': 'The budget action role ARN has no wildcard.',
   'metrics-namespace':
     'cloudwatch:PutMetricData has no resource-level permissions; the cloudwatch:namespace condition limits it to the BudgetGuard namespace.',
+  'usage-table': 'The usage table ARN has no wildcard.',
   any: 'These actions (per budget-guard iam-actions, e.g. cloudwatch:GetMetricData, pricing:GetProducts, budgets:DescribeBudgetActionsForAccount) support no resource-level permissions, so IAM requires Resource *.',
 };

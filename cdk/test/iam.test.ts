@@ -53,6 +53,21 @@ describe('parseIamActions', () => {
     expect(() => parseIamActions({ provisioner: [], 'alert-handler': [] })).toThrow(/spend-watcher/);
   });
 
+  it("reads the usage meter's grants when the CLI lists them, on the usage table only", () => {
+    const raw = {
+      provisioner: [],
+      'alert-handler': [],
+      'spend-watcher': [],
+      'usage-meter': [{ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resource: 'usage-table' }],
+    };
+    const iam = parseIamActions(raw);
+    expect(iam['usage-meter']).toEqual([{ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resource: 'usage-table' }]);
+    expect(resourcesFor('usage-table', ctx)).toBeUndefined();
+    const table = 'arn:aws:dynamodb:eu-west-1:123456789012:table/usage';
+    expect(resourcesFor('usage-table', { ...ctx, usageTableArn: table })).toEqual({ resources: [table] });
+    expect(() => parseIamActions({ ...raw, 'usage-meter': {} })).toThrow(/usage-meter/);
+  });
+
   it('rejects malformed actions', () => {
     const bad = { provisioner: [{ actions: ['not an action'], resource: 'any' }], 'alert-handler': [], 'spend-watcher': [] };
     expect(() => parseIamActions(bad)).toThrow(/provisioner\[0\]\.actions/);

@@ -26,6 +26,8 @@ pub enum ResourceKind {
     /// The role AWS Budgets runs the hard stops as: passed to `budgets.amazonaws.com` only. The
     /// stack makes it only when the policy has a `deny`.
     BudgetActionRole,
+    /// The usage meter's DynamoDB table (the fast path's counters).
+    UsageTable,
     /// Actions without resource-level permissions (cloudwatch:GetMetricData).
     Any,
 }
@@ -74,6 +76,13 @@ pub fn function_needs() -> Vec<(&'static str, Vec<Needs>)> {
                 crate::metrics::READ_NEEDS,
                 crate::metrics::WRITE_NEEDS,
                 crate::spend_state::STATE_NEEDS,
+                crate::spend_state::ALERT_NEEDS,
+            ],
+        ),
+        (
+            "usage-meter",
+            vec![
+                crate::usage_counters::NEEDS,
                 crate::spend_state::ALERT_NEEDS,
             ],
         ),

@@ -7,6 +7,7 @@
 pub const PROVISIONER: &str = "Provisioner";
 pub const ALERT_HANDLER: &str = "AlertHandler";
 pub const SPEND_WATCHER: &str = "SpendWatcher";
+pub const USAGE_METER: &str = "UsageMeter";
 
 /// `errorType` of a failure of `function`.
 pub fn error_type(function: &str, retryable: bool) -> String {

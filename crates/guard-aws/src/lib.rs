@@ -21,3 +21,4 @@ pub mod secrets;
 pub mod slack;
 pub mod sns_subscriptions;
 pub mod spend_state;
+pub mod usage_counters;

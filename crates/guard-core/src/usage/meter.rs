@@ -507,6 +507,22 @@ budgets:
     }
 
     #[test]
+    fn a_long_prompt_is_priced_at_the_long_context_rate_which_summed_metrics_cannot_see() {
+        let p = policy();
+        let cost = |id: &str, input: u64| {
+            charge(assess(
+                &p,
+                &p.catalog(),
+                &record(id, SONNET_US, "us-east-1", [input, 0, 0, 0]),
+            ))
+            .cost
+        };
+        // Sonnet 4.5 above 200K prompt tokens: $6 instead of $3 per million input tokens (+10% us.).
+        assert_eq!(cost("short", 125_000), dec!(0.4125));
+        assert_eq!(cost("long", 250_000), dec!(1.65));
+    }
+
+    #[test]
     fn a_record_outside_every_watched_scope_counts_nowhere() {
         let p = policy();
         let catalog = p.catalog();

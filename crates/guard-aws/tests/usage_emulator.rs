@@ -1,0 +1,283 @@
+//! The usage meter's counters against the local emulator's DynamoDB (and SNS for its alerts): a
+//! request counts once however often it is delivered, its cost lands in every budget's counter
+//! atomically, request records carry their TTL, a threshold's alert is claimed once per period,
+//! and every call made is in the usage meter's IAM needs.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use guard_aws::spend_state::SnsSpendAlerts;
+use guard_aws::usage_counters::{DynamoUsageCounters, KEY, TTL_ATTRIBUTE, counter_pk, request_pk};
+use guard_core::policy::{Policy, SourceFile};
+use guard_core::usage::awslogs::LogEvent;
+use guard_core::usage::meter::{Charge, Counted, Counter, CounterKey, meter_batch};
+use guard_testkit::Emulator;
+use rust_decimal_macros::dec;
+
+const TABLE: &str = "budget-guard-usage";
+
+async fn table(aws: &Emulator) -> aws_sdk_dynamodb::Client {
+    let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk_config().await);
+    ddb.create_table()
+        .table_name(TABLE)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(KEY)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(KEY)
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    ddb.update_time_to_live()
+        .table_name(TABLE)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(TTL_ATTRIBUTE)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ddb
+}
+
+fn key(budget: &str) -> CounterKey {
+    CounterKey {
+        budget: budget.into(),
+        period_start: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+    }
+}
+
+fn charge(request_id: &str, cost: rust_decimal::Decimal, budgets: &[&str]) -> Charge {
+    Charge {
+        request_id: request_id.into(),
+        at: "2026-11-20T14:00:03Z".parse().unwrap(),
+        cost,
+        counters: budgets
+            .iter()
+            .map(|b| Counter {
+                key: key(b),
+                expires_at: 1_798_000_000,
+            })
+            .collect(),
+        expires_at: 1_795_800_000,
+    }
+}
+
+#[tokio::test]
+async fn a_request_counts_once_in_every_counter_it_belongs_to() {
+    let aws = Emulator::start().unwrap();
+    let ddb = table(&aws).await;
+    let counters = DynamoUsageCounters::new(ddb.clone(), TABLE);
+
+    let first = charge("r1", dec!(0.0147675), &["bg-chatbot", "bg-all"]);
+    assert_eq!(counters.count_request(&first).await.unwrap(), Counted::New);
+    assert_eq!(
+        counters.count_request(&first).await.unwrap(),
+        Counted::AlreadyCounted,
+        "a redelivered request is not an error and adds nothing"
+    );
+    let second = charge("r2", dec!(0.0000325), &["bg-chatbot"]);
+    assert_eq!(counters.count_request(&second).await.unwrap(), Counted::New);
+
+    assert_eq!(
+        counters.read_total(&key("bg-chatbot")).await.unwrap(),
+        dec!(0.0148)
+    );
+    assert_eq!(
+        counters.read_total(&key("bg-all")).await.unwrap(),
+        dec!(0.0147675)
+    );
+    assert_eq!(
+        counters.read_total(&key("bg-other")).await.unwrap(),
+        dec!(0),
+        "a counter never written is zero"
+    );
+
+    // The request's record expires; the counter says whose it is and counts requests.
+    let request = ddb
+        .get_item()
+        .table_name(TABLE)
+        .key(KEY, AttributeValue::S(request_pk("r1")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        request.item().unwrap().get(TTL_ATTRIBUTE),
+        Some(&AttributeValue::N("1795800000".into()))
+    );
+    let counter = ddb
+        .get_item()
+        .table_name(TABLE)
+        .key(KEY, AttributeValue::S(counter_pk(&key("bg-chatbot"))))
+        .send()
+        .await
+        .unwrap();
+    let item = counter.item().unwrap();
+    assert_eq!(item.get("requests"), Some(&AttributeValue::N("2".into())));
+    assert_eq!(
+        item.get("budget"),
+        Some(&AttributeValue::S("bg-chatbot".into()))
+    );
+    assert_eq!(
+        item.get(TTL_ATTRIBUTE),
+        Some(&AttributeValue::N("1798000000".into()))
+    );
+}
+
+#[tokio::test]
+async fn an_alert_is_claimed_until_it_is_confirmed_then_never_again() {
+    let aws = Emulator::start().unwrap();
+    let counters = DynamoUsageCounters::new(table(&aws).await, TABLE);
+    let k = key("bg-chatbot");
+    assert!(
+        counters
+            .claim(&k, "ACTUAL>90%", 1_798_000_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        counters
+            .claim(&k, "ACTUAL>90%", 1_798_000_000)
+            .await
+            .unwrap(),
+        "a claim whose publish never got confirmed is claimed again"
+    );
+    counters.confirm(&k, "ACTUAL>90%").await.unwrap();
+    assert!(
+        !counters
+            .claim(&k, "ACTUAL>90%", 1_798_000_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        counters
+            .claim(&k, "ACTUAL>100%", 1_798_000_000)
+            .await
+            .unwrap()
+    );
+    let next_period = CounterKey {
+        period_start: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        ..k
+    };
+    assert!(
+        counters
+            .claim(&next_period, "ACTUAL>90%", 1_800_000_000)
+            .await
+            .unwrap()
+    );
+}
+
+const POLICY: &str = r#"
+version: 1
+budgets:
+  chatbot:
+    amount: 1
+    period: monthly
+    watch: true
+    scope:
+      models: [us.anthropic.claude-sonnet-4-5-20250929-v1:0]
+    thresholds:
+      - at: 50%
+      - at: 100%
+"#;
+
+fn policy() -> Policy {
+    let (policy, d) =
+        guard_core::policy::load(&[SourceFile::new("p.yaml", POLICY.as_bytes().to_vec())]);
+    policy.unwrap_or_else(|| panic!("{d:#?}"))
+}
+
+fn record(request_id: &str, output_tokens: u64) -> LogEvent {
+    LogEvent {
+        id: format!("event-{request_id}"),
+        timestamp: 1_795_600_803_000,
+        message: serde_json::json!({
+            "schemaType": "ModelInvocationLog", "schemaVersion": "1.0",
+            "timestamp": "2026-11-20T14:00:03Z", "accountId": "123456789012",
+            "identity": {"arn": "arn:aws:sts::123456789012:assumed-role/chatbot/i-0abc"},
+            "region": "us-east-1", "requestId": request_id, "operation": "Converse",
+            "modelId": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "input": {"inputTokenCount": 0},
+            "output": {"outputTokenCount": output_tokens}
+        })
+        .to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_batch_delivered_twice_alerts_once_and_calls_only_what_iam_grants() {
+    let aws = Emulator::start().unwrap();
+    let config = aws.sdk_config().await;
+    let counters = DynamoUsageCounters::new(table(&aws).await, TABLE);
+    let topic = aws.create_topic("budget-guard-alerts").await.unwrap();
+    let sink = SnsSpendAlerts::new(aws_sdk_sns::Client::new(&config), &topic);
+    let p = policy();
+    let now: DateTime<Utc> = "2026-11-20T14:00:30Z".parse().unwrap();
+    aws.reset_calls();
+
+    // 60,000 output tokens of Sonnet 4.5 through `us.`: $0.99 of the $1 budget.
+    let batch = [record("r1", 60_000)];
+    let first = meter_batch(&p, &p.catalog(), &batch, (&counters, &sink), now)
+        .await
+        .unwrap();
+    assert_eq!(first.counted, 1);
+    assert_eq!(first.alerts.len(), 1);
+    assert_eq!(first.alerts[0].threshold, dec!(0.5));
+    let again = meter_batch(&p, &p.catalog(), &batch, (&counters, &sink), now)
+        .await
+        .unwrap();
+    assert_eq!((again.counted, again.already_counted), (0, 1));
+    assert!(again.alerts.is_empty());
+    let published = aws.sns_published(&topic).await.unwrap();
+    assert_eq!(published.len(), 1, "{published:?}");
+    let alert: serde_json::Value = serde_json::from_str(&published[0].message).unwrap();
+    assert_eq!(alert["schema"], "budget-guard/spend-alert@1");
+    assert_eq!(alert["source"], "usage-meter");
+    assert_eq!(alert["budget_name"], "bg-chatbot");
+    assert_eq!(alert["amount"], 0.99);
+
+    let needs: Vec<&str> = guard_aws::iam::statements()
+        .into_iter()
+        .find(|(f, _)| *f == "usage-meter")
+        .unwrap()
+        .1
+        .into_iter()
+        .flat_map(|s| s.actions)
+        .collect();
+    let calls = aws.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|(s, a)| s == "dynamodb" && a == "TransactWriteItems"),
+        "{calls:?}"
+    );
+    for (service, action) in &calls {
+        let op = format!("{service}:{action}");
+        let authorized_as: Vec<&str> = guard_aws::usage_counters::OPERATIONS
+            .iter()
+            .find(|(o, _)| *o == op)
+            .map(|(_, iam)| iam.to_vec())
+            .unwrap_or_else(|| vec![op.as_str()]);
+        for a in authorized_as {
+            assert!(
+                needs.contains(&a),
+                "{op} needs {a}, not in the usage meter's IAM needs {needs:?}"
+            );
+        }
+    }
+}
