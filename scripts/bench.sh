@@ -8,7 +8,7 @@ scripts/emulator.sh setup >/dev/null
 export BUDGET_GUARD_PYTHON="$PWD/.venv/bin/python"
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m), $(date -u +%Y-%m-%d)"
-cargo build -q --release -p budget-guard -p provisioner -p alert-handler -p spend-watcher -p guard-e2e
+cargo build -q --release -p budget-guard -p provisioner -p alert-handler -p spend-watcher -p usage-meter -p guard-e2e
 
 echo; echo "== functions as processes (cold start, warm alert, CLI vs boto3, memory)"
 BUDGET_GUARD_PROFILE=release target/release/guard-bench
@@ -18,6 +18,12 @@ cargo run -q --release -p guard-aws --example provision_bench
 
 echo; echo "== spend watcher: calls per run, monthly cost, detection delay (simulated time)"
 cargo run -q --release -p guard-core --example spend_cost
+
+echo; echo "== fast path: invocation records read, scoped and priced per second on one core"
+cargo run -q --release -p guard-core --example usage_throughput
+
+echo; echo "== fast path: record to flag written, on the emulator"
+BUDGET_GUARD_PROFILE=release target/release/guard-fast-path-bench
 
 echo; echo "== the stack: what it costs to run a month (README's table)"
 cargo run -q --release -p guard-core --example stack_cost

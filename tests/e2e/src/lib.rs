@@ -9,6 +9,8 @@
 //! names, whatever today's date is. Move it with [`Stage::set_clock`]; the ticks set it to their
 //! own time, as the schedule would run them.
 
+pub mod fast_path;
+
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, TimeZone, Utc};
 use guard_testkit::{
