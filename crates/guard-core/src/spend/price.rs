@@ -2,10 +2,9 @@
 
 use super::WatchConfig;
 use super::query::{TokenData, TokenMetric, covers, day_start, window_for};
-use super::thresholds::reached;
 use crate::period::Period;
-use crate::policy::BudgetSpec;
 use crate::policy::raw::Basis;
+use crate::policy::{BudgetSpec, ThresholdSpec};
 use crate::pricing::catalog::Catalog;
 use crate::pricing::estimate::cents;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -177,4 +176,19 @@ pub fn budget_spend(
             .collect(),
         observed_at: now,
     }
+}
+
+/// Whether spend (or the forecast, for a forecasted threshold) is past the threshold, as AWS
+/// Budgets counts it: strictly greater than the threshold in dollars.
+pub(super) fn reached(
+    t: &ThresholdSpec,
+    amount: Decimal,
+    spent: Decimal,
+    forecast: Decimal,
+) -> bool {
+    let value = match t.basis {
+        Basis::Actual => spent,
+        Basis::Forecasted => forecast,
+    };
+    value > t.dollars(amount)
 }

@@ -23,8 +23,6 @@ pub const ESTIMATE_METRIC: &str = "EstimatedSpend";
 pub const BUDGET_DIMENSION: &str = "Budget";
 /// PutMetricData: at most 1,000 metrics per request.
 pub const MAX_METRICS_PER_PUT: usize = 1000;
-/// The `source` of the watcher's alerts.
-pub const ALERT_SOURCE: &str = "spend-watcher";
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     #[error("reading the token metrics failed: {0}")]

@@ -1,28 +1,15 @@
 //! Which thresholds a budget's spend has crossed, and which alerts that calls for.
 
-use super::price::BudgetSpend;
-use super::run::ALERT_SOURCE;
+use super::price::{BudgetSpend, reached};
 use crate::alerts::parse::{AlertType, spend_alert::SpendAlert};
 use crate::policy::raw::Basis;
 use crate::policy::{BudgetSpec, ThresholdSpec};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-/// Whether spend (or the forecast, for a forecasted threshold) is past the threshold, as AWS
-/// Budgets counts it: strictly greater than the threshold in dollars.
-pub(super) fn reached(
-    t: &ThresholdSpec,
-    amount: Decimal,
-    spent: Decimal,
-    forecast: Decimal,
-) -> bool {
-    let value = match t.basis {
-        Basis::Actual => spent,
-        Basis::Forecasted => forecast,
-    };
-    value > t.dollars(amount)
-}
+
+/// The `source` of the watcher's alerts.
+pub const ALERT_SOURCE: &str = "spend-watcher";
 
 /// A threshold's stable name in the state: `ACTUAL>90%`, `FORECASTED>$450`.
 pub fn threshold_id(t: &ThresholdSpec) -> String {
