@@ -7,12 +7,10 @@
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
-use guard_core::handling::{
-    Command, Deadline, EmailPublisher, FlagStore, HandleError, Handler, Inbound, Outcome,
-    RouteReport, SlackPoster, StateStore,
-};
+use guard_core::alerts::handler::{Command, HandleError, Handler, Inbound, Outcome, RouteReport};
+use guard_core::alerts::ports::{Deadline, EmailPublisher, FlagStore, SlackPoster, StateStore};
+use guard_core::alerts::routing::{MAX_CLOCK_SKEW_MINUTES, Trust};
 use guard_core::policy::Policy;
-use guard_core::routing::{MAX_CLOCK_SKEW_MINUTES, Trust};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -135,7 +133,7 @@ pub fn classify(event: &Value) -> Result<Event, EventError> {
                 .collect(),
             Err(e) => {
                 tracing::debug!(error = %e, "not a complete aws_lambda_events SNS event; reading the fields Budget Guard needs");
-                guard_core::alert::sns_records(&event.to_string())
+                guard_core::alerts::parse::sns::sns_records(&event.to_string())
                     .map_err(|e| EventError::Unknown(e.to_string()))?
                     .into_iter()
                     .map(|r| Notification {

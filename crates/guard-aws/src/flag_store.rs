@@ -3,15 +3,14 @@
 //! `PutParameter Overwrite=true`. Each write makes a new parameter version, so the history of
 //! every flag is kept by SSM for audit.
 
-use async_trait::async_trait;
 use aws_sdk_ssm::operation::delete_parameters::DeleteParametersError;
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathError;
 use aws_sdk_ssm::operation::put_parameter::PutParameterError;
 use aws_sdk_ssm::types::ParameterType;
-use guard_core::flags::Flag;
-use guard_core::handling::{self, FlagStore, StateStore};
-use guard_core::provision::{ErrorKind, PortError};
+use guard_core::alerts::flags::Flag;
+use guard_core::alerts::ports::{FlagStore, StateStore};
+use guard_core::ports::{ErrorKind, PortError};
 
 use crate::iam::{Needs, ResourceKind};
 use crate::sdk::{classify, port_error};
@@ -145,24 +144,6 @@ impl Parameters {
     }
 }
 
-/// The kinds of the provisioner's port errors, as the alert-handler's ports see them.
-pub fn to_handling(error: PortError) -> handling::PortError {
-    handling::PortError::new(handling_kind(error.kind), error.operation, error.message)
-}
-
-/// The alert-handler's kind of a provisioner port error kind.
-pub fn handling_kind(kind: ErrorKind) -> handling::PortErrorKind {
-    use handling::PortErrorKind as K;
-    match kind {
-        ErrorKind::Throttled => K::Throttled,
-        ErrorKind::AccessDenied => K::AccessDenied,
-        ErrorKind::NotFound => K::NotFound,
-        ErrorKind::Duplicate | ErrorKind::LimitExceeded | ErrorKind::Invalid => K::Invalid,
-        ErrorKind::Transient => K::Unavailable,
-        ErrorKind::Other => K::Other,
-    }
-}
-
 /// Routing flags, one parameter per route.
 #[derive(Debug, Clone)]
 pub struct SsmFlagStore {
@@ -177,23 +158,18 @@ impl SsmFlagStore {
     }
 }
 
-#[async_trait]
 impl FlagStore for SsmFlagStore {
-    async fn get_flag(&self, parameter: &str) -> Result<Option<Flag>, handling::PortError> {
-        let Some(text) = self.parameters.get(parameter).await.map_err(to_handling)? else {
+    async fn get_flag(&self, parameter: &str) -> Result<Option<Flag>, PortError> {
+        let Some(text) = self.parameters.get(parameter).await? else {
             return Ok(None);
         };
         Flag::parse(&text).map(Some).map_err(|e| {
             tracing::error!(parameter, error = %e, "the parameter does not hold a routing flag");
-            handling::PortError::new(
-                handling::PortErrorKind::Invalid,
-                "read flag",
-                format!("{parameter}: {e}"),
-            )
+            PortError::new(ErrorKind::Invalid, "read flag", format!("{parameter}: {e}"))
         })
     }
 
-    async fn put_flag(&self, parameter: &str, flag: &Flag) -> Result<(), handling::PortError> {
+    async fn put_flag(&self, parameter: &str, flag: &Flag) -> Result<(), PortError> {
         let description = format!(
             "Budget Guard routing flag of route {} (JSON; written by {})",
             flag.route, flag.changed_by
@@ -201,7 +177,6 @@ impl FlagStore for SsmFlagStore {
         self.parameters
             .put(parameter, &flag.to_json(), &truncate(&description, 1024))
             .await
-            .map_err(to_handling)
     }
 }
 
@@ -237,16 +212,12 @@ impl SsmStateStore {
     }
 }
 
-#[async_trait]
 impl StateStore for SsmStateStore {
-    async fn get_state(&self, key: &str) -> Result<Option<String>, handling::PortError> {
-        self.parameters
-            .get(&self.parameter(key))
-            .await
-            .map_err(to_handling)
+    async fn get_state(&self, key: &str) -> Result<Option<String>, PortError> {
+        self.parameters.get(&self.parameter(key)).await
     }
 
-    async fn put_state(&self, key: &str, value: &str) -> Result<(), handling::PortError> {
+    async fn put_state(&self, key: &str, value: &str) -> Result<(), PortError> {
         self.parameters
             .put(
                 &self.parameter(key),
@@ -254,16 +225,11 @@ impl StateStore for SsmStateStore {
                 "Budget Guard alert-handler state",
             )
             .await
-            .map_err(to_handling)
     }
 
-    async fn list_state(&self, prefix: &str) -> Result<Vec<(String, String)>, handling::PortError> {
+    async fn list_state(&self, prefix: &str) -> Result<Vec<(String, String)>, PortError> {
         let path = self.parameter(prefix);
-        let records = self
-            .parameters
-            .list(path.trim_end_matches('/'))
-            .await
-            .map_err(to_handling)?;
+        let records = self.parameters.list(path.trim_end_matches('/')).await?;
         Ok(records
             .into_iter()
             .filter_map(|(name, value)| {
@@ -273,8 +239,8 @@ impl StateStore for SsmStateStore {
             .collect())
     }
 
-    async fn delete_state(&self, keys: &[String]) -> Result<(), handling::PortError> {
+    async fn delete_state(&self, keys: &[String]) -> Result<(), PortError> {
         let names: Vec<String> = keys.iter().map(|k| self.parameter(k)).collect();
-        self.parameters.delete(&names).await.map_err(to_handling)
+        self.parameters.delete(&names).await
     }
 }

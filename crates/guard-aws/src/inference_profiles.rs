@@ -1,5 +1,5 @@
 //! Amazon Bedrock's application inference profiles (`bedrock:GetInferenceProfile`): the
-//! foundation-model ARNs a profile routes to, from which `guard_core::inference_profile` tells the
+//! foundation-model ARNs a profile routes to, from which `guard_core::pricing::inference_profile` tells the
 //! model it is billed as.
 
 #[cfg(feature = "inference-profiles")]
@@ -15,7 +15,7 @@ mod reader {
     use aws_sdk_bedrock::config::http::HttpResponse;
     use aws_sdk_bedrock::error::SdkError;
     use aws_sdk_bedrock::operation::get_inference_profile::GetInferenceProfileError;
-    use guard_core::inference_profile::{ProfileModelError, priced_model_id};
+    use guard_core::pricing::inference_profile::{ProfileModelError, priced_model_id};
 
     #[derive(Debug, thiserror::Error)]
     pub enum InferenceProfileError {

@@ -18,15 +18,17 @@ use aws_sdk_cloudwatch::types::{
 };
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, TimeZone, Utc};
+use guard_core::ports::{ErrorKind, PortError};
 use guard_core::spend::{
-    BEDROCK_NAMESPACE, BUDGET_DIMENSION, BudgetSpend, ESTIMATE_METRIC, EstimateSink,
-    MAX_METRICS_PER_PUT, MODEL_DIMENSION, PortError, QueryCall, SeriesKey, SeriesPoints,
-    TokenMetric, TokenMetricsSource,
+    ports::EstimateSink, ports::TokenMetricsSource, price::BudgetSpend, query::BEDROCK_NAMESPACE,
+    query::MODEL_DIMENSION, query::QueryCall, query::SeriesKey, query::SeriesPoints,
+    query::TokenMetric, run::BUDGET_DIMENSION, run::ESTIMATE_METRIC, run::MAX_METRICS_PER_PUT,
 };
 use rust_decimal::prelude::ToPrimitive;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::iam::{Needs, ResourceKind};
+use crate::sdk::sdk_error_kind;
 
 /// Reading the token metrics: neither action has resource-level permissions.
 pub const READ_NEEDS: Needs = &[(
@@ -64,6 +66,21 @@ pub enum MetricsError {
     },
     #[error("cloudwatch:GetMetricData kept paging past {MAX_PAGES} pages")]
     TooManyPages,
+}
+
+impl MetricsError {
+    /// As the spend watcher's ports report it, this error kept as the source.
+    pub fn into_port_error(self) -> PortError {
+        let (operation, kind) = match &self {
+            MetricsError::GetMetricData(e) => ("cloudwatch:GetMetricData", sdk_error_kind(e)),
+            MetricsError::ListMetrics(e) => ("cloudwatch:ListMetrics", sdk_error_kind(e)),
+            MetricsError::PutMetricData(e) => ("cloudwatch:PutMetricData", sdk_error_kind(e)),
+            MetricsError::QueryFailed { .. } | MetricsError::TooManyPages => {
+                ("cloudwatch:GetMetricData", ErrorKind::Invalid)
+            }
+        };
+        PortError::from_source(kind, operation, self)
+    }
 }
 
 /// Bedrock's token metrics, read from CloudWatch.
@@ -227,7 +244,7 @@ impl TokenMetricsSource for CloudWatchTokenMetrics {
     }
 
     async fn fetch(&self, call: &QueryCall) -> Result<Vec<SeriesPoints>, PortError> {
-        self.read(call).await.map_err(|e| Box::new(e) as PortError)
+        self.read(call).await.map_err(MetricsError::into_port_error)
     }
 }
 
@@ -289,7 +306,7 @@ impl EstimateSink for CloudWatchEstimates {
         self.publish(spends, at)
             .await
             .map(|_| ())
-            .map_err(|e| Box::new(e) as PortError)
+            .map_err(MetricsError::into_port_error)
     }
 }
 

@@ -7,8 +7,8 @@ use aws_sdk_cloudwatch::error::SdkError;
 use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataError;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use chrono::{DateTime, Utc};
-use guard_core::flags::RouteState;
-use guard_core::handling::FlagStore;
+use guard_core::alerts::flags::RouteState;
+use guard_core::alerts::ports::FlagStore;
 use guard_core::policy::Policy;
 
 use crate::iam::{Needs, ResourceKind};
@@ -91,7 +91,7 @@ impl RouteStepMetrics {
 
 #[cfg(test)]
 mod tests {
-    use guard_core::flags::RouteState;
+    use guard_core::alerts::flags::RouteState;
     use guard_core::policy::{RouteSpec, StepSpec};
 
     /// The dashboard labels `RouteStep` with the value a route at the top of its ladder has; it

@@ -9,11 +9,13 @@ use aws_sdk_ssm::error::SdkError;
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::operation::put_parameter::PutParameterError;
 use aws_sdk_ssm::types::ParameterType;
-use guard_core::alert::SpendAlert;
-use guard_core::spend::{AlertSink, PortError, SpendState, SpendStateStore};
+use guard_core::alerts::parse::spend_alert::SpendAlert;
+use guard_core::ports::{ErrorKind, PortError};
+use guard_core::spend::{ports::AlertSink, ports::SpendStateStore, thresholds::SpendState};
 use guard_core::state_key::key_part;
 
 use crate::iam::{Needs, ResourceKind};
+use crate::sdk::sdk_error_kind;
 
 /// Reading and writing the state parameters.
 pub const STATE_NEEDS: Needs = &[(
@@ -54,6 +56,19 @@ pub enum StateError {
         budget: String,
         source: SdkError<PublishError, aws_sdk_sns::config::http::HttpResponse>,
     },
+}
+
+impl StateError {
+    /// As the spend watcher's ports report it, this error kept as the source.
+    pub fn into_port_error(self) -> PortError {
+        let (operation, kind) = match &self {
+            StateError::Get { source, .. } => ("ssm:GetParameter", sdk_error_kind(source)),
+            StateError::Put { source, .. } => ("ssm:PutParameter", sdk_error_kind(source)),
+            StateError::Corrupt { .. } => ("ssm:GetParameter", ErrorKind::Invalid),
+            StateError::Publish { source, .. } => ("sns:Publish", sdk_error_kind(source)),
+        };
+        PortError::from_source(kind, operation, self)
+    }
 }
 
 /// Spend states in SSM Parameter Store.
@@ -127,13 +142,13 @@ impl SsmSpendState {
 
 impl SpendStateStore for SsmSpendState {
     async fn load(&self, budget: &str) -> Result<Option<SpendState>, PortError> {
-        self.get(budget).await.map_err(|e| Box::new(e) as PortError)
+        self.get(budget).await.map_err(StateError::into_port_error)
     }
 
     async fn save(&self, budget: &str, state: &SpendState) -> Result<(), PortError> {
         self.put(budget, state)
             .await
-            .map_err(|e| Box::new(e) as PortError)
+            .map_err(StateError::into_port_error)
     }
 }
 
@@ -189,7 +204,7 @@ impl AlertSink for SnsSpendAlerts {
         self.send(alert)
             .await
             .map(|_| ())
-            .map_err(|e| Box::new(e) as PortError)
+            .map_err(StateError::into_port_error)
     }
 }
 

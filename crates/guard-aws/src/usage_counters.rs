@@ -24,11 +24,12 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::SecondsFormat;
-use guard_core::spend::PortError;
+use guard_core::ports::{ErrorKind, PortError};
 use guard_core::usage::meter::{Charge, Counted, CounterKey, UsageCounters};
 use rust_decimal::Decimal;
 
 use crate::iam::{Needs, ResourceKind};
+use crate::sdk::sdk_error_kind;
 
 /// The IAM actions behind the calls below (a transaction's writes are authorized as the
 /// PutItem and UpdateItem they are made of).
@@ -98,6 +99,29 @@ pub enum UsageTableError {
     },
     #[error("building a DynamoDB request failed: {0}")]
     Build(#[from] aws_sdk_dynamodb::error::BuildError),
+}
+
+impl UsageTableError {
+    /// The port's error: the operation that failed, its kind (whether the batch is worth
+    /// delivering again), and this error as the source.
+    pub fn into_port_error(self) -> PortError {
+        let (operation, kind) = match &self {
+            UsageTableError::Count { source, .. } => {
+                ("dynamodb:TransactWriteItems", sdk_error_kind(source))
+            }
+            UsageTableError::TooManyCounters(_) => {
+                ("dynamodb:TransactWriteItems", ErrorKind::Invalid)
+            }
+            UsageTableError::Total { source, .. } => ("dynamodb:GetItem", sdk_error_kind(source)),
+            UsageTableError::Corrupt { .. } => ("dynamodb:GetItem", ErrorKind::Invalid),
+            UsageTableError::Claim { source, .. } => ("dynamodb:PutItem", sdk_error_kind(source)),
+            UsageTableError::Confirm { source, .. } => {
+                ("dynamodb:UpdateItem", sdk_error_kind(source))
+            }
+            UsageTableError::Build(_) => ("build DynamoDB request", ErrorKind::Invalid),
+        };
+        PortError::from_source(kind, operation, self)
+    }
 }
 
 /// The counters in DynamoDB.
@@ -281,13 +305,13 @@ impl UsageCounters for DynamoUsageCounters {
     async fn count(&self, charge: &Charge) -> Result<Counted, PortError> {
         self.count_request(charge)
             .await
-            .map_err(|e| Box::new(e) as PortError)
+            .map_err(UsageTableError::into_port_error)
     }
 
     async fn total(&self, key: &CounterKey) -> Result<Decimal, PortError> {
         self.read_total(key)
             .await
-            .map_err(|e| Box::new(e) as PortError)
+            .map_err(UsageTableError::into_port_error)
     }
 
     async fn claim_alert(
@@ -298,13 +322,13 @@ impl UsageCounters for DynamoUsageCounters {
     ) -> Result<bool, PortError> {
         self.claim(key, threshold, expires_at)
             .await
-            .map_err(|e| Box::new(e) as PortError)
+            .map_err(UsageTableError::into_port_error)
     }
 
     async fn confirm_alert(&self, key: &CounterKey, threshold: &str) -> Result<(), PortError> {
         self.confirm(key, threshold)
             .await
-            .map_err(|e| Box::new(e) as PortError)
+            .map_err(UsageTableError::into_port_error)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The fast path: Bedrock model invocation logs, one record per call, priced and counted against
 //! the budgets they fall in, period to date. Pure: the records, the counters' answers and `now`
-//! are inputs; the adapters behind [`meter::UsageCounters`] and [`crate::spend::AlertSink`] do the
-//! I/O.
+//! are inputs; the adapters behind [`meter::UsageCounters`] and
+//! [`crate::spend::ports::AlertSink`] do the I/O.
 //!
 //! - [`awslogs`]: the `awslogs` event a CloudWatch Logs subscription hands to Lambda (base64 of
 //!   gzip of JSON) to its log events.
@@ -9,8 +9,8 @@
 //!   counts only. The prompt and the completion are skipped while parsing and never kept.
 //! - [`meter`]: a record to its price and budgets, the counters' keys and expiry, and the run over
 //!   a batch that counts each request once and publishes each threshold's spend alert once per
-//!   period, in the spend watcher's vocabulary ([`crate::spend::threshold_id`],
-//!   [`crate::alert::SpendAlert`]).
+//!   period, in the spend watcher's vocabulary ([`crate::spend::thresholds::threshold_id`],
+//!   [`crate::alerts::parse::spend_alert::SpendAlert`]).
 
 pub mod awslogs;
 pub mod meter;

@@ -1,7 +1,7 @@
 //! The alert-handler Lambda function: Budgets alerts and spend alerts from the alerts topic, and the
 //! period roll-over tick. The single writer of routing flags (reserved concurrency 1).
 //!
-//! All the work is in `guard_core::handling` over the adapters of `guard_aws`; this crate reads the
+//! All the work is in `guard_core::alerts::handler` over the adapters of `guard_aws`; this crate reads the
 //! configuration once per container and turns results into Lambda answers. [`handle`] is the body
 //! of the `service_fn`, a plain async function that tests call in-process.
 
@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use guard_aws::alert_handler::{EventError, LiveHandler, handle_event, live_handler};
-use guard_core::handling::{Deadline, EmailPublisher, FlagStore, Handler, SlackPoster, StateStore};
+use guard_core::alerts::handler::Handler;
+use guard_core::alerts::ports::{Deadline, EmailPublisher, FlagStore, SlackPoster, StateStore};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
@@ -78,7 +79,7 @@ pub async fn init_with_metrics() -> anyhow::Result<AlertHandler> {
     let config = guard_aws::sdk::load().await;
     let handler = init_from(&config).await?;
     let namespace = std::env::var(NAMESPACE_ENV)
-        .unwrap_or_else(|_| guard_core::spend::DEFAULT_METRICS_NAMESPACE.to_owned());
+        .unwrap_or_else(|_| guard_core::spend::run::DEFAULT_METRICS_NAMESPACE.to_owned());
     let route_steps = guard_aws::route_metrics::RouteStepMetrics::new(
         aws_sdk_cloudwatch::Client::new(&config),
         namespace,

@@ -30,14 +30,17 @@ use guard_aws::sdk::{
     partition_from_arn,
 };
 use guard_aws::sns_subscriptions::SnsSubscriptions;
-use guard_core::account::{AccountState, desired};
-use guard_core::budget_action::HardStop;
 use guard_core::diagnostic::{Diagnostic, Severity};
-use guard_core::ownership::{ClaimError, Ownership, claim};
-use guard_core::plan::{Plan, plan};
 use guard_core::policy::{self, Policy};
-use guard_core::provision::{ApplyOptions, ApplyReport, PortError, ReadDepth, apply, read_live};
-use guard_core::spend::DEFAULT_METRICS_NAMESPACE;
+use guard_core::ports::PortError;
+use guard_core::provision::account::{AccountState, desired};
+use guard_core::provision::apply::{ApplyOptions, ApplyReport, apply};
+use guard_core::provision::budget_action::HardStop;
+use guard_core::provision::live::read_live;
+use guard_core::provision::ownership::{ClaimError, Ownership, claim};
+use guard_core::provision::plan::{Plan, plan};
+use guard_core::provision::ports::ReadDepth;
+use guard_core::spend::run::DEFAULT_METRICS_NAMESPACE;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -82,7 +85,7 @@ pub enum ProvisionerError {
     #[error("reading the AWS Price List: {0}")]
     PriceList(#[source] Box<guard_aws::price_list::PriceListReadError>),
     #[error("{0}")]
-    PriceListData(#[source] guard_core::price_list::PriceListError),
+    PriceListData(#[source] guard_core::pricing::price_list::PriceListError),
     #[error("publishing the price check's metric: {0}")]
     PriceMetric(#[source] Box<guard_aws::metrics::MetricsError>),
 }
@@ -440,13 +443,13 @@ impl Provisioner {
         );
         let options = ApplyOptions::new(prefix, ownership.owner.clone());
         let report = apply(&plan, &budgets, &subscriptions, &options, |outcome| match outcome {
-            guard_core::provision::Outcome::Applied(change) => {
+            guard_core::provision::apply::Outcome::Applied(change) => {
                 tracing::info!(change = %change.render().lines().next().unwrap_or_default(), "applied")
             }
-            guard_core::provision::Outcome::Failed(change, error) => {
+            guard_core::provision::apply::Outcome::Failed(change, error) => {
                 tracing::error!(change = %change.render().lines().next().unwrap_or_default(), operation = error.operation, kind = error.kind.as_str(), message = %error.message, "failed")
             }
-            guard_core::provision::Outcome::Skipped(skipped) => {
+            guard_core::provision::apply::Outcome::Skipped(skipped) => {
                 tracing::warn!(change = %skipped.render(), "skipped")
             }
         })

@@ -7,8 +7,9 @@
 use crate::{Provisioner, ProvisionerError, load_policy};
 use guard_aws::price_list::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
 use guard_core::policy::Policy;
-use guard_core::price_list::{
-    SERVICE_CODES, Unmapped, changes_for_models, diff, price_check_message, read_products,
+use guard_core::pricing::price_list::{
+    SERVICE_CODES, Unmapped, changes::changes_for_models, changes::diff,
+    changes::price_check_message, read_products,
 };
 use rust_decimal::Decimal;
 use serde_json::{Value, json};

@@ -4,7 +4,7 @@
 //! API) keeps CloudFormation's policy, so it runs the scheduled repairs and shows that a plain
 //! http ResponseURL gets no answer and no work.
 
-use guard_core::budget_action::HardStop;
+use guard_core::provision::budget_action::HardStop;
 use guard_testkit::{ACCOUNT_ID, CfnResponseListener, Emulator, LocalLambda, workspace_root};
 use provisioner::cfn::ResponseUrlPolicy;
 use provisioner::{Provisioner, Settings};

@@ -4,7 +4,7 @@
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use chrono::{DateTime, TimeZone, Utc};
-use guard_core::spend::{BEDROCK_NAMESPACE, MODEL_DIMENSION};
+use guard_core::spend::{query::BEDROCK_NAMESPACE, query::MODEL_DIMENSION};
 use guard_testkit::Emulator;
 use spend_watcher::Watcher;
 use std::path::PathBuf;

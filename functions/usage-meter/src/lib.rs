@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use guard_aws::spend_state::SnsSpendAlerts;
 use guard_aws::usage_counters::DynamoUsageCounters;
 use guard_core::policy::Policy;
-use guard_core::prices::Catalog;
+use guard_core::pricing::catalog::Catalog;
 use guard_core::usage::awslogs::{AwsLogsError, decode_event};
 use guard_core::usage::meter::{MeterError, MeterReport, meter_batch};
 use serde_json::{Value, json};
@@ -136,7 +136,7 @@ pub async fn init() -> anyhow::Result<Meter> {
         tracing::warn!(warnings = %warnings, "policy warnings");
     }
     let sdk = guard_aws::sdk::load().await;
-    let watched = guard_core::spend::watched(&policy).len();
+    let watched = guard_core::spend::query::watched(&policy).len();
     tracing::info!(policy_dir = %dir.display(), watched, table = %table, "usage meter ready");
     Ok(Meter::new(policy, &sdk, &topic, &table))
 }
@@ -149,7 +149,11 @@ mod tests {
     fn a_counting_failure_is_retryable_and_a_foreign_event_is_not() {
         let counting = HandleError::Meter(MeterError::Count {
             request_id: "r1".into(),
-            source: "throttled".into(),
+            source: guard_core::ports::PortError::new(
+                guard_core::ports::ErrorKind::Throttled,
+                "dynamodb:TransactWriteItems",
+                "throttled",
+            ),
         });
         assert_eq!(diagnostic(&counting).error_type, "UsageMeter.Retryable");
         assert!(diagnostic(&counting).error_message.contains("r1"));

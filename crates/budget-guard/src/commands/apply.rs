@@ -13,14 +13,14 @@ use guard_aws::sdk::{
     STACK_NAME_ENV, account_id_from_arn, partition_from_arn,
 };
 use guard_aws::sns_subscriptions::SnsSubscriptions;
-use guard_core::account::{AccountState, desired};
-use guard_core::budget_action::HardStop;
-use guard_core::ownership::{Ownership, claim};
-use guard_core::plan::{Plan, plan};
 use guard_core::policy::Policy;
-use guard_core::provision::{
-    ApplyOptions, DEFAULT_CONCURRENCY, Outcome, ReadDepth, apply, read_live,
-};
+use guard_core::provision::account::{AccountState, desired};
+use guard_core::provision::apply::{ApplyOptions, DEFAULT_CONCURRENCY, Outcome, apply};
+use guard_core::provision::budget_action::HardStop;
+use guard_core::provision::live::read_live;
+use guard_core::provision::ownership::{Ownership, claim};
+use guard_core::provision::plan::{Plan, plan};
+use guard_core::provision::ports::ReadDepth;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -258,7 +258,7 @@ async fn apply_policy(policy: &Policy, args: &Args, interactive: bool) -> anyhow
         if text {
             emit(&plan.render());
         } else {
-            print_json(&guard_core::provision::ApplyReport::default().to_json())?;
+            print_json(&guard_core::provision::apply::ApplyReport::default().to_json())?;
         }
         return Ok(blocked_exit(&plan, ExitCode::SUCCESS));
     }

@@ -9,7 +9,7 @@ use super::schema_check::SchemaChecker;
 use super::validate;
 use super::yaml_tree::{self, Node, NodeKind};
 use crate::diagnostic::{self, Diagnostic, Span};
-use crate::prices::{Catalog, ModelPrice, parse_catalog};
+use crate::pricing::catalog::{Catalog, ModelPrice, file::parse_catalog};
 use schemars::schema_for;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;

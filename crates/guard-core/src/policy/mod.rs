@@ -16,8 +16,9 @@ pub use load::{
 };
 pub use model::*;
 pub use raw::{ALERT_HANDLER_STATE_DIR, SPEND_WATCHER_STATE_DIR};
+pub use validate::channels::is_email;
+pub use validate::thresholds::parse_threshold;
 pub use validate::{
     AMAZON_BEDROCK_SERVICE, MAX_AMOUNT, MAX_BUDGET_NAME, MAX_EMAILS_PER_NOTIFICATION,
-    MAX_PRICE_PER_1K, MAX_REQUESTS_PER_DAY, MAX_THRESHOLDS, MAX_TOKENS_PER_REQUEST, is_email,
-    parse_threshold,
+    MAX_PRICE_PER_1K, MAX_REQUESTS_PER_DAY, MAX_THRESHOLDS, MAX_TOKENS_PER_REQUEST,
 };

@@ -3,7 +3,7 @@
 //! their text here; `validate` turns them into the checked model of `model.rs`.
 
 use crate::period::Period;
-use crate::prices::PriceOverride;
+use crate::pricing::catalog::overrides::PriceOverride;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -203,7 +203,7 @@ pub struct Rung {
     /// The Bedrock service tier to call it on (`flex`: cheaper, may queue; `priority`), where the
     /// catalog prices it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_tier: Option<crate::prices::ServiceTier>,
+    pub service_tier: Option<crate::pricing::catalog::ServiceTier>,
     /// The most output tokens a request may ask for (Converse `inferenceConfig.maxTokens`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
@@ -294,6 +294,16 @@ pub enum Basis {
     Actual,
     /// AWS's forecast of spend by the end of the period.
     Forecasted,
+}
+
+impl Basis {
+    /// The name AWS uses for it: a notification's `NotificationType`, an alert's `Alert Type`.
+    pub fn as_api(self) -> &'static str {
+        match self {
+            Basis::Actual => "ACTUAL",
+            Basis::Forecasted => "FORECASTED",
+        }
+    }
 }
 
 /// A budget notification: when spend passes `at`, tell `notify` and step `downgrade` down.

@@ -2,13 +2,14 @@
 //! threshold to the spend watcher's alert.
 //!
 //! A record counts against every watched budget whose scope covers it: its model as the spend
-//! watcher matches models ([`crate::spend::covers`], on the id as invoked and on the id inside a
-//! profile ARN), its account when the scope lists accounts, its region when the scope lists
-//! regions. Tags are not in a record; a budget scoped by tag counts by its models, as the spend
-//! watcher does.
+//! watcher matches models ([`crate::spend::query::covers`], on the id as invoked and on the id
+//! inside a profile ARN), its account when the scope lists accounts, its region when the scope
+//! lists regions. Tags are not in a record; a budget scoped by tag counts by its models, as the
+//! spend watcher does.
 //!
-//! A record is priced per request ([`crate::prices::ModelPrice::request_cost`]), so a prompt
-//! above a long-context tier's size costs that tier's price, which summed metrics cannot tell.
+//! A record is priced per request ([`crate::pricing::catalog::ModelPrice::request_cost`]), so a
+//! prompt above a long-context tier's size costs that tier's price, which summed metrics cannot
+//! tell.
 //!
 //! Each request counts once: the counters' adapter records the request id and adds the cost to
 //! the budgets' counters in one atomic write, and answers [`Counted::AlreadyCounted`] when the
@@ -17,12 +18,16 @@
 //! confirmed; a claim left unconfirmed by a failed publish is claimed again by the next batch.
 //! Forecasted thresholds stay with the spend watcher, which has the rate to forecast from.
 
-use crate::alert::{AlertType, SpendAlert};
-use crate::estimate::cents;
+use crate::alerts::parse::AlertType;
+use crate::alerts::parse::spend_alert::SpendAlert;
 use crate::policy::raw::Basis;
 use crate::policy::{BudgetSpec, Policy, ScopeSpec, ThresholdSpec};
-use crate::prices::Catalog;
-use crate::spend::{AlertSink, PortError, covers, day_start, threshold_id, watched};
+use crate::ports::PortError;
+use crate::pricing::catalog::Catalog;
+use crate::pricing::estimate::cents;
+use crate::spend::ports::AlertSink;
+use crate::spend::query::{covers, day_start, watched};
+use crate::spend::thresholds::threshold_id;
 use crate::usage::awslogs::LogEvent;
 use crate::usage::record::{InvocationRecord, RecordError, invoked_id, parse_record};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -367,6 +372,7 @@ where
 mod tests {
     use super::*;
     use crate::policy::SourceFile;
+    use crate::ports::ErrorKind;
     use rust_decimal_macros::dec;
     use std::sync::Mutex;
 
@@ -644,7 +650,11 @@ budgets:
     impl AlertSink for Sink {
         async fn publish(&self, alert: &SpendAlert) -> Result<(), PortError> {
             if std::mem::take(&mut *self.fail_next.lock().unwrap()) {
-                return Err("sns:Publish throttled".into());
+                return Err(PortError::new(
+                    ErrorKind::Throttled,
+                    "sns:Publish",
+                    "throttled",
+                ));
             }
             self.published.lock().unwrap().push(alert.clone());
             Ok(())

@@ -28,7 +28,7 @@
 //! fields of the types below: serde skips them while parsing, so no prompt or completion is ever
 //! held, logged or stored. Errors say where a record is wrong, never what it holds.
 
-use crate::spend::Tokens;
+use crate::spend::price::Tokens;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
