@@ -12,10 +12,10 @@ pub mod yaml_tree;
 
 pub use load::{
     MAX_FILE_BYTES, MAX_SHOWN_PER_FILE, PRICE_FILE_NAMES, Refusal, SourceFile, catalog_of,
-    is_price_file, load, schema, schema_json,
+    LoadOptions, UnmappedProfiles, is_price_file, load, load_with, schema, schema_json,
 };
 pub use model::*;
-pub use raw::{ALERT_HANDLER_STATE_DIR, SPEND_WATCHER_STATE_DIR};
+pub use raw::{ALERT_HANDLER_STATE_DIR, PROFILES_PARAMETER, SPEND_WATCHER_STATE_DIR};
 pub use validate::{
     AMAZON_BEDROCK_SERVICE, MAX_AMOUNT, MAX_BUDGET_NAME, MAX_EMAILS_PER_NOTIFICATION,
     MAX_PRICE_PER_1K, MAX_REQUESTS_PER_DAY, MAX_THRESHOLDS, MAX_TOKENS_PER_REQUEST, is_email,

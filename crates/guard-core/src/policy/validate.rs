@@ -6,7 +6,7 @@ mod ladder;
 
 use super::codes;
 use super::limits::{self, budget_name_problem};
-use super::load::ParsedFile;
+use super::load::{LoadOptions, ParsedFile, UnmappedProfiles};
 use super::model::{
     BudgetSpec, ChannelSpec, DowngradeSpec, Policy, RouteSpec, ScopeSpec, ThresholdSpec,
     ThresholdType, UseCaseSpec,
@@ -81,6 +81,9 @@ struct Ctx<'a> {
     /// False when some file of the policy could not be read: names it defines are then unknown,
     /// and reporting references to them would only be noise beside that file's own errors.
     complete: bool,
+    /// Whether an application inference profile ARN without a `profiles:` entry waits for the
+    /// stack to resolve it (a warning) or is an unknown model (an error).
+    unmapped_profiles: UnmappedProfiles,
     out: &'a mut Vec<Diagnostic>,
 }
 
@@ -305,6 +308,7 @@ pub(crate) fn validate(
     files: &[ParsedFile<'_>],
     complete: bool,
     catalog_prices: &BTreeMap<String, ModelPrice>,
+    options: LoadOptions,
     out: &mut Vec<Diagnostic>,
 ) -> (Option<Policy>, Vec<usize>) {
     let index = files.iter().map(|f| index_sections(&f.tree)).collect();
@@ -315,6 +319,7 @@ pub(crate) fn validate(
         collected: vec![0; files.len()],
         dropped: vec![0; files.len()],
         complete,
+        unmapped_profiles: options.unmapped_profiles,
         out,
     };
 
@@ -1229,6 +1234,23 @@ fn check_lifecycle(ctx: &mut Ctx<'_>, at: &Origin, model: &str, price: &ModelPri
     }
 }
 
+/// A model named where the policy uses one (a scope, a ladder step, a use case) that has no
+/// price. An application inference profile ARN may wait for the stack to resolve it.
+fn unpriced_model(ctx: &mut Ctx<'_>, at: &Origin, model: &str, catalog: &Catalog) {
+    if ctx.unmapped_profiles == UnmappedProfiles::ResolvedAtDeploy
+        && crate::inference_profile::is_application_profile_arn(model)
+    {
+        ctx.warning(
+            codes::UNKNOWN_MODEL,
+            at,
+            format!("application inference profile `{model}` is not mapped: no price for it offline"),
+            "the deployed stack resolves it with bedrock:GetInferenceProfile and records the model; offline commands cannot price it until `budget-guard profiles --write policies/profiles.yaml` records it, or `profiles:` names its model",
+        );
+    } else {
+        unknown_model(ctx, at, model, catalog);
+    }
+}
+
 fn unknown_model(ctx: &mut Ctx<'_>, at: &Origin, model: &str, catalog: &Catalog) {
     let ids: Vec<&str> = catalog.entries().map(|p| p.model_id.as_str()).collect();
     // Compare without an inference profile prefix (`us.`), and suggest with it, so that the
@@ -1464,7 +1486,7 @@ fn check_scope(
         let model_at = at.join([key("models"), Seg::Index(i)]);
         if !check_model_id_length(ctx, &model_at, model, false) && catalog.resolve(model).is_none()
         {
-            unknown_model(ctx, &model_at, model, catalog);
+            unpriced_model(ctx, &model_at, model, catalog);
         }
     }
     for (i, service) in scope.services.iter().enumerate() {
@@ -1975,7 +1997,7 @@ fn check_use_case(
             let model_at = at.join([key("model")]);
             if !check_model_id_length(ctx, &model_at, model, false) {
                 match catalog.resolve(model) {
-                    None => unknown_model(ctx, &model_at, model, catalog),
+                    None => unpriced_model(ctx, &model_at, model, catalog),
                     Some(resolved) => check_lifecycle(ctx, &model_at, model, &resolved.price),
                 }
             }

@@ -2,7 +2,7 @@
 //! `stop` last), that cost falls from step to step at the route's usage, and that the budgets
 //! which step a route down still see its spend on the lower steps.
 
-use super::{Ctx, Origin, check_lifecycle, check_model_id_length, key, unknown_model};
+use super::{Ctx, Origin, check_lifecycle, check_model_id_length, key, unpriced_model};
 use crate::estimate::cost_on_step;
 use crate::policy::codes;
 use crate::policy::model::{BudgetSpec, RouteSpec, StepSpec};
@@ -85,7 +85,7 @@ pub(super) fn check_steps(
             continue;
         }
         let Some(resolved) = catalog.resolve(model) else {
-            unknown_model(ctx, &model_at, model, catalog);
+            unpriced_model(ctx, &model_at, model, catalog);
             continue;
         };
         check_lifecycle(ctx, &model_at, model, &resolved.price);
