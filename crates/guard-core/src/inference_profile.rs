@@ -470,9 +470,7 @@ mod tests {
         );
 
         let missing = recorded_profiles_source(parameter, None, &unmapped).unwrap_err();
-        assert!(
-            matches!(&missing, RecordedProfilesError::Missing { arns, .. } if arns.len() == 2)
-        );
+        assert!(matches!(&missing, RecordedProfilesError::Missing { arns, .. } if arns.len() == 2));
         assert!(missing.to_string().contains(parameter), "{missing}");
         let only_a = mapping_json(&BTreeMap::from([(a.to_owned(), SONNET.to_owned())]));
         assert_eq!(

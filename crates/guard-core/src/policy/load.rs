@@ -187,7 +187,10 @@ pub fn load(sources: &[SourceFile]) -> (Option<Policy>, Vec<Diagnostic>) {
 }
 
 /// [`load`], with `options`.
-pub fn load_with(sources: &[SourceFile], options: LoadOptions) -> (Option<Policy>, Vec<Diagnostic>) {
+pub fn load_with(
+    sources: &[SourceFile],
+    options: LoadOptions,
+) -> (Option<Policy>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let (price_files, sources): (Vec<&SourceFile>, Vec<&SourceFile>) =
         sources.iter().partition(|s| is_price_file(&s.name));

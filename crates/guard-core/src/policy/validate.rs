@@ -1239,6 +1239,7 @@ fn check_lifecycle(ctx: &mut Ctx<'_>, at: &Origin, model: &str, price: &ModelPri
 fn unpriced_model(ctx: &mut Ctx<'_>, at: &Origin, model: &str, catalog: &Catalog) {
     if ctx.unmapped_profiles == UnmappedProfiles::ResolvedAtDeploy
         && crate::inference_profile::is_application_profile_arn(model)
+        && application_profile_arn_problem(model).is_none()
     {
         ctx.warning(
             codes::UNKNOWN_MODEL,
