@@ -2,8 +2,9 @@
 //! and launcher version that has imported moto once and forks a fresh emulator per request, so
 //! that a test does not pay a second or more of CPU for the imports.
 //!
-//! Any test process may find the server gone (it leaves after two idle minutes) and start it;
-//! a lock file makes sure only one does. The server runs on the real clock, in a process group of
+//! Any test process may find the server gone (it leaves after two idle minutes) and start it.
+//! Two tests that start one at once are harmless: each server publishes its socket by renaming
+//! it into place, so the later one takes the path and the other idles out. The server runs on the real clock, in a process group of
 //! its own, with no handle on the test's output, so it outlives the test that started it
 //! without nextest counting it as the test's leak.
 
@@ -25,16 +26,12 @@ pub(crate) fn connect(python: &Path, emulator_dir: &Path) -> Result<UnixStream> 
     if let Ok(stream) = UnixStream::connect(&socket) {
         return Ok(stream);
     }
-    let lock = fs::File::create(socket.with_extension("lock"))
-        .with_context(|| format!("creating {}", socket.with_extension("lock").display()))?;
-    lock.lock().context("locking the fork server's start")?;
-    // Another test may have started it while this one waited for the lock.
-    if let Ok(stream) = UnixStream::connect(&socket) {
-        return Ok(stream);
-    }
-    let _ = fs::remove_file(&socket);
     let log_path = socket.with_extension("log");
-    let log = fs::File::create(&log_path).context("creating the fork server's log")?;
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .context("opening the fork server's log")?;
     let mut server = Command::new(python)
         .arg(emulator_dir.join("fork_server.py"))
         .arg(&socket)
