@@ -4,17 +4,28 @@
 //!
 //! | `pk` | attributes | written by |
 //! |---|---|---|
-//! | `request:<request id>` | `at`, `expires_at` (48 hours on) | the Put of [`DynamoUsageCounters::count`], only when absent |
+//! | `request:<request id>` | `at`, `expires_at` (48 hours on) | the Put of [`DynamoUsageCounters::count_chunk`], only when absent |
 //! | `counter:<budget>:<period start>` | `spent` (USD), `requests`, `budget`, `period_start`, `expires_at` | the `ADD` of the same transaction |
 //! | `alert:<budget>:<period start>:<threshold id>` | `state` (`pending`, `published`), `expires_at` | [`DynamoUsageCounters::claim`], [`DynamoUsageCounters::confirm`] |
 //!
-//! A request is counted with one `TransactWriteItems`: the request's item with
-//! `attribute_not_exists(pk)` and an `ADD` to each of its budgets' counters. Both happen or
-//! neither; a request id recorded before cancels the transaction with `ConditionalCheckFailed`
-//! on its first item, which is [`Counted::AlreadyCounted`], not an error. Amounts are DynamoDB
-//! numbers, which are exact decimals (38 digits), so sums do not drift.
+//! A chunk of requests ([`guard_core::usage::chunks`]) is counted with one `TransactWriteItems`:
+//! each request's item with `attribute_not_exists(pk)`, then one `ADD` per counter of the chunk's
+//! summed costs. All happen or none. DynamoDB answers a cancelled transaction with a reason per
+//! item, in the order sent:
+//!
+//! - `ConditionalCheckFailed` at a request's item: that request was counted before (a
+//!   redelivery). It is answered as already counted and the rest is sent again without it.
+//! - `TransactionConflict` (another write holds one of the items), `ThrottlingError`,
+//!   `ProvisionedThroughputExceeded`: the same items are sent again after a jittered backoff,
+//!   at most [`CONTENDED_ATTEMPTS`] times; then the error is retryable for Lambda.
+//! - anything else is an error.
+//!
+//! Amounts are DynamoDB numbers, which are exact decimals (38 digits), so sums do not drift.
 
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
 use std::str::FromStr;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
@@ -25,7 +36,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::SecondsFormat;
 use guard_core::ports::{ErrorKind, PortError};
-use guard_core::usage::meter::{Charge, Counted, CounterKey, UsageCounters};
+use guard_core::usage::chunks::{Chunk, MAX_TRANSACTION_ITEMS};
+use guard_core::usage::meter::{ChunkCounted, CounterKey, UsageCounters};
 use rust_decimal::Decimal;
 
 use crate::iam::{Needs, ResourceKind};
@@ -56,6 +68,13 @@ pub const KEY: &str = "pk";
 /// The table's TTL attribute: epoch seconds.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
+/// Sends of one chunk that DynamoDB may cancel for contention or throttling before the error
+/// goes to Lambda (which delivers the batch again).
+pub const CONTENDED_ATTEMPTS: u32 = 6;
+/// The first backoff's ceiling; each next one doubles it, up to [`BACKOFF_CAP`].
+const BACKOFF_BASE: Duration = Duration::from_millis(25);
+const BACKOFF_CAP: Duration = Duration::from_millis(800);
+
 const PENDING: &str = "pending";
 const PUBLISHED: &str = "published";
 
@@ -73,13 +92,25 @@ pub fn alert_pk(key: &CounterKey, threshold: &str) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsageTableError {
-    #[error("dynamodb:TransactWriteItems counting request {request_id} failed")]
+    #[error(
+        "dynamodb:TransactWriteItems counting {requests} requests from {first_request_id} on failed"
+    )]
     Count {
-        request_id: String,
+        first_request_id: String,
+        requests: usize,
         source: SdkError<TransactWriteItemsError, HttpResponse>,
     },
-    #[error("a request counts against {0} budgets; a transaction holds at most 99 besides it")]
-    TooManyCounters(usize),
+    #[error(
+        "dynamodb:TransactWriteItems counting {requests} requests from {first_request_id} on was \
+         cancelled by contention or throttling {attempts} times"
+    )]
+    Contended {
+        first_request_id: String,
+        requests: usize,
+        attempts: u32,
+    },
+    #[error("a chunk of {0} items does not fit one transaction")]
+    TooManyItems(usize),
     #[error("dynamodb:GetItem {pk} failed")]
     Total {
         pk: String,
@@ -109,9 +140,10 @@ impl UsageTableError {
             UsageTableError::Count { source, .. } => {
                 ("dynamodb:TransactWriteItems", sdk_error_kind(source))
             }
-            UsageTableError::TooManyCounters(_) => {
-                ("dynamodb:TransactWriteItems", ErrorKind::Invalid)
+            UsageTableError::Contended { .. } => {
+                ("dynamodb:TransactWriteItems", ErrorKind::Throttled)
             }
+            UsageTableError::TooManyItems(_) => ("dynamodb:TransactWriteItems", ErrorKind::Invalid),
             UsageTableError::Total { source, .. } => ("dynamodb:GetItem", sdk_error_kind(source)),
             UsageTableError::Corrupt { .. } => ("dynamodb:GetItem", ErrorKind::Invalid),
             UsageTableError::Claim { source, .. } => ("dynamodb:PutItem", sdk_error_kind(source)),
@@ -147,29 +179,100 @@ impl DynamoUsageCounters {
         }
     }
 
-    /// Counts one request (see the module docs).
-    pub async fn count_request(&self, charge: &Charge) -> Result<Counted, UsageTableError> {
-        if charge.counters.len() > 99 {
-            return Err(UsageTableError::TooManyCounters(charge.counters.len()));
+    /// Counts a chunk of requests (see the module docs): each new one once, atomically with its
+    /// counters' additions; the ones recorded before are answered as already counted.
+    pub async fn count_chunk(&self, chunk: &Chunk) -> Result<ChunkCounted, UsageTableError> {
+        if chunk.items() > MAX_TRANSACTION_ITEMS {
+            return Err(UsageTableError::TooManyItems(chunk.items()));
         }
-        let request = Put::builder()
-            .table_name(&self.table)
-            .item(KEY, s(request_pk(&charge.request_id)))
-            .item(
-                "at",
-                s(charge.at.to_rfc3339_opts(SecondsFormat::Secs, true)),
-            )
-            .item(TTL_ATTRIBUTE, n(charge.expires_at))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", KEY)
-            .build()?;
-        let mut items = vec![TransactWriteItem::builder().put(request).build()];
-        for counter in &charge.counters {
+        let mut done = ChunkCounted::default();
+        let mut pending = chunk.clone();
+        let mut contended = 0;
+        while !pending.is_empty() {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(self.transaction(&pending)?))
+                .send()
+                .await;
+            let error = match sent {
+                Ok(_) => {
+                    done.counted
+                        .extend(pending.charges.iter().map(|c| c.request_id.clone()));
+                    break;
+                }
+                Err(e) => e,
+            };
+            let Some(cancelled) = Cancelled::read(&error, pending.charges.len()) else {
+                return Err(count_failed(&pending, error));
+            };
+            if cancelled.other {
+                return Err(count_failed(&pending, error));
+            }
+            if !cancelled.counted_before.is_empty() {
+                done.already_counted.extend(
+                    cancelled
+                        .counted_before
+                        .iter()
+                        .map(|&i| pending.charges[i].request_id.clone()),
+                );
+                pending = pending.without(&cancelled.counted_before);
+                if pending.is_empty() {
+                    break;
+                }
+            }
+            if cancelled.contended {
+                contended += 1;
+                if contended >= CONTENDED_ATTEMPTS {
+                    return Err(UsageTableError::Contended {
+                        first_request_id: pending.charges[0].request_id.clone(),
+                        requests: pending.charges.len(),
+                        attempts: contended,
+                    });
+                }
+                let wait = backoff(contended);
+                tracing::debug!(
+                    attempt = contended,
+                    requests = pending.charges.len(),
+                    wait_ms = wait.as_millis() as u64,
+                    "usage counters contended: sending again"
+                );
+                tokio::time::sleep(wait).await;
+            } else if cancelled.counted_before.is_empty() {
+                // Cancelled with no reason that names an item: nothing to drop or wait for.
+                return Err(count_failed(&pending, error));
+            }
+        }
+        Ok(done)
+    }
+
+    /// The chunk's transaction: its requests' markers first (the reasons of a cancellation come
+    /// back in this order), then one addition per counter.
+    fn transaction(
+        &self,
+        chunk: &Chunk,
+    ) -> Result<Vec<TransactWriteItem>, aws_sdk_dynamodb::error::BuildError> {
+        let mut items = Vec::with_capacity(chunk.items());
+        for charge in &chunk.charges {
+            let marker = Put::builder()
+                .table_name(&self.table)
+                .item(KEY, s(request_pk(&charge.request_id)))
+                .item(
+                    "at",
+                    s(charge.at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                )
+                .item(TTL_ATTRIBUTE, n(charge.expires_at))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", KEY)
+                .build()?;
+            items.push(TransactWriteItem::builder().put(marker).build());
+        }
+        for add in chunk.adds() {
             let update = Update::builder()
                 .table_name(&self.table)
-                .key(KEY, s(counter_pk(&counter.key)))
+                .key(KEY, s(counter_pk(&add.key)))
                 .update_expression(
-                    "ADD #spent :cost, #requests :one \
+                    "ADD #spent :cost, #requests :requests \
                      SET #budget = :budget, #period = :period, #ttl = :ttl",
                 )
                 .expression_attribute_names("#spent", "spent")
@@ -177,28 +280,15 @@ impl DynamoUsageCounters {
                 .expression_attribute_names("#budget", "budget")
                 .expression_attribute_names("#period", "period_start")
                 .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-                .expression_attribute_values(":cost", n(charge.cost.normalize()))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":budget", s(&counter.key.budget))
-                .expression_attribute_values(":period", s(counter.key.period_start.to_string()))
-                .expression_attribute_values(":ttl", n(counter.expires_at))
+                .expression_attribute_values(":cost", n(add.cost.normalize()))
+                .expression_attribute_values(":requests", n(add.requests))
+                .expression_attribute_values(":budget", s(&add.key.budget))
+                .expression_attribute_values(":period", s(add.key.period_start.to_string()))
+                .expression_attribute_values(":ttl", n(add.expires_at))
                 .build()?;
             items.push(TransactWriteItem::builder().update(update).build());
         }
-        let sent = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(Counted::New),
-            Err(e) if request_seen_before(&e) => Ok(Counted::AlreadyCounted),
-            Err(source) => Err(UsageTableError::Count {
-                request_id: charge.request_id.clone(),
-                source,
-            }),
-        }
+        Ok(items)
     }
 
     /// A counter's total, read consistently; zero when nothing was counted yet.
@@ -285,25 +375,69 @@ impl DynamoUsageCounters {
     }
 }
 
-/// Whether a cancelled transaction failed only because its first item, the request's record,
-/// exists already.
-fn request_seen_before(e: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool {
-    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        e.as_service_error()
-    else {
-        return false;
-    };
-    let reasons = cancelled.cancellation_reasons();
-    reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-        && reasons
-            .iter()
-            .skip(1)
-            .all(|r| matches!(r.code(), None | Some("None")))
+fn count_failed(
+    chunk: &Chunk,
+    source: SdkError<TransactWriteItemsError, HttpResponse>,
+) -> UsageTableError {
+    UsageTableError::Count {
+        first_request_id: chunk.charges[0].request_id.clone(),
+        requests: chunk.charges.len(),
+        source,
+    }
+}
+
+/// What a cancelled transaction's reasons say, one per item in the order sent.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Cancelled {
+    /// Positions of the requests whose marker exists: counted before.
+    counted_before: BTreeSet<usize>,
+    /// Some item was contended for or throttled: the same write may pass later.
+    contended: bool,
+    /// Some item failed for another reason (or a counter's update failed its check).
+    other: bool,
+}
+
+impl Cancelled {
+    /// The reasons of a `TransactionCanceledException`, for a transaction whose first `markers`
+    /// items are requests' markers; `None` for any other error. The codes are the ones DynamoDB
+    /// documents for `CancellationReason.Code`.
+    fn read(e: &SdkError<TransactWriteItemsError, HttpResponse>, markers: usize) -> Option<Self> {
+        let TransactWriteItemsError::TransactionCanceledException(cancelled) =
+            e.as_service_error()?
+        else {
+            return None;
+        };
+        let mut out = Cancelled::default();
+        for (i, reason) in cancelled.cancellation_reasons().iter().enumerate() {
+            match reason.code() {
+                None | Some("None") => {}
+                Some("ConditionalCheckFailed") if i < markers => {
+                    out.counted_before.insert(i);
+                }
+                Some(
+                    "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded",
+                ) => out.contended = true,
+                Some(_) => out.other = true,
+            }
+        }
+        Some(out)
+    }
+}
+
+/// A random wait below an exponentially growing ceiling ("full jitter"), so that writers
+/// cancelled together do not come back together.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1 << attempt.min(16))
+        .min(BACKOFF_CAP);
+    // A fresh RandomState is randomly keyed: its hash of anything is a random number.
+    let random = std::collections::hash_map::RandomState::new().hash_one(attempt);
+    ceiling.mul_f64((random % 1_000_000) as f64 / 1_000_000.0)
 }
 
 impl UsageCounters for DynamoUsageCounters {
-    async fn count(&self, charge: &Charge) -> Result<Counted, PortError> {
-        self.count_request(charge)
+    async fn count(&self, chunk: &Chunk) -> Result<ChunkCounted, PortError> {
+        self.count_chunk(chunk)
             .await
             .map_err(UsageTableError::into_port_error)
     }

@@ -12,7 +12,8 @@ use guard_aws::spend_state::SnsSpendAlerts;
 use guard_aws::usage_counters::{DynamoUsageCounters, KEY, TTL_ATTRIBUTE, counter_pk, request_pk};
 use guard_core::policy::{Policy, SourceFile};
 use guard_core::usage::awslogs::LogEvent;
-use guard_core::usage::meter::{Charge, Counted, Counter, CounterKey, meter_batch};
+use guard_core::usage::chunks::{Chunk, chunk};
+use guard_core::usage::meter::{Charge, ChunkCounted, Counter, CounterKey, meter_batch};
 use guard_testkit::Emulator;
 use rust_decimal_macros::dec;
 
@@ -78,21 +79,112 @@ fn charge(request_id: &str, cost: rust_decimal::Decimal, budgets: &[&str]) -> Ch
     }
 }
 
+fn one(charge: Charge) -> Chunk {
+    Chunk {
+        charges: vec![charge],
+    }
+}
+
+fn counted(new: &[&str], before: &[&str]) -> ChunkCounted {
+    ChunkCounted {
+        counted: new.iter().map(|s| s.to_string()).collect(),
+        already_counted: before.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+async fn requests_of(ddb: &aws_sdk_dynamodb::Client, k: &CounterKey) -> String {
+    let counter = ddb
+        .get_item()
+        .table_name(TABLE)
+        .key(KEY, AttributeValue::S(counter_pk(k)))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    match counter.item().and_then(|i| i.get("requests")) {
+        Some(AttributeValue::N(n)) => n.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_chunk_with_requests_counted_before_counts_each_new_one_once_and_exactly() {
+    let aws = Emulator::start().unwrap();
+    let ddb = table(&aws).await;
+    let counters = DynamoUsageCounters::new(ddb.clone(), TABLE);
+
+    // Delivered first: r2 and r5, alone.
+    let early = chunk(vec![
+        charge("r2", dec!(0.02), &["bg-chatbot", "bg-all"]),
+        charge("r5", dec!(0.05), &["bg-chatbot"]),
+    ])
+    .unwrap();
+    assert_eq!(
+        counters.count_chunk(&early.chunks[0]).await.unwrap(),
+        counted(&["r2", "r5"], &[])
+    );
+
+    // Then a batch that holds them again among new requests, in one transaction.
+    let batch = chunk(
+        (1..=6)
+            .map(|i| {
+                let budgets: &[&str] = if i % 2 == 0 {
+                    &["bg-chatbot", "bg-all"]
+                } else {
+                    &["bg-chatbot"]
+                };
+                charge(&format!("r{i}"), rust_decimal::Decimal::new(i, 2), budgets)
+            })
+            .collect(),
+    )
+    .unwrap();
+    assert_eq!(batch.chunks.len(), 1);
+    let answer = counters.count_chunk(&batch.chunks[0]).await.unwrap();
+    assert_eq!(answer, counted(&["r1", "r3", "r4", "r6"], &["r2", "r5"]));
+
+    // Every request once: $0.01 + ... + $0.06 on the chatbot, the even ones on `all`.
+    assert_eq!(
+        counters.read_total(&key("bg-chatbot")).await.unwrap(),
+        dec!(0.21)
+    );
+    assert_eq!(
+        counters.read_total(&key("bg-all")).await.unwrap(),
+        dec!(0.12)
+    );
+    assert_eq!(requests_of(&ddb, &key("bg-chatbot")).await, "6");
+    assert_eq!(requests_of(&ddb, &key("bg-all")).await, "3");
+
+    // The whole batch again: nothing new, nothing moves.
+    let again = counters.count_chunk(&batch.chunks[0]).await.unwrap();
+    assert!(again.counted.is_empty(), "{again:?}");
+    assert_eq!(again.already_counted.len(), 6);
+    assert_eq!(
+        counters.read_total(&key("bg-chatbot")).await.unwrap(),
+        dec!(0.21)
+    );
+}
+
 #[tokio::test]
 async fn a_request_counts_once_in_every_counter_it_belongs_to() {
     let aws = Emulator::start().unwrap();
     let ddb = table(&aws).await;
     let counters = DynamoUsageCounters::new(ddb.clone(), TABLE);
 
-    let first = charge("r1", dec!(0.0147675), &["bg-chatbot", "bg-all"]);
-    assert_eq!(counters.count_request(&first).await.unwrap(), Counted::New);
+    let first = one(charge("r1", dec!(0.0147675), &["bg-chatbot", "bg-all"]));
     assert_eq!(
-        counters.count_request(&first).await.unwrap(),
-        Counted::AlreadyCounted,
+        counters.count_chunk(&first).await.unwrap(),
+        counted(&["r1"], &[])
+    );
+    assert_eq!(
+        counters.count_chunk(&first).await.unwrap(),
+        counted(&[], &["r1"]),
         "a redelivered request is not an error and adds nothing"
     );
-    let second = charge("r2", dec!(0.0000325), &["bg-chatbot"]);
-    assert_eq!(counters.count_request(&second).await.unwrap(), Counted::New);
+    let second = one(charge("r2", dec!(0.0000325), &["bg-chatbot"]));
+    assert_eq!(
+        counters.count_chunk(&second).await.unwrap(),
+        counted(&["r2"], &[])
+    );
 
     assert_eq!(
         counters.read_total(&key("bg-chatbot")).await.unwrap(),

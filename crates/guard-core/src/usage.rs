@@ -7,11 +7,14 @@
 //!   gzip of JSON) to its log events.
 //! - [`record`]: one log event's message to an [`record::InvocationRecord`]: metadata and token
 //!   counts only. The prompt and the completion are skipped while parsing and never kept.
+//! - [`chunks`]: a batch's charges grouped into the counters' atomic writes: one addition per
+//!   counter, at most 100 items a write.
 //! - [`meter`]: a record to its price and budgets, the counters' keys and expiry, and the run over
 //!   a batch that counts each request once and publishes each threshold's spend alert once per
 //!   period, in the spend watcher's vocabulary ([`crate::spend::thresholds::threshold_id`],
 //!   [`crate::alerts::parse::spend_alert::SpendAlert`]).
 
 pub mod awslogs;
+pub mod chunks;
 pub mod meter;
 pub mod record;

@@ -148,7 +148,8 @@ mod tests {
     #[test]
     fn a_counting_failure_is_retryable_and_a_foreign_event_is_not() {
         let counting = HandleError::Meter(MeterError::Count {
-            request_id: "r1".into(),
+            first_request_id: "r1".into(),
+            requests: 10,
             source: guard_core::ports::PortError::new(
                 guard_core::ports::ErrorKind::Throttled,
                 "dynamodb:TransactWriteItems",

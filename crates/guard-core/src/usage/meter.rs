@@ -11,9 +11,11 @@
 //! prompt above a long-context tier's size costs that tier's price, which summed metrics cannot
 //! tell.
 //!
-//! Each request counts once: the counters' adapter records the request id and adds the cost to
-//! the budgets' counters in one atomic write, and answers [`Counted::AlreadyCounted`] when the
-//! id was recorded before (Logs and Lambda may deliver a batch again). Each actual threshold's
+//! Each request counts once: the batch's requests are grouped into chunks ([`crate::usage::chunks`]),
+//! and the counters' adapter writes each chunk atomically, one after another: every request's id
+//! recorded only if absent, and one addition per counter. A request whose id was recorded before
+//! (Logs and Lambda may deliver a batch again) is answered as already counted and its cost left
+//! out. Each actual threshold's
 //! alert is published once per period: claimed (a conditional marker), published, then
 //! confirmed; a claim left unconfirmed by a failed publish is claimed again by the next batch.
 //! Forecasted thresholds stay with the spend watcher, which has the rate to forecast from.
@@ -29,9 +31,9 @@ use crate::spend::ports::AlertSink;
 use crate::spend::query::{covers, day_start, watched};
 use crate::spend::thresholds::threshold_id;
 use crate::usage::awslogs::LogEvent;
+use crate::usage::chunks::{Chunk, TooManyCounters, chunk};
 use crate::usage::record::{InvocationRecord, RecordError, invoked_id, parse_record};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use futures::StreamExt;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,8 +46,6 @@ pub const ALERT_SOURCE: &str = "usage-meter";
 pub const REQUEST_RECORD_HOURS: i64 = 48;
 /// How long a counter and its alert markers outlive their period, for reconciliation and audit.
 pub const COUNTER_RETENTION_DAYS: i64 = 35;
-/// Requests counted at once (each is one small write).
-pub const COUNT_CONCURRENCY: usize = 16;
 
 /// One budget's counter for one period.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -75,18 +75,19 @@ pub struct Charge {
     pub expires_at: i64,
 }
 
-/// Whether a request was new.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Counted {
-    New,
-    AlreadyCounted,
+/// What the counting of a chunk found: which requests were new and which counted before.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChunkCounted {
+    pub counted: Vec<String>,
+    pub already_counted: Vec<String>,
 }
 
 /// The period-to-date counters (a DynamoDB table in AWS).
 pub trait UsageCounters {
-    /// Records the request id and adds its cost to each counter, atomically; a request id seen
-    /// before changes nothing and answers [`Counted::AlreadyCounted`].
-    fn count(&self, charge: &Charge) -> impl Future<Output = Result<Counted, PortError>> + Send;
+    /// Records the chunk's request ids and adds the new ones' costs to their counters: each
+    /// request atomically with its additions, never twice. Requests recorded before change
+    /// nothing and are answered as already counted.
+    fn count(&self, chunk: &Chunk) -> impl Future<Output = Result<ChunkCounted, PortError>> + Send;
     /// A counter's total, USD (zero when it does not exist), read after every write before it.
     fn total(&self, key: &CounterKey) -> impl Future<Output = Result<Decimal, PortError>> + Send;
     /// Claims the publishing of a threshold's alert for the counter's period: true when not
@@ -233,11 +234,14 @@ pub fn assess(policy: &Policy, catalog: &Catalog, message: &str) -> Outcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MeterError {
-    #[error("counting request {request_id} failed: {source}")]
+    #[error("counting {requests} requests from {first_request_id} on failed: {source}")]
     Count {
-        request_id: String,
+        first_request_id: String,
+        requests: usize,
         source: PortError,
     },
+    #[error(transparent)]
+    TooManyCounters(#[from] TooManyCounters),
     #[error("reading the counter of budget `{budget}` failed: {source}")]
     Total { budget: String, source: PortError },
     #[error("recording the alert of budget `{budget}` at {threshold} failed: {source}")]
@@ -302,17 +306,6 @@ where
             Outcome::Malformed(e) => report.malformed.push((event.id.clone(), e.to_string())),
         }
     }
-    let results: Vec<(String, Result<Counted, PortError>)> = futures::stream::iter(&charges)
-        .map(|c| async move { (c.request_id.clone(), counters.count(c).await) })
-        .buffer_unordered(COUNT_CONCURRENCY)
-        .collect()
-        .await;
-    for (request_id, result) in results {
-        match result.map_err(|source| MeterError::Count { request_id, source })? {
-            Counted::New => report.counted += 1,
-            Counted::AlreadyCounted => report.already_counted += 1,
-        }
-    }
     // The latest record of each counter: when the total was observed.
     let mut touched: BTreeMap<CounterKey, DateTime<Utc>> = BTreeMap::new();
     for c in &charges {
@@ -320,6 +313,21 @@ where
             let latest = touched.entry(counter.key.clone()).or_insert(c.at);
             *latest = (*latest).max(c.at);
         }
+    }
+    // One chunk at a time: two writes at once would contend for the same counters.
+    let chunks = chunk(charges)?;
+    report.already_counted += chunks.repeated.len();
+    for c in &chunks.chunks {
+        let done = counters
+            .count(c)
+            .await
+            .map_err(|source| MeterError::Count {
+                first_request_id: c.charges[0].request_id.clone(),
+                requests: c.charges.len(),
+                source,
+            })?;
+        report.counted += done.counted.len();
+        report.already_counted += done.already_counted.len();
     }
     for (key, latest) in touched {
         let Some(budget) = policy.budget_by_name(&key.budget) else {
@@ -603,15 +611,21 @@ budgets:
     }
 
     impl UsageCounters for MemoryCounters {
-        async fn count(&self, charge: &Charge) -> Result<Counted, PortError> {
-            if !self.seen.lock().unwrap().insert(charge.request_id.clone()) {
-                return Ok(Counted::AlreadyCounted);
-            }
+        async fn count(&self, chunk: &Chunk) -> Result<ChunkCounted, PortError> {
+            let mut done = ChunkCounted::default();
+            let mut seen = self.seen.lock().unwrap();
             let mut totals = self.totals.lock().unwrap();
-            for counter in &charge.counters {
-                *totals.entry(counter.key.clone()).or_default() += charge.cost;
+            for charge in &chunk.charges {
+                if !seen.insert(charge.request_id.clone()) {
+                    done.already_counted.push(charge.request_id.clone());
+                    continue;
+                }
+                for counter in &charge.counters {
+                    *totals.entry(counter.key.clone()).or_default() += charge.cost;
+                }
+                done.counted.push(charge.request_id.clone());
             }
-            Ok(Counted::New)
+            Ok(done)
         }
         async fn total(&self, key: &CounterKey) -> Result<Decimal, PortError> {
             Ok(self
