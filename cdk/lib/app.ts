@@ -60,11 +60,15 @@ export function skipBundlingUnlessAsked(app: App): boolean {
  * - `logRetentionDays` (default 30)
  * - `cargoProfile` (default `release`)
  * - `stackName` (default `BudgetGuard`)
+ * - `fastPath` (default false): the invocation-log fast path, with `fastPathLogGroup` naming the
+ *   log group the account's invocation logging writes to already (default: the stack turns
+ *   logging on into a group of its own)
  * and registers cdk-nag's AWS Solutions checks.
  */
 export function buildApp(app: App): BudgetGuardStack {
   const account = process.env.CDK_DEFAULT_ACCOUNT;
   const region = process.env.CDK_DEFAULT_REGION;
+  const existingLogGroupName = stringContext(app, 'fastPathLogGroup', '');
   const stack = new BudgetGuardStack(app, stringContext(app, 'stackName', 'BudgetGuard'), {
     description: 'Budget Guard: Amazon Bedrock spend guard (budgets, alerts, routing flags)',
     ...(account !== undefined && region !== undefined ? { env: { account, region } } : {}),
@@ -73,6 +77,9 @@ export function buildApp(app: App): BudgetGuardStack {
     spendWatcherSchedule: parseSchedule(stringContext(app, 'spendWatcherRate', '1 minute')),
     logRetention: retentionDays(numberContext(app, 'logRetentionDays', 30)),
     cargoProfile: stringContext(app, 'cargoProfile', 'release'),
+    ...(boolContext(app, 'fastPath', false)
+      ? { fastPath: existingLogGroupName === '' ? {} : { existingLogGroupName } }
+      : {}),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return stack;

@@ -1,7 +1,7 @@
 // Budget Guard as a construct: everything the guard deploys, for a Stack of its own (see
 // budget-guard-stack.ts) or beside a team's own resources in theirs. It is put together from one
 // construct per job: the topics, the policy layer, the three functions, the alarms, the schedules
-// and the dashboard.
+// and the dashboard, and the invocation-log fast path when it is turned on.
 
 import * as path from 'node:path';
 import { Aws, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
@@ -19,8 +19,9 @@ import { GuardAlarms } from './alarms';
 import { BudgetActionResources } from './budget-action';
 import { REPO_ROOT } from './cli';
 import { GuardDashboard } from './dashboard';
+import { FastPath, type FastPathOptions } from './fast-path';
 import { FUNCTION_SPECS, GuardFunction } from './guard-function';
-import { FUNCTION_NAMES, topicPublishers, type FunctionName, type ResourceContext } from './iam';
+import { FUNCTION_NAMES, topicPublishers, USAGE_METER, type FunctionName, type ResourceContext } from './iam';
 import { estimatedSpendMetric, METRICS_NAMESPACE, routeStepMetric } from './metrics';
 import { loadPolicy, slackSecretNames, type LoadedPolicy } from './policy';
 import { POLICY_MOUNT, PolicyLayer } from './policy-layer';
@@ -75,6 +76,15 @@ export interface BudgetGuardProps {
    * @default the stack's name
    */
   readonly namePrefix?: string;
+  /**
+   * The invocation-log fast path: Bedrock model invocation log records counted against the
+   * budgets in DynamoDB within seconds, alerting through the alerts topic (README, "The fast
+   * path"). Off when absent. With `{}` the stack turns invocation logging on (metadata only) into
+   * a log group of its own; with `existingLogGroupName` it subscribes to the group the account's
+   * logging configuration writes to and leaves that configuration alone.
+   * @default off
+   */
+  readonly fastPath?: FastPathOptions;
 }
 
 export class BudgetGuard extends Construct {
@@ -100,6 +110,8 @@ export class BudgetGuard extends Construct {
   readonly dashboardName: string;
   /** The deny policy and the role AWS Budgets applies it with; only when a threshold of the policy denies. */
   readonly budgetAction: BudgetActionResources | undefined;
+  /** The fast path's table, function and subscription; only when `fastPath` is given. */
+  readonly fastPath: FastPath | undefined;
 
   constructor(scope: Construct, id: string, props: BudgetGuardProps) {
     super(scope, id);
@@ -205,16 +217,39 @@ export class BudgetGuard extends Construct {
     const roleOf = (name: FunctionName) => guardFunctions[name].role;
     this.roles = { provisioner: roleOf('provisioner'), 'alert-handler': roleOf('alert-handler'), 'spend-watcher': roleOf('spend-watcher') };
 
+    const meterGrants = iamActions[USAGE_METER];
+    if (props.fastPath && meterGrants === undefined) {
+      throw new Error(`fastPath is on, but budget-guard iam-actions lists nothing for ${USAGE_METER}: the CLI is older than the fast path`);
+    }
+    this.fastPath =
+      props.fastPath && meterGrants
+        ? new FastPath(this, 'FastPath', {
+            ...props.fastPath,
+            manifestPath: props.manifestPath ?? path.join(REPO_ROOT, 'Cargo.toml'),
+            cargoProfile: props.cargoProfile ?? 'release',
+            logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+            removalPolicy,
+            policyLayer: this.policyLayer,
+            environment,
+            deadLetterQueue: this.deadLetterQueue,
+            grants: meterGrants,
+            resourceContext,
+            alertsKey: topics.alertsKey,
+          })
+        : undefined;
+    const meterPublishes = (topic: 'alerts-topic' | 'notify-topic') =>
+      this.fastPath && meterGrants?.some((g) => g.resource === topic && g.actions.includes('sns:Publish')) ? [this.fastPath.role] : [];
+
     // Who may publish to the topics. The alerts topic: AWS Budgets for this account's budgets with
     // the policy's prefix, and the roles that budget-guard iam-actions says publish there (the spend
     // watcher). The notify topic: the roles that publish there (the alert handler). Everyone else
     // is denied.
     restrictPublishers(this.alertsTopic, {
       service: { principal: 'budgets.amazonaws.com', sourceArns: [topics.ownedBudgetsArn] },
-      roles: topicPublishers(iamActions, 'alerts-topic').map((fn) => this.roles[fn]),
+      roles: [...topicPublishers(iamActions, 'alerts-topic').map((fn) => this.roles[fn]), ...meterPublishes('alerts-topic')],
     });
     restrictPublishers(this.notifyTopic, {
-      roles: topicPublishers(iamActions, 'notify-topic').map((fn) => this.roles[fn]),
+      roles: [...topicPublishers(iamActions, 'notify-topic').map((fn) => this.roles[fn]), ...meterPublishes('notify-topic')],
     });
 
     // The alert handler subscribes to the alerts topic. SNS invokes Lambda asynchronously, so there

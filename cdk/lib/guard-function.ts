@@ -1,4 +1,5 @@
-// One of the guard's three functions (provisioner, alert handler, spend watcher): a Rust binary of
+// One of the guard's functions (provisioner, alert handler, spend watcher, and the fast path's
+// usage meter when it is on): a Rust binary of
 // the Cargo workspace built by cargo-lambda, its role with exactly the permissions `budget-guard
 // iam-actions` lists for it, its log group, and its failed async invocations sent to the guard's
 // dead-letter queue.
@@ -12,7 +13,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import { statementsFor, WILDCARD_REASONS, type ActionGrant, type FunctionName, type ResourceContext } from './iam';
+import {
+  statementsFor,
+  WILDCARD_REASONS,
+  type ActionGrant,
+  type FunctionName,
+  type ResourceContext,
+  type USAGE_METER,
+} from './iam';
 
 interface FunctionSpec {
   /** The construct id, also the start of the function's logical id. */
@@ -25,7 +33,7 @@ interface FunctionSpec {
   readonly maxEventAge: Duration;
 }
 
-export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
+export const FUNCTION_SPECS: Readonly<Record<FunctionName | typeof USAGE_METER, FunctionSpec>> = {
   provisioner: {
     id: 'Provisioner',
     description: 'Budget Guard: reconciles AWS Budgets and email subscriptions with the policy (deploy and drift repair)',
@@ -59,10 +67,21 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName, FunctionSpec>> = {
     retryAttempts: 0,
     maxEventAge: Duration.minutes(5),
   },
+  'usage-meter': {
+    id: 'UsageMeter',
+    description: 'Budget Guard: counts Bedrock invocation log records against budgets and raises alerts within seconds',
+    timeout: Duration.minutes(1),
+    memorySize: 256,
+    // No reserved concurrency: batches run side by side, and the counters' writes are atomic
+    // (two that contend are cancelled by DynamoDB and sent again). Logs invokes asynchronously;
+    // a failed batch is retried (a retry counts nothing twice), then kept in the dead-letter queue.
+    retryAttempts: 2,
+    maxEventAge: Duration.hours(6),
+  },
 };
 
 export interface GuardFunctionProps {
-  readonly name: FunctionName;
+  readonly name: FunctionName | typeof USAGE_METER;
   /** The Cargo workspace's Cargo.toml (the binary is `name` in it). */
   readonly manifestPath: string;
   readonly cargoProfile: string;
