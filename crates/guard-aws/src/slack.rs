@@ -57,7 +57,7 @@ pub enum SlackError {
 impl SlackError {
     pub fn kind(&self) -> PortErrorKind {
         match self {
-            SlackError::Secret(e) => crate::flag_store::handling_kind(e.kind()),
+            SlackError::Secret(e) => crate::sdk::handling_kind(e.kind()),
             SlackError::Timeout { .. } | SlackError::DeadlineNear { .. } => PortErrorKind::Timeout,
             SlackError::Request { .. } => PortErrorKind::Unavailable,
             SlackError::RateLimited { .. } => PortErrorKind::Throttled,

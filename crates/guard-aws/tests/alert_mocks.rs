@@ -11,8 +11,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use chrono::{TimeZone, Utc};
-use guard_aws::flag_store::{SsmFlagStore, SsmStateStore};
-use guard_aws::notify::SnsNotifier;
+use guard_aws::sns::SnsNotifier;
+use guard_aws::ssm::{SsmFlagStore, SsmStateStore};
 use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingSlack};
 use guard_core::handling::{FlagStore, HandleError, Handler, Inbound, PortErrorKind, StateStore};
 

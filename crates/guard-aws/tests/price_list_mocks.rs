@@ -8,7 +8,7 @@ use aws_sdk_pricing::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_pricing::operation::get_products::GetProductsOutput;
 use aws_sdk_pricing::types::FilterType;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
-use guard_aws::price_list::{PriceListReadError, PriceListReader};
+use guard_aws::pricing::{PriceListReadError, PriceListReader};
 use guard_core::price_list::page_products;
 
 fn client(rules: &[&Rule]) -> Client {

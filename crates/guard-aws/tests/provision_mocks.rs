@@ -854,7 +854,7 @@ mod sns {
     use aws_smithy_mocks::{
         MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
     };
-    use guard_aws::sns_subscriptions::SnsSubscriptions;
+    use guard_aws::sns::SnsSubscriptions;
     use guard_core::account::desired;
     use guard_core::plan::{Change, plan};
     use guard_core::provision::{

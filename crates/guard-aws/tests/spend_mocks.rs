@@ -9,7 +9,7 @@ use aws_sdk_cloudwatch::types::{MetricDataResult, StatusCode};
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{TimeZone, Utc};
-use guard_aws::metrics::{CloudWatchTokenMetrics, MetricsError};
+use guard_aws::cloudwatch::token_metrics::{CloudWatchTokenMetrics, MetricsError};
 use guard_aws::sdk::retry_config;
 use guard_core::spend::{
     SeriesKey, TokenData, TokenMetric, WatchConfig, budget_spend, plan_calls, window_for,

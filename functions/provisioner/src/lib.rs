@@ -23,23 +23,21 @@ pub mod reason;
 
 use cfn::{CfnRequest, CfnResponse, RequestType, ResponseUrlPolicy};
 use guard_aws::budgets::BudgetsAdapter;
-use guard_aws::policy_files::read_sources;
-use guard_aws::sdk::{
-    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, BUDGET_ACTION_ROLE_ENV, DENY_POLICY_ENV,
-    METRICS_NAMESPACE_ENV, NOTIFY_TOPIC_ENV, STACK_ID_ENV, STACK_NAME_ENV, account_id_from_arn,
-    partition_from_arn,
+use guard_aws::sdk::{account_id_from_arn, partition_from_arn};
+use guard_aws::sns::SnsSubscriptions;
+use guard_aws::wiring::env::{
+    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, BUDGET_ACTION_ROLE_ENV, DENY_POLICY_ENV, Env,
+    NOTIFY_TOPIC_ENV, PRICE_REGION_ENV, STACK_ID_ENV, STACK_NAME_ENV,
 };
-use guard_aws::sns_subscriptions::SnsSubscriptions;
+pub use guard_aws::wiring::env::{PolicyFailure, load_policy};
 use guard_core::account::{AccountState, desired};
 use guard_core::budget_action::HardStop;
-use guard_core::diagnostic::{Diagnostic, Severity};
 use guard_core::ownership::{ClaimError, Ownership, claim};
 use guard_core::plan::{Plan, plan};
-use guard_core::policy::{self, Policy};
+use guard_core::policy::Policy;
 use guard_core::provision::{ApplyOptions, ApplyReport, PortError, ReadDepth, apply, read_live};
-use guard_core::spend::DEFAULT_METRICS_NAMESPACE;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The PhysicalResourceId of the custom resource: `budget-guard:<prefix>`. Stable while the
 /// prefix stays; a new prefix is a new resource, and CloudFormation's Delete of the old one
@@ -80,11 +78,11 @@ pub enum ProvisionerError {
     #[error("answering CloudFormation at its ResponseURL: {0}")]
     Respond(#[source] reqwest::Error),
     #[error("reading the AWS Price List: {0}")]
-    PriceList(#[source] Box<guard_aws::price_list::PriceListReadError>),
+    PriceList(#[source] Box<guard_aws::pricing::PriceListReadError>),
     #[error("{0}")]
     PriceListData(#[source] guard_core::price_list::PriceListError),
     #[error("publishing the price check's metric: {0}")]
-    PriceMetric(#[source] Box<guard_aws::metrics::MetricsError>),
+    PriceMetric(#[source] Box<guard_aws::cloudwatch::guard_metrics::PutMetricsError>),
 }
 
 impl ProvisionerError {
@@ -108,7 +106,7 @@ impl ProvisionerError {
 
 impl From<ProvisionerError> for lambda_runtime::Diagnostic {
     fn from(error: ProvisionerError) -> Self {
-        use guard_aws::lambda_error::{PROVISIONER, error_type};
+        use guard_aws::lambda::error::{PROVISIONER, error_type};
         lambda_runtime::Diagnostic {
             error_type: error_type(PROVISIONER, error.is_retryable()),
             error_message: error.to_string(),
@@ -168,18 +166,18 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_env() -> Settings {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    /// The provisioner's settings from the function's environment.
+    pub fn from_env(env: &Env) -> Settings {
+        let var = |name: &str| env.get(name).map(str::to_owned);
         Settings {
-            policy_dir: guard_aws::policy_files::policy_dir_from_env(),
+            policy_dir: env.policy_dir(),
             alerts_topic_arn: var(ALERTS_TOPIC_ENV),
             notify_topic_arn: var(NOTIFY_TOPIC_ENV),
             account_id: var(ACCOUNT_ID_ENV),
             stack_name: var(STACK_NAME_ENV),
             stack_id: var(STACK_ID_ENV),
-            metrics_namespace: var(METRICS_NAMESPACE_ENV)
-                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
-            price_region: var(price_check::PRICE_REGION_ENV)
+            metrics_namespace: env.metrics_namespace().to_owned(),
+            price_region: var(PRICE_REGION_ENV)
                 .unwrap_or_else(|| price_check::DEFAULT_PRICE_REGION.to_owned()),
             hard_stop: var(DENY_POLICY_ENV).zip(var(BUDGET_ACTION_ROLE_ENV)).map(
                 |(deny_policy_arn, execution_role_arn)| HardStop {
@@ -191,50 +189,14 @@ impl Settings {
     }
 }
 
-/// The policy, or the errors that make it unusable.
-pub fn load_policy(dir: &Path) -> Result<Policy, PolicyFailure> {
-    let sources =
-        read_sources(&[dir.to_path_buf()]).map_err(|e| PolicyFailure::Unreadable(e.report()))?;
-    let (policy, diagnostics) = policy::load(&sources);
-    for d in diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-    {
-        tracing::warn!(file = %d.file, line = d.line, column = d.column, code = %d.code, message = %d.message, "policy warning");
-    }
-    policy.ok_or_else(|| {
-        let dir_prefix = format!("{}/", dir.display());
-        let errors = diagnostics
-            .into_iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| Diagnostic {
-                file: d
-                    .file
-                    .strip_prefix(&dir_prefix)
-                    .unwrap_or(&d.file)
-                    .to_owned(),
-                ..d
-            })
-            .collect();
-        PolicyFailure::Invalid(errors)
-    })
-}
-
-#[derive(Debug, Clone)]
-pub enum PolicyFailure {
-    Unreadable(String),
-    Invalid(Vec<Diagnostic>),
-}
-
-impl PolicyFailure {
-    /// For CloudFormation's `Reason`: bounded, with the count of what was cut.
-    pub fn reason(&self) -> String {
-        match self {
-            PolicyFailure::Unreadable(text) => {
-                reason::bounded(&format!("Budget Guard cannot read its policy: {text}"))
-            }
-            PolicyFailure::Invalid(errors) => reason::policy_errors(errors),
+/// CloudFormation's `Reason` for a policy the provisioner cannot use: bounded, with the count of
+/// what was cut.
+pub fn policy_failure_reason(failure: &PolicyFailure) -> String {
+    match failure {
+        PolicyFailure::Unreadable { text, .. } => {
+            reason::bounded(&format!("Budget Guard cannot read its policy: {text}"))
         }
+        PolicyFailure::Invalid { errors, .. } => reason::policy_errors(errors),
     }
 }
 
@@ -493,7 +455,11 @@ impl Provisioner {
                 let policy = match loaded {
                     Ok(policy) => policy,
                     Err(failure) => {
-                        return CfnResponse::failed(request, failed_id, failure.reason());
+                        return CfnResponse::failed(
+                            request,
+                            failed_id,
+                            policy_failure_reason(&failure),
+                        );
                     }
                 };
                 let target = match self.target(request.resource_properties.as_ref()) {
@@ -615,7 +581,7 @@ impl Provisioner {
     /// reads every subscriber; any other scheduled event reads budgets and notifications only.
     pub async fn drift_repair(&self, detail_type: &str) -> Result<Value, ProvisionerError> {
         let policy = load_policy(&self.settings.policy_dir)
-            .map_err(|f| ProvisionerError::Policy(f.reason()))?;
+            .map_err(|f| ProvisionerError::Policy(policy_failure_reason(&f)))?;
         let target = self.target(None).map_err(ProvisionerError::Config)?;
         let depth = drift_repair_depth(detail_type);
         let applied = self.apply_policy(&policy, &target, depth).await?;

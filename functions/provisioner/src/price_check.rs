@@ -4,8 +4,8 @@
 //! `PriceChanges` metric, whose alarm reaches the alarm channels by the path every other alarm
 //! takes; what changed is logged, and `budget-guard prices refresh` shows it again.
 
-use crate::{Provisioner, ProvisionerError, load_policy};
-use guard_aws::price_list::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
+use crate::{Provisioner, ProvisionerError, load_policy, policy_failure_reason};
+use guard_aws::pricing::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
 use guard_core::policy::Policy;
 use guard_core::price_list::{
     SERVICE_CODES, Unmapped, changes_for_models, diff, price_check_message, read_products,
@@ -16,8 +16,6 @@ use std::collections::BTreeSet;
 
 /// The `detail-type` of the weekly price check.
 pub const PRICE_CHECK: &str = "price-check";
-/// The region whose prices are checked (the Price List's `regionCode`).
-pub const PRICE_REGION_ENV: &str = "BUDGET_GUARD_PRICE_REGION";
 /// The catalog's figures are us-east-1 ones.
 pub const DEFAULT_PRICE_REGION: &str = "us-east-1";
 /// A figure that moved by more than this many percent is a change worth telling.
@@ -53,7 +51,7 @@ impl Provisioner {
     /// Runs the check and publishes its metric; the answer says what was found.
     pub async fn price_check(&self) -> Result<Value, ProvisionerError> {
         let policy = load_policy(&self.settings.policy_dir)
-            .map_err(|f| ProvisionerError::Policy(f.reason()))?;
+            .map_err(|f| ProvisionerError::Policy(policy_failure_reason(&f)))?;
         let catalog = policy.catalog();
         let region = self.settings.price_region.as_str();
         let reader = PriceListReader::new(self.pricing.clone());
@@ -85,7 +83,7 @@ impl Provisioner {
             let (subject, body) = price_check_message(&told, region);
             tracing::warn!(region, changes = told.len(), subject = %subject, details = %body, "prices changed");
         }
-        guard_aws::metrics::put_price_changes(
+        guard_aws::cloudwatch::guard_metrics::put_price_changes(
             &self.cloudwatch,
             &self.settings.metrics_namespace,
             told.len(),

@@ -4,31 +4,30 @@
 //! threshold is crossed in a period. The work is `guard_core::spend::run_once`; this crate wires
 //! the AWS adapters and keeps the in-memory schedule of a warm execution environment.
 //!
-//! Environment: `BUDGET_GUARD_ALERTS_TOPIC_ARN` (required), `BUDGET_GUARD_METRICS_NAMESPACE`
-//! (default `BudgetGuard`), `BUDGET_GUARD_POLICY_DIR` (default `/opt/policy`, the policy layer),
-//! and the standard AWS environment.
+//! Environment (see `guard_aws::wiring::env`): `BUDGET_GUARD_ALERTS_TOPIC_ARN` (required),
+//! `BUDGET_GUARD_METRICS_NAMESPACE` (default `BudgetGuard`), `BUDGET_GUARD_POLICY_DIR` (default
+//! `/opt/policy`, the policy layer), and the standard AWS environment.
 
 use chrono::{DateTime, Utc};
-use guard_aws::metrics::{CloudWatchEstimates, CloudWatchTokenMetrics};
-use guard_aws::spend_state::{SnsSpendAlerts, SsmSpendState};
+use guard_aws::cloudwatch::{CloudWatchEstimates, CloudWatchTokenMetrics};
+use guard_aws::sns::SnsSpendAlerts;
+use guard_aws::ssm::SsmSpendState;
+use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, Env};
 use guard_core::policy::Policy;
 use guard_core::prices::Catalog;
-use guard_core::spend::{DEFAULT_METRICS_NAMESPACE, RunReport, WatchConfig, WatchMemory, run_once};
+use guard_core::spend::{RunReport, WatchConfig, WatchMemory, run_once};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
-
-pub const ALERTS_TOPIC_ENV: &str = "BUDGET_GUARD_ALERTS_TOPIC_ARN";
 
 /// A failed run as Lambda hears it. Always retryable: every run reads everything it needs again,
 /// so another attempt, or the next tick, takes up what this one could not finish.
 pub fn diagnostic(error: &guard_core::spend::WatchError) -> lambda_runtime::Diagnostic {
-    use guard_aws::lambda_error::{SPEND_WATCHER, error_type};
+    use guard_aws::lambda::error::{SPEND_WATCHER, error_type};
     lambda_runtime::Diagnostic {
         error_type: error_type(SPEND_WATCHER, true),
         error_message: error.to_string(),
     }
 }
-pub const NAMESPACE_ENV: &str = "BUDGET_GUARD_METRICS_NAMESPACE";
 
 /// Everything a run needs, built once per execution environment.
 #[derive(Debug)]
@@ -114,21 +113,13 @@ fn summary(report: &RunReport) -> Value {
 
 /// Builds the watcher from the environment: the policy layer, the topic, the namespace.
 pub async fn init() -> anyhow::Result<Watcher> {
-    use anyhow::Context;
-    let topic = std::env::var(ALERTS_TOPIC_ENV)
-        .with_context(|| format!("{ALERTS_TOPIC_ENV} is not set"))?;
-    let namespace =
-        std::env::var(NAMESPACE_ENV).unwrap_or_else(|_| DEFAULT_METRICS_NAMESPACE.to_owned());
-    let dir = guard_aws::policy_files::policy_dir_from_env();
-    let (policy, warnings) = guard_aws::policy_files::load_policy(std::slice::from_ref(&dir))
-        .map_err(|e| anyhow::anyhow!("policy at {}: {}", dir.display(), e.report()))?;
-    if !warnings.is_empty() {
-        tracing::warn!(warnings = %warnings, "policy warnings");
-    }
+    let env = Env::from_process();
+    let topic = env.require(ALERTS_TOPIC_ENV)?;
+    let policy = env.load_policy()?;
     let sdk = guard_aws::sdk::load().await;
     let watched = guard_core::spend::watched(&policy).len();
-    tracing::info!(policy_dir = %dir.display(), watched, namespace = %namespace, "spend watcher ready");
-    Ok(Watcher::new(policy, &sdk, &topic, &namespace))
+    tracing::info!(policy_dir = %env.policy_dir().display(), watched, namespace = %env.metrics_namespace(), "spend watcher ready");
+    Ok(Watcher::new(policy, &sdk, topic, env.metrics_namespace()))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::output::{Format, emit, print_json};
 use crate::policy_files::{read_sources, render};
 use anyhow::Context;
 use chrono::NaiveDate;
-use guard_aws::price_list::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
+use guard_aws::pricing::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
 use guard_core::price_list::{SERVICE_CODES, Unmapped, diff, page_products, read_products};
 use guard_core::prices::{Catalog, catalog_file, parse_catalog};
 use std::path::{Path, PathBuf};

@@ -5,8 +5,15 @@
 #[cfg(feature = "inference-profiles")]
 pub use reader::{InferenceProfileError, InferenceProfileReader};
 
-/// The SDK operations this module calls, as `service:Action`.
-pub const OPERATIONS: &[&str] = &["bedrock:GetInferenceProfile"];
+use crate::iam::{Call, Calls, ResourceKind};
+
+/// Reading a profile. No function calls it yet (the CLI's live commands do), so no role is
+/// derived from it; the ARNs it reads come from the policy.
+pub const CALLS: Calls = &[Call::new(
+    "GetInferenceProfile",
+    "bedrock:GetInferenceProfile",
+    ResourceKind::Any,
+)];
 
 #[cfg(feature = "inference-profiles")]
 mod reader {
