@@ -31,7 +31,7 @@ pub fn libfaketime() -> Result<PathBuf> {
 }
 
 /// The shift of this process's own clock, when the whole test run is put on a shifted clock
-/// (`FAKETIME=+400d`, as `make test-shifted-clock` does): libfaketime reads the offsets we write
+/// (`FAKETIME=+400d`, as `make shifted-clock-test` does): libfaketime reads the offsets we write
 /// against the real clock, not against ours.
 fn own_shift_seconds() -> i64 {
     let Ok(spec) = std::env::var("FAKETIME") else {
