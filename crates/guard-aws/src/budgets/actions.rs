@@ -26,12 +26,32 @@ pub const CALLS: Calls = &[
         "budgets:DescribeBudgetActionsForAccount",
         ResourceKind::Any,
     ),
-    Call::new("CreateBudgetAction", "budgets:CreateBudgetAction", ResourceKind::OwnedBudgets),
-    Call::new("UpdateBudgetAction", "budgets:UpdateBudgetAction", ResourceKind::OwnedBudgets),
-    Call::new("DeleteBudgetAction", "budgets:DeleteBudgetAction", ResourceKind::OwnedBudgets),
+    Call::new(
+        "CreateBudgetAction",
+        "budgets:CreateBudgetAction",
+        ResourceKind::OwnedBudgets,
+    ),
+    Call::new(
+        "UpdateBudgetAction",
+        "budgets:UpdateBudgetAction",
+        ResourceKind::OwnedBudgets,
+    ),
+    Call::new(
+        "DeleteBudgetAction",
+        "budgets:DeleteBudgetAction",
+        ResourceKind::OwnedBudgets,
+    ),
     // An action names the role AWS Budgets runs it as: creating or changing one passes that role.
-    Call::new("CreateBudgetAction", "iam:PassRole", ResourceKind::BudgetActionRole),
-    Call::new("UpdateBudgetAction", "iam:PassRole", ResourceKind::BudgetActionRole),
+    Call::new(
+        "CreateBudgetAction",
+        "iam:PassRole",
+        ResourceKind::BudgetActionRole,
+    ),
+    Call::new(
+        "UpdateBudgetAction",
+        "iam:PassRole",
+        ResourceKind::BudgetActionRole,
+    ),
 ];
 
 /// Actions per page of DescribeBudgetActionsForAccount (the API's maximum).
