@@ -1,12 +1,12 @@
-//! One local AWS emulator process per test.
+//! One local AWS emulator process per test, forked by the fork server.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use serde_json::Value;
 use tempfile::TempDir;
+
+use crate::fork_server;
 
 /// The account moto answers as (STS GetCallerIdentity, ARNs it makes).
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -26,7 +28,8 @@ pub const ACCESS_KEY_ID: &str = "testing";
 pub const SECRET_ACCESS_KEY: &str = "testing";
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
-/// Retries only for the rare case where another process took the picked port first.
+/// Retries for the rare cases where the fork server left as we asked, or another process took
+/// the picked port first.
 const START_ATTEMPTS: usize = 3;
 const WRITE_PREFIXES: &[&str] = &[
     "Create",
@@ -88,10 +91,12 @@ pub struct SnsPublished {
     pub attributes: BTreeMap<String, String>,
 }
 
-/// A moto server of its own, on 127.0.0.1 on a free port; killed (and reaped) on drop.
+/// A moto server of its own, on 127.0.0.1 on a free port, forked for this test by the fork
+/// server ([`crate::fork_server`]); stopped on drop.
 #[derive(Debug)]
 pub struct Emulator {
-    child: Child,
+    /// The server process lives as long as this connection: closing it stops the process.
+    connection: UnixStream,
     port: u16,
     dir: TempDir,
     /// Byte offset into the call log where [`Emulator::calls`] starts reading.
@@ -106,78 +111,53 @@ impl Emulator {
 
     /// As [`Emulator::start`], with the given Python interpreter.
     pub fn start_with_python(python: &Path) -> Result<Emulator> {
-        let launcher = workspace_root().join("tests/emulator/moto_launcher.py");
+        let emulator_dir = workspace_root().join("tests/emulator");
         let mut attempt = 1;
         loop {
-            match Self::try_start(python, &launcher) {
+            match Self::try_start(python, &emulator_dir) {
                 Ok(emulator) => return Ok(emulator),
-                Err(StartError::PortTaken(_)) if attempt < START_ATTEMPTS => attempt += 1,
-                Err(StartError::PortTaken(e) | StartError::Other(e)) => return Err(e),
+                Err(StartError::Retry(_)) if attempt < START_ATTEMPTS => attempt += 1,
+                Err(StartError::Retry(e) | StartError::Other(e)) => return Err(e),
             }
         }
     }
 
-    fn try_start(python: &Path, launcher: &Path) -> Result<Emulator, StartError> {
+    fn try_start(python: &Path, emulator_dir: &Path) -> Result<Emulator, StartError> {
         let dir = tempfile::Builder::new()
             .prefix("budget-guard-emulator-")
             .tempdir()
             .context("making a temp dir for the emulator")?;
-        let port_file = dir.path().join("port");
         let call_log = dir.path().join("calls.log");
         fs::File::create(&call_log).context("creating the call log")?;
-        let log = fs::File::create(dir.path().join("server.log")).context("creating the log")?;
-        let child = Command::new(python)
-            .arg(launcher)
-            .arg("0")
-            .arg("--port-file")
-            .arg(&port_file)
-            .env("BUDGET_GUARD_CALL_LOG", &call_log)
-            .env(
-                "BUDGET_GUARD_EXIT_WITH_PARENT",
-                std::process::id().to_string(),
-            )
-            .env("PYTHONUNBUFFERED", "1")
-            // The emulator keeps the real clock when a test run shifts its own (libfaketime): its
-            // time is not what is under test, and Python's sleep fails under a shifted clock.
-            .env_remove("LD_PRELOAD")
-            .env_remove("FAKETIME")
-            .env_remove("MOTO_PORT")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().context("sharing the log")?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting the emulator with {}", python.display()))?;
-        // From here on, Drop kills the process whatever happens.
-        let mut emulator = Emulator {
-            child,
-            port: 0,
+        let log = dir.path().join("server.log");
+        fs::File::create(&log).context("creating the log")?;
+        let mut connection = fork_server::connect(python, emulator_dir)?;
+        let request = serde_json::json!({ "log": log, "call_log": call_log });
+        // The server may have gone idle between our connect and its accept: then the exchange
+        // fails, and the next attempt starts a new server.
+        let port = Self::ask_for_port(&mut connection, &request).map_err(StartError::Retry)?;
+        let emulator = Emulator {
+            connection,
+            port,
             dir,
             calls_from: AtomicUsize::new(0),
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Some(status) = emulator
-                .child
-                .try_wait()
-                .context("waiting on the emulator")?
-            {
+            if answers(emulator.port) {
+                return Ok(emulator);
+            }
+            if emulator.has_exited() {
                 let log = emulator.log_tail();
                 let error = anyhow!(
-                    "the local AWS emulator exited while starting ({status}); last lines of its log:\n{log}"
+                    "the local AWS emulator exited while starting; last lines of its log:\n{log}"
                 );
+                // Another process may have taken the port it picked before it bound it.
                 return Err(if log.contains("Address already in use") {
-                    StartError::PortTaken(error)
+                    StartError::Retry(error)
                 } else {
                     StartError::Other(error)
                 });
-            }
-            if emulator.port == 0 {
-                if let Ok(text) = fs::read_to_string(&port_file) {
-                    emulator.port = text.trim().parse().unwrap_or(0);
-                }
-            }
-            if emulator.port != 0 && answers(emulator.port) {
-                return Ok(emulator);
             }
             if Instant::now() > deadline {
                 return Err(StartError::Other(anyhow!(
@@ -186,8 +166,35 @@ impl Emulator {
                     emulator.log_tail()
                 )));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Sends the request line and reads the answer `{"port": N}`.
+    fn ask_for_port(connection: &mut UnixStream, request: &Value) -> Result<u16> {
+        connection
+            .set_read_timeout(Some(START_TIMEOUT))
+            .context("setting a timeout")?;
+        writeln!(connection, "{request}").context("asking the fork server for an emulator")?;
+        let mut line = String::new();
+        BufReader::new(&*connection)
+            .read_line(&mut line)
+            .context("reading the fork server's answer")?;
+        let answer: Value = serde_json::from_str(&line)
+            .with_context(|| format!("the fork server answered {line:?}"))?;
+        answer["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .with_context(|| format!("the fork server answered no port: {line:?}"))
+    }
+
+    /// Whether the server process is gone: its end of the connection is closed.
+    fn has_exited(&self) -> bool {
+        let _ = self.connection.set_nonblocking(true);
+        let mut byte = [0u8; 1];
+        let exited = matches!((&self.connection).read(&mut byte), Ok(0));
+        let _ = self.connection.set_nonblocking(false);
+        exited
     }
 
     /// `http://127.0.0.1:PORT`
@@ -354,15 +361,22 @@ impl Emulator {
 }
 
 impl Drop for Emulator {
+    /// Closes our side of the connection, then waits (up to 5 s) for the server process to
+    /// close its side, which it does only by exiting: the port is free when drop returns.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait(); // reap: no zombie
+        let _ = self.connection.shutdown(Shutdown::Write);
+        let _ = self
+            .connection
+            .set_read_timeout(Some(Duration::from_secs(5)));
+        let mut rest = Vec::new();
+        let _ = (&self.connection).read_to_end(&mut rest);
     }
 }
 
 #[derive(Debug)]
 enum StartError {
-    PortTaken(anyhow::Error),
+    /// Worth another attempt: the fork server went away, or the port was taken.
+    Retry(anyhow::Error),
     Other(anyhow::Error),
 }
 

@@ -2,7 +2,8 @@
 //!
 //! - [`Emulator`]: a fresh local AWS (moto's server plus `tests/emulator/moto_launcher.py`,
 //!   which adds the Budgets actions moto lacks) per test, on 127.0.0.1 on a free port, with
-//!   its own log of the API calls it handled. Tests run in parallel safely.
+//!   its own log of the API calls it handled, forked by `tests/emulator/fork_server.py` from a
+//!   process that has imported moto once. Tests run in parallel safely.
 //! - [`SlackListener`], [`CfnResponseListener`] and the general [`HttpRecorder`]: local
 //!   HTTP/1.1 listeners that record every request and answer per a [`Script`].
 //! - [`BudgetsAlert`]: an AWS Budgets alert in AWS's plain-text layout.
@@ -33,6 +34,7 @@
 mod alerts;
 mod clock;
 mod emulator;
+mod fork_server;
 mod http;
 mod lambda;
 
