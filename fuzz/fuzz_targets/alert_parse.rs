@@ -3,7 +3,7 @@
 //! `String::from_utf8_lossy`, as a Lambda handler that got bytes would. Must never panic or hang.
 #![no_main]
 
-use guard_core::alert::{Alert, parse_input, parse_message};
+use guard_core::alerts::parse::{Alert, parse_message, sns::parse_input};
 use libfuzzer_sys::fuzz_target;
 
 fn touch(alert: &Alert) {

@@ -1,8 +1,9 @@
 //! Each budget's estimate before and after a change (`estimate --against REF`): the rows, and
 //! their text. Pure: two lists of estimates in, rows out.
 
-use crate::output::{table, usd};
-use guard_core::estimate::BudgetEstimate;
+use crate::output::table;
+use guard_core::pricing::estimate::BudgetEstimate;
+use guard_core::pricing::estimate::usd;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -150,7 +151,7 @@ pub fn render(against: &str, rows: &[Row]) -> String {
 
 /// `+$12.50`, `-$3.00`, `$0.00`.
 fn signed_usd(amount: Decimal) -> String {
-    if guard_core::estimate::cents(amount) > Decimal::ZERO {
+    if guard_core::pricing::estimate::cents(amount) > Decimal::ZERO {
         format!("+{}", usd(amount))
     } else {
         usd(amount)

@@ -1,7 +1,6 @@
 //! Output formats shared by the commands.
 
 use clap::ValueEnum;
-use rust_decimal::Decimal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Format {
@@ -32,22 +31,6 @@ pub fn emit(text: &str) {
         eprintln!("error: cannot write output: {e}");
         std::process::exit(2);
     }
-}
-
-/// `$1,234.56`.
-pub fn usd(amount: Decimal) -> String {
-    let rounded = guard_core::estimate::cents(amount);
-    let negative = rounded.is_sign_negative() && !rounded.is_zero();
-    let text = format!("{:.2}", rounded.abs());
-    let (int, frac) = text.split_once('.').unwrap_or((&text, "00"));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{}${grouped}.{frac}", if negative { "-" } else { "" })
 }
 
 /// A plain text table: columns padded to the widest cell, numbers right-aligned.
@@ -83,16 +66,4 @@ pub fn table(header: &[&str], rows: &[Vec<String>], right_aligned: &[usize]) -> 
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usd_groups_thousands() {
-        assert_eq!(usd(Decimal::new(123456789, 2)), "$1,234,567.89");
-        assert_eq!(usd(Decimal::new(5, 1)), "$0.50");
-        assert_eq!(usd(Decimal::new(-1250, 2)), "-$12.50");
-    }
 }

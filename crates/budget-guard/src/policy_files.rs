@@ -2,8 +2,8 @@
 //! application inference profiles that commands calling AWS resolve live.
 
 pub use guard_aws::policy_files::{PolicyError, read_sources, render};
-use guard_core::inference_profile::{named_profiles, resolved_profiles_source};
 use guard_core::policy::{Policy, SourceFile};
+use guard_core::pricing::inference_profile::{named_profiles, resolved_profiles_source};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

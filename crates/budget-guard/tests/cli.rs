@@ -148,7 +148,7 @@ fn estimate_text() {
 
 /// `--what-if`: 30% of requests as batch halves their cost (Sonnet 4.5 and Nova Pro batch at half
 /// price): bg-chatbot $435.60 - 0.3 x 0.5 x $435.60 = $370.26; with 60% of input from the cache
-/// as well, $352.44 (worked out in `guard_core::estimate::what_if`'s terms).
+/// as well, $352.44 (worked out in `guard_core::pricing::estimate::what_if`'s terms).
 #[test]
 fn estimate_what_if_batch_and_cache() {
     let out = run(&["estimate", EXAMPLE, "--what-if", "batch=30%,cache-hit=60%"]);

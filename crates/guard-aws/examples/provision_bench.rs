@@ -9,10 +9,12 @@
 
 use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::sns::SnsSubscriptions;
-use guard_core::account::desired;
-use guard_core::plan::plan;
 use guard_core::policy::Policy;
-use guard_core::provision::{ApplyOptions, ReadDepth, apply, read_live};
+use guard_core::provision::account::desired;
+use guard_core::provision::apply::{ApplyOptions, apply};
+use guard_core::provision::live::read_live;
+use guard_core::provision::plan::plan;
+use guard_core::provision::ports::ReadDepth;
 use guard_testkit::{ACCOUNT_ID, Emulator, workspace_root};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -26,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .map(|a| a.parse())
         .transpose()?
-        .unwrap_or(guard_core::provision::DEFAULT_CONCURRENCY);
+        .unwrap_or(guard_core::provision::apply::DEFAULT_CONCURRENCY);
 
     let (example, _) =
         guard_aws::policy_files::load_policy(&[workspace_root().join("policies/example.yaml")])?;
@@ -64,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         concurrency,
         ..ApplyOptions::new(policy.settings.budget_prefix.clone(), "BudgetGuard")
     };
-    let ownership = guard_core::ownership::Ownership::new(options.owner.clone());
+    let ownership = guard_core::provision::ownership::Ownership::new(options.owner.clone());
     println!(
         "{count} budgets x {} notifications, write concurrency {concurrency}, read concurrency {}",
         template.thresholds.len(),
@@ -90,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let want = desired(&policy, alerts);
             let live =
                 read_live(budgets, Some(subscriptions), &options.prefix, &want, depth).await?;
-            let plan = guard_core::ownership::claim(
+            let plan = guard_core::provision::ownership::claim(
                 plan(&want, &live),
                 &want,
                 &live,

@@ -1,5 +1,5 @@
 //! Amazon Bedrock's application inference profiles (`bedrock:GetInferenceProfile`): the
-//! foundation-model ARNs a profile routes to, from which `guard_core::inference_profile` tells the
+//! foundation-model ARNs a profile routes to, from which `guard_core::pricing::inference_profile` tells the
 //! model it is billed as.
 
 #[cfg(feature = "inference-profiles")]
@@ -7,12 +7,12 @@ pub use reader::{InferenceProfileError, InferenceProfileReader};
 
 use crate::iam::{Call, Calls, ResourceKind};
 
-/// Reading a profile. No function calls it yet (the CLI's live commands do), so no role is
-/// derived from it; the ARNs it reads come from the policy.
+/// Reading a profile: the provisioner resolves the policy's unmapped profiles at deploy, on
+/// exactly those ARNs (the CLI's live commands read the profiles the policy names).
 pub const CALLS: Calls = &[Call::new(
     "GetInferenceProfile",
     "bedrock:GetInferenceProfile",
-    ResourceKind::Any,
+    ResourceKind::UnresolvedProfiles,
 )];
 
 #[cfg(feature = "inference-profiles")]
@@ -22,7 +22,7 @@ mod reader {
     use aws_sdk_bedrock::config::http::HttpResponse;
     use aws_sdk_bedrock::error::SdkError;
     use aws_sdk_bedrock::operation::get_inference_profile::GetInferenceProfileError;
-    use guard_core::inference_profile::{ProfileModelError, priced_model_id};
+    use guard_core::pricing::inference_profile::{ProfileModelError, priced_model_id};
 
     #[derive(Debug, thiserror::Error)]
     pub enum InferenceProfileError {
@@ -36,6 +36,30 @@ mod reader {
             arn: String,
             source: ProfileModelError,
         },
+    }
+
+    impl InferenceProfileError {
+        /// Whether asking again later may succeed: throttling, a server error, a timeout or a
+        /// connection that failed. A profile that does not exist, access denied, or a profile
+        /// that cannot be priced stay as they are.
+        pub fn is_retryable(&self) -> bool {
+            match self {
+                InferenceProfileError::Get { source, .. } => match source.as_ref() {
+                    SdkError::ServiceError(context) => {
+                        matches!(
+                            context.err(),
+                            GetInferenceProfileError::ThrottlingException(_)
+                                | GetInferenceProfileError::InternalServerException(_)
+                        ) || context.raw().status().is_server_error()
+                    }
+                    SdkError::TimeoutError(_)
+                    | SdkError::DispatchFailure(_)
+                    | SdkError::ResponseError(_) => true,
+                    _ => false,
+                },
+                InferenceProfileError::Model { .. } => false,
+            }
+        }
     }
 
     /// Reads application inference profiles, each in the region its ARN names.

@@ -28,6 +28,13 @@ pub enum ResourceKind {
     /// The role AWS Budgets runs the hard stops as: passed to `budgets.amazonaws.com` only. The
     /// stack makes it only when the policy has a `deny`.
     BudgetActionRole,
+    /// The parameter where the provisioner records the models of the application inference
+    /// profiles the policy names without a `profiles:` entry (`export`'s `profiles_parameter`).
+    /// Nothing when the policy has none.
+    ProfileMapping,
+    /// Those profiles themselves (`export`'s `unresolved_profiles`), each by its ARN. Nothing
+    /// when the policy has none.
+    UnresolvedProfiles,
     /// Actions without resource-level permissions (cloudwatch:GetMetricData).
     Any,
 }

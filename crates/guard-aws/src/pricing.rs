@@ -1,5 +1,5 @@
 //! The AWS Price List Query API (`pricing:GetProducts`): every product of a Bedrock service code
-//! in one region, page by page, as the JSON documents `guard_core::price_list` reads. The API
+//! in one region, page by page, as the JSON documents `guard_core::pricing::price_list` reads. The API
 //! answers in us-east-1 (and a few other regions) whatever region its products are for.
 
 #[cfg(feature = "price-list")]

@@ -6,8 +6,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_budgets::config::http::HttpResponse;
 use aws_sdk_budgets::error::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use guard_core::handling;
-use guard_core::provision::{ErrorKind, PortError};
+use guard_core::ports::{ErrorKind, PortError};
 use std::time::Duration;
 
 /// Attempts per call, the first included. Budgets throttles at a few requests per second; the
@@ -65,10 +64,10 @@ pub(crate) trait Classify {
 macro_rules! classify {
     ($error:ident { $($variant:ident => $kind:ident),* $(,)? }) => {
         impl $crate::sdk::Classify for $error {
-            fn kind(&self) -> guard_core::provision::ErrorKind {
+            fn kind(&self) -> guard_core::ports::ErrorKind {
                 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
                 match self {
-                    $( $error::$variant(_) => guard_core::provision::ErrorKind::$kind, )*
+                    $( $error::$variant(_) => guard_core::ports::ErrorKind::$kind, )*
                     other => $crate::sdk::kind_from_code(other.code()),
                 }
             }
@@ -94,6 +93,18 @@ pub(crate) fn kind_from_code(code: Option<&str>) -> ErrorKind {
             | "UnauthorizedOperation",
         ) => ErrorKind::AccessDenied,
         Some("InternalFailure" | "InternalError" | "ServiceUnavailable") => ErrorKind::Transient,
+        _ => ErrorKind::Other,
+    }
+}
+
+/// The kind of an SDK error seen by reference, for adapters that keep their own error type: a
+/// service error by its code, a timeout or connection failure as transient.
+pub(crate) fn sdk_error_kind<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> ErrorKind {
+    match error {
+        SdkError::ServiceError(context) => kind_from_code(context.err().code()),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ErrorKind::Transient
+        }
         _ => ErrorKind::Other,
     }
 }
@@ -141,24 +152,6 @@ pub(crate) fn build_error(
     error: aws_smithy_types::error::operation::BuildError,
 ) -> PortError {
     PortError::new(ErrorKind::Invalid, operation, error.to_string()).with_source(error)
-}
-
-/// The kinds of the provisioner's port errors, as the alert-handler's ports see them.
-pub fn to_handling(error: PortError) -> handling::PortError {
-    handling::PortError::new(handling_kind(error.kind), error.operation, error.message)
-}
-
-/// The alert-handler's kind of a provisioner port error kind.
-pub fn handling_kind(kind: ErrorKind) -> handling::PortErrorKind {
-    use handling::PortErrorKind as K;
-    match kind {
-        ErrorKind::Throttled => K::Throttled,
-        ErrorKind::AccessDenied => K::AccessDenied,
-        ErrorKind::NotFound => K::NotFound,
-        ErrorKind::Duplicate | ErrorKind::LimitExceeded | ErrorKind::Invalid => K::Invalid,
-        ErrorKind::Transient => K::Unavailable,
-        ErrorKind::Other => K::Other,
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-use guard_core::provision::{ErrorKind, PortError};
+use guard_core::ports::{ErrorKind, PortError};
 
 use crate::iam::{Call, Calls, ResourceKind};
 use crate::sdk::{classify, port_error};

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use guard_core::handling::{self, PortErrorKind, SlackPoster};
+use guard_core::alerts::ports::{Deadline, SlackPoster};
+use guard_core::ports::{ErrorKind, PortError};
 use serde_json::Value;
 
 use crate::secrets::{SecretError, WebhookSecrets};
@@ -55,20 +55,20 @@ pub enum SlackError {
 }
 
 impl SlackError {
-    pub fn kind(&self) -> PortErrorKind {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            SlackError::Secret(e) => crate::sdk::handling_kind(e.kind()),
-            SlackError::Timeout { .. } | SlackError::DeadlineNear { .. } => PortErrorKind::Timeout,
-            SlackError::Request { .. } => PortErrorKind::Unavailable,
-            SlackError::RateLimited { .. } => PortErrorKind::Throttled,
-            SlackError::Status { status, .. } if *status >= 500 => PortErrorKind::Unavailable,
+            SlackError::Secret(e) => e.kind(),
+            SlackError::Timeout { .. } | SlackError::DeadlineNear { .. } => ErrorKind::Timeout,
+            SlackError::Request { .. } => ErrorKind::Transient,
+            SlackError::RateLimited { .. } => ErrorKind::Throttled,
+            SlackError::Status { status, .. } if *status >= 500 => ErrorKind::Transient,
             SlackError::Status {
                 status: 404 | 410, ..
-            } => PortErrorKind::NotFound,
+            } => ErrorKind::NotFound,
             SlackError::Status {
                 status: 401 | 403, ..
-            } => PortErrorKind::AccessDenied,
-            SlackError::Status { .. } | SlackError::Client(_) => PortErrorKind::Invalid,
+            } => ErrorKind::AccessDenied,
+            SlackError::Status { .. } | SlackError::Client(_) => ErrorKind::Invalid,
         }
     }
 }
@@ -206,17 +206,16 @@ impl SlackClient {
     }
 }
 
-#[async_trait]
 impl SlackPoster for SlackClient {
     async fn post(
         &self,
         channel: &str,
         webhook_secret: &str,
         payload: &Value,
-        deadline: handling::Deadline,
-    ) -> Result<(), handling::PortError> {
+        deadline: Deadline,
+    ) -> Result<(), PortError> {
         self.post_to(channel, webhook_secret, payload, deadline)
             .await
-            .map_err(|e| handling::PortError::new(e.kind(), "post to Slack", e.to_string()))
+            .map_err(|e| PortError::new(e.kind(), "post to Slack", e.to_string()))
     }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use guard_aws::wiring::alert_handler::{EventError, EventReport, LiveHandler, live_handler};
-use guard_core::flags::Flag;
+use guard_core::alerts::flags::Flag;
 use guard_core::policy::{self, Policy, SourceFile};
 use guard_testkit::{BudgetsAlert, Emulator, Script, SlackListener};
 use serde_json::{Value, json};
@@ -312,7 +312,7 @@ async fn the_rollover_restores_and_notifies_and_a_pinned_flag_stays() {
 
     // Pin the route at the bottom in December: January's tick leaves it (and tells no one: no
     // route moved).
-    let pin = guard_core::handling::Command::Pin {
+    let pin = guard_core::alerts::handler::Command::Pin {
         route: "support-chatbot".into(),
         step: Some(3),
         by: "alice".into(),

@@ -13,8 +13,10 @@ use aws_smithy_types::body::SdkBody;
 use chrono::{TimeZone, Utc};
 use guard_aws::sns::SnsNotifier;
 use guard_aws::ssm::{SsmFlagStore, SsmStateStore};
-use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingSlack};
-use guard_core::handling::{FlagStore, HandleError, Handler, Inbound, PortErrorKind, StateStore};
+use guard_core::alerts::handler::{HandleError, Handler, Inbound};
+use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingSlack};
+use guard_core::alerts::ports::{FlagStore, StateStore};
+use guard_core::ports::ErrorKind;
 
 use guard_core::policy::{self, Policy, SourceFile};
 
@@ -84,8 +86,8 @@ async fn ssm_throttling_is_a_retryable_error_and_not_found_is_none() {
     let client = client!(aws_sdk_ssm, rules(&[&throttle, &missing]));
     let flags = SsmFlagStore::new(client.clone());
     let err = flags.get_flag("/budget-guard/routes/a").await.unwrap_err();
-    assert_eq!(err.kind, PortErrorKind::Throttled, "{err}");
-    assert!(err.retryable());
+    assert_eq!(err.kind, ErrorKind::Throttled, "{err}");
+    assert!(err.is_retryable());
     assert_eq!(
         flags.get_flag("/budget-guard/routes/b").await.unwrap(),
         None
@@ -100,11 +102,11 @@ async fn a_throttled_state_read_does_nothing_and_is_retryable() {
     let client = client!(aws_sdk_ssm, rules(&[&throttle]));
     let handler = Handler::new(
         policy(),
-        guard_core::routing::Trust::default(),
+        guard_core::alerts::routing::Trust::default(),
         MemoryFlags::default(),
         SsmStateStore::new(client, "/budget-guard/state/"),
         RecordingSlack::default(),
-        guard_core::handling::fakes::RecordingEmail::default(),
+        guard_core::alerts::in_memory::RecordingEmail::default(),
     );
     let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 0, 0).unwrap();
     let err = handler
@@ -131,11 +133,11 @@ async fn a_throttled_flag_write_notifies_then_the_retry_writes() {
     let client = client!(aws_sdk_ssm, rules(&[&get, &put]));
     let handler = Handler::new(
         policy(),
-        guard_core::routing::Trust::default(),
+        guard_core::alerts::routing::Trust::default(),
         SsmFlagStore::new(client),
         MemoryState::default(),
         RecordingSlack::default(),
-        guard_core::handling::fakes::RecordingEmail::default(),
+        guard_core::alerts::in_memory::RecordingEmail::default(),
     );
     let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 0, 0).unwrap();
     let err = handler
@@ -184,7 +186,7 @@ async fn an_sns_failure_does_not_stop_slack_and_only_the_email_is_retried() {
     let client = client!(aws_sdk_sns, rules(&[&publish]));
     let handler = Handler::new(
         policy(),
-        guard_core::routing::Trust::default(),
+        guard_core::alerts::routing::Trust::default(),
         MemoryFlags::default(),
         MemoryState::default(),
         RecordingSlack::default(),
@@ -202,7 +204,7 @@ async fn an_sns_failure_does_not_stop_slack_and_only_the_email_is_retried() {
         HandleError::Incomplete { failed, .. } => {
             assert_eq!(failed.len(), 1);
             assert_eq!(failed[0].0, "email:finops");
-            assert_eq!(failed[0].1.kind, PortErrorKind::Unavailable);
+            assert_eq!(failed[0].1.kind, ErrorKind::Transient);
         }
         other => panic!("{other}"),
     }
@@ -235,7 +237,7 @@ async fn a_flag_parameter_that_is_no_flag_is_an_invalid_error() {
         .get_flag("/x")
         .await
         .unwrap_err();
-    assert_eq!(err.kind, PortErrorKind::Invalid);
+    assert_eq!(err.kind, ErrorKind::Invalid);
     // The state store hands back whatever text is there.
     let state = SsmStateStore::new(client, "/s/");
     assert_eq!(

@@ -19,9 +19,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use guard_aws::budgets::{to_budget, to_notification};
-use guard_core::account;
 use guard_core::diagnostic::Severity;
 use guard_core::policy::{self, Policy, SourceFile, limits};
+use guard_core::provision::account;
 use serde_json::{Value, json};
 
 const MODEL_PATH: &str = "budgets/2016-10-20/service-2.json.gz";

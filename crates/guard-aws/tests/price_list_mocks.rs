@@ -11,7 +11,7 @@ use aws_sdk_pricing::operation::get_products::GetProductsOutput;
 use aws_sdk_pricing::types::FilterType;
 use aws_smithy_mocks::{Rule, RuleMode, mock};
 use guard_aws::pricing::{PriceListReadError, PriceListReader};
-use guard_core::price_list::page_products;
+use guard_core::pricing::price_list::page_products;
 
 fn client(rules: &[&Rule]) -> Client {
     mock_client!(aws_sdk_pricing, RuleMode::MatchAny, rules)

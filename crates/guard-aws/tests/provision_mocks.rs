@@ -23,18 +23,22 @@ use aws_sdk_budgets::types as sdk;
 use aws_smithy_mocks::{Rule, RuleMode, mock};
 use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::sdk::{MAX_ATTEMPTS, retry_config};
-use guard_core::account::{
-    AccountState, BudgetState, Expression, NotificationKey, Subscriber, SubscriberType,
-};
-use guard_core::ownership::{BudgetOwners, Ownership, claim};
 use guard_core::period::Period;
-use guard_core::plan::{Change, OWNER_TAG, plan};
 use guard_core::policy::ThresholdType;
 use guard_core::policy::raw::Basis;
-use guard_core::provision::{
-    ApplyOptions, BudgetReader, BudgetWriter, ErrorKind, InMemoryAccount, LiveBudget, ReadDepth,
-    apply, read_live,
+use guard_core::ports::ErrorKind;
+use guard_core::provision::account::OWNER_TAG;
+use guard_core::provision::account::{
+    AccountState, BudgetState, Expression, NotificationKey, Subscriber, SubscriberType,
 };
+use guard_core::provision::apply::{ApplyOptions, apply};
+use guard_core::provision::change::Change;
+use guard_core::provision::live::read_live;
+use guard_core::provision::ownership::{Ownership, claim};
+use guard_core::provision::plan::plan;
+use guard_core::provision::ports::BudgetOwners;
+use guard_core::provision::ports::{BudgetReader, BudgetWriter, LiveBudget, ReadDepth};
+use guard_core::testing::account::InMemoryAccount;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -626,7 +630,10 @@ fn topic_subscriber() -> Rule {
 async fn converge_once(
     adapter: &BudgetsAdapter,
     desired: &AccountState,
-) -> (guard_core::plan::Plan, guard_core::provision::ApplyReport) {
+) -> (
+    guard_core::provision::plan::Plan,
+    guard_core::provision::apply::ApplyReport,
+) {
     let subscriptions = InMemoryAccount::new();
     let live = read_live(
         adapter,
@@ -842,11 +849,12 @@ mod sns {
     use aws_sdk_sns::types::Subscription;
     use aws_smithy_mocks::{Rule, RuleMode, mock};
     use guard_aws::sns::SnsSubscriptions;
-    use guard_core::account::desired;
-    use guard_core::plan::{Change, plan};
-    use guard_core::provision::{
-        InMemoryAccount, LiveSubscription, ReadDepth, SubscriptionStore, read_live,
-    };
+    use guard_core::provision::account::desired;
+    use guard_core::provision::change::Change;
+    use guard_core::provision::live::read_live;
+    use guard_core::provision::plan::plan;
+    use guard_core::provision::ports::{LiveSubscription, ReadDepth, SubscriptionStore};
+    use guard_core::testing::account::InMemoryAccount;
 
     const NOTIFY: &str = "arn:aws:sns:us-east-1:123456789012:notify";
 

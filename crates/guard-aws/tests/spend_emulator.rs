@@ -11,8 +11,9 @@ use guard_aws::sns::SnsSpendAlerts;
 use guard_aws::ssm::spend_state::{SsmSpendState, parameter_name};
 use guard_core::policy::{Policy, SourceFile};
 use guard_core::spend::{
-    BEDROCK_NAMESPACE, MODEL_DIMENSION, TokenData, TokenMetric, WatchConfig, WatchMemory,
-    budget_spend, plan, run_once, watched,
+    WatchConfig, price::budget_spend, query::BEDROCK_NAMESPACE, query::MODEL_DIMENSION,
+    query::TokenData, query::TokenMetric, query::plan_queries, query::watched, run::WatchMemory,
+    run::run_once,
 };
 use guard_testkit::Emulator;
 use rust_decimal_macros::dec;
@@ -158,12 +159,14 @@ async fn seeded_token_counts_give_the_spend_to_the_cent() {
     let watch = WatchConfig::default();
     let metrics = CloudWatchTokenMetrics::new(cw.clone());
     let discovered = metrics.list_series().await.expect("ListMetrics");
-    assert!(discovered.contains(&guard_core::spend::SeriesKey::new(
-        SONNET_US,
-        TokenMetric::CacheRead
-    )));
+    assert!(
+        discovered.contains(&guard_core::spend::query::SeriesKey::new(
+            SONNET_US,
+            TokenMetric::CacheRead
+        ))
+    );
     let budgets = watched(&policy);
-    let calls = plan(&budgets, Some(&discovered), now, &watch);
+    let calls = plan_queries(&budgets, Some(&discovered), now, &watch);
     // Two models: their input and output, and Sonnet's two cache metrics: 6 metrics, one call.
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].queries.len(), 6);
@@ -275,15 +278,18 @@ async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
     assert_eq!(report.alerts.len(), 1);
     let published = aws.sns_published(&topic).await.unwrap();
     assert_eq!(published.len(), 2);
-    let alert = match guard_core::alert::parse_message(&published[1].message).unwrap() {
-        guard_core::alert::Alert::Spend(a) => a,
+    let alert = match guard_core::alerts::parse::parse_message(&published[1].message).unwrap() {
+        guard_core::alerts::parse::Alert::Spend(a) => a,
         other => panic!("not a spend alert: {other:?}"),
     };
     assert_eq!(
         (alert.budget_name.as_str(), alert.threshold, alert.amount),
         ("bg-chatbot", dec!(450), dec!(462))
     );
-    assert_eq!(alert.alert_type, guard_core::alert::AlertType::Actual);
+    assert_eq!(
+        alert.alert_type,
+        guard_core::alerts::parse::AlertType::Actual
+    );
 
     // The next run, even from a cold start, publishes nothing.
     let mut cold = WatchMemory::default();

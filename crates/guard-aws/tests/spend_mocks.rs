@@ -14,7 +14,8 @@ use chrono::{TimeZone, Utc};
 use guard_aws::cloudwatch::token_metrics::{CloudWatchTokenMetrics, MetricsError};
 use guard_aws::sdk::retry_config;
 use guard_core::spend::{
-    SeriesKey, TokenData, TokenMetric, WatchConfig, budget_spend, plan_calls, window_for,
+    WatchConfig, price::budget_spend, query::SeriesKey, query::TokenData, query::TokenMetric,
+    query::plan_calls, query::window_for,
 };
 use rust_decimal_macros::dec;
 use std::collections::BTreeSet;

@@ -8,7 +8,8 @@ mod sim;
 
 use chrono::Duration;
 use guard_core::spend::{
-    SeriesKey, TokenMetric, WatchConfig, WatcherPrices, metrics_requested, plan, watched,
+    WatchConfig, cost::WatcherPrices, query::SeriesKey, query::TokenMetric,
+    query::metrics_requested, query::plan_queries, query::watched,
 };
 use rust_decimal::Decimal;
 use sim::{at, load_policy, model_ids, policy_yaml, simulate};
@@ -44,7 +45,7 @@ fn main() {
         })
         .collect();
     let now = at(2026, 11, 20, 12, 0);
-    let calls = plan(&budgets, Some(&discovered), now, &config);
+    let calls = plan_queries(&budgets, Some(&discovered), now, &config);
     let metrics = metrics_requested(&calls);
     // ListMetrics of AWS/Bedrock with a ModelId dimension: ~10 metric names per model, 500 a page.
     let list_pages = (models.len() * 10).div_ceil(500);
@@ -66,7 +67,7 @@ fn main() {
     let models = model_ids(20);
     let per_minute: Vec<(String, u64, u64)> =
         models.iter().map(|m| (m.clone(), 1_000, 250)).collect();
-    let catalog = guard_core::prices::Catalog::bundled();
+    let catalog = guard_core::pricing::catalog::Catalog::bundled();
     let month_cost: Decimal = per_minute
         .iter()
         .map(|(m, i, o)| {
@@ -172,5 +173,5 @@ fn main() {
 }
 
 fn cents(d: Decimal) -> Decimal {
-    guard_core::estimate::cents(d)
+    guard_core::pricing::estimate::cents(d)
 }

@@ -8,8 +8,8 @@ mod sim;
 
 use chrono::Duration;
 use guard_core::policy::Policy;
-use guard_core::running_cost::{StackFixed, StackPrices, StackShape, stack_cost};
-use guard_core::spend::{WatchConfig, WatcherCost, watched};
+use guard_core::pricing::running_cost::{StackFixed, StackPrices, StackShape, stack_cost};
+use guard_core::spend::{WatchConfig, cost::WatcherCost, query::watched};
 use rust_decimal::Decimal;
 use sim::{at, load_policy, model_ids, policy_yaml, simulate};
 use std::collections::BTreeSet;
@@ -45,7 +45,7 @@ fn main() {
     // The spend_cost example's month: budgets from 40% to 230% of the traffic's cost, so that
     // every threshold is crossed by some of them and the watcher's figures are the same.
     let models = model_ids(20);
-    let catalog = guard_core::prices::Catalog::bundled();
+    let catalog = guard_core::pricing::catalog::Catalog::bundled();
     let month_cost: Decimal = models
         .iter()
         .filter_map(|m| catalog.resolve(m).map(|r| r.price.cost(1_000, 250, 0, 0)))

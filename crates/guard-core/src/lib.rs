@@ -1,24 +1,18 @@
 //! The pure domain of Budget Guard: no I/O, no clock, no environment. Time and state are inputs.
+//!
+//! One folder per feature: `policy` (load and check), `pricing` (catalog, Price List, estimate),
+//! `provision` (desired and live account state, plan, apply), `alerts` (parse, route, tell, flags)
+//! and `spend` (the spend watcher). The modules beside them are the small vocabulary they share.
 
-pub mod account;
-pub mod alert;
-pub mod budget_action;
+pub mod alerts;
 pub mod diagnostic;
-pub mod estimate;
-pub mod flags;
-pub mod handling;
-pub mod inference_profile;
-pub mod ledger;
-pub mod message;
-pub mod ownership;
 pub mod period;
-pub mod plan;
 pub mod policy;
-pub mod price_list;
-pub mod prices;
+pub mod ports;
+pub mod pricing;
 pub mod provision;
-pub mod routing;
-pub mod running_cost;
 pub mod spend;
 pub mod state_key;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod text;

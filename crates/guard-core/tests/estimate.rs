@@ -1,8 +1,8 @@
 //! Estimates against figures worked out by hand, to the cent. Prices are USD per 1,000 tokens from
 //! the bundled catalog; `us.` inference profiles of Claude 4.5 cost 10% more than the base model.
 
-use guard_core::estimate::{BudgetEstimate, estimate};
 use guard_core::policy::{Policy, SourceFile, load};
+use guard_core::pricing::estimate::{BudgetEstimate, estimate};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -315,7 +315,7 @@ budgets:
     let price = policy.catalog().resolve(ARN).unwrap().price;
     assert_eq!(price.service, "Claude Sonnet 4.5 (Amazon Bedrock Edition)");
     assert_eq!(
-        guard_core::prices::Catalog::bundled()
+        guard_core::pricing::catalog::Catalog::bundled()
             .services_for([ARN])
             .len(),
         1,
@@ -327,4 +327,12 @@ budgets:
             .services_for([ARN])
             .contains(&price.service)
     );
+}
+
+#[test]
+fn usd_groups_thousands_and_keeps_the_sign() {
+    use guard_core::pricing::estimate::usd;
+    assert_eq!(usd(Decimal::new(123456789, 2)), "$1,234,567.89");
+    assert_eq!(usd(Decimal::new(5, 1)), "$0.50");
+    assert_eq!(usd(Decimal::new(-1250, 2)), "-$12.50");
 }

@@ -11,13 +11,14 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use futures::executor::block_on;
-use guard_core::alert::SpendAlert;
-use guard_core::flags::RouteState;
-use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
-use guard_core::handling::{Command, Handler, Inbound, PortErrorKind};
+use guard_core::alerts::flags::RouteState;
+use guard_core::alerts::handler::{Command, Handler, Inbound};
+use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::alerts::parse::spend_alert::SpendAlert;
+use guard_core::alerts::routing::{Trust, threshold_title};
 use guard_core::period::Period;
 use guard_core::policy::{self, BudgetSpec, Policy, SourceFile};
-use guard_core::routing::{Trust, threshold_title};
+use guard_core::ports::ErrorKind;
 use guard_testkit::BudgetsAlert;
 use proptest::prelude::*;
 
@@ -180,15 +181,15 @@ fn failure() -> impl Strategy<Value = Failure> {
 fn inject(h: &TestHandler, failure: Failure) {
     match failure {
         Failure::None => {}
-        Failure::FlagPut => h.flags.fail_puts([PortErrorKind::Throttled]),
+        Failure::FlagPut => h.flags.fail_puts([ErrorKind::Throttled]),
         Failure::StateGet => h
             .state
             .get_failures
             .lock()
             .unwrap()
-            .push(PortErrorKind::Unavailable),
-        Failure::Slack => h.slack.fail_next([PortErrorKind::Timeout]),
-        Failure::Email => h.email.fail_next([PortErrorKind::Throttled]),
+            .push(ErrorKind::Transient),
+        Failure::Slack => h.slack.fail_next([ErrorKind::Timeout]),
+        Failure::Email => h.email.fail_next([ErrorKind::Throttled]),
     }
 }
 
@@ -298,7 +299,7 @@ impl Run {
             };
             SpendAlert {
                 budget_name: spec.name.clone(),
-                alert_type: guard_core::alert::AlertType::Actual,
+                alert_type: guard_core::alerts::parse::AlertType::Actual,
                 threshold: dollars,
                 budgeted: spec.amount,
                 amount: dollars,
@@ -442,7 +443,7 @@ impl Run {
                     },
                     now,
                 );
-                let period = guard_core::ledger::manual_period(&self.h.policy, "chat");
+                let period = guard_core::alerts::ledger::manual_period(&self.h.policy, "chat");
                 self.oracle.manual.retain(|x| x.0 != "chat");
                 self.oracle.manual.insert((
                     "chat".into(),

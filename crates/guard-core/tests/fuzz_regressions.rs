@@ -14,7 +14,7 @@ use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use guard_core::alert::{parse_input, parse_message};
+use guard_core::alerts::parse::{parse_message, sns::parse_input};
 use guard_core::policy::{MAX_FILE_BYTES, SourceFile, load};
 
 fn regressions_dir() -> PathBuf {
@@ -129,7 +129,7 @@ fn inputs_over_the_size_limits_are_refused_not_parsed() {
 
     let text = format!(
         "{{\"Records\": \"{}\"}}",
-        "x".repeat(guard_core::alert::MAX_INPUT_BYTES)
+        "x".repeat(guard_core::alerts::parse::MAX_INPUT_BYTES)
     );
     assert!(parse_input(&text).is_err());
     assert!(parse_message(&text).is_err());

@@ -3,11 +3,12 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures::executor::block_on;
-use guard_core::flags::{ALERT_HANDLER, Flag};
-use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
-use guard_core::handling::{Command, HandleError, Handler, Inbound, PortError, PortErrorKind};
+use guard_core::alerts::flags::{ALERT_HANDLER, Flag};
+use guard_core::alerts::handler::{Command, HandleError, Handler, Inbound};
+use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::alerts::routing::Trust;
 use guard_core::policy::{self, Policy, SourceFile, limits};
-use guard_core::routing::Trust;
+use guard_core::ports::{ErrorKind, PortError};
 use guard_testkit::BudgetsAlert;
 
 const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
@@ -81,7 +82,7 @@ fn handle(
     id: &str,
     message: &str,
     now: DateTime<Utc>,
-) -> Result<guard_core::handling::Outcome, HandleError> {
+) -> Result<guard_core::alerts::handler::Outcome, HandleError> {
     let inbound = Inbound {
         message_id: id,
         topic_arn: None,
@@ -185,7 +186,7 @@ fn a_redelivery_posts_nothing_new_and_changes_nothing() {
 #[test]
 fn slack_failing_once_ends_with_one_post_and_one_flag_change() {
     let h = handler();
-    h.slack.fail_next([PortErrorKind::Unavailable]);
+    h.slack.fail_next([ErrorKind::Transient]);
     let err = handle(&h, "m-90", &at_90(), nov(12)).unwrap_err();
     assert!(err.retryable(), "{err}");
     assert!(
@@ -211,7 +212,7 @@ fn slack_failing_once_ends_with_one_post_and_one_flag_change() {
 #[test]
 fn an_email_failure_is_retried_alone() {
     let h = handler();
-    h.email.fail_next([PortErrorKind::Throttled]);
+    h.email.fail_next([ErrorKind::Throttled]);
     assert!(handle(&h, "m-90", &at_90(), nov(12)).is_err());
     assert_eq!(h.slack.posts().len(), 1);
     let retry = handle(&h, "m-90", &at_90(), nov(12)).unwrap();
@@ -223,7 +224,7 @@ fn an_email_failure_is_retried_alone() {
 #[test]
 fn a_failed_flag_write_still_notifies_and_the_retry_fixes_and_updates() {
     let h = handler();
-    h.flags.fail_puts([PortErrorKind::Throttled]);
+    h.flags.fail_puts([ErrorKind::Throttled]);
     let err = handle(&h, "m-90", &at_90(), nov(12)).unwrap_err();
     assert!(err.retryable());
     assert!(flag(&h).is_none());
@@ -244,7 +245,7 @@ fn a_failed_flag_write_still_notifies_and_the_retry_fixes_and_updates() {
 #[test]
 fn state_read_failure_does_nothing_and_is_retryable() {
     let h = handler();
-    *h.state.get_failures.lock().unwrap() = vec![PortErrorKind::Throttled];
+    *h.state.get_failures.lock().unwrap() = vec![ErrorKind::Throttled];
     let err = handle(&h, "m-90", &at_90(), nov(12)).unwrap_err();
     assert!(matches!(err, HandleError::State { .. }) && err.retryable());
     assert!(h.slack.posts().is_empty() && flag(&h).is_none());
@@ -332,10 +333,10 @@ fn unmatched_alerts_go_to_the_unmatched_notify_channels_once() {
 fn a_threshold_rounded_to_cents_still_matches() {
     let p = policy();
     let text = budgets_message("bg-chatbot", "ACTUAL", "449.99", "500.00", "455");
-    let alert = guard_core::alert::parse_message(&text).unwrap();
+    let alert = guard_core::alerts::parse::parse_message(&text).unwrap();
     assert!(matches!(
-        guard_core::routing::match_alert(&p, &alert),
-        guard_core::routing::Match::Matched { threshold: 2, .. }
+        guard_core::alerts::routing::match_alert(&p, &alert),
+        guard_core::alerts::routing::Match::Matched { threshold: 2, .. }
     ));
 }
 
@@ -344,19 +345,19 @@ fn thresholds_are_matched_against_the_policys_amount_never_the_alerts() {
     let p = policy();
     // $250 of a claimed $250 budget is 100% of what the alert says, but 50% of the policy's $500.
     let text = budgets_message("bg-chatbot", "ACTUAL", "250.00", "250.00", "260");
-    let alert = guard_core::alert::parse_message(&text).unwrap();
+    let alert = guard_core::alerts::parse::parse_message(&text).unwrap();
     assert!(matches!(
-        guard_core::routing::match_alert(&p, &alert),
-        guard_core::routing::Match::Matched { threshold: 0, .. }
+        guard_core::alerts::routing::match_alert(&p, &alert),
+        guard_core::alerts::routing::Match::Matched { threshold: 0, .. }
     ));
     // A spend alert claiming `budgeted: 0` matches nothing by percent.
     let forged = r#"{"schema":"budget-guard/spend-alert@1","budget_name":"bg-chatbot","alert_type":"ACTUAL",
         "threshold":0.0,"budgeted":0.0,"amount":0.0,"period":"monthly","period_start":"2026-11-01",
         "observed_at":"2026-11-12T06:41:09Z","source":"spend-watcher"}"#;
-    let alert = guard_core::alert::parse_message(forged).unwrap();
+    let alert = guard_core::alerts::parse::parse_message(forged).unwrap();
     assert!(matches!(
-        guard_core::routing::match_alert(&p, &alert),
-        guard_core::routing::Match::UnknownThreshold { .. }
+        guard_core::alerts::routing::match_alert(&p, &alert),
+        guard_core::alerts::routing::Match::UnknownThreshold { .. }
     ));
 }
 
@@ -440,7 +441,7 @@ fn a_failing_rollover_notification_is_retried_by_the_next_tick() {
     let h = handler();
     let oct20 = Utc.with_ymd_and_hms(2026, 10, 20, 0, 0, 0).unwrap();
     handle(&h, "m-90", &dated(&at_90(), "October 20, 2026"), oct20).unwrap();
-    h.slack.fail_next([PortErrorKind::Timeout]);
+    h.slack.fail_next([ErrorKind::Timeout]);
     let results = block_on(h.handle_tick(nov(1), None));
     assert!(results[0].is_err());
     assert_eq!(flag(&h).unwrap().step, 1);
@@ -468,14 +469,14 @@ fn assert_records_fit(state: &MemoryState) {
     for (key, value) in &records {
         eprintln!("{key}: {} bytes", value.len());
         assert!(
-            value.len() <= guard_core::ledger::MAX_RECORD_BYTES,
+            value.len() <= guard_core::alerts::ledger::MAX_RECORD_BYTES,
             "{key}: {} bytes\n{value}",
             value.len()
         );
         let readable = if key.starts_with("ledger/") {
-            serde_json::from_str::<guard_core::ledger::Ledger>(value).is_ok()
+            serde_json::from_str::<guard_core::alerts::ledger::Ledger>(value).is_ok()
         } else {
-            serde_json::from_str::<guard_core::handling::Job>(value).is_ok()
+            serde_json::from_str::<guard_core::alerts::handler::Job>(value).is_ok()
         };
         assert!(readable, "{key} reads back: {value}");
     }
@@ -493,7 +494,7 @@ fn records_fit_a_standard_ssm_parameter() {
     let mut p = policy();
     p.settings.unmatched_notify = vec!["platform-alerts".into()];
     let h = handler_for(p);
-    h.flags.fail_puts([PortErrorKind::Throttled]);
+    h.flags.fail_puts([ErrorKind::Throttled]);
     let _ = handle(&h, &"m".repeat(300), &at_90(), nov(12));
     handle(&h, &"m".repeat(300), &at_90(), nov(12)).unwrap();
     handle(&h, "m-z", &"x".repeat(10_000), nov(12)).unwrap();
@@ -530,14 +531,13 @@ fn records_fit_a_standard_ssm_parameter() {
 #[derive(Debug, Default)]
 struct LongWinded(MemoryFlags);
 
-#[async_trait::async_trait]
-impl guard_core::handling::FlagStore for LongWinded {
+impl guard_core::alerts::ports::FlagStore for LongWinded {
     async fn get_flag(&self, parameter: &str) -> Result<Option<Flag>, PortError> {
         self.0.get_flag(parameter).await
     }
     async fn put_flag(&self, _parameter: &str, _flag: &Flag) -> Result<(), PortError> {
         Err(PortError::new(
-            PortErrorKind::Throttled,
+            ErrorKind::Throttled,
             "put flag",
             "e".repeat(5000),
         ))
@@ -651,7 +651,7 @@ fn the_tick_prunes_finished_records_once_they_expire() {
     let old_notice = "notices/chatbot/2026-10-01/100pct-ACTUAL".to_owned();
     let unfinished = "notices/chatbot/2026-10-01/80pct-FORECASTED".to_owned();
     handle(&h, "m-old", &dated(&at_100(), "October 20, 2026"), oct20).unwrap();
-    h.slack.fail_next([PortErrorKind::Unavailable]);
+    h.slack.fail_next([ErrorKind::Transient]);
     assert!(
         handle(
             &h,

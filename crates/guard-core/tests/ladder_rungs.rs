@@ -2,8 +2,8 @@
 //! the warning for a budget whose scope does not follow its route down, and README's policy.
 
 use guard_core::diagnostic::{Diagnostic, Severity};
-use guard_core::estimate::estimate;
 use guard_core::policy::{Policy, SourceFile, load};
+use guard_core::pricing::estimate::estimate;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -124,7 +124,7 @@ settings:
     let (policy, diagnostics) = loaded(&text);
     let policy = policy.unwrap_or_else(|| panic!("{diagnostics:?}"));
     let shares = "cache-hit=50%".parse().unwrap();
-    let [b] = &guard_core::estimate::what_if(&policy, &shares).unwrap()[..] else {
+    let [b] = &guard_core::pricing::estimate::what_if(&policy, &shares).unwrap()[..] else {
         panic!("one budget");
     };
     // (0.0004 + 0.0016) x 3,000 requests = $6.00; with half the input from the cache,

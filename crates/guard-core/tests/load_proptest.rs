@@ -26,10 +26,12 @@ fn check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     }
     if let Some(policy) = policy {
         // A valid policy can be estimated and planned without panicking.
-        let _ = guard_core::estimate::estimate(&policy);
-        let desired =
-            guard_core::account::desired(&policy, "arn:aws:sns:us-east-1:123456789012:alerts");
-        let _ = guard_core::plan::plan(&desired, &Default::default());
+        let _ = guard_core::pricing::estimate::estimate(&policy);
+        let desired = guard_core::provision::account::desired(
+            &policy,
+            "arn:aws:sns:us-east-1:123456789012:alerts",
+        );
+        let _ = guard_core::provision::plan::plan(&desired, &Default::default());
     }
     Ok(())
 }

@@ -1,12 +1,13 @@
 //! The plan is a pure function of the desired and the live account state: these tests build both
 //! by hand or from a policy, and check each kind of difference gives exactly one change.
 
-use guard_core::account::{
-    AccountState, EmailSubscription, Expression, KeyValues, NotificationKey, desired, filter_for,
-};
-use guard_core::plan::{Action, Change, plan};
 use guard_core::policy::raw::Basis;
 use guard_core::policy::{Policy, SourceFile, ThresholdType, load};
+use guard_core::provision::account::{
+    AccountState, EmailSubscription, Expression, KeyValues, NotificationKey, desired, filter_for,
+};
+use guard_core::provision::change::{Action, Change};
+use guard_core::provision::plan::plan;
 use rust_decimal_macros::dec;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:budget-guard-alerts";

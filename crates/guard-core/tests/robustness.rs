@@ -263,7 +263,7 @@ fn the_largest_accepted_figures_estimate_without_overflow() {
     let (policy, diagnostics) = run(text);
     let policy =
         policy.unwrap_or_else(|| panic!("the bounds themselves are accepted: {diagnostics:#?}"));
-    let estimate = guard_core::estimate::estimate(&policy).expect("fits in a Decimal");
+    let estimate = guard_core::pricing::estimate::estimate(&policy).expect("fits in a Decimal");
     assert!(estimate[0].estimated > rust_decimal::Decimal::from(MAX_AMOUNT));
 }
 

@@ -5,8 +5,8 @@
 mod sim;
 
 use chrono::Duration;
-use guard_core::alert::AlertType;
-use guard_core::spend::*;
+use guard_core::alerts::parse::AlertType;
+use guard_core::spend::{WatchConfig, price::*, query::*, refresh::*, run::*, thresholds::*};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sim::{at, block_on, load_policy};

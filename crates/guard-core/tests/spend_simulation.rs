@@ -53,7 +53,8 @@ fn a_runaway_burst_is_alerted_within_minutes_of_crossing() {
             .alerts
             .iter()
             .find(|(_, a)| {
-                a.threshold == threshold && a.alert_type == guard_core::alert::AlertType::Actual
+                a.threshold == threshold
+                    && a.alert_type == guard_core::alerts::parse::AlertType::Actual
             })
             .map(|(t, _)| *t)
     };

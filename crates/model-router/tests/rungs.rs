@@ -10,11 +10,11 @@ use aws_sdk_ssm::types::{Parameter, ParameterType};
 use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, create_mock_http_client, mock};
 use chrono::{TimeZone, Utc};
 use futures::executor::block_on;
-use guard_core::handling::Handler;
-use guard_core::handling::Inbound;
-use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::alerts::handler::Handler;
+use guard_core::alerts::handler::Inbound;
+use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::alerts::routing::Trust;
 use guard_core::policy::{SourceFile, load};
-use guard_core::routing::Trust;
 use guard_testkit::BudgetsAlert;
 use model_router::{ModelRouter, Route, RouteBlocked, ServiceTier};
 

@@ -1,7 +1,7 @@
 //! The alert-handler Lambda function: Budgets alerts and spend alerts from the alerts topic, and the
 //! period roll-over tick. The single writer of routing flags (reserved concurrency 1).
 //!
-//! All the work is in `guard_core::handling` over the adapters of `guard_aws`; this crate reads the
+//! All the work is in `guard_core::alerts::handler` over the adapters of `guard_aws`; this crate reads the
 //! configuration once per container and turns results into Lambda answers. [`handle`] is the body
 //! of the `service_fn`, a plain async function that tests call in-process.
 
@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use guard_aws::cloudwatch::RouteStepMetrics;
 use guard_aws::wiring::alert_handler::{EventError, LiveHandler, handle_event, live_handler};
 use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, Env, NOTIFY_TOPIC_ENV};
-use guard_core::handling::{Deadline, EmailPublisher, FlagStore, Handler, SlackPoster, StateStore};
+use guard_core::alerts::handler::Handler;
+use guard_core::alerts::ports::{Deadline, EmailPublisher, FlagStore, SlackPoster, StateStore};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
@@ -68,8 +69,9 @@ impl AlertHandler {
 /// builds the clients, once per execution environment.
 pub async fn init() -> anyhow::Result<AlertHandler> {
     let env = Env::from_process();
-    let policy = env.load_policy()?;
     let config = guard_aws::sdk::load().await;
+    // Application inference profiles are priced as the provisioner recorded them.
+    let policy = env.load_deployed_policy(&config).await?;
     let handler = live_handler(
         &config,
         policy,

@@ -1,5 +1,9 @@
 //! The alert-handler Lambda binary: build once, then serve events (see the library).
 
+// The handler's ports return unboxed futures (see `guard_core::ports`), so the future of one event
+// nests every SDK call it makes; the compiler needs more than its default depth to lay it out.
+#![recursion_limit = "512"]
+
 use std::time::{Duration, Instant};
 
 use lambda_runtime::{LambdaEvent, service_fn};

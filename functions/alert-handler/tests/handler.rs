@@ -3,9 +3,9 @@
 
 use alert_handler::{HandlerError, handle};
 use chrono::{TimeZone, Utc};
-use guard_core::flags::Flag;
-use guard_core::handling::Handler;
-use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::alerts::flags::Flag;
+use guard_core::alerts::handler::Handler;
+use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
 use guard_core::policy::{self, Policy, SourceFile};
 use guard_testkit::{Emulator, Script, SlackListener};
 use lambda_runtime::Diagnostic;
@@ -113,7 +113,7 @@ async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
 fn fakes() -> Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail> {
     Handler::new(
         policy(),
-        guard_core::routing::Trust::for_alerts_topic(ALERTS_TOPIC),
+        guard_core::alerts::routing::Trust::for_alerts_topic(ALERTS_TOPIC),
         MemoryFlags::default(),
         MemoryState::default(),
         RecordingSlack::default(),
@@ -126,7 +126,7 @@ async fn a_failed_delivery_is_a_retryable_lambda_error() {
     let handler = fakes();
     handler
         .slack
-        .fail_next([guard_core::handling::PortErrorKind::Unavailable]);
+        .fail_next([guard_core::ports::ErrorKind::Transient]);
     let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 41, 9).unwrap();
     let error: HandlerError = handle(&handler, sns_event("m-1", &message_90()), now, None)
         .await

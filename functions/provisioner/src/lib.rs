@@ -19,23 +19,33 @@
 
 pub mod cfn;
 pub mod price_check;
+pub mod profiles;
 pub mod reason;
 
+use std::path::Path;
+
 use cfn::{CfnRequest, CfnResponse, RequestType, ResponseUrlPolicy};
+use guard_aws::bedrock::InferenceProfileReader;
 use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::sdk::{account_id_from_arn, partition_from_arn};
 use guard_aws::sns::SnsSubscriptions;
+use guard_aws::ssm::ProfileMapping;
 use guard_aws::wiring::env::{
     ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, BUDGET_ACTION_ROLE_ENV, DENY_POLICY_ENV, Env,
-    NOTIFY_TOPIC_ENV, PRICE_REGION_ENV, STACK_ID_ENV, STACK_NAME_ENV,
+    NOTIFY_TOPIC_ENV, PRICE_REGION_ENV, PROFILES_PARAMETER_ENV, STACK_ID_ENV, STACK_NAME_ENV,
+    check_policy, read_policy,
 };
 pub use guard_aws::wiring::env::{PolicyFailure, load_policy};
-use guard_core::account::{AccountState, desired};
-use guard_core::budget_action::HardStop;
-use guard_core::ownership::{ClaimError, Ownership, claim};
-use guard_core::plan::{Plan, plan};
-use guard_core::policy::Policy;
-use guard_core::provision::{ApplyOptions, ApplyReport, PortError, ReadDepth, apply, read_live};
+use guard_core::policy::{LoadOptions, Policy, UnmappedProfiles};
+use guard_core::ports::PortError;
+use guard_core::provision::account::{AccountState, desired};
+use guard_core::provision::apply::{ApplyOptions, ApplyReport, apply};
+use guard_core::provision::budget_action::HardStop;
+use guard_core::provision::live::read_live;
+use guard_core::provision::ownership::{ClaimError, Ownership, claim};
+use guard_core::provision::plan::{Plan, plan};
+use guard_core::provision::ports::ReadDepth;
+use profiles::DeployPolicyError;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -80,7 +90,7 @@ pub enum ProvisionerError {
     #[error("reading the AWS Price List: {0}")]
     PriceList(#[source] Box<guard_aws::pricing::PriceListReadError>),
     #[error("{0}")]
-    PriceListData(#[source] guard_core::price_list::PriceListError),
+    PriceListData(#[source] guard_core::pricing::price_list::PriceListError),
     #[error("publishing the price check's metric: {0}")]
     PriceMetric(#[source] Box<guard_aws::cloudwatch::guard_metrics::PutMetricsError>),
 }
@@ -163,6 +173,9 @@ pub struct Settings {
     /// The deny policy and Budgets role of the hard stops: set by the stack when the policy has
     /// `deny`.
     pub hard_stop: Option<HardStop>,
+    /// Where the models of the application inference profiles the policy names without a
+    /// `profiles:` entry are recorded: set by the stack when the policy has such profiles.
+    pub profiles_parameter: Option<String>,
 }
 
 impl Settings {
@@ -185,8 +198,19 @@ impl Settings {
                     execution_role_arn,
                 },
             ),
+            profiles_parameter: var(PROFILES_PARAMETER_ENV),
         }
     }
+}
+
+/// The policy for a Delete, which prices nothing: application inference profiles need not be
+/// resolved (Bedrock may no longer know them). Create, Update and the drift repair load it with
+/// [`Provisioner::load_resolving_profiles`].
+pub fn load_policy_for_delete(dir: &Path) -> Result<Policy, PolicyFailure> {
+    let options = LoadOptions {
+        unmapped_profiles: UnmappedProfiles::ResolvedAtDeploy,
+    };
+    check_policy(dir, &read_policy(dir)?, options)
 }
 
 /// CloudFormation's `Reason` for a policy the provisioner cannot use: bounded, with the count of
@@ -200,6 +224,18 @@ pub fn policy_failure_reason(failure: &PolicyFailure) -> String {
     }
 }
 
+/// The scheduled run's error for a policy it cannot use: a failed call to resolve or record the
+/// profiles may pass on a retry.
+fn deploy_policy_error(error: DeployPolicyError) -> ProvisionerError {
+    match error {
+        DeployPolicyError::Profiles(error) => ProvisionerError::Incomplete {
+            reason: error.report(),
+            retryable: error.is_retryable(),
+        },
+        policy => ProvisionerError::Policy(policy.reason()),
+    }
+}
+
 /// The provisioner: SDK clients built once, adapters per invocation (the topics come with it).
 #[derive(Debug, Clone)]
 pub struct Provisioner {
@@ -210,6 +246,8 @@ pub struct Provisioner {
     http: reqwest::Client,
     responses: ResponseUrlPolicy,
     settings: Settings,
+    inference_profiles: InferenceProfileReader,
+    profile_mapping: Option<ProfileMapping>,
 }
 
 /// What an apply did, and the plan it applied (with the budgets it left alone).
@@ -260,8 +298,19 @@ impl Provisioner {
                 .build()
                 .unwrap_or_default(),
             responses: ResponseUrlPolicy::cloudformation(),
+            inference_profiles: InferenceProfileReader::from_sdk_config(config),
+            profile_mapping: settings
+                .profiles_parameter
+                .as_deref()
+                .map(|name| ProfileMapping::from_config(config, name)),
             settings,
         }
+    }
+
+    /// Asks Bedrock through `reader` (tests point it at a local listener answering as Bedrock).
+    pub fn with_inference_profiles(mut self, reader: InferenceProfileReader) -> Provisioner {
+        self.inference_profiles = reader;
+        self
     }
 
     /// Where answers may go. The Lambda binary keeps [`ResponseUrlPolicy::cloudformation`];
@@ -402,13 +451,13 @@ impl Provisioner {
         );
         let options = ApplyOptions::new(prefix, ownership.owner.clone());
         let report = apply(&plan, &budgets, &subscriptions, &options, |outcome| match outcome {
-            guard_core::provision::Outcome::Applied(change) => {
+            guard_core::provision::apply::Outcome::Applied(change) => {
                 tracing::info!(change = %change.render().lines().next().unwrap_or_default(), "applied")
             }
-            guard_core::provision::Outcome::Failed(change, error) => {
+            guard_core::provision::apply::Outcome::Failed(change, error) => {
                 tracing::error!(change = %change.render().lines().next().unwrap_or_default(), operation = error.operation, kind = error.kind.as_str(), message = %error.message, "failed")
             }
-            guard_core::provision::Outcome::Skipped(skipped) => {
+            guard_core::provision::apply::Outcome::Skipped(skipped) => {
                 tracing::warn!(change = %skipped.render(), "skipped")
             }
         })
@@ -442,7 +491,6 @@ impl Provisioner {
 
     /// The answer to one custom resource request; never fails (a failure is a FAILED answer).
     pub async fn custom_resource(&self, request: &CfnRequest) -> CfnResponse {
-        let loaded = load_policy(&self.settings.policy_dir);
         match request.request_type {
             RequestType::Create | RequestType::Update => {
                 // A failed answer keeps the id CloudFormation has (an Update), or gets one that
@@ -452,14 +500,10 @@ impl Provisioner {
                     .physical_resource_id
                     .clone()
                     .unwrap_or_else(|| format!("budget-guard-failed-{}", request.request_id));
-                let policy = match loaded {
+                let policy = match self.load_resolving_profiles().await {
                     Ok(policy) => policy,
-                    Err(failure) => {
-                        return CfnResponse::failed(
-                            request,
-                            failed_id,
-                            policy_failure_reason(&failure),
-                        );
+                    Err(error) => {
+                        return CfnResponse::failed(request, failed_id, error.reason());
                     }
                 };
                 let target = match self.target(request.resource_properties.as_ref()) {
@@ -478,7 +522,10 @@ impl Provisioner {
                     }
                 }
             }
-            RequestType::Delete => self.delete(request, loaded).await,
+            RequestType::Delete => {
+                let loaded = load_policy_for_delete(&self.settings.policy_dir);
+                self.delete(request, loaded).await
+            }
         }
     }
 
@@ -580,8 +627,10 @@ impl Provisioner {
     /// The scheduled run: the same policy as the last deploy, applied again. `drift-repair-full`
     /// reads every subscriber; any other scheduled event reads budgets and notifications only.
     pub async fn drift_repair(&self, detail_type: &str) -> Result<Value, ProvisionerError> {
-        let policy = load_policy(&self.settings.policy_dir)
-            .map_err(|f| ProvisionerError::Policy(policy_failure_reason(&f)))?;
+        let policy = self
+            .load_resolving_profiles()
+            .await
+            .map_err(deploy_policy_error)?;
         let target = self.target(None).map_err(ProvisionerError::Config)?;
         let depth = drift_repair_depth(detail_type);
         let applied = self.apply_policy(&policy, &target, depth).await?;

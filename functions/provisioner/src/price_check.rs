@@ -4,11 +4,12 @@
 //! `PriceChanges` metric, whose alarm reaches the alarm channels by the path every other alarm
 //! takes; what changed is logged, and `budget-guard prices refresh` shows it again.
 
-use crate::{Provisioner, ProvisionerError, load_policy, policy_failure_reason};
+use crate::{Provisioner, ProvisionerError};
 use guard_aws::pricing::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
 use guard_core::policy::Policy;
-use guard_core::price_list::{
-    SERVICE_CODES, Unmapped, changes_for_models, diff, price_check_message, read_products,
+use guard_core::pricing::price_list::{
+    SERVICE_CODES, Unmapped, changes::changes_for_models, changes::diff,
+    changes::price_check_message, read_products,
 };
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -50,8 +51,13 @@ fn policy_models(policy: &Policy) -> BTreeSet<&str> {
 impl Provisioner {
     /// Runs the check and publishes its metric; the answer says what was found.
     pub async fn price_check(&self) -> Result<Value, ProvisionerError> {
-        let policy = load_policy(&self.settings.policy_dir)
-            .map_err(|f| ProvisionerError::Policy(policy_failure_reason(&f)))?;
+        // Profiles are priced as the last deploy or drift repair recorded them.
+        let policy = guard_aws::wiring::env::load_deployed_policy(
+            &self.settings.policy_dir,
+            self.profile_mapping.as_ref(),
+        )
+        .await
+        .map_err(|e| ProvisionerError::Policy(e.to_string()))?;
         let catalog = policy.catalog();
         let region = self.settings.price_region.as_str();
         let reader = PriceListReader::new(self.pricing.clone());

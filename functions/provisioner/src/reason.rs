@@ -2,8 +2,8 @@
 //! bounded, cut at line ends, and says how much was cut.
 
 use guard_core::diagnostic::Diagnostic;
-use guard_core::plan::Plan;
-use guard_core::provision::ApplyReport;
+use guard_core::provision::apply::ApplyReport;
+use guard_core::provision::plan::Plan;
 
 /// The longest reason sent, in bytes: the rest of the response (ids, ARNs, data) fits in what is
 /// left of CloudFormation's 4,096.

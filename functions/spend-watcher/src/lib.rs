@@ -1,7 +1,7 @@
 //! The spend watcher: on each tick (an EventBridge schedule, every minute by default) it prices
 //! Bedrock's token metrics for every budget with `watch: true`, publishes `EstimatedSpend` per
 //! budget, and publishes a `budget-guard/spend-alert@1` alert to the alerts topic the first time a
-//! threshold is crossed in a period. The work is `guard_core::spend::run_once`; this crate wires
+//! threshold is crossed in a period. The work is `guard_core::spend::run::run_once`; this crate wires
 //! the AWS adapters and keeps the in-memory schedule of a warm execution environment.
 //!
 //! Environment (see `guard_aws::wiring::env`): `BUDGET_GUARD_ALERTS_TOPIC_ARN` (required),
@@ -14,14 +14,14 @@ use guard_aws::sns::SnsSpendAlerts;
 use guard_aws::ssm::SsmSpendState;
 use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, Env};
 use guard_core::policy::Policy;
-use guard_core::prices::Catalog;
-use guard_core::spend::{RunReport, WatchConfig, WatchMemory, run_once};
+use guard_core::pricing::catalog::Catalog;
+use guard_core::spend::{WatchConfig, run::RunReport, run::WatchMemory, run::run_once};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 /// A failed run as Lambda hears it. Always retryable: every run reads everything it needs again,
 /// so another attempt, or the next tick, takes up what this one could not finish.
-pub fn diagnostic(error: &guard_core::spend::WatchError) -> lambda_runtime::Diagnostic {
+pub fn diagnostic(error: &guard_core::spend::run::WatchError) -> lambda_runtime::Diagnostic {
     use guard_aws::lambda::error::{SPEND_WATCHER, error_type};
     lambda_runtime::Diagnostic {
         error_type: error_type(SPEND_WATCHER, true),
@@ -67,7 +67,10 @@ impl Watcher {
     }
 
     /// One run at `now`; a summary for the Lambda's result and logs.
-    pub async fn tick(&self, now: DateTime<Utc>) -> Result<Value, guard_core::spend::WatchError> {
+    pub async fn tick(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Value, guard_core::spend::run::WatchError> {
         let mut memory = self.memory.lock().await;
         let ports = (&self.metrics, &self.state, &self.alerts, &self.estimates);
         let report = run_once(
@@ -115,9 +118,10 @@ fn summary(report: &RunReport) -> Value {
 pub async fn init() -> anyhow::Result<Watcher> {
     let env = Env::from_process();
     let topic = env.require(ALERTS_TOPIC_ENV)?;
-    let policy = env.load_policy()?;
     let sdk = guard_aws::sdk::load().await;
-    let watched = guard_core::spend::watched(&policy).len();
+    // Application inference profiles are priced as the provisioner recorded them.
+    let policy = env.load_deployed_policy(&sdk).await?;
+    let watched = guard_core::spend::query::watched(&policy).len();
     tracing::info!(policy_dir = %env.policy_dir().display(), watched, namespace = %env.metrics_namespace(), "spend watcher ready");
     Ok(Watcher::new(policy, &sdk, topic, env.metrics_namespace()))
 }
@@ -126,7 +130,11 @@ pub async fn init() -> anyhow::Result<Watcher> {
 mod tests {
     #[test]
     fn a_failed_run_is_a_retryable_lambda_error_that_says_what_failed() {
-        let error = guard_core::spend::WatchError::Metrics("GetMetricData: throttled".into());
+        let error = guard_core::spend::run::WatchError::Metrics(guard_core::ports::PortError::new(
+            guard_core::ports::ErrorKind::Throttled,
+            "cloudwatch:GetMetricData",
+            "Rate exceeded",
+        ));
         let diagnostic = super::diagnostic(&error);
         assert_eq!(diagnostic.error_type, "SpendWatcher.Retryable");
         assert!(

@@ -7,14 +7,15 @@ use crate::policy_files::load_policy;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV};
-use guard_core::alert::{Alert, parse_input};
-use guard_core::flags::Flag;
-use guard_core::handling::fakes::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
-use guard_core::handling::{Handler, StateStore, ledger_key};
-use guard_core::ledger::{Ledger, Pin, Requirement};
-use guard_core::message::Notice;
+use guard_core::alerts::flags::Flag;
+use guard_core::alerts::handler::{Handler, ledger_key};
+use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::alerts::ledger::{Ledger, Pin, Requirement};
+use guard_core::alerts::notice::Notice;
+use guard_core::alerts::parse::{Alert, sns::parse_input};
+use guard_core::alerts::ports::StateStore;
+use guard_core::alerts::routing::{RouteAction, Trust};
 use guard_core::policy::Policy;
-use guard_core::routing::{RouteAction, Trust};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -167,9 +168,9 @@ fn parse(file: &Path, format: Format) -> anyhow::Result<ExitCode> {
                     },
                     a.budget_name(),
                     a.alert_type(),
-                    guard_core::message::usd(a.amount()),
-                    guard_core::message::usd(a.budgeted()),
-                    guard_core::message::usd(a.threshold()),
+                    guard_core::pricing::estimate::usd(a.amount()),
+                    guard_core::pricing::estimate::usd(a.budgeted()),
+                    guard_core::pricing::estimate::usd(a.threshold()),
                     a.threshold_percent(),
                     period
                 ));

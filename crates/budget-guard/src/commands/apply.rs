@@ -14,14 +14,14 @@ use guard_aws::wiring::env::{
     ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, BUDGET_ACTION_ROLE_ENV, DENY_POLICY_ENV, NOTIFY_TOPIC_ENV,
     STACK_NAME_ENV,
 };
-use guard_core::account::{AccountState, desired};
-use guard_core::budget_action::HardStop;
-use guard_core::ownership::{Ownership, claim};
-use guard_core::plan::{Plan, plan};
 use guard_core::policy::Policy;
-use guard_core::provision::{
-    ApplyOptions, DEFAULT_CONCURRENCY, Outcome, ReadDepth, apply, read_live,
-};
+use guard_core::provision::account::{AccountState, desired};
+use guard_core::provision::apply::{ApplyOptions, DEFAULT_CONCURRENCY, Outcome, apply};
+use guard_core::provision::budget_action::HardStop;
+use guard_core::provision::live::read_live;
+use guard_core::provision::ownership::{Ownership, claim};
+use guard_core::provision::plan::{Plan, plan};
+use guard_core::provision::ports::ReadDepth;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -259,7 +259,7 @@ async fn apply_policy(policy: &Policy, args: &Args, interactive: bool) -> anyhow
         if text {
             emit(&plan.render());
         } else {
-            print_json(&guard_core::provision::ApplyReport::default().to_json())?;
+            print_json(&guard_core::provision::apply::ApplyReport::default().to_json())?;
         }
         return Ok(blocked_exit(&plan, ExitCode::SUCCESS));
     }

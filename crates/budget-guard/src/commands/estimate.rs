@@ -1,11 +1,12 @@
 use super::export::policy_failure;
 use crate::cost_diff;
 use crate::git_files::{self, GitError};
-use crate::output::{Format, print_json, table, usd};
+use crate::output::{Format, print_json, table};
 use crate::policy_files::{load_policy, read_sources, render as render_diagnostics};
 use guard_aws::policy_files::DEFAULT_POLICY_DIR;
-use guard_core::estimate::{BudgetEstimate, WhatIf, WhatIfEstimate, estimate, what_if};
 use guard_core::policy::{Policy, SourceFile, is_price_file};
+use guard_core::pricing::estimate::usd;
+use guard_core::pricing::estimate::{BudgetEstimate, WhatIf, WhatIfEstimate, estimate, what_if};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -1,6 +1,6 @@
 //! `budget-guard flags list|show|set|pin|unpin|restore`: the live routing flags in SSM.
 //!
-//! Flags are derived from the alert handler's ledger (see `guard_core::ledger`): `set` adds an
+//! Flags are derived from the alert handler's ledger (see `guard_core::alerts::ledger`): `set` adds an
 //! operator's requirement that lasts until the roll-over of the route's budget period, `pin` holds
 //! a route whatever alerts and periods do, `unpin` lets the ledger decide again, and `restore`
 //! drops a route's requirements. The alert handler is the one writer of flags: these four are sent
@@ -17,9 +17,10 @@ use anyhow::{Context, bail};
 use guard_aws::lambda::commands as handler_commands;
 use guard_aws::ssm::SsmFlagStore;
 use guard_aws::wiring::env::ALERT_HANDLER_ENV;
-use guard_core::flags::{Flag, RouteState};
-use guard_core::handling::{Command, FlagStore, RouteReport};
-use guard_core::ledger::off_ladder;
+use guard_core::alerts::flags::{Flag, RouteState};
+use guard_core::alerts::handler::{Command, RouteReport};
+use guard_core::alerts::ledger::off_ladder;
+use guard_core::alerts::ports::FlagStore;
 use guard_core::policy::{Policy, RouteSpec};
 use serde_json::{Value, json};
 use std::path::PathBuf;

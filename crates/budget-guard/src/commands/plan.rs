@@ -2,9 +2,9 @@ use super::apply::{Target, read_depth, runtime};
 use super::export::policy_failure;
 use crate::output::{Format, print_json};
 use crate::policy_files::{LiveLoadError, load_policy, load_policy_live};
-use guard_core::account::{AccountState, desired};
-use guard_core::plan::{Plan, plan};
 use guard_core::policy::Policy;
+use guard_core::provision::account::{AccountState, desired};
+use guard_core::provision::plan::{Plan, plan};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -1,6 +1,6 @@
 use crate::output::{Format, print_json, table};
 use crate::policy_files::{read_sources, render};
-use guard_core::prices::{Catalog, GLOBAL_PROFILE, Lifecycle, ModelPrice};
+use guard_core::pricing::catalog::{Catalog, GLOBAL_PROFILE, Lifecycle, ModelPrice};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

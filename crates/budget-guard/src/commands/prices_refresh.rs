@@ -6,8 +6,10 @@ use crate::policy_files::{read_sources, render};
 use anyhow::Context;
 use chrono::NaiveDate;
 use guard_aws::pricing::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
-use guard_core::price_list::{SERVICE_CODES, Unmapped, diff, page_products, read_products};
-use guard_core::prices::{Catalog, catalog_file, parse_catalog};
+use guard_core::pricing::catalog::{Catalog, file::catalog_file, file::parse_catalog};
+use guard_core::pricing::price_list::{
+    SERVICE_CODES, Unmapped, changes::diff, page_products, read_products,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

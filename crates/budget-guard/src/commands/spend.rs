@@ -3,15 +3,17 @@
 //! watcher sees, on demand. Also the measured usage behind `estimate --from-metrics`.
 
 use super::export::policy_failure;
-use crate::output::{Format, print_json, table, usd};
+use crate::output::{Format, print_json, table};
 use crate::policy_files::load_policy;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use guard_aws::cloudwatch::CloudWatchTokenMetrics;
 use guard_core::policy::{BudgetSpec, Policy};
+use guard_core::pricing::estimate::usd;
 use guard_core::spend::{
-    BudgetSpend, MeasuredEstimate, QueryCall, TokenData, WatchConfig, budget_spend,
-    measured_estimate, plan, plan_calls, sample_window, series_for,
+    WatchConfig, measured::MeasuredEstimate, measured::measured_estimate, measured::sample_window,
+    price::BudgetSpend, price::budget_spend, query::QueryCall, query::TokenData, query::plan_calls,
+    query::plan_queries, query::series_for,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,7 +65,7 @@ async fn read(metrics: &CloudWatchTokenMetrics, calls: &[QueryCall]) -> anyhow::
 
 async fn discover(
     metrics: &CloudWatchTokenMetrics,
-) -> Option<std::collections::BTreeSet<guard_core::spend::SeriesKey>> {
+) -> Option<std::collections::BTreeSet<guard_core::spend::query::SeriesKey>> {
     match metrics.list_series().await {
         Ok(found) => Some(found),
         Err(e) => {
@@ -82,7 +84,7 @@ pub async fn read_spend(policy: &Policy, now: DateTime<Utc>) -> anyhow::Result<V
     let budgets: Vec<&BudgetSpec> = policy.budgets.values().collect();
     let discovered = discover(&metrics).await;
     let watch = WatchConfig::default();
-    let calls = plan(&budgets, discovered.as_ref(), now, &watch);
+    let calls = plan_queries(&budgets, discovered.as_ref(), now, &watch);
     let data = read(&metrics, &calls).await?;
     let catalog = policy.catalog();
     Ok(budgets
@@ -198,7 +200,7 @@ pub fn render(spends: &[BudgetSpend]) -> String {
 /// The measured figures beside the policy's own (`estimate --from-metrics`).
 pub fn render_measured(
     measured: &[MeasuredEstimate],
-    policy_estimates: &[guard_core::estimate::BudgetEstimate],
+    policy_estimates: &[guard_core::pricing::estimate::BudgetEstimate],
 ) -> String {
     let mut out = String::new();
     let Some(first) = measured.first() else {

@@ -9,11 +9,11 @@ use aws_sdk_budgets::operation::delete_budget_action::DeleteBudgetActionError;
 use aws_sdk_budgets::operation::describe_budget_actions_for_account::DescribeBudgetActionsForAccountError;
 use aws_sdk_budgets::operation::update_budget_action::UpdateBudgetActionError;
 use aws_sdk_budgets::types as sdk;
-use guard_core::account::NotificationKey;
-use guard_core::budget_action::{APPLY_IAM_POLICY, BudgetAction};
 use guard_core::policy::ThresholdType;
 use guard_core::policy::raw::Basis;
-use guard_core::provision::{ErrorKind, PortError};
+use guard_core::ports::{ErrorKind, PortError};
+use guard_core::provision::account::NotificationKey;
+use guard_core::provision::budget_action::{APPLY_IAM_POLICY, BudgetAction};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -303,8 +303,8 @@ pub fn budget_action(action: &sdk::Action) -> Option<BudgetAction> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use guard_core::account::{Subscriber, SubscriberType};
-    use guard_core::budget_action::HardStop;
+    use guard_core::provision::account::{Subscriber, SubscriberType};
+    use guard_core::provision::budget_action::HardStop;
 
     #[test]
     fn an_action_reads_back_as_sent() {

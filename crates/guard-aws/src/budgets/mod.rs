@@ -28,18 +28,16 @@ use aws_sdk_budgets::operation::update_budget::UpdateBudgetError;
 use aws_sdk_budgets::operation::update_subscriber::UpdateSubscriberError;
 use aws_sdk_budgets::types as sdk;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use guard_core::account::{
-    BudgetState, Expression, KeyValues, NotificationKey, Subscriber, SubscriberType,
-};
-use guard_core::budget_action::BudgetAction;
-use guard_core::ownership::BudgetOwners;
 use guard_core::period::Period;
-use guard_core::plan::OWNER_TAG;
 use guard_core::policy::ThresholdType;
 use guard_core::policy::raw::Basis;
-use guard_core::provision::{
-    BudgetReader, BudgetWriter, ErrorKind, LiveBudget, PortError, ReadDepth,
+use guard_core::ports::{ErrorKind, PortError};
+use guard_core::provision::account::{
+    BudgetState, Expression, KeyValues, NotificationKey, OWNER_TAG, Subscriber, SubscriberType,
 };
+use guard_core::provision::budget_action::BudgetAction;
+use guard_core::provision::ports::BudgetOwners;
+use guard_core::provision::ports::{BudgetReader, BudgetWriter, LiveBudget, ReadDepth};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -813,7 +811,7 @@ pub(crate) fn from_subscribers(list: &[sdk::Subscriber]) -> Vec<Subscriber> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use guard_core::account::Expression;
+    use guard_core::provision::account::Expression;
 
     #[test]
     fn filters_round_trip() {

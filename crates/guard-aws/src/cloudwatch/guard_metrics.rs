@@ -10,16 +10,19 @@ use aws_sdk_cloudwatch::error::SdkError;
 use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataError;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use chrono::{DateTime, Utc};
-use guard_core::flags::RouteState;
-use guard_core::handling::FlagStore;
+use guard_core::alerts::flags::RouteState;
+use guard_core::alerts::ports::FlagStore;
 use guard_core::policy::Policy;
+use guard_core::ports::PortError;
 use guard_core::spend::{
-    BUDGET_DIMENSION, BudgetSpend, ESTIMATE_METRIC, EstimateSink, MAX_METRICS_PER_PUT, PortError,
+    ports::EstimateSink, price::BudgetSpend, run::BUDGET_DIMENSION, run::ESTIMATE_METRIC,
+    run::MAX_METRICS_PER_PUT,
 };
 use rust_decimal::prelude::ToPrimitive;
 
 use super::to_smithy;
 use crate::iam::{Call, Calls, ResourceKind};
+use crate::sdk::sdk_error_kind;
 
 pub const ROUTE_STEP_METRIC: &str = "RouteStep";
 pub const ROUTE_DIMENSION: &str = "Route";
@@ -34,6 +37,13 @@ pub const CALLS: Calls = &[Call::new(
 #[derive(Debug, thiserror::Error)]
 #[error("cloudwatch:PutMetricData failed")]
 pub struct PutMetricsError(#[source] SdkError<PutMetricDataError, HttpResponse>);
+
+impl PutMetricsError {
+    /// As the spend watcher's ports report it, this error kept as the source.
+    pub fn into_port_error(self) -> PortError {
+        PortError::from_source(sdk_error_kind(&self.0), "cloudwatch:PutMetricData", self)
+    }
+}
 
 /// Puts `data` in `namespace`, as many requests as it takes; returns the count of requests.
 async fn put_all(
@@ -151,7 +161,7 @@ impl EstimateSink for CloudWatchEstimates {
         self.publish(spends, at)
             .await
             .map(|_| ())
-            .map_err(|e| Box::new(e) as PortError)
+            .map_err(PutMetricsError::into_port_error)
     }
 }
 
@@ -184,7 +194,7 @@ pub async fn put_price_changes(
 
 #[cfg(test)]
 mod tests {
-    use guard_core::flags::RouteState;
+    use guard_core::alerts::flags::RouteState;
     use guard_core::policy::{RouteSpec, StepSpec};
 
     /// The dashboard labels `RouteStep` with the value a route at the top of its ladder has; it

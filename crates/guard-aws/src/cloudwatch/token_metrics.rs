@@ -15,14 +15,16 @@ use aws_sdk_cloudwatch::types::{
 };
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, TimeZone, Utc};
+use guard_core::ports::{ErrorKind, PortError};
 use guard_core::spend::{
-    BEDROCK_NAMESPACE, MODEL_DIMENSION, PortError, QueryCall, SeriesKey, SeriesPoints, TokenMetric,
-    TokenMetricsSource,
+    ports::TokenMetricsSource, query::BEDROCK_NAMESPACE, query::MODEL_DIMENSION, query::QueryCall,
+    query::SeriesKey, query::SeriesPoints, query::TokenMetric,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::to_smithy;
 use crate::iam::{Call, Calls, ResourceKind};
+use crate::sdk::sdk_error_kind;
 
 /// Reading the token metrics: neither action has resource-level permissions.
 pub const CALLS: Calls = &[
@@ -51,6 +53,20 @@ pub enum MetricsError {
     },
     #[error("cloudwatch:GetMetricData kept paging past {MAX_PAGES} pages")]
     TooManyPages,
+}
+
+impl MetricsError {
+    /// As the spend watcher's ports report it, this error kept as the source.
+    pub fn into_port_error(self) -> PortError {
+        let (operation, kind) = match &self {
+            MetricsError::GetMetricData(e) => ("cloudwatch:GetMetricData", sdk_error_kind(e)),
+            MetricsError::ListMetrics(e) => ("cloudwatch:ListMetrics", sdk_error_kind(e)),
+            MetricsError::QueryFailed { .. } | MetricsError::TooManyPages => {
+                ("cloudwatch:GetMetricData", ErrorKind::Invalid)
+            }
+        };
+        PortError::from_source(kind, operation, self)
+    }
 }
 
 /// Bedrock's token metrics, read from CloudWatch.
@@ -214,7 +230,7 @@ impl TokenMetricsSource for CloudWatchTokenMetrics {
     }
 
     async fn fetch(&self, call: &QueryCall) -> Result<Vec<SeriesPoints>, PortError> {
-        self.read(call).await.map_err(|e| Box::new(e) as PortError)
+        self.read(call).await.map_err(MetricsError::into_port_error)
     }
 }
 

@@ -5,7 +5,7 @@
 
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
-use guard_core::handling::{Command, RouteReport};
+use guard_core::alerts::handler::{Command, RouteReport};
 use serde_json::{Value, json};
 
 use crate::wiring::alert_handler::COMMAND_KEY;

@@ -2,11 +2,10 @@
 //! `channel` (String) that the channel's email subscriptions filter on (the provisioner sets their
 //! filter policies).
 
-use async_trait::async_trait;
 use aws_sdk_sns::operation::publish::PublishError;
 use aws_sdk_sns::types::MessageAttributeValue;
-use guard_core::handling::{self, EmailPublisher};
-use guard_core::provision::PortError;
+use guard_core::alerts::ports::EmailPublisher;
+use guard_core::ports::PortError;
 
 use crate::iam::{Call, Calls, ResourceKind};
 use crate::sdk::{build_error, classify, port_error};
@@ -74,17 +73,8 @@ impl SnsNotifier {
     }
 }
 
-#[async_trait]
 impl EmailPublisher for SnsNotifier {
-    async fn publish(
-        &self,
-        channel: &str,
-        subject: &str,
-        body: &str,
-    ) -> Result<(), handling::PortError> {
-        self.publish_to(channel, subject, body)
-            .await
-            .map(|_| ())
-            .map_err(crate::sdk::to_handling)
+    async fn publish(&self, channel: &str, subject: &str, body: &str) -> Result<(), PortError> {
+        self.publish_to(channel, subject, body).await.map(|_| ())
     }
 }

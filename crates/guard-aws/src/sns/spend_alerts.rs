@@ -4,10 +4,12 @@
 use aws_sdk_sns::config::http::HttpResponse;
 use aws_sdk_sns::error::SdkError;
 use aws_sdk_sns::operation::publish::PublishError;
-use guard_core::alert::SpendAlert;
-use guard_core::spend::{AlertSink, PortError};
+use guard_core::alerts::parse::spend_alert::SpendAlert;
+use guard_core::ports::PortError;
+use guard_core::spend::ports::AlertSink;
 
 use crate::iam::{Call, Calls, ResourceKind};
+use crate::sdk::sdk_error_kind;
 
 /// Publishing alerts, on the alerts topic.
 pub const CALLS: Calls = &[Call::new(
@@ -23,6 +25,14 @@ pub enum SpendAlertError {
         budget: String,
         source: SdkError<PublishError, HttpResponse>,
     },
+}
+
+impl SpendAlertError {
+    /// As the spend watcher's ports report it, this error kept as the source.
+    pub fn into_port_error(self) -> PortError {
+        let SpendAlertError::Publish { source, .. } = &self;
+        PortError::from_source(sdk_error_kind(source), "sns:Publish", self)
+    }
 }
 
 /// Publishes spend alerts to the alerts topic.
@@ -77,6 +87,6 @@ impl AlertSink for SnsSpendAlerts {
         self.send(alert)
             .await
             .map(|_| ())
-            .map_err(|e| Box::new(e) as PortError)
+            .map_err(SpendAlertError::into_port_error)
     }
 }

@@ -10,8 +10,9 @@ use aws_sdk_sns::operation::list_subscriptions_by_topic::ListSubscriptionsByTopi
 use aws_sdk_sns::operation::subscribe::SubscribeError;
 use aws_sdk_sns::operation::unsubscribe::UnsubscribeError;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use guard_core::account::{channel_filter_policy, channel_of_filter_policy};
-use guard_core::provision::{ErrorKind, LiveSubscription, PortError, SubscriptionStore};
+use guard_core::ports::{ErrorKind, PortError};
+use guard_core::provision::account::{channel_filter_policy, channel_of_filter_policy};
+use guard_core::provision::ports::{LiveSubscription, SubscriptionStore};
 
 /// Every SNS operation this adapter calls. Subscription calls are authorized on the topic.
 pub const CALLS: Calls = &[

@@ -1,13 +1,12 @@
 //! Routing flags in SSM Parameter Store, one String parameter per route holding the flag's JSON.
 //! Each write makes a new parameter version, so SSM keeps every flag's history for audit.
 
-use async_trait::async_trait;
-use guard_core::flags::Flag;
-use guard_core::handling::{self, FlagStore};
+use guard_core::alerts::flags::Flag;
+use guard_core::alerts::ports::FlagStore;
+use guard_core::ports::{ErrorKind, PortError};
 
 use super::parameters::Parameters;
 use crate::iam::{Call, Calls, ResourceKind};
-use crate::sdk::to_handling;
 
 /// What the flag store calls, on the parameters under the policy's flags path.
 pub const CALLS: Calls = &[
@@ -29,23 +28,18 @@ impl SsmFlagStore {
     }
 }
 
-#[async_trait]
 impl FlagStore for SsmFlagStore {
-    async fn get_flag(&self, parameter: &str) -> Result<Option<Flag>, handling::PortError> {
-        let Some(text) = self.parameters.get(parameter).await.map_err(to_handling)? else {
+    async fn get_flag(&self, parameter: &str) -> Result<Option<Flag>, PortError> {
+        let Some(text) = self.parameters.get(parameter).await? else {
             return Ok(None);
         };
         Flag::parse(&text).map(Some).map_err(|e| {
             tracing::error!(parameter, error = %e, "the parameter does not hold a routing flag");
-            handling::PortError::new(
-                handling::PortErrorKind::Invalid,
-                "read flag",
-                format!("{parameter}: {e}"),
-            )
+            PortError::new(ErrorKind::Invalid, "read flag", format!("{parameter}: {e}"))
         })
     }
 
-    async fn put_flag(&self, parameter: &str, flag: &Flag) -> Result<(), handling::PortError> {
+    async fn put_flag(&self, parameter: &str, flag: &Flag) -> Result<(), PortError> {
         let description = format!(
             "Budget Guard routing flag of route {} (JSON; written by {})",
             flag.route, flag.changed_by
@@ -53,7 +47,6 @@ impl FlagStore for SsmFlagStore {
         self.parameters
             .put(parameter, &flag.to_json(), &truncate(&description, 1024))
             .await
-            .map_err(to_handling)
     }
 }
 

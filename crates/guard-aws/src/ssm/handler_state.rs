@@ -1,12 +1,11 @@
 //! The alert handler's records (its ledger and notices) in SSM Parameter Store, one String
 //! parameter per key under the alert handler's subtree of the state path.
 
-use async_trait::async_trait;
-use guard_core::handling::{self, StateStore};
+use guard_core::alerts::ports::StateStore;
+use guard_core::ports::PortError;
 
 use super::parameters::Parameters;
 use crate::iam::{Call, Calls, ResourceKind};
-use crate::sdk::to_handling;
 
 /// What the state store calls, on the parameters under the alert handler's subtree of the state
 /// path (listing and deleting are for pruning old records).
@@ -61,16 +60,12 @@ impl SsmStateStore {
     }
 }
 
-#[async_trait]
 impl StateStore for SsmStateStore {
-    async fn get_state(&self, key: &str) -> Result<Option<String>, handling::PortError> {
-        self.parameters
-            .get(&self.parameter(key))
-            .await
-            .map_err(to_handling)
+    async fn get_state(&self, key: &str) -> Result<Option<String>, PortError> {
+        self.parameters.get(&self.parameter(key)).await
     }
 
-    async fn put_state(&self, key: &str, value: &str) -> Result<(), handling::PortError> {
+    async fn put_state(&self, key: &str, value: &str) -> Result<(), PortError> {
         self.parameters
             .put(
                 &self.parameter(key),
@@ -78,16 +73,11 @@ impl StateStore for SsmStateStore {
                 "Budget Guard alert-handler state",
             )
             .await
-            .map_err(to_handling)
     }
 
-    async fn list_state(&self, prefix: &str) -> Result<Vec<(String, String)>, handling::PortError> {
+    async fn list_state(&self, prefix: &str) -> Result<Vec<(String, String)>, PortError> {
         let path = self.parameter(prefix);
-        let records = self
-            .parameters
-            .list(path.trim_end_matches('/'))
-            .await
-            .map_err(to_handling)?;
+        let records = self.parameters.list(path.trim_end_matches('/')).await?;
         Ok(records
             .into_iter()
             .filter_map(|(name, value)| {
@@ -97,8 +87,8 @@ impl StateStore for SsmStateStore {
             .collect())
     }
 
-    async fn delete_state(&self, keys: &[String]) -> Result<(), handling::PortError> {
+    async fn delete_state(&self, keys: &[String]) -> Result<(), PortError> {
         let names: Vec<String> = keys.iter().map(|k| self.parameter(k)).collect();
-        self.parameters.delete(&names).await.map_err(to_handling)
+        self.parameters.delete(&names).await
     }
 }

@@ -7,7 +7,7 @@ use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathError;
 use aws_sdk_ssm::operation::put_parameter::PutParameterError;
 use aws_sdk_ssm::types::ParameterType;
-use guard_core::provision::PortError;
+use guard_core::ports::PortError;
 
 use crate::sdk::{classify, port_error};
 

@@ -7,10 +7,12 @@ use aws_sdk_ssm::error::SdkError;
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::operation::put_parameter::PutParameterError;
 use aws_sdk_ssm::types::ParameterType;
-use guard_core::spend::{PortError, SpendState, SpendStateStore};
+use guard_core::ports::{ErrorKind, PortError};
+use guard_core::spend::{ports::SpendStateStore, thresholds::SpendState};
 use guard_core::state_key::key_part;
 
 use crate::iam::{Call, Calls, ResourceKind};
+use crate::sdk::sdk_error_kind;
 
 /// Reading and writing the state parameters.
 pub const CALLS: Calls = &[
@@ -50,6 +52,18 @@ pub enum StateError {
         name: String,
         source: serde_json::Error,
     },
+}
+
+impl StateError {
+    /// As the spend watcher's ports report it, this error kept as the source.
+    pub fn into_port_error(self) -> PortError {
+        let (operation, kind) = match &self {
+            StateError::Get { source, .. } => ("ssm:GetParameter", sdk_error_kind(source)),
+            StateError::Put { source, .. } => ("ssm:PutParameter", sdk_error_kind(source)),
+            StateError::Corrupt { .. } => ("ssm:GetParameter", ErrorKind::Invalid),
+        };
+        PortError::from_source(kind, operation, self)
+    }
 }
 
 /// Spend states in SSM Parameter Store.
@@ -123,13 +137,13 @@ impl SsmSpendState {
 
 impl SpendStateStore for SsmSpendState {
     async fn load(&self, budget: &str) -> Result<Option<SpendState>, PortError> {
-        self.get(budget).await.map_err(|e| Box::new(e) as PortError)
+        self.get(budget).await.map_err(StateError::into_port_error)
     }
 
     async fn save(&self, budget: &str, state: &SpendState) -> Result<(), PortError> {
         self.put(budget, state)
             .await
-            .map_err(|e| Box::new(e) as PortError)
+            .map_err(StateError::into_port_error)
     }
 }
 

@@ -7,12 +7,10 @@
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
-use guard_core::handling::{
-    Command, Deadline, EmailPublisher, FlagStore, HandleError, Handler, Inbound, Outcome,
-    RouteReport, SlackPoster, StateStore,
-};
+use guard_core::alerts::handler::{Command, HandleError, Handler, Inbound, Outcome, RouteReport};
+use guard_core::alerts::ports::{Deadline, EmailPublisher, FlagStore, SlackPoster, StateStore};
+use guard_core::alerts::routing::{MAX_CLOCK_SKEW_MINUTES, Trust};
 use guard_core::policy::Policy;
-use guard_core::routing::{MAX_CLOCK_SKEW_MINUTES, Trust};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -27,13 +25,15 @@ use crate::ssm::{SsmFlagStore, SsmStateStore, flags, handler_state};
 pub type LiveHandler = Handler<SsmFlagStore, SsmStateStore, SlackClient, SnsNotifier>;
 
 /// The calls of the alert handler's adapters: flags and its records in SSM, webhook URLs from
-/// Secrets Manager, email through the notify topic, and the `RouteStep` metric.
+/// Secrets Manager, email through the notify topic, the `RouteStep` metric, and (at start) the
+/// recorded models of application inference profiles.
 pub const CALLS: &[Calls] = &[
     flags::CALLS,
     handler_state::CALLS,
     crate::secrets::CALLS,
     crate::sns::notify::CALLS,
     guard_metrics::CALLS,
+    crate::ssm::profile_mapping::READ_CALLS,
 ];
 
 /// Builds the handler from one SDK config: SSM for flags and state, Secrets Manager and Slack,
@@ -126,7 +126,7 @@ pub fn classify(event: &Value) -> Result<Event, EventError> {
                 .collect(),
             Err(e) => {
                 tracing::debug!(error = %e, "not a complete aws_lambda_events SNS event; reading the fields Budget Guard needs");
-                guard_core::alert::sns_records(&event.to_string())
+                guard_core::alerts::parse::sns::sns_records(&event.to_string())
                     .map_err(|e| EventError::Unknown(e.to_string()))?
                     .into_iter()
                     .map(|r| Notification {
@@ -257,7 +257,7 @@ mod tests {
     use crate::iam::{ResourceKind, statements};
 
     #[test]
-    fn the_alert_handlers_role_covers_flags_records_secrets_and_the_notify_topic() {
+    fn the_alert_handlers_role_covers_flags_records_secrets_the_notify_topic_and_profiles() {
         let kinds: Vec<ResourceKind> = statements(CALLS).iter().map(|s| s.resource).collect();
         assert_eq!(
             kinds,
@@ -267,6 +267,7 @@ mod tests {
                 ResourceKind::SlackSecrets,
                 ResourceKind::NotifyTopic,
                 ResourceKind::MetricsNamespace,
+                ResourceKind::ProfileMapping,
             ]
         );
     }

@@ -1,13 +1,18 @@
 //! The environment of the deployed functions, each variable named once here (the CLI's flags
 //! take the same names), and the policy they run with, loaded one way for all three.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use guard_core::diagnostic::{Diagnostic, Severity};
-use guard_core::policy::{self, Policy};
+use guard_core::policy::{self, LoadOptions, Policy, SourceFile};
+use guard_core::ports::PortError;
+use guard_core::pricing::inference_profile::{
+    RecordedProfilesError, named_profiles, recorded_profiles_source,
+};
 
 use crate::policy_files::{read_sources, render};
+use crate::ssm::ProfileMapping;
 
 /// The alerts topic's ARN: where Budgets and the spend watcher send alerts, and the only topic
 /// whose records the alert handler takes.
@@ -31,12 +36,15 @@ pub const PRICE_REGION_ENV: &str = "BUDGET_GUARD_PRICE_REGION";
 /// The alert handler's function name or ARN (stack output `AlertHandlerName`), for the CLI's flag
 /// commands.
 pub const ALERT_HANDLER_ENV: &str = "BUDGET_GUARD_ALERT_HANDLER";
+/// The SSM parameter recording the models of the application inference profiles the policy names
+/// without a `profiles:` entry; set by the stack only when the policy has such profiles.
+pub const PROFILES_PARAMETER_ENV: &str = "BUDGET_GUARD_PROFILES_PARAMETER";
 /// The policy folder; the policy layer mounts at /opt.
 pub const POLICY_DIR_ENV: &str = "BUDGET_GUARD_POLICY_DIR";
 pub const LAMBDA_POLICY_DIR: &str = "/opt/policy";
 
 /// Every variable the functions read.
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 11] = [
     ALERTS_TOPIC_ENV,
     NOTIFY_TOPIC_ENV,
     ACCOUNT_ID_ENV,
@@ -46,6 +54,7 @@ const NAMES: [&str; 10] = [
     BUDGET_ACTION_ROLE_ENV,
     METRICS_NAMESPACE_ENV,
     PRICE_REGION_ENV,
+    PROFILES_PARAMETER_ENV,
     POLICY_DIR_ENV,
 ];
 
@@ -87,7 +96,7 @@ impl Env {
     /// The guard's CloudWatch namespace, `BudgetGuard` unless set.
     pub fn metrics_namespace(&self) -> &str {
         self.get(METRICS_NAMESPACE_ENV)
-            .unwrap_or(guard_core::spend::DEFAULT_METRICS_NAMESPACE)
+            .unwrap_or(guard_core::spend::run::DEFAULT_METRICS_NAMESPACE)
     }
 
     /// The policy folder: `BUDGET_GUARD_POLICY_DIR`, else the policy layer's `/opt/policy`.
@@ -98,6 +107,20 @@ impl Env {
     /// The policy of [`Env::policy_dir`] (see [`load_policy`]).
     pub fn load_policy(&self) -> Result<Policy, PolicyFailure> {
         load_policy(&self.policy_dir())
+    }
+
+    /// The parameter of [`PROFILES_PARAMETER_ENV`], with a client of `config`, if the stack set it.
+    pub fn profile_mapping(&self, config: &aws_config::SdkConfig) -> Option<ProfileMapping> {
+        self.get(PROFILES_PARAMETER_ENV)
+            .map(|name| ProfileMapping::from_config(config, name))
+    }
+
+    /// The policy a deployed function runs with (see [`load_deployed_policy`]).
+    pub async fn load_deployed_policy(
+        &self,
+        config: &aws_config::SdkConfig,
+    ) -> Result<Policy, DeployedPolicyError> {
+        load_deployed_policy(&self.policy_dir(), self.profile_mapping(config).as_ref()).await
     }
 }
 
@@ -117,14 +140,75 @@ pub enum PolicyFailure {
     },
 }
 
+/// Why a deployed function cannot use its policy: the policy itself, or the recorded models of the
+/// application inference profiles it names without a `profiles:` entry.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployedPolicyError {
+    #[error(transparent)]
+    Policy(#[from] PolicyFailure),
+    #[error(
+        "the policy names application inference profiles without a `profiles:` entry ({}), and {PROFILES_PARAMETER_ENV} names no parameter where their models are recorded: deploy with the stack of this release, or record them in the policy with `budget-guard profiles --write`",
+        .0.iter().cloned().collect::<Vec<_>>().join(", ")
+    )]
+    NoParameter(BTreeSet<String>),
+    #[error("reading the recorded application inference profiles: {0}")]
+    Read(#[source] PortError),
+    #[error(transparent)]
+    Recorded(#[from] RecordedProfilesError),
+}
+
+impl DeployedPolicyError {
+    /// Whether trying again may help: only a failed read of the parameter may.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, DeployedPolicyError::Read(e) if e.is_retryable())
+    }
+}
+
 /// The checked policy of the folder `dir`. Each warning is logged as a record of its own, with its
 /// code and place; errors make the policy unusable and come back, every one of them.
 pub fn load_policy(dir: &Path) -> Result<Policy, PolicyFailure> {
-    let sources = read_sources(&[dir.to_path_buf()]).map_err(|e| PolicyFailure::Unreadable {
+    check_policy(dir, &read_policy(dir)?, LoadOptions::default())
+}
+
+/// The files of the policy folder `dir`.
+pub fn read_policy(dir: &Path) -> Result<Vec<SourceFile>, PolicyFailure> {
+    read_sources(&[dir.to_path_buf()]).map_err(|e| PolicyFailure::Unreadable {
         dir: dir.to_owned(),
         text: e.report(),
-    })?;
-    let (policy, diagnostics) = policy::load(&sources);
+    })
+}
+
+/// The policy a deployed function runs with: the files of `dir` and, when they name application
+/// inference profiles without a `profiles:` entry, the models the provisioner recorded in
+/// `mapping`, loaded as one more `profiles:` source (so diagnostics name the parameter). No
+/// parameter, or one that misses a profile, is an error: nothing is priced by guess.
+pub async fn load_deployed_policy(
+    dir: &Path,
+    mapping: Option<&ProfileMapping>,
+) -> Result<Policy, DeployedPolicyError> {
+    let mut sources = read_policy(dir)?;
+    let unmapped = named_profiles(&sources).unmapped;
+    if !unmapped.is_empty() {
+        let mapping = mapping.ok_or_else(|| DeployedPolicyError::NoParameter(unmapped.clone()))?;
+        let recorded = mapping.read().await.map_err(DeployedPolicyError::Read)?;
+        sources.push(recorded_profiles_source(
+            mapping.parameter(),
+            recorded.as_deref(),
+            &unmapped,
+        )?);
+    }
+    Ok(check_policy(dir, &sources, LoadOptions::default())?)
+}
+
+/// `sources` (the files of `dir`, and any recorded or resolved profiles) checked with `options`.
+/// Each warning is logged as a record of its own, with its code and place; errors make the policy
+/// unusable and come back, every one of them, each file named from the policy folder.
+pub fn check_policy(
+    dir: &Path,
+    sources: &[SourceFile],
+    options: LoadOptions,
+) -> Result<Policy, PolicyFailure> {
+    let (policy, diagnostics) = policy::load_with(sources, options);
     for d in diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Warning)
@@ -132,7 +216,7 @@ pub fn load_policy(dir: &Path) -> Result<Policy, PolicyFailure> {
         tracing::warn!(file = %d.file, line = d.line, column = d.column, code = %d.code, message = %d.message, "policy warning");
     }
     policy.ok_or_else(|| {
-        let rendered = render(&sources, &diagnostics);
+        let rendered = render(sources, &diagnostics);
         let dir_prefix = format!("{}/", dir.display());
         let errors = diagnostics
             .into_iter()

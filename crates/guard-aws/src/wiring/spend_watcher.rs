@@ -1,5 +1,6 @@
 //! The spend watcher: Bedrock's token metrics in, `EstimatedSpend` out, its state in SSM and its
-//! alerts to the alerts topic. The function itself is `functions/spend-watcher`.
+//! alerts to the alerts topic; it reads the recorded models of application inference profiles at
+//! start. The function itself is `functions/spend-watcher`.
 
 use crate::iam::Calls;
 
@@ -9,4 +10,5 @@ pub const CALLS: &[Calls] = &[
     crate::cloudwatch::guard_metrics::CALLS,
     crate::ssm::spend_state::CALLS,
     crate::sns::spend_alerts::CALLS,
+    crate::ssm::profile_mapping::READ_CALLS,
 ];

@@ -6,7 +6,7 @@
 
 use super::raw::{Basis, ChatbotChannel, Settings};
 use crate::period::Period;
-use crate::prices::{Catalog, ModelPrice};
+use crate::pricing::catalog::{Catalog, ModelPrice};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -56,7 +56,7 @@ pub struct RouteSpec {
 pub struct StepSpec {
     /// The Bedrock service tier, when not Standard.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_tier: Option<crate::prices::ServiceTier>,
+    pub service_tier: Option<crate::pricing::catalog::ServiceTier>,
     /// The output cap of each request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<u32>,

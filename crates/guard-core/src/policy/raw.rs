@@ -3,7 +3,7 @@
 //! their text here; `validate` turns them into the checked model of `model.rs`.
 
 use crate::period::Period;
-use crate::prices::PriceOverride;
+use crate::pricing::catalog::overrides::PriceOverride;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -106,6 +106,10 @@ fn default_flags_path() -> String {
 pub const ALERT_HANDLER_STATE_DIR: &str = "alert-handler/";
 /// The spend watcher's subtree (named before the split, and kept so its records survive it).
 pub const SPEND_WATCHER_STATE_DIR: &str = "spend/";
+/// The one parameter of the state path that is no function's subtree: the models of the
+/// application inference profiles the policy names without a `profiles:` entry, which the
+/// provisioner resolves at deploy and the other functions read.
+pub const PROFILES_PARAMETER: &str = "profiles";
 
 impl Settings {
     /// `<state_path>alert-handler/`: the alert handler's records (messages, notices, roll-overs,
@@ -117,6 +121,12 @@ impl Settings {
     /// `<state_path>spend/`: the spend watcher's per-budget records.
     pub fn spend_watcher_state_path(&self) -> String {
         state_subtree(&self.state_path, SPEND_WATCHER_STATE_DIR)
+    }
+
+    /// `<state_path>profiles`: the application inference profiles resolved at deploy (JSON, ARN
+    /// to priced model id), written by the provisioner only.
+    pub fn profiles_parameter(&self) -> String {
+        state_subtree(&self.state_path, PROFILES_PARAMETER)
     }
 }
 
@@ -203,7 +213,7 @@ pub struct Rung {
     /// The Bedrock service tier to call it on (`flex`: cheaper, may queue; `priority`), where the
     /// catalog prices it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_tier: Option<crate::prices::ServiceTier>,
+    pub service_tier: Option<crate::pricing::catalog::ServiceTier>,
     /// The most output tokens a request may ask for (Converse `inferenceConfig.maxTokens`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
@@ -294,6 +304,16 @@ pub enum Basis {
     Actual,
     /// AWS's forecast of spend by the end of the period.
     Forecasted,
+}
+
+impl Basis {
+    /// The name AWS uses for it: a notification's `NotificationType`, an alert's `Alert Type`.
+    pub fn as_api(self) -> &'static str {
+        match self {
+            Basis::Actual => "ACTUAL",
+            Basis::Forecasted => "FORECASTED",
+        }
+    }
 }
 
 /// A budget notification: when spend passes `at`, tell `notify` and step `downgrade` down.

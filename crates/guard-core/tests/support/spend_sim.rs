@@ -5,12 +5,14 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use guard_core::alert::SpendAlert;
+use guard_core::alerts::parse::spend_alert::SpendAlert;
 use guard_core::policy::{self, Policy, SourceFile};
+use guard_core::ports::{ErrorKind, PortError};
 use guard_core::spend::{
-    AlertSink, BudgetSpend, EstimateSink, PortError, QueryCall, SeriesKey, SeriesPoints,
-    SpendState, SpendStateStore, TokenMetric, TokenMetricsSource, WatchConfig, WatchMemory,
-    WatcherCost, run_once,
+    WatchConfig, cost::WatcherCost, ports::AlertSink, ports::EstimateSink, ports::SpendStateStore,
+    ports::TokenMetricsSource, price::BudgetSpend, query::QueryCall, query::SeriesKey,
+    query::SeriesPoints, query::TokenMetric, run::WatchMemory, run::run_once,
+    thresholds::SpendState,
 };
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -181,7 +183,11 @@ impl AlertSink for MemAlerts {
         let mut fail = self.fail_next.lock().unwrap();
         let result = if *fail > 0 {
             *fail -= 1;
-            Err(PortError::from("sns unavailable"))
+            Err(PortError::new(
+                ErrorKind::Transient,
+                "sns:Publish",
+                "sns unavailable",
+            ))
         } else {
             self.published.lock().unwrap().push(alert.clone());
             Ok(())
@@ -231,7 +237,7 @@ pub fn policy_yaml(models: &[String], amounts: &[Decimal]) -> String {
 
 /// `n` model ids the bundled catalog prices: the catalog's base ids, then `us.` profile ids.
 pub fn model_ids(n: usize) -> Vec<String> {
-    let catalog = guard_core::prices::Catalog::bundled();
+    let catalog = guard_core::pricing::catalog::Catalog::bundled();
     let base: Vec<String> = catalog.entries().map(|e| e.model_id.clone()).collect();
     base.iter()
         .cloned()

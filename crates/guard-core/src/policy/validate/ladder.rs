@@ -2,13 +2,14 @@
 //! `stop` last), that cost falls from step to step at the route's usage, and that the budgets
 //! which step a route down still see its spend on the lower steps.
 
-use super::{Ctx, Origin, check_lifecycle, check_model_id_length, key, unknown_model};
-use crate::estimate::cost_on_step;
+use super::routes::{check_lifecycle, check_model_id_length, unpriced_model};
+use super::{Ctx, Origin, key};
 use crate::policy::codes;
 use crate::policy::model::{BudgetSpec, RouteSpec, StepSpec};
 use crate::policy::raw::{LadderStep, STOP_STEP};
 use crate::policy::yaml_tree::Seg;
-use crate::prices::{Catalog, ServiceTier};
+use crate::pricing::catalog::{Catalog, ServiceTier};
+use crate::pricing::estimate::cost_on_step;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashSet};
 
@@ -85,7 +86,7 @@ pub(super) fn check_steps(
             continue;
         }
         let Some(resolved) = catalog.resolve(model) else {
-            unknown_model(ctx, &model_at, model, catalog);
+            unpriced_model(ctx, &model_at, model, catalog);
             continue;
         };
         check_lifecycle(ctx, &model_at, model, &resolved.price);
