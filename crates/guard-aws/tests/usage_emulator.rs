@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TimeToLiveSpecification,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use guard_aws::spend_state::SnsSpendAlerts;
+use guard_aws::sns::spend_alerts::SnsSpendAlerts;
 use guard_aws::usage_counters::{DynamoUsageCounters, KEY, TTL_ATTRIBUTE, counter_pk, request_pk};
 use guard_core::policy::{Policy, SourceFile};
 use guard_core::usage::awslogs::LogEvent;
@@ -343,14 +343,7 @@ async fn a_batch_delivered_twice_alerts_once_and_calls_only_what_iam_grants() {
     assert_eq!(alert["budget_name"], "bg-chatbot");
     assert_eq!(alert["amount"], 0.99);
 
-    let needs: Vec<&str> = guard_aws::iam::statements()
-        .into_iter()
-        .find(|(f, _)| *f == "usage-meter")
-        .unwrap()
-        .1
-        .into_iter()
-        .flat_map(|s| s.actions)
-        .collect();
+    let granted: Vec<_> = guard_aws::wiring::calls_of("usage-meter").collect();
     let calls = aws.calls();
     assert!(
         calls
@@ -358,18 +351,12 @@ async fn a_batch_delivered_twice_alerts_once_and_calls_only_what_iam_grants() {
             .any(|(s, a)| s == "dynamodb" && a == "TransactWriteItems"),
         "{calls:?}"
     );
-    for (service, action) in &calls {
-        let op = format!("{service}:{action}");
-        let authorized_as: Vec<&str> = guard_aws::usage_counters::OPERATIONS
-            .iter()
-            .find(|(o, _)| *o == op)
-            .map(|(_, iam)| iam.to_vec())
-            .unwrap_or_else(|| vec![op.as_str()]);
-        for a in authorized_as {
-            assert!(
-                needs.contains(&a),
-                "{op} needs {a}, not in the usage meter's IAM needs {needs:?}"
-            );
-        }
+    for (service, operation) in &calls {
+        assert!(
+            granted
+                .iter()
+                .any(|c| c.service() == service && c.operation == operation),
+            "{service}:{operation} is not in the usage meter's IAM calls {granted:?}"
+        );
     }
 }

@@ -10,7 +10,7 @@
 //! environment.
 
 use chrono::{DateTime, Utc};
-use guard_aws::spend_state::SnsSpendAlerts;
+use guard_aws::sns::spend_alerts::SnsSpendAlerts;
 use guard_aws::usage_counters::DynamoUsageCounters;
 use guard_core::policy::Policy;
 use guard_core::pricing::catalog::Catalog;
@@ -35,7 +35,7 @@ pub enum HandleError {
 /// counts nothing twice and publishes what was left. An event that is not an `awslogs` event
 /// never will be.
 pub fn diagnostic(error: &HandleError) -> lambda_runtime::Diagnostic {
-    use guard_aws::lambda_error::{USAGE_METER, error_type};
+    use guard_aws::lambda::error::{USAGE_METER, error_type};
     lambda_runtime::Diagnostic {
         error_type: error_type(USAGE_METER, matches!(error, HandleError::Meter(_))),
         error_message: error.to_string(),
@@ -129,7 +129,7 @@ pub async fn init() -> anyhow::Result<Meter> {
     let topic = std::env::var(ALERTS_TOPIC_ENV)
         .with_context(|| format!("{ALERTS_TOPIC_ENV} is not set"))?;
     let table = std::env::var(TABLE_ENV).with_context(|| format!("{TABLE_ENV} is not set"))?;
-    let dir = guard_aws::policy_files::policy_dir_from_env();
+    let dir = guard_aws::wiring::env::Env::from_process().policy_dir();
     let (policy, warnings) = guard_aws::policy_files::load_policy(std::slice::from_ref(&dir))
         .map_err(|e| anyhow::anyhow!("policy at {}: {}", dir.display(), e.report()))?;
     if !warnings.is_empty() {
