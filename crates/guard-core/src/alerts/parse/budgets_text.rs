@@ -1,6 +1,6 @@
 //! AWS Budgets alerts.
 //!
-//! Budgets publishes plain text, not JSON. [`parse_message`] reads its `Key: Value` lines, not the
+//! Budgets publishes plain text, not JSON. [`parse_message`](super::parse_message) reads its `Key: Value` lines, not the
 //! prose:
 //!
 //! ```text
@@ -13,7 +13,7 @@
 //! ```
 //!
 //! The threshold arrives in dollars even when the notification was set as a percentage; see
-//! [`Alert::threshold_percent`]. Amounts may have thousands separators and zero, one or two decimals.
+//! [`Alert::threshold_percent`](super::Alert::threshold_percent). Amounts may have thousands separators and zero, one or two decimals.
 //! Only the budget period, the account, the date and the console link come from elsewhere: the period
 //! from the prose ("for the current month", "per day", ...), the rest from the first lines and the
 //! `[1]` link line. Each of these is optional; a missing or odd one gives `None`, not an error.
