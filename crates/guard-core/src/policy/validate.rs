@@ -26,7 +26,7 @@ use crate::pricing::catalog::{
     Catalog, Lifecycle, ModelPrice, PROFILE_PREFIXES, overrides::PriceOverride, split_profile,
 };
 use budgets::{check_budget, parse_amount};
-use channels::{check_alarms, check_channels};
+use channels::{check_alarms, check_channels, listed_again};
 use routes::{check_lifecycle, check_model_id_length, check_routes, unknown_model, unpriced_model};
 use rust_decimal::Decimal;
 use settings::check_settings;
