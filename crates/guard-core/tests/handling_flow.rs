@@ -82,7 +82,7 @@ fn handle(
     id: &str,
     message: &str,
     now: DateTime<Utc>,
-) -> Result<guard_core::alerts::handler::Outcome, HandleError> {
+) -> Result<guard_core::alerts::handler::JobOutcome, HandleError> {
     let inbound = Inbound {
         message_id: id,
         topic_arn: None,

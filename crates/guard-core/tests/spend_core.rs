@@ -5,8 +5,8 @@
 mod sim;
 
 use chrono::Duration;
-use guard_core::alerts::parse::AlertType;
 use guard_core::spend::{WatchConfig, price::*, query::*, refresh::*, run::*, thresholds::*};
+use guard_core::spend_basis::SpendBasis;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sim::{at, block_on, load_policy};
@@ -249,9 +249,9 @@ fn a_crossing_alerts_once_per_period_and_the_next_period_starts_fresh() {
     assert_eq!(
         fired,
         [
-            ("ACTUAL>50%", dec!(250), AlertType::Actual),
-            ("FORECASTED>80%", dec!(400), AlertType::Forecasted),
-            ("ACTUAL>90%", dec!(450), AlertType::Actual)
+            ("ACTUAL>50%", dec!(250), SpendBasis::Actual),
+            ("FORECASTED>80%", dec!(400), SpendBasis::Forecasted),
+            ("ACTUAL>90%", dec!(450), SpendBasis::Actual)
         ]
     );
     let alert = &first.alerts[2].1;

@@ -54,7 +54,7 @@ fn a_runaway_burst_is_alerted_within_minutes_of_crossing() {
             .iter()
             .find(|(_, a)| {
                 a.threshold == threshold
-                    && a.alert_type == guard_core::alerts::parse::AlertType::Actual
+                    && a.alert_type == guard_core::spend_basis::SpendBasis::Actual
             })
             .map(|(t, _)| *t)
     };

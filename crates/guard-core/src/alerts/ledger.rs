@@ -293,8 +293,9 @@ pub fn off_ladder(route: &RouteSpec, flag: Option<&Flag>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::raw::{Basis, Settings};
+    use crate::policy::raw::Settings;
     use crate::policy::{DowngradeSpec, ScopeSpec, ThresholdSpec, ThresholdType};
+    use crate::spend_basis::SpendBasis;
     use chrono::TimeZone;
     use rust_decimal::Decimal;
     use std::collections::BTreeMap;
@@ -319,7 +320,7 @@ mod tests {
             thresholds: vec![ThresholdSpec {
                 value: Decimal::new(90, 0),
                 threshold_type: ThresholdType::Percentage,
-                basis: Basis::Actual,
+                basis: SpendBasis::Actual,
                 notify: vec![],
                 downgrade: Some(DowngradeSpec {
                     route: "chat".into(),

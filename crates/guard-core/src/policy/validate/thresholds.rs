@@ -101,7 +101,7 @@ pub(super) fn check_threshold(
             ),
         );
     }
-    if threshold.on == Basis::Forecasted && period == Period::Daily {
+    if threshold.on == SpendBasis::Forecasted && period == Period::Daily {
         ctx.error(codes::FORECAST_ON_DAILY, &at.join([key("on")]), format!("budget `{budget}` is daily and cannot alert on forecasted spend"), "AWS Budgets rejects forecasted notifications on daily budgets; use `on: actual` or a monthly budget");
     }
     let mut notified = BTreeSet::new();
