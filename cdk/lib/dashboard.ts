@@ -19,7 +19,7 @@ export interface GuardDashboardProps {
 
 /**
  * The `RouteStep` value of a route at the top of its ladder: the alert handler publishes 1-based
- * steps (a Rust test of `route_metrics` reads this line to keep the two in step).
+ * steps (a Rust test of `cloudwatch::guard_metrics` reads this line to keep the two in step).
  */
 export const ROUTE_STEP_TOP = 1;
 

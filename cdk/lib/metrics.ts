@@ -1,7 +1,7 @@
 // The guard's own CloudWatch metrics, as the Rust functions publish them: one definition that the
 // dashboard and the construct's metric methods share, so a rename cannot leave one of them behind.
 // The names are those of guard-core's `spend` module (EstimatedSpend, dimension Budget) and
-// guard-aws's `route_metrics` (RouteStep, dimension Route).
+// guard-aws's `cloudwatch::guard_metrics` (RouteStep, dimension Route).
 
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';

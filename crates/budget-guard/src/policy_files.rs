@@ -47,8 +47,7 @@ pub fn resolve_profiles<'a>(
     }
     crate::commands::apply::runtime()?.block_on(async {
         let config = guard_aws::sdk::load().await;
-        let reader =
-            guard_aws::inference_profiles::InferenceProfileReader::from_sdk_config(&config);
+        let reader = guard_aws::bedrock::InferenceProfileReader::from_sdk_config(&config);
         Ok(reader.priced_models(arns).await?)
     })
 }

@@ -8,7 +8,7 @@
 //! ```
 
 use guard_aws::budgets::BudgetsAdapter;
-use guard_aws::sns_subscriptions::SnsSubscriptions;
+use guard_aws::sns::SnsSubscriptions;
 use guard_core::policy::Policy;
 use guard_core::provision::account::desired;
 use guard_core::provision::apply::{ApplyOptions, apply};

@@ -1,7 +1,9 @@
-//! The IAM actions each function's adapters call, on which kind of resource. The CDK app derives
-//! every function role from this list (`budget-guard iam-actions --format json`), so code and
-//! permissions cannot drift. An adapter that calls a new AWS API adds its action here; the tests
-//! of each adapter check that every call it makes is listed.
+//! The vocabulary of IAM needs: the kinds of resource the guard's roles cover, one [`Call`] per
+//! API operation and IAM action an adapter makes, and the merging of calls into statements. Each
+//! adapter lists its calls in a table (`CALLS`); `crate::wiring` says which adapters make up which
+//! function. The CDK app derives every function role from the result (`budget-guard iam-actions
+//! --format json`), and the emulator tests check that every call a function makes is listed, so
+//! code and permissions cannot drift.
 
 use serde::Serialize;
 
@@ -49,6 +51,42 @@ impl ResourceKind {
     }
 }
 
+/// One API operation an adapter calls, with one IAM action that allows it and the resources the
+/// action is on. An operation that needs two actions is two calls: CreateBudget with tags needs
+/// `budgets:ModifyBudget` and `budgets:TagResource`; CreateBudgetAction passes a role as well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    /// The operation as the service's API names it (and the emulator logs it): `DescribeBudgets`.
+    pub operation: &'static str,
+    /// The IAM action, `service:Action`: `budgets:ViewBudget`.
+    pub action: &'static str,
+    pub resource: ResourceKind,
+}
+
+impl Call {
+    pub const fn new(
+        operation: &'static str,
+        action: &'static str,
+        resource: ResourceKind,
+    ) -> Call {
+        Call {
+            operation,
+            action,
+            resource,
+        }
+    }
+
+    /// The IAM service prefix of the action (`budgets` of `budgets:ViewBudget`).
+    pub fn service(&self) -> &'static str {
+        self.action
+            .split_once(':')
+            .map_or(self.action, |(service, _)| service)
+    }
+}
+
+/// One adapter's calls.
+pub type Calls = &'static [Call];
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Statement {
     pub actions: Vec<&'static str>,
@@ -57,100 +95,106 @@ pub struct Statement {
     pub state_dir: Option<&'static str>,
 }
 
-/// One adapter's needs.
-pub type Needs = &'static [(&'static [&'static str], ResourceKind)];
-
-/// The functions and the adapters' needs they are made of. Filled by each adapter module.
-pub fn function_needs() -> Vec<(&'static str, Vec<Needs>)> {
-    vec![
-        (
-            "provisioner",
-            vec![
-                crate::budgets::NEEDS,
-                crate::budget_actions::NEEDS,
-                crate::sns_subscriptions::NEEDS,
-                // The weekly price check: the Price List, and its `PriceChanges` metric.
-                crate::price_list::NEEDS,
-                crate::metrics::WRITE_NEEDS,
-                // Application inference profiles: resolved, then recorded for the others.
-                crate::inference_profiles::NEEDS,
-                crate::profile_mapping::WRITE_NEEDS,
-            ],
-        ),
-        ("alert-handler", {
-            let mut needs = crate::alert_handler::NEEDS.to_vec();
-            needs.push(crate::profile_mapping::READ_NEEDS);
-            needs
-        }),
-        (
-            "spend-watcher",
-            vec![
-                crate::profile_mapping::READ_NEEDS,
-                crate::metrics::READ_NEEDS,
-                crate::metrics::WRITE_NEEDS,
-                crate::spend_state::STATE_NEEDS,
-                crate::spend_state::ALERT_NEEDS,
-            ],
-        ),
-    ]
-}
-
-/// Per function, its statements, actions merged per resource kind and sorted.
-pub fn statements() -> Vec<(&'static str, Vec<Statement>)> {
-    function_needs()
-        .into_iter()
-        .map(|(function, needs)| {
-            let mut statements: Vec<Statement> = Vec::new();
-            for (actions, resource) in needs.iter().flat_map(|n| n.iter()) {
-                match statements.iter_mut().find(|s| s.resource == *resource) {
-                    Some(s) => s.actions.extend(actions.iter().copied()),
-                    None => statements.push(Statement {
-                        actions: actions.to_vec(),
-                        resource: *resource,
-                        state_dir: resource.state_dir(),
-                    }),
-                }
-            }
-            for s in &mut statements {
-                s.actions.sort_unstable();
-                s.actions.dedup();
-            }
-            (function, statements)
-        })
-        .collect()
+/// The statements that allow `adapters`' calls: one per resource kind, in the order the kinds
+/// first appear, its actions sorted and without repeats.
+pub fn statements(adapters: &[Calls]) -> Vec<Statement> {
+    let mut statements: Vec<Statement> = Vec::new();
+    for call in adapters.iter().flat_map(|calls| calls.iter()) {
+        match statements.iter_mut().find(|s| s.resource == call.resource) {
+            Some(s) => s.actions.push(call.action),
+            None => statements.push(Statement {
+                actions: vec![call.action],
+                resource: call.resource,
+                state_dir: call.resource.state_dir(),
+            }),
+        }
+    }
+    for s in &mut statements {
+        s.actions.sort_unstable();
+        s.actions.dedup();
+    }
+    statements
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn state_dirs_of(function: &str) -> Vec<&'static str> {
-        statements()
-            .into_iter()
-            .filter(|(f, _)| *f == function)
-            .flat_map(|(_, s)| s)
-            .filter_map(|s| s.state_dir)
-            .collect()
+    const BUDGETS: Calls = &[
+        Call::new(
+            "DescribeBudgets",
+            "budgets:ViewBudget",
+            ResourceKind::OwnedBudgets,
+        ),
+        Call::new(
+            "CreateBudget",
+            "budgets:ModifyBudget",
+            ResourceKind::OwnedBudgets,
+        ),
+        Call::new(
+            "CreateBudget",
+            "budgets:TagResource",
+            ResourceKind::OwnedBudgets,
+        ),
+        Call::new(
+            "UpdateBudget",
+            "budgets:ModifyBudget",
+            ResourceKind::OwnedBudgets,
+        ),
+    ];
+    const METRICS: Calls = &[
+        Call::new("ListMetrics", "cloudwatch:ListMetrics", ResourceKind::Any),
+        Call::new(
+            "PutMetricData",
+            "cloudwatch:PutMetricData",
+            ResourceKind::MetricsNamespace,
+        ),
+        Call::new(
+            "GetMetricData",
+            "cloudwatch:GetMetricData",
+            ResourceKind::Any,
+        ),
+    ];
+
+    #[test]
+    fn calls_merge_per_resource_kind_in_the_order_kinds_first_appear() {
+        let merged = statements(&[METRICS, BUDGETS]);
+        let kinds: Vec<ResourceKind> = merged.iter().map(|s| s.resource).collect();
+        assert_eq!(
+            kinds,
+            [
+                ResourceKind::Any,
+                ResourceKind::MetricsNamespace,
+                ResourceKind::OwnedBudgets
+            ]
+        );
+        assert_eq!(
+            merged[0].actions,
+            ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"]
+        );
+        // Two operations allowed by one action list it once.
+        assert_eq!(
+            merged[2].actions,
+            [
+                "budgets:ModifyBudget",
+                "budgets:TagResource",
+                "budgets:ViewBudget"
+            ]
+        );
     }
 
-    /// The split state path: each function writes only its own subtree, and neither subtree
-    /// contains the other.
     #[test]
-    fn each_function_writes_only_its_own_state_subtree() {
-        let handler = state_dirs_of("alert-handler");
-        let watcher = state_dirs_of("spend-watcher");
-        assert_eq!(handler, [guard_core::policy::ALERT_HANDLER_STATE_DIR]);
-        assert_eq!(watcher, [guard_core::policy::SPEND_WATCHER_STATE_DIR]);
-        assert!(state_dirs_of("provisioner").is_empty());
-        assert!(!handler[0].starts_with(watcher[0]) && !watcher[0].starts_with(handler[0]));
-        let settings = guard_core::policy::raw::Settings::default();
+    fn a_state_kind_carries_its_subtree() {
+        const STATE: Calls = &[Call::new(
+            "GetParameter",
+            "ssm:GetParameter",
+            ResourceKind::SpendWatcherState,
+        )];
+        let merged = statements(&[STATE]);
         assert_eq!(
-            settings.alert_handler_state_path(),
-            "/budget-guard/state/alert-handler/"
+            merged[0].state_dir,
+            Some(guard_core::policy::SPEND_WATCHER_STATE_DIR)
         );
-        assert_eq!(
-            settings.spend_watcher_state_path(),
-            "/budget-guard/state/spend/"
-        );
+        assert_eq!(STATE[0].service(), "ssm");
     }
 }

@@ -1,5 +1,6 @@
 //! Reads a policy from disk: the CLI from the paths it is given, the functions from the Lambda
-//! layer (`BUDGET_GUARD_POLICY_DIR`). One code path, so both see the same errors.
+//! layer (`BUDGET_GUARD_POLICY_DIR`, see `wiring::env`). One code path, so both see the same
+//! errors.
 
 use guard_core::diagnostic::{Diagnostic, Severity};
 use guard_core::policy::{self, Policy, Refusal, SourceFile};
@@ -7,9 +8,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_POLICY_DIR: &str = "policies";
-/// Where the deployed functions find the policy: the policy layer mounts at /opt.
-pub const POLICY_DIR_ENV: &str = "BUDGET_GUARD_POLICY_DIR";
-pub const LAMBDA_POLICY_DIR: &str = "/opt/policy";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -232,12 +230,4 @@ pub fn check_sources(sources: &[SourceFile]) -> Result<(Policy, String), PolicyE
     policy
         .map(|p| (p, rendered.clone()))
         .ok_or(PolicyError::Invalid(rendered))
-}
-
-/// The policy a deployed function runs with: the folder named by `BUDGET_GUARD_POLICY_DIR`, else
-/// the Lambda layer's `/opt/policy`.
-pub fn policy_dir_from_env() -> PathBuf {
-    std::env::var_os(POLICY_DIR_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(LAMBDA_POLICY_DIR))
 }

@@ -15,21 +15,6 @@ pub const MAX_ATTEMPTS: u32 = 6;
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(20);
 
-/// Env var that names the account whose budgets to manage, when no topic ARN says it.
-pub const ACCOUNT_ID_ENV: &str = "BUDGET_GUARD_ACCOUNT_ID";
-pub const ALERTS_TOPIC_ENV: &str = "BUDGET_GUARD_ALERTS_TOPIC_ARN";
-pub const NOTIFY_TOPIC_ENV: &str = "BUDGET_GUARD_NOTIFY_TOPIC_ARN";
-/// The deployment's stack name: the owner of its budgets unless the policy sets `settings.owner`.
-pub const STACK_NAME_ENV: &str = "BUDGET_GUARD_STACK_NAME";
-/// The deployment's stack id (`AWS::StackId`): the provisioner answers Deletes of its own stack only.
-pub const STACK_ID_ENV: &str = "BUDGET_GUARD_STACK_ID";
-/// The policy the hard stops attach (stack output DenyPolicyArn), when the policy has `deny`.
-pub const DENY_POLICY_ENV: &str = "BUDGET_GUARD_DENY_POLICY_ARN";
-/// The role AWS Budgets runs the hard stops as (stack output BudgetActionRoleArn).
-pub const BUDGET_ACTION_ROLE_ENV: &str = "BUDGET_GUARD_BUDGET_ACTION_ROLE_ARN";
-/// The guard's CloudWatch namespace for the metrics it publishes.
-pub const METRICS_NAMESPACE_ENV: &str = "BUDGET_GUARD_METRICS_NAMESPACE";
-
 /// The retry policy: standard mode (throttling and transient errors retried), exponential
 /// backoff from [`INITIAL_BACKOFF`] up to [`MAX_BACKOFF`].
 pub fn retry_config() -> RetryConfig {

@@ -8,17 +8,15 @@ use std::sync::Mutex;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use guard_core::ports::{ErrorKind, PortError};
 
-use crate::iam::{Needs, ResourceKind};
+use crate::iam::{Call, Calls, ResourceKind};
 use crate::sdk::{classify, port_error};
 
 /// What reading webhook URLs calls, on the secrets the policy's Slack channels name.
-pub const NEEDS: Needs = &[(
-    &["secretsmanager:GetSecretValue"],
+pub const CALLS: Calls = &[Call::new(
+    "GetSecretValue",
+    "secretsmanager:GetSecretValue",
     ResourceKind::SlackSecrets,
 )];
-
-/// The SDK operations this module calls, as `service:Action` (for the IAM test).
-pub const OPERATIONS: &[&str] = &["secretsmanager:GetSecretValue"];
 
 classify!(GetSecretValueError {
     ResourceNotFoundException => NotFound, InternalServiceError => Transient,

@@ -2,8 +2,10 @@
 //! and a local Slack listener: the scenarios end to end, and every AWS call it makes is
 //! one its IAM statements allow.
 
+mod common;
+
 use chrono::{DateTime, TimeZone, Utc};
-use guard_aws::alert_handler::{EventError, EventReport, LiveHandler, live_handler, operations};
+use guard_aws::wiring::alert_handler::{EventError, EventReport, LiveHandler, live_handler};
 use guard_core::alerts::flags::Flag;
 use guard_core::policy::{self, Policy, SourceFile};
 use guard_testkit::{BudgetsAlert, Emulator, Script, SlackListener};
@@ -22,7 +24,7 @@ async fn handle_event(
     event: &Value,
     now: DateTime<Utc>,
 ) -> Result<EventReport, EventError> {
-    guard_aws::alert_handler::handle_event(handler, event, now, None).await
+    guard_aws::wiring::alert_handler::handle_event(handler, event, now, None).await
 }
 
 fn policy() -> Policy {
@@ -112,38 +114,7 @@ async fn flag(env: &Env) -> Option<Flag> {
 
 /// Every AWS call made so far is one the alert-handler's IAM statements list.
 fn assert_calls_allowed(env: &Env) {
-    let allowed = operations();
-    let names = [
-        ("ssm", "ssm"),
-        ("sns", "sns"),
-        ("secretsmanager", "secretsmanager"),
-    ];
-    for (service, action) in env.aws.calls() {
-        let prefix = names
-            .iter()
-            .find(|(s, _)| *s == service)
-            .map_or(service.as_str(), |(_, p)| p);
-        let call = format!("{prefix}:{action}");
-        assert!(
-            allowed.contains(&call.as_str()),
-            "{call} is not in the alert-handler's IAM needs {allowed:?}"
-        );
-    }
-    let statements = guard_aws::iam::statements();
-    let (_, handler) = statements
-        .iter()
-        .find(|(f, _)| *f == "alert-handler")
-        .unwrap();
-    let listed: Vec<&str> = handler
-        .iter()
-        .flat_map(|s| s.actions.iter().copied())
-        .collect();
-    for op in allowed {
-        assert!(
-            listed.contains(&op),
-            "{op} is called but not in function_needs"
-        );
-    }
+    common::assert_calls_listed("alert-handler", &env.aws.calls());
 }
 
 fn flag_writes(env: &Env) -> usize {

@@ -3,27 +3,18 @@
 //! call as a typed error. The pages are the recorded ones in `tests/fixtures/price-list`.
 #![cfg(feature = "price-list")]
 
+#[macro_use]
+mod mocks;
+
 use aws_sdk_pricing::Client;
-use aws_sdk_pricing::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_pricing::operation::get_products::GetProductsOutput;
 use aws_sdk_pricing::types::FilterType;
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
-use guard_aws::price_list::{PriceListReadError, PriceListReader};
+use aws_smithy_mocks::{Rule, RuleMode, mock};
+use guard_aws::pricing::{PriceListReadError, PriceListReader};
 use guard_core::pricing::price_list::page_products;
 
 fn client(rules: &[&Rule]) -> Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    let config = aws_sdk_pricing::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "mocks"))
-        .http_client(create_mock_http_client())
-        .interceptor(interceptor)
-        .build();
-    Client::from_conf(config)
+    mock_client!(aws_sdk_pricing, RuleMode::MatchAny, rules)
 }
 
 fn page(file: &str) -> Vec<String> {

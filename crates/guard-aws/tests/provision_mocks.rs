@@ -4,8 +4,10 @@
 //! CreateBudget in the middle of an apply (the rest goes on) and convergence on the next, and
 //! access denied.
 
+#[macro_use]
+mod mocks;
+
 use aws_sdk_budgets::Client;
-use aws_sdk_budgets::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_budgets::operation::create_budget::CreateBudgetOutput;
 use aws_sdk_budgets::operation::create_subscriber::CreateSubscriberOutput;
 use aws_sdk_budgets::operation::delete_budget::DeleteBudgetOutput;
@@ -18,7 +20,7 @@ use aws_sdk_budgets::operation::list_tags_for_resource::ListTagsForResourceOutpu
 use aws_sdk_budgets::operation::tag_resource::TagResourceOutput;
 use aws_sdk_budgets::operation::update_budget::UpdateBudgetOutput;
 use aws_sdk_budgets::types as sdk;
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_mocks::{Rule, RuleMode, mock};
 use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::sdk::{MAX_ATTEMPTS, retry_config};
 use guard_core::period::Period;
@@ -50,10 +52,6 @@ const DENIED: &str = r#"{"__type":"AccessDeniedException","Message":"User: arn:a
 /// A Budgets client that answers from `rules`, with the guard's retry policy (backoff shortened
 /// to a millisecond: the number of attempts is what is tested, not the waiting).
 fn client(rules: &[&Rule]) -> Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
     // Every read lists the budgets' actions too; these accounts have none.
     let no_actions = mock!(Client::describe_budget_actions_for_account).then_output(|| {
         DescribeBudgetActionsForAccountOutput::builder()
@@ -61,19 +59,11 @@ fn client(rules: &[&Rule]) -> Client {
             .build()
             .expect("an empty listing")
     });
-    interceptor = interceptor.with_rule(&no_actions);
     let retry = retry_config()
         .with_initial_backoff(Duration::from_millis(1))
         .with_max_backoff(Duration::from_millis(1));
-    let config = aws_sdk_budgets::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "mocks"))
-        .http_client(create_mock_http_client())
-        .interceptor(interceptor)
-        .retry_config(retry)
-        .build();
-    Client::from_conf(config)
+    let rules = rules.iter().copied().chain([&no_actions]);
+    mock_client!(aws_sdk_budgets, RuleMode::MatchAny, rules, retry)
 }
 
 fn sdk_budget(name: &str, amount: &str) -> sdk::Budget {
@@ -853,15 +843,12 @@ async fn the_in_memory_fake_and_the_adapter_agree_on_live_budgets() {
 
 mod sns {
     use aws_sdk_sns::Client;
-    use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_sns::operation::get_subscription_attributes::GetSubscriptionAttributesOutput;
     use aws_sdk_sns::operation::list_subscriptions_by_topic::ListSubscriptionsByTopicOutput;
     use aws_sdk_sns::operation::subscribe::SubscribeOutput;
     use aws_sdk_sns::types::Subscription;
-    use aws_smithy_mocks::{
-        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
-    };
-    use guard_aws::sns_subscriptions::SnsSubscriptions;
+    use aws_smithy_mocks::{Rule, RuleMode, mock};
+    use guard_aws::sns::SnsSubscriptions;
     use guard_core::provision::account::desired;
     use guard_core::provision::change::Change;
     use guard_core::provision::live::read_live;
@@ -872,18 +859,7 @@ mod sns {
     const NOTIFY: &str = "arn:aws:sns:us-east-1:123456789012:notify";
 
     fn client(rules: &[&Rule]) -> Client {
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-        for rule in rules {
-            interceptor = interceptor.with_rule(rule);
-        }
-        let config = aws_sdk_sns::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "mocks"))
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .build();
-        Client::from_conf(config)
+        mock_client!(aws_sdk_sns, RuleMode::MatchAny, rules)
     }
 
     fn email(address: &str, arn: &str) -> Subscription {

@@ -2,10 +2,13 @@
 //! Bedrock token metrics give the spend to the cent; a burst past 90% publishes one alert, the
 //! next run none, the next period starts again; every call made is in the function's IAM needs.
 
+mod common;
+
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use chrono::{DateTime, TimeZone, Utc};
-use guard_aws::metrics::{CloudWatchEstimates, CloudWatchTokenMetrics};
-use guard_aws::spend_state::{SnsSpendAlerts, SsmSpendState, parameter_name};
+use guard_aws::cloudwatch::{CloudWatchEstimates, CloudWatchTokenMetrics};
+use guard_aws::sns::SnsSpendAlerts;
+use guard_aws::ssm::spend_state::{SsmSpendState, parameter_name};
 use guard_core::policy::{Policy, SourceFile};
 use guard_core::spend::{
     WatchConfig, price::budget_spend, query::BEDROCK_NAMESPACE, query::MODEL_DIMENSION,
@@ -237,34 +240,7 @@ async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
         [dec!(250)]
     );
     // Every call the watcher made is in its IAM needs.
-    let needs: Vec<&str> = guard_aws::iam::statements()
-        .into_iter()
-        .find(|(f, _)| *f == "spend-watcher")
-        .unwrap()
-        .1
-        .into_iter()
-        .flat_map(|s| s.actions)
-        .collect();
-    let calls = aws.calls();
-    assert!(!calls.is_empty());
-    for (service, action) in &calls {
-        let service = if service == "monitoring" {
-            "cloudwatch"
-        } else {
-            service.as_str()
-        };
-        let op = format!("{service}:{action}");
-        assert!(
-            needs.contains(&op.as_str()),
-            "{op} is not in the spend-watcher's IAM needs {needs:?}"
-        );
-    }
-    for op in guard_aws::metrics::OPERATIONS
-        .iter()
-        .chain(guard_aws::spend_state::OPERATIONS)
-    {
-        assert!(needs.contains(op), "{op}");
-    }
+    common::assert_calls_listed("spend-watcher", &aws.calls());
 
     // A burst: +$198 in an hour, $462 in all: past 90%, not 100%. One alert.
     seed(

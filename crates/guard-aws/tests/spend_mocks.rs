@@ -2,14 +2,16 @@
 //! throttling answered with backoff and retries, results spread over NextToken pages (a point
 //! repeated across pages counted once), a gap, and a query that fails.
 
+#[macro_use]
+mod mocks;
+
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::{MetricDataResult, StatusCode};
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_mocks::{Rule, RuleMode, mock};
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{TimeZone, Utc};
-use guard_aws::metrics::{CloudWatchTokenMetrics, MetricsError};
+use guard_aws::cloudwatch::token_metrics::{CloudWatchTokenMetrics, MetricsError};
 use guard_aws::sdk::retry_config;
 use guard_core::spend::{
     WatchConfig, price::budget_spend, query::SeriesKey, query::TokenData, query::TokenMetric,
@@ -23,22 +25,10 @@ const SONNET_US: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const THROTTLED: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>";
 
 fn client(rules: &[&Rule]) -> Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
     let retry = retry_config()
         .with_initial_backoff(Duration::from_millis(1))
         .with_max_backoff(Duration::from_millis(1));
-    let config = aws_sdk_cloudwatch::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "mocks"))
-        .http_client(create_mock_http_client())
-        .interceptor(interceptor)
-        .retry_config(retry)
-        .build();
-    Client::from_conf(config)
+    mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, rules, retry)
 }
 
 fn result(id: &str, points: &[(i64, f64)], status: StatusCode) -> MetricDataResult {

@@ -5,20 +5,14 @@
 //! configuration once per container and turns results into Lambda answers. [`handle`] is the body
 //! of the `service_fn`, a plain async function that tests call in-process.
 
-use std::path::PathBuf;
-
-use anyhow::Context;
 use chrono::{DateTime, Utc};
-use guard_aws::alert_handler::{EventError, LiveHandler, handle_event, live_handler};
+use guard_aws::cloudwatch::RouteStepMetrics;
+use guard_aws::wiring::alert_handler::{EventError, LiveHandler, handle_event, live_handler};
+use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, Env, NOTIFY_TOPIC_ENV};
 use guard_core::alerts::handler::Handler;
 use guard_core::alerts::ports::{Deadline, EmailPublisher, FlagStore, SlackPoster, StateStore};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
-
-/// The notify topic's ARN (email channels).
-pub const NOTIFY_TOPIC_ENV: &str = guard_aws::sdk::NOTIFY_TOPIC_ENV;
-/// The alerts topic's ARN: the only topic whose records are handled.
-pub const ALERTS_TOPIC_ENV: &str = guard_aws::sdk::ALERTS_TOPIC_ENV;
 
 /// Why an invocation failed. Lambda retries the delivery; the retry redoes only what failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +29,7 @@ impl HandlerError {
 
 impl From<HandlerError> for Diagnostic {
     fn from(error: HandlerError) -> Diagnostic {
-        use guard_aws::lambda_error::{ALERT_HANDLER, error_type};
+        use guard_aws::lambda::error::{ALERT_HANDLER, error_type};
         Diagnostic {
             error_type: error_type(ALERT_HANDLER, error.is_retryable()),
             error_message: error.to_string(),
@@ -43,14 +37,11 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
-/// The namespace of the dashboard's metrics (`RouteStep`).
-pub const NAMESPACE_ENV: &str = "BUDGET_GUARD_METRICS_NAMESPACE";
-
 /// The handler and the publisher of each route's step for the dashboard.
 #[derive(Debug)]
 pub struct AlertHandler {
     pub handler: LiveHandler,
-    pub route_steps: guard_aws::route_metrics::RouteStepMetrics,
+    pub route_steps: RouteStepMetrics,
 }
 
 impl AlertHandler {
@@ -74,49 +65,28 @@ impl AlertHandler {
     }
 }
 
-/// Reads the policy (the policy layer, or `BUDGET_GUARD_POLICY_DIR`) and builds the clients once.
-pub async fn init_with_metrics() -> anyhow::Result<AlertHandler> {
+/// Reads the environment and the policy (the policy layer, or `BUDGET_GUARD_POLICY_DIR`) and
+/// builds the clients, once per execution environment.
+pub async fn init() -> anyhow::Result<AlertHandler> {
+    let env = Env::from_process();
     let config = guard_aws::sdk::load().await;
-    let handler = init_from(&config).await?;
-    let namespace = std::env::var(NAMESPACE_ENV)
-        .unwrap_or_else(|_| guard_core::spend::run::DEFAULT_METRICS_NAMESPACE.to_owned());
-    let route_steps = guard_aws::route_metrics::RouteStepMetrics::new(
+    // Application inference profiles are priced as the provisioner recorded them.
+    let policy = env.load_deployed_policy(&config).await?;
+    let handler = live_handler(
+        &config,
+        policy,
+        env.require(ALERTS_TOPIC_ENV)?,
+        env.require(NOTIFY_TOPIC_ENV)?,
+    )?;
+    let route_steps = RouteStepMetrics::new(
         aws_sdk_cloudwatch::Client::new(&config),
-        namespace,
+        env.metrics_namespace(),
     );
+    tracing::info!(policy = %env.policy_dir().display(), routes = handler.policy.routes.len(), budgets = handler.policy.budgets.len(), "alert-handler ready");
     Ok(AlertHandler {
         handler,
         route_steps,
     })
-}
-
-/// Reads the policy (the policy layer, or `BUDGET_GUARD_POLICY_DIR`) and builds the clients.
-pub async fn init() -> anyhow::Result<LiveHandler> {
-    init_from(&guard_aws::sdk::load().await).await
-}
-
-async fn init_from(config: &aws_config::SdkConfig) -> anyhow::Result<LiveHandler> {
-    let dir: PathBuf = guard_aws::policy_files::policy_dir_from_env();
-    // Application inference profiles are priced as the provisioner recorded them.
-    let mapping = guard_aws::profile_mapping::ProfileMapping::from_env(config);
-    let (policy, warnings) = guard_aws::profile_mapping::load_deployed_policy(
-        std::slice::from_ref(&dir),
-        mapping.as_ref(),
-    )
-    .await
-    .with_context(|| format!("loading the policy from {}", dir.display()))?;
-    if !warnings.is_empty() {
-        tracing::warn!(warnings = %warnings, "policy warnings");
-    }
-    let var = |name: &str| std::env::var(name).with_context(|| format!("{name} is not set"));
-    let handler = live_handler(
-        config,
-        policy,
-        &var(ALERTS_TOPIC_ENV)?,
-        &var(NOTIFY_TOPIC_ENV)?,
-    )?;
-    tracing::info!(policy = %dir.display(), routes = handler.policy.routes.len(), budgets = handler.policy.budgets.len(), "alert-handler ready");
-    Ok(handler)
 }
 
 /// The `service_fn` body: one event, handled at `now` (the function's clock), to finish before

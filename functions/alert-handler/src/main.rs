@@ -12,7 +12,7 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let handler = alert_handler::init_with_metrics().await?;
+    let handler = alert_handler::init().await?;
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // The edge: the one place that reads the clock. Everything below acts at `now`.

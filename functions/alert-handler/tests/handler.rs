@@ -43,7 +43,8 @@ async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
         .unwrap();
     let topic = aws.create_topic("budget-guard-notify").await.unwrap();
     let handler =
-        guard_aws::alert_handler::live_handler(&config, policy(), ALERTS_TOPIC, &topic).unwrap();
+        guard_aws::wiring::alert_handler::live_handler(&config, policy(), ALERTS_TOPIC, &topic)
+            .unwrap();
 
     let nov12 = Utc.with_ymd_and_hms(2026, 11, 12, 6, 41, 9).unwrap();
     let answer = handle(&handler, sns_event("m-90", &message_90()), nov12, None)

@@ -22,19 +22,21 @@ pub mod price_check;
 pub mod profiles;
 pub mod reason;
 
+use std::path::Path;
+
 use cfn::{CfnRequest, CfnResponse, RequestType, ResponseUrlPolicy};
+use guard_aws::bedrock::InferenceProfileReader;
 use guard_aws::budgets::BudgetsAdapter;
-use guard_aws::inference_profiles::InferenceProfileReader;
-use guard_aws::policy_files::read_sources;
-use guard_aws::profile_mapping::{PROFILES_PARAMETER_ENV, ProfileMapping};
-use guard_aws::sdk::{
-    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, BUDGET_ACTION_ROLE_ENV, DENY_POLICY_ENV,
-    METRICS_NAMESPACE_ENV, NOTIFY_TOPIC_ENV, STACK_ID_ENV, STACK_NAME_ENV, account_id_from_arn,
-    partition_from_arn,
+use guard_aws::sdk::{account_id_from_arn, partition_from_arn};
+use guard_aws::sns::SnsSubscriptions;
+use guard_aws::ssm::ProfileMapping;
+use guard_aws::wiring::env::{
+    ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, BUDGET_ACTION_ROLE_ENV, DENY_POLICY_ENV, Env,
+    NOTIFY_TOPIC_ENV, PRICE_REGION_ENV, PROFILES_PARAMETER_ENV, STACK_ID_ENV, STACK_NAME_ENV,
+    check_policy, read_policy,
 };
-use guard_aws::sns_subscriptions::SnsSubscriptions;
-use guard_core::diagnostic::{Diagnostic, Severity};
-use guard_core::policy::{self, LoadOptions, Policy, SourceFile, UnmappedProfiles};
+pub use guard_aws::wiring::env::{PolicyFailure, load_policy};
+use guard_core::policy::{LoadOptions, Policy, UnmappedProfiles};
 use guard_core::ports::PortError;
 use guard_core::provision::account::{AccountState, desired};
 use guard_core::provision::apply::{ApplyOptions, ApplyReport, apply};
@@ -43,9 +45,9 @@ use guard_core::provision::live::read_live;
 use guard_core::provision::ownership::{ClaimError, Ownership, claim};
 use guard_core::provision::plan::{Plan, plan};
 use guard_core::provision::ports::ReadDepth;
-use guard_core::spend::run::DEFAULT_METRICS_NAMESPACE;
+use profiles::DeployPolicyError;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The PhysicalResourceId of the custom resource: `budget-guard:<prefix>`. Stable while the
 /// prefix stays; a new prefix is a new resource, and CloudFormation's Delete of the old one
@@ -86,11 +88,11 @@ pub enum ProvisionerError {
     #[error("answering CloudFormation at its ResponseURL: {0}")]
     Respond(#[source] reqwest::Error),
     #[error("reading the AWS Price List: {0}")]
-    PriceList(#[source] Box<guard_aws::price_list::PriceListReadError>),
+    PriceList(#[source] Box<guard_aws::pricing::PriceListReadError>),
     #[error("{0}")]
     PriceListData(#[source] guard_core::pricing::price_list::PriceListError),
     #[error("publishing the price check's metric: {0}")]
-    PriceMetric(#[source] Box<guard_aws::metrics::MetricsError>),
+    PriceMetric(#[source] Box<guard_aws::cloudwatch::guard_metrics::PutMetricsError>),
 }
 
 impl ProvisionerError {
@@ -114,7 +116,7 @@ impl ProvisionerError {
 
 impl From<ProvisionerError> for lambda_runtime::Diagnostic {
     fn from(error: ProvisionerError) -> Self {
-        use guard_aws::lambda_error::{PROVISIONER, error_type};
+        use guard_aws::lambda::error::{PROVISIONER, error_type};
         lambda_runtime::Diagnostic {
             error_type: error_type(PROVISIONER, error.is_retryable()),
             error_message: error.to_string(),
@@ -177,18 +179,18 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_env() -> Settings {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    /// The provisioner's settings from the function's environment.
+    pub fn from_env(env: &Env) -> Settings {
+        let var = |name: &str| env.get(name).map(str::to_owned);
         Settings {
-            policy_dir: guard_aws::policy_files::policy_dir_from_env(),
+            policy_dir: env.policy_dir(),
             alerts_topic_arn: var(ALERTS_TOPIC_ENV),
             notify_topic_arn: var(NOTIFY_TOPIC_ENV),
             account_id: var(ACCOUNT_ID_ENV),
             stack_name: var(STACK_NAME_ENV),
             stack_id: var(STACK_ID_ENV),
-            metrics_namespace: var(METRICS_NAMESPACE_ENV)
-                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
-            price_region: var(price_check::PRICE_REGION_ENV)
+            metrics_namespace: env.metrics_namespace().to_owned(),
+            price_region: var(PRICE_REGION_ENV)
                 .unwrap_or_else(|| price_check::DEFAULT_PRICE_REGION.to_owned()),
             hard_stop: var(DENY_POLICY_ENV).zip(var(BUDGET_ACTION_ROLE_ENV)).map(
                 |(deny_policy_arn, execution_role_arn)| HardStop {
@@ -205,76 +207,32 @@ impl Settings {
 /// resolved (Bedrock may no longer know them). Create, Update and the drift repair load it with
 /// [`Provisioner::load_resolving_profiles`].
 pub fn load_policy_for_delete(dir: &Path) -> Result<Policy, PolicyFailure> {
-    let sources =
-        read_sources(&[dir.to_path_buf()]).map_err(|e| PolicyFailure::Unreadable(e.report()))?;
     let options = LoadOptions {
         unmapped_profiles: UnmappedProfiles::ResolvedAtDeploy,
     };
-    check_policy(dir, &sources, options)
+    check_policy(dir, &read_policy(dir)?, options)
 }
 
-/// `sources` (the files of `dir`, and any resolved profiles) checked; warnings are logged.
-pub(crate) fn check_policy(
-    dir: &Path,
-    sources: &[SourceFile],
-    options: LoadOptions,
-) -> Result<Policy, PolicyFailure> {
-    let (policy, diagnostics) = policy::load_with(sources, options);
-    for d in diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-    {
-        tracing::warn!(file = %d.file, line = d.line, column = d.column, code = %d.code, message = %d.message, "policy warning");
-    }
-    policy.ok_or_else(|| {
-        let dir_prefix = format!("{}/", dir.display());
-        let errors = diagnostics
-            .into_iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| Diagnostic {
-                file: d
-                    .file
-                    .strip_prefix(&dir_prefix)
-                    .unwrap_or(&d.file)
-                    .to_owned(),
-                ..d
-            })
-            .collect();
-        PolicyFailure::Invalid(errors)
-    })
-}
-
-#[derive(Debug, Clone)]
-pub enum PolicyFailure {
-    Unreadable(String),
-    Invalid(Vec<Diagnostic>),
-    /// Its application inference profiles could not be resolved or recorded.
-    Profiles {
-        reason: String,
-        retryable: bool,
-    },
-}
-
-impl PolicyFailure {
-    /// For CloudFormation's `Reason`: bounded, with the count of what was cut.
-    pub fn reason(&self) -> String {
-        match self {
-            PolicyFailure::Unreadable(text) => {
-                reason::bounded(&format!("Budget Guard cannot read its policy: {text}"))
-            }
-            PolicyFailure::Invalid(errors) => reason::policy_errors(errors),
-            PolicyFailure::Profiles { reason, .. } => reason::bounded(reason),
+/// CloudFormation's `Reason` for a policy the provisioner cannot use: bounded, with the count of
+/// what was cut.
+pub fn policy_failure_reason(failure: &PolicyFailure) -> String {
+    match failure {
+        PolicyFailure::Unreadable { text, .. } => {
+            reason::bounded(&format!("Budget Guard cannot read its policy: {text}"))
         }
+        PolicyFailure::Invalid { errors, .. } => reason::policy_errors(errors),
     }
+}
 
-    /// The scheduled run's error.
-    fn into_error(self) -> ProvisionerError {
-        match self {
-            PolicyFailure::Profiles { reason, retryable } => {
-                ProvisionerError::Incomplete { reason, retryable }
-            }
-            other => ProvisionerError::Policy(other.reason()),
-        }
+/// The scheduled run's error for a policy it cannot use: a failed call to resolve or record the
+/// profiles may pass on a retry.
+fn deploy_policy_error(error: DeployPolicyError) -> ProvisionerError {
+    match error {
+        DeployPolicyError::Profiles(error) => ProvisionerError::Incomplete {
+            reason: error.report(),
+            retryable: error.is_retryable(),
+        },
+        policy => ProvisionerError::Policy(policy.reason()),
     }
 }
 
@@ -544,8 +502,8 @@ impl Provisioner {
                     .unwrap_or_else(|| format!("budget-guard-failed-{}", request.request_id));
                 let policy = match self.load_resolving_profiles().await {
                     Ok(policy) => policy,
-                    Err(failure) => {
-                        return CfnResponse::failed(request, failed_id, failure.reason());
+                    Err(error) => {
+                        return CfnResponse::failed(request, failed_id, error.reason());
                     }
                 };
                 let target = match self.target(request.resource_properties.as_ref()) {
@@ -672,7 +630,7 @@ impl Provisioner {
         let policy = self
             .load_resolving_profiles()
             .await
-            .map_err(PolicyFailure::into_error)?;
+            .map_err(deploy_policy_error)?;
         let target = self.target(None).map_err(ProvisionerError::Config)?;
         let depth = drift_repair_depth(detail_type);
         let applied = self.apply_policy(&policy, &target, depth).await?;

@@ -4,6 +4,7 @@
 // The runtime's service stack around the handler's future is deeper than the default limit.
 #![recursion_limit = "256"]
 
+use guard_aws::wiring::env::Env;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use provisioner::{Provisioner, Settings};
 use serde_json::Value;
@@ -12,7 +13,7 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = guard_aws::sdk::load().await;
-    let provisioner = Provisioner::new(&config, Settings::from_env());
+    let provisioner = Provisioner::new(&config, Settings::from_env(&Env::from_process()));
     let provisioner = &provisioner;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         provisioner

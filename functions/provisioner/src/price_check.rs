@@ -5,7 +5,7 @@
 //! takes; what changed is logged, and `budget-guard prices refresh` shows it again.
 
 use crate::{Provisioner, ProvisionerError};
-use guard_aws::price_list::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
+use guard_aws::pricing::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
 use guard_core::policy::Policy;
 use guard_core::pricing::price_list::{
     SERVICE_CODES, Unmapped, changes::changes_for_models, changes::diff,
@@ -17,8 +17,6 @@ use std::collections::BTreeSet;
 
 /// The `detail-type` of the weekly price check.
 pub const PRICE_CHECK: &str = "price-check";
-/// The region whose prices are checked (the Price List's `regionCode`).
-pub const PRICE_REGION_ENV: &str = "BUDGET_GUARD_PRICE_REGION";
 /// The catalog's figures are us-east-1 ones.
 pub const DEFAULT_PRICE_REGION: &str = "us-east-1";
 /// A figure that moved by more than this many percent is a change worth telling.
@@ -54,8 +52,8 @@ impl Provisioner {
     /// Runs the check and publishes its metric; the answer says what was found.
     pub async fn price_check(&self) -> Result<Value, ProvisionerError> {
         // Profiles are priced as the last deploy or drift repair recorded them.
-        let (policy, _) = guard_aws::profile_mapping::load_deployed_policy(
-            std::slice::from_ref(&self.settings.policy_dir),
+        let policy = guard_aws::wiring::env::load_deployed_policy(
+            &self.settings.policy_dir,
             self.profile_mapping.as_ref(),
         )
         .await
@@ -91,7 +89,7 @@ impl Provisioner {
             let (subject, body) = price_check_message(&told, region);
             tracing::warn!(region, changes = told.len(), subject = %subject, details = %body, "prices changed");
         }
-        guard_aws::metrics::put_price_changes(
+        guard_aws::cloudwatch::guard_metrics::put_price_changes(
             &self.cloudwatch,
             &self.settings.metrics_namespace,
             told.len(),

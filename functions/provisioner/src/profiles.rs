@@ -6,16 +6,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use guard_aws::inference_profiles::InferenceProfileError;
-use guard_aws::policy_files::read_sources;
-use guard_aws::profile_mapping::{PROFILES_PARAMETER_ENV, ProfileMapping};
+use guard_aws::bedrock::InferenceProfileError;
+use guard_aws::ssm::ProfileMapping;
+use guard_aws::wiring::env::{PROFILES_PARAMETER_ENV, check_policy, read_policy};
 use guard_core::policy::{LoadOptions, Policy};
 use guard_core::ports::PortError;
 use guard_core::pricing::inference_profile::{
     mapping_changes, named_profiles, resolved_profiles_source,
 };
 
-use crate::{PolicyFailure, Provisioner, check_policy};
+use crate::{PolicyFailure, Provisioner};
 
 /// Why the profiles could not be resolved or recorded.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,25 @@ pub enum ProfilesError {
     Write(#[source] PortError),
 }
 
+/// Why Create, Update or the drift repair cannot use the policy.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployPolicyError {
+    #[error(transparent)]
+    Policy(#[from] PolicyFailure),
+    #[error(transparent)]
+    Profiles(#[from] ProfilesError),
+}
+
+impl DeployPolicyError {
+    /// For CloudFormation's `Reason`: bounded, with the count of what was cut.
+    pub fn reason(&self) -> String {
+        match self {
+            DeployPolicyError::Policy(failure) => crate::policy_failure_reason(failure),
+            DeployPolicyError::Profiles(error) => crate::reason::bounded(&error.report()),
+        }
+    }
+}
+
 impl ProfilesError {
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -43,7 +62,7 @@ impl ProfilesError {
     }
 
     /// The error's whole chain, for CloudFormation's `Reason` and the logs.
-    fn report(&self) -> String {
+    pub fn report(&self) -> String {
         let mut text = self.to_string();
         let mut source = std::error::Error::source(self).and_then(std::error::Error::source);
         while let Some(cause) = source {
@@ -54,25 +73,15 @@ impl ProfilesError {
     }
 }
 
-impl From<ProfilesError> for PolicyFailure {
-    fn from(error: ProfilesError) -> Self {
-        PolicyFailure::Profiles {
-            reason: error.report(),
-            retryable: error.is_retryable(),
-        }
-    }
-}
-
 impl Provisioner {
     /// The policy of the layer with its unmapped application inference profiles resolved, checked
     /// with the answers, and the answers recorded (only when they differ from the recording).
-    pub async fn load_resolving_profiles(&self) -> Result<Policy, PolicyFailure> {
+    pub async fn load_resolving_profiles(&self) -> Result<Policy, DeployPolicyError> {
         let dir = &self.settings.policy_dir;
-        let mut sources = read_sources(std::slice::from_ref(dir))
-            .map_err(|e| PolicyFailure::Unreadable(e.report()))?;
+        let mut sources = read_policy(dir)?;
         let unmapped = named_profiles(&sources).unmapped;
         if unmapped.is_empty() {
-            return check_policy(dir, &sources, LoadOptions::default());
+            return Ok(check_policy(dir, &sources, LoadOptions::default())?);
         }
         let mapping = self
             .profile_mapping

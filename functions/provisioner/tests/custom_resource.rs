@@ -4,8 +4,9 @@
 //! API) keeps CloudFormation's policy, so it runs the scheduled repairs and shows that a plain
 //! http ResponseURL gets no answer and no work.
 
-use guard_aws::inference_profiles::InferenceProfileReader;
-use guard_aws::profile_mapping::{ProfileMapping, load_deployed_policy};
+use guard_aws::bedrock::InferenceProfileReader;
+use guard_aws::ssm::ProfileMapping;
+use guard_aws::wiring::env::load_deployed_policy;
 use guard_core::provision::budget_action::HardStop;
 use guard_testkit::{
     ACCOUNT_ID, CfnResponseListener, Emulator, HttpRecorder, LocalLambda, Reply, Script,
@@ -1003,7 +1004,7 @@ async fn a_deploy_resolves_unmapped_profiles_records_them_once_and_follows_a_mod
     assert_eq!(stack.profile_writes(), 1);
 
     // What the alert handler and the spend watcher load: the ARN priced as us. Sonnet 4.5.
-    let (policy, _) = load_deployed_policy(&[stack.policy.path().to_path_buf()], Some(&mapping))
+    let policy = load_deployed_policy(stack.policy.path(), Some(&mapping))
         .await
         .expect("the recorded mapping prices the policy");
     let catalog = policy.catalog();

@@ -4,33 +4,30 @@
 //! threshold is crossed in a period. The work is `guard_core::spend::run::run_once`; this crate wires
 //! the AWS adapters and keeps the in-memory schedule of a warm execution environment.
 //!
-//! Environment: `BUDGET_GUARD_ALERTS_TOPIC_ARN` (required), `BUDGET_GUARD_METRICS_NAMESPACE`
-//! (default `BudgetGuard`), `BUDGET_GUARD_POLICY_DIR` (default `/opt/policy`, the policy layer),
-//! and the standard AWS environment.
+//! Environment (see `guard_aws::wiring::env`): `BUDGET_GUARD_ALERTS_TOPIC_ARN` (required),
+//! `BUDGET_GUARD_METRICS_NAMESPACE` (default `BudgetGuard`), `BUDGET_GUARD_POLICY_DIR` (default
+//! `/opt/policy`, the policy layer), and the standard AWS environment.
 
 use chrono::{DateTime, Utc};
-use guard_aws::metrics::{CloudWatchEstimates, CloudWatchTokenMetrics};
-use guard_aws::spend_state::{SnsSpendAlerts, SsmSpendState};
+use guard_aws::cloudwatch::{CloudWatchEstimates, CloudWatchTokenMetrics};
+use guard_aws::sns::SnsSpendAlerts;
+use guard_aws::ssm::SsmSpendState;
+use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, Env};
 use guard_core::policy::Policy;
 use guard_core::pricing::catalog::Catalog;
-use guard_core::spend::{
-    WatchConfig, run::DEFAULT_METRICS_NAMESPACE, run::RunReport, run::WatchMemory, run::run_once,
-};
+use guard_core::spend::{WatchConfig, run::RunReport, run::WatchMemory, run::run_once};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
-
-pub const ALERTS_TOPIC_ENV: &str = "BUDGET_GUARD_ALERTS_TOPIC_ARN";
 
 /// A failed run as Lambda hears it. Always retryable: every run reads everything it needs again,
 /// so another attempt, or the next tick, takes up what this one could not finish.
 pub fn diagnostic(error: &guard_core::spend::run::WatchError) -> lambda_runtime::Diagnostic {
-    use guard_aws::lambda_error::{SPEND_WATCHER, error_type};
+    use guard_aws::lambda::error::{SPEND_WATCHER, error_type};
     lambda_runtime::Diagnostic {
         error_type: error_type(SPEND_WATCHER, true),
         error_message: error.to_string(),
     }
 }
-pub const NAMESPACE_ENV: &str = "BUDGET_GUARD_METRICS_NAMESPACE";
 
 /// Everything a run needs, built once per execution environment.
 #[derive(Debug)]
@@ -119,27 +116,14 @@ fn summary(report: &RunReport) -> Value {
 
 /// Builds the watcher from the environment: the policy layer, the topic, the namespace.
 pub async fn init() -> anyhow::Result<Watcher> {
-    use anyhow::Context;
-    let topic = std::env::var(ALERTS_TOPIC_ENV)
-        .with_context(|| format!("{ALERTS_TOPIC_ENV} is not set"))?;
-    let namespace =
-        std::env::var(NAMESPACE_ENV).unwrap_or_else(|_| DEFAULT_METRICS_NAMESPACE.to_owned());
-    let dir = guard_aws::policy_files::policy_dir_from_env();
+    let env = Env::from_process();
+    let topic = env.require(ALERTS_TOPIC_ENV)?;
     let sdk = guard_aws::sdk::load().await;
     // Application inference profiles are priced as the provisioner recorded them.
-    let mapping = guard_aws::profile_mapping::ProfileMapping::from_env(&sdk);
-    let (policy, warnings) = guard_aws::profile_mapping::load_deployed_policy(
-        std::slice::from_ref(&dir),
-        mapping.as_ref(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("policy at {}: {e}", dir.display()))?;
-    if !warnings.is_empty() {
-        tracing::warn!(warnings = %warnings, "policy warnings");
-    }
+    let policy = env.load_deployed_policy(&sdk).await?;
     let watched = guard_core::spend::query::watched(&policy).len();
-    tracing::info!(policy_dir = %dir.display(), watched, namespace = %namespace, "spend watcher ready");
-    Ok(Watcher::new(policy, &sdk, &topic, &namespace))
+    tracing::info!(policy_dir = %env.policy_dir().display(), watched, namespace = %env.metrics_namespace(), "spend watcher ready");
+    Ok(Watcher::new(policy, &sdk, topic, env.metrics_namespace()))
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let watcher = spend_watcher::init().await.map_err(|e| format!("{e:#}"))?;
     let watcher = &watcher;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let now =
-            guard_aws::schedule::scheduled_time(&event.payload).unwrap_or_else(chrono::Utc::now);
+        let now = guard_aws::wiring::schedule::scheduled_time(&event.payload)
+            .unwrap_or_else(chrono::Utc::now);
         watcher
             .tick(now)
             .await

@@ -85,7 +85,8 @@ async fn ticks_alert_once_and_publish_the_estimate() {
 /// to start without that record rather than leave the tokens unpriced.
 #[tokio::test]
 async fn a_profile_arn_is_priced_as_the_recorded_model() {
-    use guard_aws::profile_mapping::{DeployedPolicyError, ProfileMapping, load_deployed_policy};
+    use guard_aws::ssm::ProfileMapping;
+    use guard_aws::wiring::env::{DeployedPolicyError, load_deployed_policy};
     use guard_core::pricing::inference_profile::RecordedProfilesError;
     use std::collections::BTreeMap;
 
@@ -119,15 +120,15 @@ settings:
         ),
     )
     .unwrap();
-    let paths = [dir.path().to_path_buf()];
+    let paths = dir.path();
     let mapping = ProfileMapping::from_config(&sdk, PARAMETER);
 
-    let unnamed = load_deployed_policy(&paths, None).await.unwrap_err();
+    let unnamed = load_deployed_policy(paths, None).await.unwrap_err();
     assert!(
         matches!(&unnamed, DeployedPolicyError::NoParameter(arns) if arns.contains(PROFILE)),
         "{unnamed}"
     );
-    let unrecorded = load_deployed_policy(&paths, Some(&mapping))
+    let unrecorded = load_deployed_policy(paths, Some(&mapping))
         .await
         .unwrap_err();
     assert!(
@@ -146,7 +147,7 @@ settings:
         )]))
         .await
         .unwrap();
-    let (policy, _) = load_deployed_policy(&paths, Some(&mapping))
+    let policy = load_deployed_policy(paths, Some(&mapping))
         .await
         .expect("priced from the record");
     // 28M output tokens through the profile, at us. Sonnet 4.5's $16.50 per 1M: $462.

@@ -6,7 +6,7 @@ use crate::output::{Format, emit, print_json};
 use crate::policy_files::load_policy;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use guard_aws::sdk::{ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV};
+use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV};
 use guard_core::alerts::flags::Flag;
 use guard_core::alerts::handler::{Handler, ledger_key};
 use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
@@ -442,13 +442,14 @@ fn handle(
     let runtime = super::apply::runtime()?;
     runtime.block_on(async {
         let config = guard_aws::sdk::load().await;
-        let handler = guard_aws::alert_handler::live_handler(&config, policy, &alerts, &topic)?;
-        match guard_aws::alert_handler::handle_event(&handler, &event, at, None).await {
+        let handler =
+            guard_aws::wiring::alert_handler::live_handler(&config, policy, &alerts, &topic)?;
+        match guard_aws::wiring::alert_handler::handle_event(&handler, &event, at, None).await {
             Ok(report) => {
                 print_json(&report)?;
                 Ok(ExitCode::SUCCESS)
             }
-            Err(guard_aws::alert_handler::EventError::Failed {
+            Err(guard_aws::wiring::alert_handler::EventError::Failed {
                 report, summary, ..
             }) => {
                 print_json(&report)?;

@@ -8,11 +8,12 @@ use crate::output::{Format, emit, print_json};
 use crate::policy_files::{LiveLoadError, load_policy_live};
 use anyhow::{Context, bail};
 use guard_aws::budgets::BudgetsAdapter;
-use guard_aws::sdk::{
+use guard_aws::sdk::{account_id_from_arn, partition_from_arn};
+use guard_aws::sns::SnsSubscriptions;
+use guard_aws::wiring::env::{
     ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, BUDGET_ACTION_ROLE_ENV, DENY_POLICY_ENV, NOTIFY_TOPIC_ENV,
-    STACK_NAME_ENV, account_id_from_arn, partition_from_arn,
+    STACK_NAME_ENV,
 };
-use guard_aws::sns_subscriptions::SnsSubscriptions;
 use guard_core::policy::Policy;
 use guard_core::provision::account::{AccountState, desired};
 use guard_core::provision::apply::{ApplyOptions, ChangeOutcome, DEFAULT_CONCURRENCY, apply};

@@ -9,7 +9,7 @@ use crate::policy_files::load_policy;
 use anyhow::Context;
 use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, MessageSystemAttributeName};
 use chrono::{DateTime, TimeZone, Utc};
-use guard_aws::sdk::{ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV};
+use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -326,7 +326,7 @@ fn replay(
     let runtime = super::apply::runtime()?;
     let lines = runtime.block_on(async {
         let config = guard_aws::sdk::load().await;
-        let handler = guard_aws::alert_handler::live_handler(&config, policy, &alerts, &notify)?;
+        let handler = guard_aws::wiring::alert_handler::live_handler(&config, policy, &alerts, &notify)?;
         let client = aws_sdk_sqs::Client::new(&config);
         let visibility = if dry_run {
             LIST_VISIBILITY_SECONDS
@@ -353,7 +353,7 @@ fn replay(
                 keep.push(m);
                 continue;
             }
-            match guard_aws::alert_handler::handle_event(&handler, event, at, None).await {
+            match guard_aws::wiring::alert_handler::handle_event(&handler, event, at, None).await {
                 Ok(report) => {
                     delete(&client, &url, m).await?;
                     let jobs = report.outcomes.len();

@@ -9,7 +9,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let statements = guard_aws::iam::statements();
+    let statements = guard_aws::wiring::iam_statements();
     match args.format {
         Format::Json => {
             let map: serde_json::Map<String, serde_json::Value> = statements

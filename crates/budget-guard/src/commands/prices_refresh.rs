@@ -5,7 +5,7 @@ use crate::output::{Format, emit, print_json};
 use crate::policy_files::{read_sources, render};
 use anyhow::Context;
 use chrono::NaiveDate;
-use guard_aws::price_list::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
+use guard_aws::pricing::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
 use guard_core::pricing::catalog::{Catalog, file::catalog_file, file::parse_catalog};
 use guard_core::pricing::price_list::{
     SERVICE_CODES, Unmapped, changes::diff, page_products, read_products,

@@ -7,7 +7,7 @@ use crate::output::{Format, print_json, table};
 use crate::policy_files::load_policy;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use guard_aws::metrics::CloudWatchTokenMetrics;
+use guard_aws::cloudwatch::CloudWatchTokenMetrics;
 use guard_core::policy::{BudgetSpec, Policy};
 use guard_core::pricing::estimate::usd;
 use guard_core::spend::{

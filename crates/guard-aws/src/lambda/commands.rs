@@ -8,10 +8,7 @@ use aws_sdk_lambda::primitives::Blob;
 use guard_core::alerts::handler::{Command, RouteReport};
 use serde_json::{Value, json};
 
-use crate::alert_handler::COMMAND_KEY;
-
-/// The alert handler's function name or ARN (stack output `AlertHandlerName`).
-pub const ALERT_HANDLER_ENV: &str = "BUDGET_GUARD_ALERT_HANDLER";
+use crate::wiring::alert_handler::COMMAND_KEY;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {

@@ -5,16 +5,17 @@
 #[cfg(feature = "price-list")]
 pub use reader::{PriceListReadError, PriceListReader};
 
-use crate::iam::{Needs, ResourceKind};
+use crate::iam::{Call, Calls, ResourceKind};
 
 /// Reading the Price List: GetProducts has no resource-level permissions.
-pub const NEEDS: Needs = &[(&["pricing:GetProducts"], ResourceKind::Any)];
+pub const CALLS: Calls = &[Call::new(
+    "GetProducts",
+    "pricing:GetProducts",
+    ResourceKind::Any,
+)];
 
 /// The region whose Price List endpoint the guard asks.
 pub const PRICE_LIST_ENDPOINT_REGION: &str = "us-east-1";
-
-/// The SDK operations this module calls, as `service:Action`.
-pub const OPERATIONS: &[&str] = &["pricing:GetProducts"];
 
 #[cfg(feature = "price-list")]
 mod reader {

@@ -6,9 +6,11 @@
 //! (DescribeBudgetNotificationsForAccount), up to 1,000 budgets a call each; a
 //! [`ReadDepth::Full`] read then asks each notification for its subscribers
 //! (DescribeSubscribersForNotification), the one call per notification. Budgets actions (the hard
-//! stops) are read with them, for every budget in one listing (see [`crate::budget_actions`]).
+//! stops) are read with them, for every budget in one listing (see [`actions`]).
 
-use crate::iam::{Needs, ResourceKind};
+pub mod actions;
+
+use crate::iam::{Call, Calls, ResourceKind::OwnedBudgets};
 use crate::sdk::{build_error, classify, port_error};
 use aws_sdk_budgets::Client;
 use aws_sdk_budgets::operation::create_budget::CreateBudgetError;
@@ -40,38 +42,37 @@ use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-/// Every Budgets operation this adapter calls, with the IAM action that allows it.
-pub const OPERATIONS: &[(&str, &str)] = &[
-    ("DescribeBudgets", "budgets:ViewBudget"),
-    (
+/// Every Budgets operation this adapter calls, with the IAM action that allows it, on the
+/// budgets the guard owns.
+pub const CALLS: Calls = &[
+    Call::new("DescribeBudgets", "budgets:ViewBudget", OwnedBudgets),
+    Call::new(
         "DescribeBudgetNotificationsForAccount",
         "budgets:ViewBudget",
+        OwnedBudgets,
     ),
-    ("DescribeSubscribersForNotification", "budgets:ViewBudget"),
-    ("CreateBudget", "budgets:ModifyBudget"),
-    ("UpdateBudget", "budgets:ModifyBudget"),
-    ("DeleteBudget", "budgets:ModifyBudget"),
-    ("CreateNotification", "budgets:ModifyBudget"),
-    ("DeleteNotification", "budgets:ModifyBudget"),
-    ("CreateSubscriber", "budgets:ModifyBudget"),
-    ("DeleteSubscriber", "budgets:ModifyBudget"),
-    ("UpdateSubscriber", "budgets:ModifyBudget"),
-    ("ListTagsForResource", "budgets:ListTagsForResource"),
-    ("TagResource", "budgets:TagResource"),
-    // CreateBudget with ResourceTags needs both.
-    ("CreateBudget", "budgets:TagResource"),
-];
-
-/// The IAM needs of this adapter (see [`crate::iam::function_needs`]).
-pub const NEEDS: Needs = &[(
-    &[
+    Call::new(
+        "DescribeSubscribersForNotification",
         "budgets:ViewBudget",
-        "budgets:ModifyBudget",
+        OwnedBudgets,
+    ),
+    Call::new("CreateBudget", "budgets:ModifyBudget", OwnedBudgets),
+    // CreateBudget with ResourceTags needs both.
+    Call::new("CreateBudget", "budgets:TagResource", OwnedBudgets),
+    Call::new("UpdateBudget", "budgets:ModifyBudget", OwnedBudgets),
+    Call::new("DeleteBudget", "budgets:ModifyBudget", OwnedBudgets),
+    Call::new("CreateNotification", "budgets:ModifyBudget", OwnedBudgets),
+    Call::new("DeleteNotification", "budgets:ModifyBudget", OwnedBudgets),
+    Call::new("CreateSubscriber", "budgets:ModifyBudget", OwnedBudgets),
+    Call::new("DeleteSubscriber", "budgets:ModifyBudget", OwnedBudgets),
+    Call::new("UpdateSubscriber", "budgets:ModifyBudget", OwnedBudgets),
+    Call::new(
+        "ListTagsForResource",
         "budgets:ListTagsForResource",
-        "budgets:TagResource",
-    ],
-    ResourceKind::OwnedBudgets,
-)];
+        OwnedBudgets,
+    ),
+    Call::new("TagResource", "budgets:TagResource", OwnedBudgets),
+];
 
 /// Budgets per page of DescribeBudgets and DescribeBudgetNotificationsForAccount: the API's
 /// maximum for both, so that a read of up to 1,000 budgets is one call of each.

@@ -2,7 +2,7 @@
 //! email channel, each with the filter policy `{"channel": [<name>]}`. Subscriptions without
 //! such a filter policy are not the guard's and are never changed.
 
-use crate::iam::{Needs, ResourceKind};
+use crate::iam::{Call, Calls, ResourceKind};
 use crate::sdk::{classify, port_error};
 use aws_sdk_sns::Client;
 use aws_sdk_sns::operation::get_subscription_attributes::GetSubscriptionAttributesError;
@@ -14,24 +14,21 @@ use guard_core::ports::{ErrorKind, PortError};
 use guard_core::provision::account::{channel_filter_policy, channel_of_filter_policy};
 use guard_core::provision::ports::{LiveSubscription, SubscriptionStore};
 
-/// Every SNS operation this adapter calls, with the IAM action that allows it.
-pub const OPERATIONS: &[(&str, &str)] = &[
-    ("ListSubscriptionsByTopic", "sns:ListSubscriptionsByTopic"),
-    ("GetSubscriptionAttributes", "sns:GetSubscriptionAttributes"),
-    ("Subscribe", "sns:Subscribe"),
-    ("Unsubscribe", "sns:Unsubscribe"),
-];
-
-/// The IAM needs of this adapter. Subscription calls are authorized on the topic.
-pub const NEEDS: Needs = &[(
-    &[
+/// Every SNS operation this adapter calls. Subscription calls are authorized on the topic.
+pub const CALLS: Calls = &[
+    Call::new(
+        "ListSubscriptionsByTopic",
         "sns:ListSubscriptionsByTopic",
+        ResourceKind::NotifyTopic,
+    ),
+    Call::new(
+        "GetSubscriptionAttributes",
         "sns:GetSubscriptionAttributes",
-        "sns:Subscribe",
-        "sns:Unsubscribe",
-    ],
-    ResourceKind::NotifyTopic,
-)];
+        ResourceKind::NotifyTopic,
+    ),
+    Call::new("Subscribe", "sns:Subscribe", ResourceKind::NotifyTopic),
+    Call::new("Unsubscribe", "sns:Unsubscribe", ResourceKind::NotifyTopic),
+];
 
 /// What SNS lists as the ARN of a subscription nobody has confirmed yet.
 pub const PENDING_CONFIRMATION: &str = "PendingConfirmation";

@@ -1,31 +1,32 @@
-//! The spend watcher's memory and voice: the thresholds it has tripped per budget and period, as
-//! SSM parameters under the spend watcher's subtree of the state path (`<state_path>spend/<budget>`,
-//! standard tier, JSON),
-//! and its alerts, published as `budget-guard/spend-alert@1` JSON to the alerts topic.
+//! The spend watcher's memory: the thresholds it has tripped per budget and period, as SSM
+//! parameters under the spend watcher's subtree of the state path (`<state_path>spend/<budget>`,
+//! standard tier, JSON).
 
-use aws_sdk_sns::operation::publish::PublishError;
 use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::SdkError;
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::operation::put_parameter::PutParameterError;
 use aws_sdk_ssm::types::ParameterType;
-use guard_core::alerts::parse::spend_alert::SpendAlert;
 use guard_core::ports::{ErrorKind, PortError};
-use guard_core::spend::{ports::AlertSink, ports::SpendStateStore, thresholds::SpendState};
+use guard_core::spend::{ports::SpendStateStore, thresholds::SpendState};
 use guard_core::state_key::key_part;
 
-use crate::iam::{Needs, ResourceKind};
+use crate::iam::{Call, Calls, ResourceKind};
 use crate::sdk::sdk_error_kind;
 
 /// Reading and writing the state parameters.
-pub const STATE_NEEDS: Needs = &[(
-    &["ssm:GetParameter", "ssm:PutParameter"],
-    ResourceKind::SpendWatcherState,
-)];
-/// Publishing alerts.
-pub const ALERT_NEEDS: Needs = &[(&["sns:Publish"], ResourceKind::AlertsTopic)];
-/// The SDK operations this module calls, as `service:Action` (for the IAM test).
-pub const OPERATIONS: &[&str] = &["ssm:GetParameter", "ssm:PutParameter", "sns:Publish"];
+pub const CALLS: Calls = &[
+    Call::new(
+        "GetParameter",
+        "ssm:GetParameter",
+        ResourceKind::SpendWatcherState,
+    ),
+    Call::new(
+        "PutParameter",
+        "ssm:PutParameter",
+        ResourceKind::SpendWatcherState,
+    ),
+];
 
 /// The parameter of a budget's state: `<dir><budget>`, where `dir` is the spend watcher's subtree
 /// of the state path and the budget's name is made a [`key_part`]: two budgets are always two
@@ -51,11 +52,6 @@ pub enum StateError {
         name: String,
         source: serde_json::Error,
     },
-    #[error("sns:Publish of the alert of budget `{budget}` failed")]
-    Publish {
-        budget: String,
-        source: SdkError<PublishError, aws_sdk_sns::config::http::HttpResponse>,
-    },
 }
 
 impl StateError {
@@ -65,7 +61,6 @@ impl StateError {
             StateError::Get { source, .. } => ("ssm:GetParameter", sdk_error_kind(source)),
             StateError::Put { source, .. } => ("ssm:PutParameter", sdk_error_kind(source)),
             StateError::Corrupt { .. } => ("ssm:GetParameter", ErrorKind::Invalid),
-            StateError::Publish { source, .. } => ("sns:Publish", sdk_error_kind(source)),
         };
         PortError::from_source(kind, operation, self)
     }
@@ -148,62 +143,6 @@ impl SpendStateStore for SsmSpendState {
     async fn save(&self, budget: &str, state: &SpendState) -> Result<(), PortError> {
         self.put(budget, state)
             .await
-            .map_err(StateError::into_port_error)
-    }
-}
-
-/// Publishes spend alerts to the alerts topic.
-#[derive(Debug, Clone)]
-pub struct SnsSpendAlerts {
-    client: aws_sdk_sns::Client,
-    topic_arn: String,
-}
-
-impl SnsSpendAlerts {
-    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
-        SnsSpendAlerts {
-            client,
-            topic_arn: topic_arn.into(),
-        }
-    }
-
-    /// Publishes the alert's JSON; returns the SNS message id.
-    pub async fn send(&self, alert: &SpendAlert) -> Result<String, StateError> {
-        let subject: String = format!("Budget Guard: {} {}", alert.budget_name, alert.alert_type)
-            .chars()
-            .filter(|c| c.is_ascii() && !c.is_ascii_control())
-            .take(100)
-            .collect();
-        let out = self
-            .client
-            .publish()
-            .topic_arn(&self.topic_arn)
-            .subject(subject)
-            .message(alert.to_json())
-            .send()
-            .await
-            .map_err(|source| StateError::Publish {
-                budget: alert.budget_name.clone(),
-                source,
-            })?;
-        let id = out.message_id.unwrap_or_default();
-        tracing::info!(
-            budget = %alert.budget_name,
-            alert_type = %alert.alert_type,
-            threshold = %alert.threshold,
-            amount = %alert.amount,
-            message_id = %id,
-            "spend alert published"
-        );
-        Ok(id)
-    }
-}
-
-impl AlertSink for SnsSpendAlerts {
-    async fn publish(&self, alert: &SpendAlert) -> Result<(), PortError> {
-        self.send(alert)
-            .await
-            .map(|_| ())
             .map_err(StateError::into_port_error)
     }
 }

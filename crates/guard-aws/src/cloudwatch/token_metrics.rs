@@ -1,6 +1,5 @@
-//! CloudWatch for the spend watcher: Bedrock's token metrics in (ListMetrics, GetMetricData with
-//! many queries per call and every NextToken page), the `EstimatedSpend` metric per budget out
-//! (PutMetricData in the guard's namespace, for the dashboard).
+//! Bedrock's token metrics in, for the spend watcher and `budget-guard spend`: ListMetrics, and
+//! GetMetricData with many queries per call and every NextToken page.
 //!
 //! Throttling and transient errors are retried by the client's retry policy (standard mode,
 //! exponential backoff with jitter: build the client from [`crate::sdk::load`]). Gaps are buckets
@@ -11,40 +10,30 @@ use aws_sdk_cloudwatch::config::http::HttpResponse;
 use aws_sdk_cloudwatch::error::SdkError;
 use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataError;
 use aws_sdk_cloudwatch::operation::list_metrics::ListMetricsError;
-use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataError;
 use aws_sdk_cloudwatch::types::{
-    Dimension, DimensionFilter, Metric, MetricDataQuery, MetricDatum, MetricStat, ScanBy,
-    StandardUnit, StatusCode,
+    Dimension, DimensionFilter, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
 };
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, TimeZone, Utc};
 use guard_core::ports::{ErrorKind, PortError};
 use guard_core::spend::{
-    ports::EstimateSink, ports::TokenMetricsSource, price::BudgetSpend, query::BEDROCK_NAMESPACE,
-    query::MODEL_DIMENSION, query::QueryCall, query::SeriesKey, query::SeriesPoints,
-    query::TokenMetric, run::BUDGET_DIMENSION, run::ESTIMATE_METRIC, run::MAX_METRICS_PER_PUT,
+    ports::TokenMetricsSource, query::BEDROCK_NAMESPACE, query::MODEL_DIMENSION, query::QueryCall,
+    query::SeriesKey, query::SeriesPoints, query::TokenMetric,
 };
-use rust_decimal::prelude::ToPrimitive;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::iam::{Needs, ResourceKind};
+use super::to_smithy;
+use crate::iam::{Call, Calls, ResourceKind};
 use crate::sdk::sdk_error_kind;
 
 /// Reading the token metrics: neither action has resource-level permissions.
-pub const READ_NEEDS: Needs = &[(
-    &["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
-    ResourceKind::Any,
-)];
-/// Publishing the estimates, limited to the guard's namespace by condition.
-pub const WRITE_NEEDS: Needs = &[(
-    &["cloudwatch:PutMetricData"],
-    ResourceKind::MetricsNamespace,
-)];
-/// The SDK operations this module calls, as `service:Action` (for the IAM test).
-pub const OPERATIONS: &[&str] = &[
-    "cloudwatch:GetMetricData",
-    "cloudwatch:ListMetrics",
-    "cloudwatch:PutMetricData",
+pub const CALLS: Calls = &[
+    Call::new(
+        "GetMetricData",
+        "cloudwatch:GetMetricData",
+        ResourceKind::Any,
+    ),
+    Call::new("ListMetrics", "cloudwatch:ListMetrics", ResourceKind::Any),
 ];
 
 /// Pages one read may follow before giving up: a bound against a service that never stops paging.
@@ -56,8 +45,6 @@ pub enum MetricsError {
     GetMetricData(#[source] SdkError<GetMetricDataError, HttpResponse>),
     #[error("cloudwatch:ListMetrics failed")]
     ListMetrics(#[source] SdkError<ListMetricsError, HttpResponse>),
-    #[error("cloudwatch:PutMetricData failed")]
-    PutMetricData(#[source] SdkError<PutMetricDataError, HttpResponse>),
     #[error("cloudwatch:GetMetricData gave status {status} for query `{id}`: {message}")]
     QueryFailed {
         id: String,
@@ -74,7 +61,6 @@ impl MetricsError {
         let (operation, kind) = match &self {
             MetricsError::GetMetricData(e) => ("cloudwatch:GetMetricData", sdk_error_kind(e)),
             MetricsError::ListMetrics(e) => ("cloudwatch:ListMetrics", sdk_error_kind(e)),
-            MetricsError::PutMetricData(e) => ("cloudwatch:PutMetricData", sdk_error_kind(e)),
             MetricsError::QueryFailed { .. } | MetricsError::TooManyPages => {
                 ("cloudwatch:GetMetricData", ErrorKind::Invalid)
             }
@@ -246,99 +232,6 @@ impl TokenMetricsSource for CloudWatchTokenMetrics {
     async fn fetch(&self, call: &QueryCall) -> Result<Vec<SeriesPoints>, PortError> {
         self.read(call).await.map_err(MetricsError::into_port_error)
     }
-}
-
-/// The watcher's `EstimatedSpend` per budget, in the guard's namespace.
-#[derive(Debug, Clone)]
-pub struct CloudWatchEstimates {
-    client: aws_sdk_cloudwatch::Client,
-    namespace: String,
-}
-
-impl CloudWatchEstimates {
-    pub fn new(client: aws_sdk_cloudwatch::Client, namespace: impl Into<String>) -> Self {
-        CloudWatchEstimates {
-            client,
-            namespace: namespace.into(),
-        }
-    }
-
-    /// One datum per budget (USD, no unit), up to 1,000 per request.
-    pub async fn publish(
-        &self,
-        spends: &[BudgetSpend],
-        at: DateTime<Utc>,
-    ) -> Result<usize, MetricsError> {
-        let data: Vec<MetricDatum> = spends
-            .iter()
-            .map(|s| {
-                MetricDatum::builder()
-                    .metric_name(ESTIMATE_METRIC)
-                    .dimensions(
-                        Dimension::builder()
-                            .name(BUDGET_DIMENSION)
-                            .value(&s.name)
-                            .build(),
-                    )
-                    .value(s.spent.to_f64().unwrap_or_default())
-                    .unit(StandardUnit::None)
-                    .timestamp(to_smithy(at))
-                    .build()
-            })
-            .collect();
-        let mut requests = 0;
-        for chunk in data.chunks(MAX_METRICS_PER_PUT) {
-            self.client
-                .put_metric_data()
-                .namespace(&self.namespace)
-                .set_metric_data(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(MetricsError::PutMetricData)?;
-            requests += 1;
-        }
-        Ok(requests)
-    }
-}
-
-impl EstimateSink for CloudWatchEstimates {
-    async fn put(&self, spends: &[BudgetSpend], at: DateTime<Utc>) -> Result<(), PortError> {
-        self.publish(spends, at)
-            .await
-            .map(|_| ())
-            .map_err(MetricsError::into_port_error)
-    }
-}
-
-/// The provisioner's weekly price check: how many figures of the policy's models the AWS Price
-/// List gives otherwise (by more than the check's threshold). An alarm on it tells the alarm
-/// channels.
-pub const PRICE_CHANGES_METRIC: &str = "PriceChanges";
-
-/// Publishes one [`PRICE_CHANGES_METRIC`] datum (a count, no dimension) in `namespace`.
-pub async fn put_price_changes(
-    client: &aws_sdk_cloudwatch::Client,
-    namespace: &str,
-    changes: usize,
-) -> Result<(), MetricsError> {
-    client
-        .put_metric_data()
-        .namespace(namespace)
-        .metric_data(
-            MetricDatum::builder()
-                .metric_name(PRICE_CHANGES_METRIC)
-                .value(changes as f64)
-                .unit(StandardUnit::Count)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(MetricsError::PutMetricData)?;
-    Ok(())
-}
-
-fn to_smithy(t: DateTime<Utc>) -> SmithyTime {
-    SmithyTime::from_secs(t.timestamp())
 }
 
 fn from_smithy(t: &SmithyTime) -> DateTime<Utc> {

@@ -1,8 +1,8 @@
 //! AWS Budgets actions (the hard stops) for [`BudgetsAdapter`]: every owned budget's actions in
 //! one listing (DescribeBudgetActionsForAccount), then created, updated and deleted one at a time.
 
-use crate::budgets::{BudgetsAdapter, from_subscribers, threshold_value, to_subscribers};
-use crate::iam::{Needs, ResourceKind};
+use super::{BudgetsAdapter, from_subscribers, threshold_value, to_subscribers};
+use crate::iam::{Call, Calls, ResourceKind};
 use crate::sdk::{classify, port_error};
 use aws_sdk_budgets::operation::create_budget_action::CreateBudgetActionError;
 use aws_sdk_budgets::operation::delete_budget_action::DeleteBudgetActionError;
@@ -19,35 +19,39 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 /// Every Budgets action operation this module calls, with the IAM actions that allow it.
-pub const OPERATIONS: &[(&str, &str)] = &[
-    (
+pub const CALLS: Calls = &[
+    // The account-wide listing is one call for every budget; the provisioner keeps the owned ones.
+    Call::new(
         "DescribeBudgetActionsForAccount",
         "budgets:DescribeBudgetActionsForAccount",
-    ),
-    ("CreateBudgetAction", "budgets:CreateBudgetAction"),
-    ("UpdateBudgetAction", "budgets:UpdateBudgetAction"),
-    ("DeleteBudgetAction", "budgets:DeleteBudgetAction"),
-    // An action names the role AWS Budgets runs it as: creating or changing one passes that role.
-    ("CreateBudgetAction", "iam:PassRole"),
-    ("UpdateBudgetAction", "iam:PassRole"),
-];
-
-/// The IAM needs of this module (see [`crate::iam::function_needs`]).
-pub const NEEDS: Needs = &[
-    (
-        &[
-            "budgets:CreateBudgetAction",
-            "budgets:UpdateBudgetAction",
-            "budgets:DeleteBudgetAction",
-        ],
-        ResourceKind::OwnedBudgets,
-    ),
-    // The account-wide listing is one call for every budget; the provisioner keeps the owned ones.
-    (
-        &["budgets:DescribeBudgetActionsForAccount"],
         ResourceKind::Any,
     ),
-    (&["iam:PassRole"], ResourceKind::BudgetActionRole),
+    Call::new(
+        "CreateBudgetAction",
+        "budgets:CreateBudgetAction",
+        ResourceKind::OwnedBudgets,
+    ),
+    Call::new(
+        "UpdateBudgetAction",
+        "budgets:UpdateBudgetAction",
+        ResourceKind::OwnedBudgets,
+    ),
+    Call::new(
+        "DeleteBudgetAction",
+        "budgets:DeleteBudgetAction",
+        ResourceKind::OwnedBudgets,
+    ),
+    // An action names the role AWS Budgets runs it as: creating or changing one passes that role.
+    Call::new(
+        "CreateBudgetAction",
+        "iam:PassRole",
+        ResourceKind::BudgetActionRole,
+    ),
+    Call::new(
+        "UpdateBudgetAction",
+        "iam:PassRole",
+        ResourceKind::BudgetActionRole,
+    ),
 ];
 
 /// Actions per page of DescribeBudgetActionsForAccount (the API's maximum).

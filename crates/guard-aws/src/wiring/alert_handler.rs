@@ -16,34 +16,27 @@ use guard_core::policy::Policy;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::flag_store::{SsmFlagStore, SsmStateStore};
-use crate::iam::Needs;
-use crate::notify::SnsNotifier;
+use crate::cloudwatch::guard_metrics;
+use crate::iam::Calls;
 use crate::secrets::WebhookSecrets;
 use crate::slack::{SlackClient, SlackError};
+use crate::sns::SnsNotifier;
+use crate::ssm::{SsmFlagStore, SsmStateStore, flags, handler_state};
 
 /// The handler on the real services.
 pub type LiveHandler = Handler<SsmFlagStore, SsmStateStore, SlackClient, SnsNotifier>;
 
-/// Every adapter need of the alert-handler.
-pub const NEEDS: [Needs; 5] = [
-    crate::flag_store::FLAGS_NEEDS,
-    crate::flag_store::STATE_NEEDS,
-    crate::secrets::NEEDS,
-    crate::notify::NEEDS,
-    crate::route_metrics::NEEDS,
+/// The calls of the alert handler's adapters: flags and its records in SSM, webhook URLs from
+/// Secrets Manager, email through the notify topic, the `RouteStep` metric, and (at start) the
+/// recorded models of application inference profiles.
+pub const CALLS: &[Calls] = &[
+    flags::CALLS,
+    handler_state::CALLS,
+    crate::secrets::CALLS,
+    crate::sns::notify::CALLS,
+    guard_metrics::CALLS,
+    crate::ssm::profile_mapping::READ_CALLS,
 ];
-
-/// Every SDK operation the alert-handler's adapters call, as `service:Action`.
-pub fn operations() -> Vec<&'static str> {
-    [
-        crate::flag_store::OPERATIONS,
-        crate::secrets::OPERATIONS,
-        crate::notify::OPERATIONS,
-        crate::route_metrics::OPERATIONS,
-    ]
-    .concat()
-}
 
 /// Builds the handler from one SDK config: SSM for flags and state, Secrets Manager and Slack,
 /// SNS for the notify topic. It trusts SNS records of `alerts_topic_arn` only, and AWS Budgets
@@ -152,7 +145,7 @@ pub fn classify_event(event: &Value) -> Result<Event, EventError> {
     let field = |name: &str| event.get(name).and_then(Value::as_str).unwrap_or_default();
     if TICK_SOURCES.contains(&field("source")) || TICK_DETAIL_TYPES.contains(&field("detail-type"))
     {
-        return Ok(Event::Tick(crate::schedule::scheduled_time(event)));
+        return Ok(Event::Tick(super::schedule::scheduled_time(event)));
     }
     Err(EventError::Unknown(
         "expected `Records` (SNS), an EventBridge scheduled event or a command".to_owned(),
@@ -266,35 +259,19 @@ mod tests {
     use crate::iam::{ResourceKind, statements};
 
     #[test]
-    fn every_operation_the_adapters_call_is_in_the_alert_handlers_statements() {
-        let all = statements();
-        let (_, handler) = all
-            .iter()
-            .find(|(f, _)| *f == "alert-handler")
-            .expect("alert-handler");
-        let listed: Vec<&str> = handler
-            .iter()
-            .flat_map(|s| s.actions.iter().copied())
-            .collect();
-        for op in operations() {
-            assert!(listed.contains(&op), "{op} is called but not listed");
-        }
-        let kinds: Vec<ResourceKind> = handler.iter().map(|s| s.resource).collect();
-        for kind in [
-            ResourceKind::Flags,
-            ResourceKind::AlertHandlerState,
-            ResourceKind::SlackSecrets,
-            ResourceKind::NotifyTopic,
-        ] {
-            assert!(kinds.contains(&kind), "{kind:?}");
-        }
-        // Least privilege: nothing beyond what the adapters call.
-        for action in listed {
-            assert!(
-                operations().contains(&action),
-                "{action} is listed but never called"
-            );
-        }
+    fn the_alert_handlers_role_covers_flags_records_secrets_the_notify_topic_and_profiles() {
+        let kinds: Vec<ResourceKind> = statements(CALLS).iter().map(|s| s.resource).collect();
+        assert_eq!(
+            kinds,
+            [
+                ResourceKind::Flags,
+                ResourceKind::AlertHandlerState,
+                ResourceKind::SlackSecrets,
+                ResourceKind::NotifyTopic,
+                ResourceKind::MetricsNamespace,
+                ResourceKind::ProfileMapping,
+            ]
+        );
     }
 
     #[test]
@@ -316,7 +293,8 @@ mod tests {
             classify_event(&serde_json::json!({"x": 1})),
             Err(EventError::Unknown(_))
         ));
-        let fixture = include_str!("../../../tests/fixtures/alerts/sns-event-daily-url-caps.json");
+        let fixture =
+            include_str!("../../../../tests/fixtures/alerts/sns-event-daily-url-caps.json");
         assert!(
             matches!(classify_event(&serde_json::from_str(fixture).unwrap()), Ok(Event::Sns(n)) if n.len() == 1)
         );

@@ -5,13 +5,14 @@
 #[cfg(feature = "inference-profiles")]
 pub use reader::{InferenceProfileError, InferenceProfileReader};
 
-/// The SDK operations this module calls, as `service:Action`.
-pub const OPERATIONS: &[&str] = &["bedrock:GetInferenceProfile"];
+use crate::iam::{Call, Calls, ResourceKind};
 
-/// What resolving calls, on the policy's unmapped profiles only (the provisioner at deploy).
-pub const NEEDS: crate::iam::Needs = &[(
-    &["bedrock:GetInferenceProfile"],
-    crate::iam::ResourceKind::UnresolvedProfiles,
+/// Reading a profile: the provisioner resolves the policy's unmapped profiles at deploy, on
+/// exactly those ARNs (the CLI's live commands read the profiles the policy names).
+pub const CALLS: Calls = &[Call::new(
+    "GetInferenceProfile",
+    "bedrock:GetInferenceProfile",
+    ResourceKind::UnresolvedProfiles,
 )];
 
 #[cfg(feature = "inference-profiles")]

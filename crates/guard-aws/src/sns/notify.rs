@@ -7,17 +7,18 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use guard_core::alerts::ports::EmailPublisher;
 use guard_core::ports::PortError;
 
-use crate::iam::{Needs, ResourceKind};
+use crate::iam::{Call, Calls, ResourceKind};
 use crate::sdk::{build_error, classify, port_error};
 
 /// The message attribute the email subscriptions filter on.
 pub const CHANNEL_ATTRIBUTE: &str = "channel";
 
 /// What publishing calls, on the notify topic.
-pub const NEEDS: Needs = &[(&["sns:Publish"], ResourceKind::NotifyTopic)];
-
-/// The SDK operations this module calls, as `service:Action` (for the IAM test).
-pub const OPERATIONS: &[&str] = &["sns:Publish"];
+pub const CALLS: Calls = &[Call::new(
+    "Publish",
+    "sns:Publish",
+    ResourceKind::NotifyTopic,
+)];
 
 classify!(PublishError {
     AuthorizationErrorException => AccessDenied, NotFoundException => NotFound,
