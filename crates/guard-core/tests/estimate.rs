@@ -3,7 +3,7 @@
 
 use guard_core::policy::{Policy, SourceFile, load};
 use guard_core::pricing::estimate::{BudgetEstimate, estimate};
-use guard_testkit::policy_fixture;
+use guard_testkit::{example_policy, policy_fixture};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -13,8 +13,7 @@ fn policy(text: &str) -> Policy {
 }
 
 fn example() -> Vec<BudgetEstimate> {
-    let text = include_str!("../../../policies/example.yaml");
-    estimate(&policy(text)).expect("every model has a price")
+    estimate(&policy(example_policy())).expect("every model has a price")
 }
 
 fn budget<'a>(all: &'a [BudgetEstimate], name: &str) -> &'a BudgetEstimate {

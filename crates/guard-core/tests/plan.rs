@@ -18,10 +18,7 @@ fn policy(text: &str) -> Policy {
 }
 
 fn example() -> AccountState {
-    desired(
-        &policy(include_str!("../../../policies/example.yaml")),
-        TOPIC,
-    )
+    desired(&policy(guard_testkit::example_policy()), TOPIC)
 }
 
 fn key(basis: SpendBasis, percent: rust_decimal::Decimal) -> NotificationKey {

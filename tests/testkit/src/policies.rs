@@ -7,7 +7,7 @@ use crate::workspace_root;
 use std::path::PathBuf;
 
 /// `policies/example.yaml`: the policy the README walks through, as text.
-pub fn example_policy() -> &'static str {
+pub const fn example_policy() -> &'static str {
     include_str!("../../../policies/example.yaml")
 }
 
