@@ -4,11 +4,11 @@
 //! the alert handler and the spend watcher read them. A recording that is already right is not
 //! written again; a profile that now runs another model is logged and recorded anew.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use guard_aws::bedrock::InferenceProfileError;
 use guard_aws::ssm::ProfileMapping;
-use guard_aws::wiring::env::{PROFILES_PARAMETER_ENV, check_policy, read_policy};
+use guard_aws::wiring::env::{NoProfilesParameter, check_policy, read_policy};
 use guard_core::policy::{LoadOptions, Policy};
 use guard_core::ports::PortError;
 use guard_core::pricing::inference_profile::{
@@ -20,11 +20,8 @@ use crate::{PolicyFailure, Provisioner};
 /// Why the profiles could not be resolved or recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfilesError {
-    #[error(
-        "the policy names application inference profiles without a `profiles:` entry ({}), and {PROFILES_PARAMETER_ENV} names no parameter to record their models in: deploy with the stack of this release, or record them in the policy with `budget-guard profiles --write`",
-        .0.iter().cloned().collect::<Vec<_>>().join(", ")
-    )]
-    NoParameter(BTreeSet<String>),
+    #[error(transparent)]
+    NoParameter(#[from] NoProfilesParameter),
     #[error("resolving an application inference profile: {0}")]
     Resolve(#[source] InferenceProfileError),
     #[error("reading the recorded application inference profiles: {0}")]
@@ -86,7 +83,7 @@ impl Provisioner {
         let mapping = self
             .profile_mapping
             .as_ref()
-            .ok_or_else(|| ProfilesError::NoParameter(unmapped.clone()))?;
+            .ok_or_else(|| ProfilesError::from(NoProfilesParameter(unmapped.clone())))?;
         let resolved = self
             .inference_profiles
             .priced_models(unmapped.iter().map(String::as_str))

@@ -86,7 +86,7 @@ async fn ticks_alert_once_and_publish_the_estimate() {
 #[tokio::test]
 async fn a_profile_arn_is_priced_as_the_recorded_model() {
     use guard_aws::ssm::ProfileMapping;
-    use guard_aws::wiring::env::{DeployedPolicyError, load_deployed_policy};
+    use guard_aws::wiring::env::{DeployedPolicyError, NoProfilesParameter, load_deployed_policy};
     use guard_core::pricing::inference_profile::RecordedProfilesError;
     use std::collections::BTreeMap;
 
@@ -125,7 +125,7 @@ settings:
 
     let unnamed = load_deployed_policy(paths, None).await.unwrap_err();
     assert!(
-        matches!(&unnamed, DeployedPolicyError::NoParameter(arns) if arns.contains(PROFILE)),
+        matches!(&unnamed, DeployedPolicyError::NoParameter(NoProfilesParameter(arns)) if arns.contains(PROFILE)),
         "{unnamed}"
     );
     let unrecorded = load_deployed_policy(paths, Some(&mapping))

@@ -140,17 +140,23 @@ pub enum PolicyFailure {
     },
 }
 
+/// The policy names application inference profiles without a `profiles:` entry (these ARNs), and
+/// the stack named no parameter for their models: the deployment predates the profiles' resolution.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the policy names application inference profiles without a `profiles:` entry ({}), and {PROFILES_PARAMETER_ENV} names no parameter for their models: deploy with the stack of this release, or record them in the policy with `budget-guard profiles --write`",
+    .0.iter().cloned().collect::<Vec<_>>().join(", ")
+)]
+pub struct NoProfilesParameter(pub BTreeSet<String>);
+
 /// Why a deployed function cannot use its policy: the policy itself, or the recorded models of the
 /// application inference profiles it names without a `profiles:` entry.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployedPolicyError {
     #[error(transparent)]
     Policy(#[from] PolicyFailure),
-    #[error(
-        "the policy names application inference profiles without a `profiles:` entry ({}), and {PROFILES_PARAMETER_ENV} names no parameter where their models are recorded: deploy with the stack of this release, or record them in the policy with `budget-guard profiles --write`",
-        .0.iter().cloned().collect::<Vec<_>>().join(", ")
-    )]
-    NoParameter(BTreeSet<String>),
+    #[error(transparent)]
+    NoParameter(#[from] NoProfilesParameter),
     #[error("reading the recorded application inference profiles: {0}")]
     Read(#[source] PortError),
     #[error(transparent)]
@@ -189,7 +195,7 @@ pub async fn load_deployed_policy(
     let mut sources = read_policy(dir)?;
     let unmapped = named_profiles(&sources).unmapped;
     if !unmapped.is_empty() {
-        let mapping = mapping.ok_or_else(|| DeployedPolicyError::NoParameter(unmapped.clone()))?;
+        let mapping = mapping.ok_or_else(|| NoProfilesParameter(unmapped.clone()))?;
         let recorded = mapping.read().await.map_err(DeployedPolicyError::Read)?;
         sources.push(recorded_profiles_source(
             mapping.parameter(),
