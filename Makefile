@@ -17,7 +17,7 @@ CLI         := target/debug/budget-guard
 CARGO_TEST  := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "cargo nextest run --no-fail-fast" || echo "cargo test --no-fail-fast")
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help demo test unused-deps deps venv scan-venv cdk-deps faketime rust-targets build lint fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov synth bundle-test python-client-test typescript-client-deps typescript-client-test bench oracle clean
+.PHONY: help demo test unused-deps deps venv scan-venv cdk-deps faketime rust-targets build lint fmt-check clippy doc rust-test shifted-clock-test cdk-test cfn-lint checkov synth bundle-test python-client-test typescript-client-deps typescript-client-test bench oracle clean
 
 help:
 	@echo "make demo         run the guard end to end locally against the emulator"
@@ -90,6 +90,11 @@ unused-deps:
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# The API docs of the workspace's own crates, with broken intra-doc links as errors (--no-deps:
+# the dependencies' docs would take minutes and are not ours to fix).
+doc:
+	RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps
+
 rust-test: venv faketime build
 	BUDGET_GUARD_PYTHON=$(abspath $(PY)) $(CARGO_TEST) --workspace
 
@@ -127,7 +132,7 @@ typescript-client-test: venv typescript-client-deps
 	cd clients/typescript && npx tsc --noEmit
 	cd clients/typescript && BUDGET_GUARD_PYTHON=$(abspath $(PY)) npm test --silent
 
-test: unused-deps deps fmt-check clippy rust-test shifted-clock-test cdk-test cfn-lint checkov bundle-test typescript-client-test python-client-test
+test: unused-deps deps fmt-check clippy doc rust-test shifted-clock-test cdk-test cfn-lint checkov bundle-test typescript-client-test python-client-test
 	@echo "make test: all checks passed"
 
 # --- the demo --------------------------------------------------------------------------------

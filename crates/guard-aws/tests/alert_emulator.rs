@@ -28,10 +28,7 @@ async fn handle_event(
 }
 
 fn policy() -> Policy {
-    let source = SourceFile::new(
-        "example.yaml",
-        include_str!("../../../policies/example.yaml"),
-    );
+    let source = SourceFile::new("example.yaml", guard_testkit::example_policy());
     let (policy, diagnostics) = policy::load(&[source]);
     policy.unwrap_or_else(|| panic!("{diagnostics:?}"))
 }

@@ -55,10 +55,7 @@ fn rules<'a>(rules: &'a [&'a Rule]) -> impl Iterator<Item = &'a Rule> {
 }
 
 fn policy() -> Policy {
-    let source = SourceFile::new(
-        "example.yaml",
-        include_str!("../../../policies/example.yaml"),
-    );
+    let source = SourceFile::new("example.yaml", guard_testkit::example_policy());
     policy::load(&[source]).0.expect("example policy")
 }
 
@@ -70,9 +67,7 @@ fn throttled() -> HttpResponse {
 }
 
 fn message_90() -> String {
-    "AWS Budget Notification November 12, 2026\nBudget Name: bg-chatbot\nBudget Type: Cost\nBudgeted Amount: $500.00\nAlert Type: ACTUAL\n\
-     Alert Threshold: > $450.00\nACTUAL Amount: $455.12\n"
-        .to_owned()
+    guard_testkit::BudgetsAlert::default().text()
 }
 
 #[tokio::test]

@@ -25,7 +25,6 @@ use guard_aws::budgets::BudgetsAdapter;
 use guard_aws::sdk::{MAX_ATTEMPTS, retry_config};
 use guard_core::period::Period;
 use guard_core::policy::ThresholdType;
-use guard_core::policy::raw::Basis;
 use guard_core::ports::ErrorKind;
 use guard_core::provision::account::OWNER_TAG;
 use guard_core::provision::account::{
@@ -38,6 +37,7 @@ use guard_core::provision::ownership::{Ownership, claim};
 use guard_core::provision::plan::plan;
 use guard_core::provision::ports::BudgetOwners;
 use guard_core::provision::ports::{BudgetReader, BudgetWriter, LiveBudget, ReadDepth};
+use guard_core::spend_basis::SpendBasis;
 use guard_core::testing::account::InMemoryAccount;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -100,7 +100,7 @@ fn budget(name: &str, amount: i64) -> BudgetState {
 
 fn key90() -> NotificationKey {
     NotificationKey {
-        notification_type: Basis::Actual,
+        notification_type: SpendBasis::Actual,
         threshold_type: ThresholdType::Percentage,
         threshold: Decimal::from(90),
     }

@@ -288,7 +288,7 @@ async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
     );
     assert_eq!(
         alert.alert_type,
-        guard_core::alerts::parse::AlertType::Actual
+        guard_core::spend_basis::SpendBasis::Actual
     );
 
     // The next run, even from a cold start, publishes nothing.

@@ -13,6 +13,7 @@ pub mod ports;
 pub mod pricing;
 pub mod provision;
 pub mod spend;
+pub mod spend_basis;
 pub mod state_key;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

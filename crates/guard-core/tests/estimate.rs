@@ -3,6 +3,7 @@
 
 use guard_core::policy::{Policy, SourceFile, load};
 use guard_core::pricing::estimate::{BudgetEstimate, estimate};
+use guard_testkit::{example_policy, policy_fixture};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -12,8 +13,7 @@ fn policy(text: &str) -> Policy {
 }
 
 fn example() -> Vec<BudgetEstimate> {
-    let text = include_str!("../../../policies/example.yaml");
-    estimate(&policy(text)).expect("every model has a price")
+    estimate(&policy(example_policy())).expect("every model has a price")
 }
 
 fn budget<'a>(all: &'a [BudgetEstimate], name: &str) -> &'a BudgetEstimate {
@@ -133,38 +133,9 @@ budgets:
     assert_eq!(all[0].share_percent, dec!(51.0));
 }
 
-const OVERRIDE: &str = "version: 1
-pricing:
-  my-fine-tuned-model:
-    input_per_1k: 0.0033
-    output_per_1k: 0.0165
-  precise-model:
-    input_per_1k: 0.12345678901234567891
-    output_per_1k: 0.1
-budgets:
-  custom:
-    amount: 1000
-    period: quarterly
-    thresholds:
-      - at: $400
-        notify: [ops]
-      - at: 100%
-        on: forecasted
-        notify: [ops]
-    usage:
-      - name: support chatbot
-        model: my-fine-tuned-model
-        input_tokens: 1000
-        output_tokens: 2000
-        requests_per_day: 400
-channels:
-  ops:
-    email: [ops@example.com]
-";
-
 #[test]
 fn price_overrides_are_exact_decimals() {
-    let p = policy(OVERRIDE);
+    let p = policy(&policy_fixture("price-overrides"));
     let price = &p.pricing["my-fine-tuned-model"];
     // Exact, not the nearest f64: 0.0033 has no finite binary form.
     assert_eq!(price.input_per_1k, dec!(0.0033));
@@ -181,7 +152,7 @@ fn price_overrides_are_exact_decimals() {
 fn price_override_prices_the_use_case() {
     // The override's figures are Sonnet 4.5's under `us.`: 0.0363 a message x 400 = 14.52 a day;
     // a quarter is 91 days: 1,321.32 of 1,000 = 132.1%, past $400 and the 100% forecast.
-    let all = estimate(&policy(OVERRIDE)).unwrap();
+    let all = estimate(&policy(&policy_fixture("price-overrides"))).unwrap();
     let custom = &all[0];
     assert_eq!(custom.days, 91);
     assert_eq!(custom.use_cases[0].cost_per_request, dec!(0.0363));
@@ -193,7 +164,8 @@ fn price_override_prices_the_use_case() {
 
 #[test]
 fn nothing_crossed_below_every_threshold() {
-    let text = OVERRIDE.replace("requests_per_day: 400", "requests_per_day: 1");
+    let text =
+        policy_fixture("price-overrides").replace("requests_per_day: 400", "requests_per_day: 1");
     let all = estimate(&policy(&text)).unwrap();
     // 0.0363 x 91 = 3.3033, 3.30.
     assert_eq!(all[0].estimated, dec!(3.30));

@@ -299,7 +299,7 @@ impl Run {
             };
             SpendAlert {
                 budget_name: spec.name.clone(),
-                alert_type: guard_core::alerts::parse::AlertType::Actual,
+                alert_type: guard_core::spend_basis::SpendBasis::Actual,
                 threshold: dollars,
                 budgeted: spec.amount,
                 amount: dollars,

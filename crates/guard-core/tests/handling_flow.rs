@@ -9,7 +9,7 @@ use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, Re
 use guard_core::alerts::routing::Trust;
 use guard_core::policy::{self, Policy, SourceFile, limits};
 use guard_core::ports::{ErrorKind, PortError};
-use guard_testkit::BudgetsAlert;
+use guard_testkit::{BudgetsAlert, example_policy, policy_fixture};
 
 const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
@@ -19,11 +19,7 @@ const PARAM: &str = "/budget-guard/routes/support-chatbot";
 type TestHandler = Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail>;
 
 fn policy() -> Policy {
-    let source = SourceFile::new(
-        "example.yaml",
-        include_str!("../../../policies/example.yaml"),
-    );
-    let (policy, diagnostics) = policy::load(&[source]);
+    let (policy, diagnostics) = policy::load(&[SourceFile::new("example.yaml", example_policy())]);
     policy.unwrap_or_else(|| panic!("{diagnostics:?}"))
 }
 
@@ -82,7 +78,7 @@ fn handle(
     id: &str,
     message: &str,
     now: DateTime<Utc>,
-) -> Result<guard_core::alerts::handler::Outcome, HandleError> {
+) -> Result<guard_core::alerts::handler::JobOutcome, HandleError> {
     let inbound = Inbound {
         message_id: id,
         topic_arn: None,
@@ -737,38 +733,7 @@ fn a_forged_spend_alert_moves_nothing() {
 
 #[test]
 fn a_daily_budget_rolls_over_every_day_and_a_monthly_requirement_stays() {
-    let yaml = r#"version: 1
-channels:
-  ops:
-    slack:
-      webhook_secret: budget-guard/slack/ops
-routes:
-  batch:
-    ladder: [us.amazon.nova-pro-v1:0, us.amazon.nova-lite-v1:0, us.amazon.nova-micro-v1:0]
-budgets:
-  batch daily:
-    amount: 60
-    period: daily
-    scope:
-      models: [us.amazon.nova-pro-v1:0, us.amazon.nova-lite-v1:0, us.amazon.nova-micro-v1:0]
-    thresholds:
-      - at: 90%
-        notify: [ops]
-        downgrade:
-          route: batch
-          to: cheapest
-  batch monthly:
-    amount: 1000
-    period: monthly
-    scope:
-      models: [us.amazon.nova-pro-v1:0, us.amazon.nova-lite-v1:0, us.amazon.nova-micro-v1:0]
-    thresholds:
-      - at: 90%
-        notify: [ops]
-        downgrade:
-          route: batch
-          to: 2
-"#;
+    let yaml = policy_fixture("daily-and-monthly-batch");
     let (policy, diagnostics) = policy::load(&[SourceFile::new("daily.yaml", yaml)]);
     let policy = policy.unwrap_or_else(|| panic!("{diagnostics:?}"));
     let h = handler_for(policy);
@@ -843,32 +808,7 @@ fn a_flag_off_its_ladder_is_rewritten_at_the_next_tick_and_people_are_told() {
 fn budgets_whose_names_differ_only_outside_ascii_are_told_apart() {
     // Same length, same ASCII letters: before the state key took a digest of what it replaced,
     // both budgets' notices shared one record and the second alert was taken for a redelivery.
-    let yaml = "version: 1
-channels:
-  ops:
-    email: [ops@example.com]
-budgets:
-  café:
-    amount: 100
-    period: monthly
-    thresholds:
-      - {at: 90%, notify: [ops]}
-  cafè:
-    amount: 100
-    period: monthly
-    thresholds:
-      - {at: 90%, notify: [ops]}
-  a b:
-    amount: 100
-    period: monthly
-    thresholds:
-      - {at: 90%, notify: [ops]}
-  a_b:
-    amount: 100
-    period: monthly
-    thresholds:
-      - {at: 90%, notify: [ops]}
-";
+    let yaml = policy_fixture("look-alike-budget-names");
     let (p, diagnostics) = policy::load(&[SourceFile::new("names.yaml", yaml)]);
     let h = handler_for(p.unwrap_or_else(|| panic!("{diagnostics:#?}")));
     for (i, name) in ["bg-café", "bg-cafè", "bg-a b", "bg-a_b"]

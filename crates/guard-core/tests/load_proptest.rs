@@ -5,7 +5,7 @@
 use guard_core::policy::{SourceFile, load};
 use proptest::prelude::*;
 
-const EXAMPLE: &str = include_str!("../../../policies/example.yaml");
+const EXAMPLE: &str = guard_testkit::example_policy();
 
 fn check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     let lines = bytes.split(|&b| b == b'\n').count().max(1);

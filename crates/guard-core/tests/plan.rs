@@ -1,13 +1,13 @@
 //! The plan is a pure function of the desired and the live account state: these tests build both
 //! by hand or from a policy, and check each kind of difference gives exactly one change.
 
-use guard_core::policy::raw::Basis;
 use guard_core::policy::{Policy, SourceFile, ThresholdType, load};
 use guard_core::provision::account::{
     AccountState, EmailSubscription, Expression, KeyValues, NotificationKey, desired, filter_for,
 };
-use guard_core::provision::change::{Action, Change};
+use guard_core::provision::change::{Change, Verb};
 use guard_core::provision::plan::plan;
+use guard_core::spend_basis::SpendBasis;
 use rust_decimal_macros::dec;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:budget-guard-alerts";
@@ -18,13 +18,10 @@ fn policy(text: &str) -> Policy {
 }
 
 fn example() -> AccountState {
-    desired(
-        &policy(include_str!("../../../policies/example.yaml")),
-        TOPIC,
-    )
+    desired(&policy(guard_testkit::example_policy()), TOPIC)
 }
 
-fn key(basis: Basis, percent: rust_decimal::Decimal) -> NotificationKey {
+fn key(basis: SpendBasis, percent: rust_decimal::Decimal) -> NotificationKey {
     NotificationKey {
         notification_type: basis,
         threshold_type: ThresholdType::Percentage,
@@ -38,9 +35,9 @@ fn empty_account_gets_everything_created() {
     // 2 budgets, 4 notifications each, 2 email addresses.
     assert_eq!(
         (
-            p.count(Action::Create),
-            p.count(Action::Update),
-            p.count(Action::Delete)
+            p.count(Verb::Create),
+            p.count(Verb::Update),
+            p.count(Verb::Delete)
         ),
         (12, 0, 0)
     );
@@ -121,7 +118,7 @@ fn changed_limit_is_one_update_with_old_and_new() {
 fn removed_threshold_is_one_notification_delete() {
     let live = example();
     let mut want = live.clone();
-    let removed = key(Basis::Actual, dec!(90));
+    let removed = key(SpendBasis::Actual, dec!(90));
     assert!(
         want.notifications
             .get_mut("bg-chatbot")
@@ -144,7 +141,7 @@ fn removed_threshold_is_one_notification_delete() {
 fn added_threshold_is_one_notification_create() {
     let want = example();
     let mut live = want.clone();
-    let added = key(Basis::Forecasted, dec!(80));
+    let added = key(SpendBasis::Forecasted, dec!(80));
     live.notifications
         .get_mut("bg-writing-assistant")
         .unwrap()

@@ -5,8 +5,9 @@
 mod sim;
 
 use chrono::Duration;
-use guard_core::alerts::parse::AlertType;
 use guard_core::spend::{WatchConfig, price::*, query::*, refresh::*, run::*, thresholds::*};
+use guard_core::spend_basis::SpendBasis;
+use guard_testkit::policy_fixture;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sim::{at, block_on, load_policy};
@@ -15,30 +16,6 @@ use std::collections::BTreeSet;
 const SONNET_US: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const NOVA_US: &str = "us.amazon.nova-lite-v1:0";
 const ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
-
-const POLICY: &str = r#"
-version: 1
-budgets:
-  chatbot:
-    amount: 500
-    period: monthly
-    watch: true
-    scope:
-      models:
-        - us.anthropic.claude-sonnet-4-5-20250929-v1:0
-        - us.amazon.nova-lite-v1:0
-    thresholds:
-      - at: 50%
-      - at: 80%
-        on: forecasted
-      - at: 90%
-      - at: $500
-  quiet:
-    amount: 10
-    period: daily
-    scope:
-      models: [us.amazon.nova-lite-v1:0]
-"#;
 
 fn points(
     model: &str,
@@ -73,7 +50,7 @@ fn profile_variants_of_a_scope_model_count_arns_only_when_listed() {
 
 #[test]
 fn only_watched_budgets_and_cache_series_that_exist() {
-    let policy = load_policy(POLICY);
+    let policy = load_policy(&policy_fixture("watched-chatbot"));
     let budgets = watched(&policy);
     assert_eq!(
         budgets.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(),
@@ -148,7 +125,7 @@ fn calls_stay_within_500_queries_and_100800_points() {
 
 #[test]
 fn known_token_counts_give_the_spend_to_the_cent() {
-    let policy = load_policy(POLICY);
+    let policy = load_policy(&policy_fixture("watched-chatbot"));
     let budget = &policy.budgets["chatbot"];
     let now = at(2026, 11, 10, 12, 0);
     let config = WatchConfig::default();
@@ -198,7 +175,7 @@ fn known_token_counts_give_the_spend_to_the_cent() {
 
 #[test]
 fn forecast_extrapolates_the_last_day() {
-    let policy = load_policy(POLICY);
+    let policy = load_policy(&policy_fixture("watched-chatbot"));
     let budget = &policy.budgets["chatbot"];
     let now = at(2026, 11, 20, 0, 0);
     let config = WatchConfig::default();
@@ -218,7 +195,7 @@ fn forecast_extrapolates_the_last_day() {
 
 #[test]
 fn a_crossing_alerts_once_per_period_and_the_next_period_starts_fresh() {
-    let policy = load_policy(POLICY);
+    let policy = load_policy(&policy_fixture("watched-chatbot"));
     let budget = &policy.budgets["chatbot"];
     let catalog = policy.catalog();
     let config = WatchConfig::default();
@@ -249,9 +226,9 @@ fn a_crossing_alerts_once_per_period_and_the_next_period_starts_fresh() {
     assert_eq!(
         fired,
         [
-            ("ACTUAL>50%", dec!(250), AlertType::Actual),
-            ("FORECASTED>80%", dec!(400), AlertType::Forecasted),
-            ("ACTUAL>90%", dec!(450), AlertType::Actual)
+            ("ACTUAL>50%", dec!(250), SpendBasis::Actual),
+            ("FORECASTED>80%", dec!(400), SpendBasis::Forecasted),
+            ("ACTUAL>90%", dec!(450), SpendBasis::Actual)
         ]
     );
     let alert = &first.alerts[2].1;
@@ -335,7 +312,7 @@ budgets:
 
 #[test]
 fn reads_every_minute_only_near_a_threshold() {
-    let policy = load_policy(POLICY);
+    let policy = load_policy(&policy_fixture("watched-chatbot"));
     let budget = &policy.budgets["chatbot"];
     let now = at(2026, 11, 12, 6, 0);
     let config = WatchConfig::default();
@@ -373,7 +350,7 @@ fn reads_every_minute_only_near_a_threshold() {
 
 #[test]
 fn one_run_reads_publishes_and_remembers() {
-    let policy = load_policy(POLICY);
+    let policy = load_policy(&policy_fixture("watched-chatbot"));
     let catalog = policy.catalog();
     let config = WatchConfig::default();
     let cw = sim::FakeCloudWatch::new(Duration::minutes(1));

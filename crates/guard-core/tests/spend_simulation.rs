@@ -6,33 +6,15 @@ mod sim;
 
 use chrono::Duration;
 use guard_core::spend::WatchConfig;
+use guard_testkit::policy_fixture;
 use rust_decimal_macros::dec;
 use sim::{at, load_policy, simulate};
 
 const SONNET_US: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
-const POLICY: &str = r#"
-version: 1
-budgets:
-  chatbot:
-    amount: 500
-    period: monthly
-    watch: true
-    scope:
-      models:
-        - us.anthropic.claude-sonnet-4-5-20250929-v1:0
-        - us.amazon.nova-lite-v1:0
-    thresholds:
-      - at: 50%
-      - at: 80%
-        on: forecasted
-      - at: 90%
-      - at: 100%
-"#;
-
 #[test]
 fn a_runaway_burst_is_alerted_within_minutes_of_crossing() {
-    let policy = load_policy(POLICY);
+    let policy = load_policy(&policy_fixture("watched-chatbot"));
     let burst_start = at(2026, 11, 10, 12, 0);
     // $0.00825 a minute (71% of the budget's pace), then 50x from the burst on.
     let traffic = |t: chrono::DateTime<chrono::Utc>| {
@@ -54,7 +36,7 @@ fn a_runaway_burst_is_alerted_within_minutes_of_crossing() {
             .iter()
             .find(|(_, a)| {
                 a.threshold == threshold
-                    && a.alert_type == guard_core::alerts::parse::AlertType::Actual
+                    && a.alert_type == guard_core::spend_basis::SpendBasis::Actual
             })
             .map(|(t, _)| *t)
     };

@@ -12,10 +12,7 @@ use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
 fn policy() -> Policy {
-    let source = SourceFile::new(
-        "example.yaml",
-        include_str!("../../../policies/example.yaml"),
-    );
+    let source = SourceFile::new("example.yaml", guard_testkit::example_policy());
     policy::load(&[source]).0.expect("example policy")
 }
 

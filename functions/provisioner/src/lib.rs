@@ -451,13 +451,13 @@ impl Provisioner {
         );
         let options = ApplyOptions::new(prefix, ownership.owner.clone());
         let report = apply(&plan, &budgets, &subscriptions, &options, |outcome| match outcome {
-            guard_core::provision::apply::Outcome::Applied(change) => {
+            guard_core::provision::apply::ChangeOutcome::Applied(change) => {
                 tracing::info!(change = %change.render().lines().next().unwrap_or_default(), "applied")
             }
-            guard_core::provision::apply::Outcome::Failed(change, error) => {
+            guard_core::provision::apply::ChangeOutcome::Failed(change, error) => {
                 tracing::error!(change = %change.render().lines().next().unwrap_or_default(), operation = error.operation, kind = error.kind.as_str(), message = %error.message, "failed")
             }
-            guard_core::provision::apply::Outcome::Skipped(skipped) => {
+            guard_core::provision::apply::ChangeOutcome::Skipped(skipped) => {
                 tracing::warn!(change = %skipped.render(), "skipped")
             }
         })

@@ -459,22 +459,3 @@ impl Stage {
             .result)
     }
 }
-
-/// An AWS Budgets notification in AWS's exact layout, for `budget` crossing `threshold` dollars.
-pub fn budgets_alert_text(
-    budget: &str,
-    budgeted: &str,
-    threshold: &str,
-    amount: &str,
-    date: &str,
-) -> String {
-    guard_testkit::BudgetsAlert {
-        budget,
-        budgeted,
-        threshold,
-        amount,
-        date,
-        ..Default::default()
-    }
-    .text()
-}

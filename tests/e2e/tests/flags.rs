@@ -3,8 +3,8 @@
 //! one happens on the date it names whatever today's date is.
 
 use chrono::{DateTime, TimeZone, Utc};
-use guard_e2e::{INVOKE_TIMEOUT, Stage, StageOptions, budgets_alert_text, scheduled_event};
-use guard_testkit::{Reply, Script, workspace_root};
+use guard_e2e::{INVOKE_TIMEOUT, Stage, StageOptions, scheduled_event};
+use guard_testkit::{Reply, Script, budgets_alert_text, policy_fixture_path, workspace_root};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -18,10 +18,6 @@ fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0)
         .single()
         .expect("a valid time")
-}
-
-fn fixture_policies(name: &str) -> PathBuf {
-    workspace_root().join("tests/fixtures/policies").join(name)
 }
 
 async fn stage(policy_dir: PathBuf, slack: Script) -> Stage {
@@ -85,7 +81,7 @@ async fn publish(stage: &Stage, budget: &str, message: &str) -> Vec<Result<Value
 
 #[tokio::test]
 async fn a_daily_rollover_leaves_the_monthly_budgets_step_in_force() {
-    let stage = stage(fixture_policies("two-budgets"), Script::always(200)).await;
+    let stage = stage(policy_fixture_path("two-budgets"), Script::always(200)).await;
     let nov20 = at(2026, 11, 20, 14, 0);
     stage.set_clock(nov20).unwrap();
     chatbot_alert(&stage, "450.00", nov20).await;
@@ -227,7 +223,7 @@ async fn direct_invokes_from_another_topic_or_time_are_refused() {
 
 #[tokio::test]
 async fn a_budget_removed_from_the_policy_releases_its_route() {
-    let stage = stage(fixture_policies("two-budgets"), Script::always(200)).await;
+    let stage = stage(policy_fixture_path("two-budgets"), Script::always(200)).await;
     let nov20 = at(2026, 11, 20, 14, 0);
     stage.set_clock(nov20).unwrap();
     chatbot_alert(&stage, "450.00", nov20).await;
@@ -238,7 +234,8 @@ async fn a_budget_removed_from_the_policy_releases_its_route() {
     // The daily budget leaves the policy: the next tick, on the new policy, lets go of it
     // (replayed with the CLI at a time of our choosing).
     let dir = tempfile::tempdir().unwrap();
-    let policy = std::fs::read_to_string(fixture_policies("two-budgets/two-budgets.yaml")).unwrap();
+    let policy =
+        std::fs::read_to_string(policy_fixture_path("two-budgets/two-budgets.yaml")).unwrap();
     let without_daily = &policy[..policy.find("  chatbot-daily:").unwrap()];
     std::fs::write(dir.path().join("policy.yaml"), without_daily).unwrap();
     let tick_at = at(2026, 11, 20, 15, 0);
@@ -356,7 +353,7 @@ async fn slack_rate_limits_stop_before_the_deadline_and_the_retry_posts_only_wha
         Reply::too_many_requests(RETRY_AFTER),
         Reply::ok(),
     ]);
-    let stage = stage(fixture_policies("two-slack-channels"), script).await;
+    let stage = stage(policy_fixture_path("two-slack-channels"), script).await;
     stage.alert_handler.set_function_timeout(TIMEOUT);
     let nov20 = at(2026, 11, 20, 14, 0);
     stage.set_clock(nov20).unwrap();

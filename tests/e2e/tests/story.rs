@@ -5,8 +5,9 @@
 //! local Lambda runtime API against its own emulator.
 
 use chrono::{TimeZone, Utc};
-use guard_e2e::{INVOKE_TIMEOUT, Stage, StageOptions, budgets_alert_text};
+use guard_e2e::{INVOKE_TIMEOUT, Stage, StageOptions};
 use guard_testkit::Script;
+use guard_testkit::budgets_alert_text;
 use serde_json::Value;
 
 const ROUTE: &str = "support-chatbot";

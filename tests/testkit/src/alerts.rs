@@ -67,3 +67,22 @@ impl BudgetsAlert<'_> {
         )
     }
 }
+
+/// An AWS Budgets notification in AWS's exact layout, for `budget` crossing `threshold` dollars.
+pub fn budgets_alert_text(
+    budget: &str,
+    budgeted: &str,
+    threshold: &str,
+    amount: &str,
+    date: &str,
+) -> String {
+    BudgetsAlert {
+        budget,
+        budgeted,
+        threshold,
+        amount,
+        date,
+        ..Default::default()
+    }
+    .text()
+}

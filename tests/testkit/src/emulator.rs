@@ -92,7 +92,7 @@ pub struct SnsPublished {
 }
 
 /// A moto server of its own, on 127.0.0.1 on a free port, forked for this test by the fork
-/// server ([`crate::fork_server`]); stopped on drop.
+/// server (`fork_server.rs`); stopped on drop.
 #[derive(Debug)]
 pub struct Emulator {
     /// The server process lives as long as this connection: closing it stops the process.

@@ -338,7 +338,7 @@ async fn answer(
         }))
 }
 
-/// A stand-in for a Slack incoming webhook: [`SlackListener::url`] looks like one
+/// A stand-in for a Slack incoming webhook: its [`url`](HttpRecorder::url) looks like one
 /// (`http://127.0.0.1:PORT/services/T000/B000/XXXX`), never a real hooks.slack.com URL.
 #[derive(Debug)]
 pub struct SlackListener(HttpRecorder);

@@ -6,7 +6,9 @@
 //!   process that has imported moto once. Tests run in parallel safely.
 //! - [`SlackListener`], [`CfnResponseListener`] and the general [`HttpRecorder`]: local
 //!   HTTP/1.1 listeners that record every request and answer per a [`Script`].
-//! - [`BudgetsAlert`]: an AWS Budgets alert in AWS's plain-text layout.
+//! - [`BudgetsAlert`] and [`budgets_alert_text`]: an AWS Budgets alert in AWS's plain-text layout.
+//! - [`example_policy`] and [`policy_fixture`]: the example policy, and the shared policies of
+//!   `tests/fixtures/policies/`.
 //! - [`LocalLambda`]: a function binary in its own process behind a local Lambda Runtime API,
 //!   invoked with real Lambda events ([`sns_event`]), timed from process start; on a
 //!   [`FakeClock`], so that stories run on fixed dates.
@@ -37,8 +39,9 @@ mod emulator;
 mod fork_server;
 mod http;
 mod lambda;
+mod policies;
 
-pub use alerts::BudgetsAlert;
+pub use alerts::{BudgetsAlert, budgets_alert_text};
 pub use clock::{FakeClock, libfaketime};
 pub use emulator::{
     ACCESS_KEY_ID, ACCOUNT_ID, Emulator, REGION, SECRET_ACCESS_KEY, SnsPublished, is_write_action,
@@ -46,3 +49,4 @@ pub use emulator::{
 };
 pub use http::{CfnResponseListener, HttpRecorder, RecordedRequest, Reply, Script, SlackListener};
 pub use lambda::{Invocation, LocalLambda, sns_event};
+pub use policies::{example_policy, policy_fixture, policy_fixture_path};

@@ -16,7 +16,7 @@ use guard_aws::wiring::env::{
 };
 use guard_core::policy::Policy;
 use guard_core::provision::account::{AccountState, desired};
-use guard_core::provision::apply::{ApplyOptions, DEFAULT_CONCURRENCY, Outcome, apply};
+use guard_core::provision::apply::{ApplyOptions, ChangeOutcome, DEFAULT_CONCURRENCY, apply};
 use guard_core::provision::budget_action::HardStop;
 use guard_core::provision::live::read_live;
 use guard_core::provision::ownership::{Ownership, claim};
@@ -293,17 +293,17 @@ async fn apply_policy(policy: &Policy, args: &Args, interactive: bool) -> anyhow
             done += 1;
             let width = total.to_string().len();
             let line = match outcome {
-                Outcome::Applied(change) => format!(
+                ChangeOutcome::Applied(change) => format!(
                     "[{done:>width$}/{total}] {}\n",
                     first_line(&change.render())
                 ),
-                Outcome::Failed(change, error) => {
+                ChangeOutcome::Failed(change, error) => {
                     format!(
                         "[{done:>width$}/{total}] failed: {}\n    {error}\n",
                         first_line(&change.render())
                     )
                 }
-                Outcome::Skipped(skipped) => {
+                ChangeOutcome::Skipped(skipped) => {
                     format!("[{done:>width$}/{total}] {}\n", skipped.render())
                 }
             };

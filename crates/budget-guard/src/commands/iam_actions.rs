@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// text: per function, its actions; json: {"<function>": [{actions, resource}]}
+    /// text: per function, its actions; json: `{"<function>": [{actions, resource}]}`
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -10,10 +10,10 @@ use aws_sdk_budgets::operation::describe_budget_actions_for_account::DescribeBud
 use aws_sdk_budgets::operation::update_budget_action::UpdateBudgetActionError;
 use aws_sdk_budgets::types as sdk;
 use guard_core::policy::ThresholdType;
-use guard_core::policy::raw::Basis;
 use guard_core::ports::{ErrorKind, PortError};
 use guard_core::provision::account::NotificationKey;
 use guard_core::provision::budget_action::{APPLY_IAM_POLICY, BudgetAction};
+use guard_core::spend_basis::SpendBasis;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -239,10 +239,7 @@ impl Parts {
             .build()
             .map_err(built)?;
         Ok(Parts {
-            notification_type: match action.key.notification_type {
-                Basis::Actual => sdk::NotificationType::Actual,
-                Basis::Forecasted => sdk::NotificationType::Forecasted,
-            },
+            notification_type: sdk::NotificationType::from(action.key.notification_type.as_api()),
             threshold,
             definition: sdk::Definition::builder()
                 .iam_action_definition(iam)
@@ -257,11 +254,7 @@ impl Parts {
 /// The guard's view of an action as read; `None` when its threshold is of a kind it never writes.
 pub fn budget_action(action: &sdk::Action) -> Option<BudgetAction> {
     let threshold = action.action_threshold()?;
-    let notification_type = match action.notification_type() {
-        sdk::NotificationType::Actual => Basis::Actual,
-        sdk::NotificationType::Forecasted => Basis::Forecasted,
-        _ => return None,
-    };
+    let notification_type = SpendBasis::from_api(action.notification_type().as_str())?;
     let threshold_type = match threshold.action_threshold_type() {
         sdk::ThresholdType::Percentage => ThresholdType::Percentage,
         sdk::ThresholdType::AbsoluteValue => ThresholdType::AbsoluteValue,
@@ -309,7 +302,7 @@ mod tests {
     #[test]
     fn an_action_reads_back_as_sent() {
         let key = NotificationKey {
-            notification_type: Basis::Forecasted,
+            notification_type: SpendBasis::Forecasted,
             threshold_type: ThresholdType::Percentage,
             threshold: Decimal::from_str("33.3").unwrap(),
         };
@@ -356,7 +349,7 @@ mod tests {
     #[test]
     fn an_action_without_the_deployments_policy_is_not_sent() {
         let key = NotificationKey {
-            notification_type: Basis::Actual,
+            notification_type: SpendBasis::Actual,
             threshold_type: ThresholdType::Percentage,
             threshold: Decimal::ONE_HUNDRED,
         };

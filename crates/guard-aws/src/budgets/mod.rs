@@ -30,7 +30,6 @@ use aws_sdk_budgets::types as sdk;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use guard_core::period::Period;
 use guard_core::policy::ThresholdType;
-use guard_core::policy::raw::Basis;
 use guard_core::ports::{ErrorKind, PortError};
 use guard_core::provision::account::{
     BudgetState, Expression, KeyValues, NotificationKey, OWNER_TAG, Subscriber, SubscriberType,
@@ -38,6 +37,7 @@ use guard_core::provision::account::{
 use guard_core::provision::budget_action::BudgetAction;
 use guard_core::provision::ports::BudgetOwners;
 use guard_core::provision::ports::{BudgetReader, BudgetWriter, LiveBudget, ReadDepth};
+use guard_core::spend_basis::SpendBasis;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -730,11 +730,7 @@ pub fn notification_key(notification: &sdk::Notification) -> Option<Notification
     if notification.comparison_operator() != &sdk::ComparisonOperator::GreaterThan {
         return None;
     }
-    let notification_type = match notification.notification_type() {
-        sdk::NotificationType::Actual => Basis::Actual,
-        sdk::NotificationType::Forecasted => Basis::Forecasted,
-        _ => return None,
-    };
+    let notification_type = SpendBasis::from_api(notification.notification_type().as_str())?;
     // AWS's default threshold type is PERCENTAGE.
     let threshold_type = match notification.threshold_type() {
         None | Some(sdk::ThresholdType::Percentage) => ThresholdType::Percentage,
@@ -762,10 +758,7 @@ pub(crate) fn threshold_value(threshold: Decimal) -> f64 {
 pub fn to_notification(key: &NotificationKey) -> Built<sdk::Notification> {
     let threshold = threshold_value(key.threshold);
     sdk::Notification::builder()
-        .notification_type(match key.notification_type {
-            Basis::Actual => sdk::NotificationType::Actual,
-            Basis::Forecasted => sdk::NotificationType::Forecasted,
-        })
+        .notification_type(sdk::NotificationType::from(key.notification_type.as_api()))
         .comparison_operator(sdk::ComparisonOperator::GreaterThan)
         .threshold(threshold)
         .threshold_type(match key.threshold_type {
@@ -836,7 +829,7 @@ mod tests {
     #[test]
     fn thresholds_read_back_exactly() {
         let key = NotificationKey {
-            notification_type: Basis::Forecasted,
+            notification_type: SpendBasis::Forecasted,
             threshold_type: ThresholdType::Percentage,
             threshold: Decimal::from_str("33.3").unwrap(),
         };

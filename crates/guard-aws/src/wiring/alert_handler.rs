@@ -7,7 +7,9 @@
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
-use guard_core::alerts::handler::{Command, HandleError, Handler, Inbound, Outcome, RouteReport};
+use guard_core::alerts::handler::{
+    Command, HandleError, Handler, Inbound, JobOutcome, RouteReport,
+};
 use guard_core::alerts::ports::{Deadline, EmailPublisher, FlagStore, SlackPoster, StateStore};
 use guard_core::alerts::routing::{MAX_CLOCK_SKEW_MINUTES, Trust};
 use guard_core::policy::Policy;
@@ -104,7 +106,7 @@ const TICK_DETAIL_TYPES: [&str; 2] = ["Scheduled Event", "rollover-tick"];
 
 /// Reads the event: SNS (with `aws_lambda_events`, falling back to Budget Guard's lenient reader
 /// for events that lack fields it requires), a tick, or an operator's command.
-pub fn classify(event: &Value) -> Result<Event, EventError> {
+pub fn classify_event(event: &Value) -> Result<Event, EventError> {
     if let Some(command) = event.get(COMMAND_KEY) {
         return serde_json::from_value(command.clone())
             .map(Event::Command)
@@ -153,7 +155,7 @@ pub fn classify(event: &Value) -> Result<Event, EventError> {
 /// What one event did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EventReport {
-    pub outcomes: Vec<Outcome>,
+    pub outcomes: Vec<JobOutcome>,
     pub errors: Vec<String>,
     /// The routes after an operator's command.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -198,7 +200,7 @@ where
     K: SlackPoster,
     E: EmailPublisher,
 {
-    let results: Vec<Result<Outcome, HandleError>> = match classify(event)? {
+    let results: Vec<Result<JobOutcome, HandleError>> = match classify_event(event)? {
         Event::Sns(notifications) => {
             let mut results = Vec::new();
             for n in &notifications {
@@ -275,26 +277,26 @@ mod tests {
     #[test]
     fn events_are_told_apart() {
         let sns = serde_json::json!({"Records": [{"Sns": {"MessageId": "m", "Message": "x"}}]});
-        assert!(matches!(classify(&sns), Ok(Event::Sns(n)) if n[0].message_id == "m"));
+        assert!(matches!(classify_event(&sns), Ok(Event::Sns(n)) if n[0].message_id == "m"));
         for tick in [
             serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"}),
             serde_json::json!({"source": "budget-guard.schedule", "detail-type": "rollover-tick"}),
         ] {
-            assert!(matches!(classify(&tick), Ok(Event::Tick(None))));
+            assert!(matches!(classify_event(&tick), Ok(Event::Tick(None))));
         }
         let command = serde_json::json!({COMMAND_KEY: {"command": "unpin", "route": "r", "by": "me", "reason": "why"}});
         assert!(matches!(
-            classify(&command),
+            classify_event(&command),
             Ok(Event::Command(Command::Unpin { .. }))
         ));
         assert!(matches!(
-            classify(&serde_json::json!({"x": 1})),
+            classify_event(&serde_json::json!({"x": 1})),
             Err(EventError::Unknown(_))
         ));
         let fixture =
             include_str!("../../../../tests/fixtures/alerts/sns-event-daily-url-caps.json");
         assert!(
-            matches!(classify(&serde_json::from_str(fixture).unwrap()), Ok(Event::Sns(n)) if n.len() == 1)
+            matches!(classify_event(&serde_json::from_str(fixture).unwrap()), Ok(Event::Sns(n)) if n.len() == 1)
         );
     }
 

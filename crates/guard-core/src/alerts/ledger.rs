@@ -1,11 +1,11 @@
 //! The requirement ledger: why each route is where it is. A route's flag is never stepped; it is
-//! derived, by [`derive`], from the route's ledger, the policy and `now`:
+//! derived, by [`derive()`], from the route's ledger, the policy and `now`:
 //!
 //! > The flag is the deepest step required by any requirement whose budget is in the policy (and
 //! > still steps this route down) and whose period is current at `now`, unless the route is pinned.
 //!
 //! Alerts add requirements, the tick drops those that no longer count, operators pin, unpin, set
-//! and restore; every one of them then calls the same [`derive`]. So a daily budget's roll-over
+//! and restore; every one of them then calls the same [`derive()`]. So a daily budget's roll-over
 //! leaves a monthly budget's requirement in force, an alert about an ended period moves nothing,
 //! and a budget removed from the policy stops holding its routes down.
 //!
@@ -293,8 +293,9 @@ pub fn off_ladder(route: &RouteSpec, flag: Option<&Flag>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::raw::{Basis, Settings};
+    use crate::policy::raw::Settings;
     use crate::policy::{DowngradeSpec, ScopeSpec, ThresholdSpec, ThresholdType};
+    use crate::spend_basis::SpendBasis;
     use chrono::TimeZone;
     use rust_decimal::Decimal;
     use std::collections::BTreeMap;
@@ -319,7 +320,7 @@ mod tests {
             thresholds: vec![ThresholdSpec {
                 value: Decimal::new(90, 0),
                 threshold_type: ThresholdType::Percentage,
-                basis: Basis::Actual,
+                basis: SpendBasis::Actual,
                 notify: vec![],
                 downgrade: Some(DowngradeSpec {
                     route: "chat".into(),

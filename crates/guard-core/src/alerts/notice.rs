@@ -10,10 +10,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::alerts::parse::{Alert, AlertType};
+use crate::alerts::parse::Alert;
 use crate::alerts::routing::RouteAction;
 use crate::period::Period;
 use crate::pricing::estimate::usd;
+use crate::spend_basis::{self, SpendBasis};
 
 /// The AWS Budgets console, when the alert brings no link of its own.
 pub const BUDGETS_CONSOLE_URL: &str = "https://console.aws.amazon.com/costmanagement/home#/budgets";
@@ -50,7 +51,8 @@ pub struct AlertNotice {
     pub budget_name: String,
     /// `budgets` or `spend`.
     pub source: String,
-    pub alert_type: AlertType,
+    #[serde(with = "spend_basis::api_form")]
+    pub alert_type: SpendBasis,
     /// Dollars.
     #[serde(with = "rust_decimal::serde::str")]
     pub threshold: Decimal,
@@ -128,10 +130,7 @@ impl AlertNotice {
     }
 
     fn basis(&self) -> &'static str {
-        match self.alert_type {
-            AlertType::Actual => "actual",
-            AlertType::Forecasted => "forecasted",
-        }
+        self.alert_type.as_word()
     }
 }
 
@@ -361,8 +360,8 @@ pub fn slack_payload(notice: &Notice) -> Value {
             blocks.push(header(title));
             let period = a.period.map(|p| format!(" ({p})")).unwrap_or_default();
             let spend_title = match a.alert_type {
-                AlertType::Actual => "Spend",
-                AlertType::Forecasted => "Forecasted spend",
+                SpendBasis::Actual => "Spend",
+                SpendBasis::Forecasted => "Forecasted spend",
             };
             blocks.push(json!({"type": "section", "fields": [
                 field("Budget", format!("{}{}", escape(&a.budget_name), period)),
@@ -614,7 +613,7 @@ mod tests {
         AlertNotice {
             budget_name: "bg-<chatbot>&co".into(),
             source: "budgets".into(),
-            alert_type: AlertType::Actual,
+            alert_type: SpendBasis::Actual,
             threshold: Decimal::new(45000, 2),
             budgeted: Decimal::new(500, 0),
             amount: Decimal::new(45512, 2),

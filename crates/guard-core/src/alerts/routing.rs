@@ -19,8 +19,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::parse::{Alert, AlertType};
-use crate::policy::raw::Basis;
+use crate::alerts::parse::Alert;
 use crate::policy::{BudgetSpec, ChannelSpec, Policy, ThresholdSpec};
 
 /// How far ahead of the handler's clock a spend alert's `observed_at`, or a scheduled event's
@@ -52,19 +51,12 @@ impl Match {
     }
 }
 
-fn basis_of(alert_type: AlertType) -> Basis {
-    match alert_type {
-        AlertType::Actual => Basis::Actual,
-        AlertType::Forecasted => Basis::Forecasted,
-    }
-}
-
 /// Matches an alert to a budget and threshold of the policy.
 pub fn match_alert(policy: &Policy, alert: &Alert) -> Match {
     let Some(budget) = policy.budget_by_name(alert.budget_name()) else {
         return Match::UnknownBudget;
     };
-    let basis = basis_of(alert.alert_type());
+    let basis = alert.alert_type();
     // Only the policy's amount: an alert's own `budgeted` is not evidence of anything.
     let cent = Decimal::new(1, 2);
     let amount = budget.amount;
@@ -218,10 +210,7 @@ pub fn all_slack_channels(policy: &Policy) -> Vec<String> {
 
 /// The threshold label and basis, for reasons and messages: `90% (ACTUAL)`.
 pub fn threshold_title(t: &ThresholdSpec) -> String {
-    match t.basis {
-        Basis::Actual => format!("{} (ACTUAL)", t.label()),
-        Basis::Forecasted => format!("{} (FORECASTED)", t.label()),
-    }
+    format!("{} ({})", t.label(), t.basis.as_api())
 }
 
 /// The routes that thresholds of `budget` downgrade, each once, in order.

@@ -1,12 +1,13 @@
 //! The checked policy: every name resolved, every threshold typed, every amount exact. Everything
 //! downstream (estimate, plan, alert handling, the spend watcher, the CDK app through `export`)
-//! reads this, never the YAML. A few types of the raw layer (`Basis`, `Settings`,
-//! `ChatbotChannel`) are part of it as they are: validation has checked them, and a copy of each
-//! would only have to be kept in step.
+//! reads this, never the YAML. Two types of the raw layer (`Settings`, `ChatbotChannel`) are part
+//! of it as they are: validation has checked them, and a copy of each would only have to be kept
+//! in step.
 
-use super::raw::{Basis, ChatbotChannel, Settings};
+use super::raw::{ChatbotChannel, Settings};
 use crate::period::Period;
 use crate::pricing::catalog::{Catalog, ModelPrice};
+use crate::spend_basis::SpendBasis;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -170,7 +171,7 @@ pub struct ThresholdSpec {
     #[serde(with = "rust_decimal::serde::float")]
     pub value: Decimal,
     pub threshold_type: ThresholdType,
-    pub basis: Basis,
+    pub basis: SpendBasis,
     pub notify: Vec<String>,
     pub downgrade: Option<DowngradeSpec>,
     /// IAM role names to deny Bedrock to at this threshold (a Budgets action), sorted, unique.

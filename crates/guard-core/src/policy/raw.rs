@@ -4,6 +4,7 @@
 
 use crate::period::Period;
 use crate::pricing::catalog::overrides::PriceOverride;
+use crate::spend_basis::SpendBasis;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -282,40 +283,6 @@ pub struct Scope {
     pub regions: Vec<String>,
 }
 
-/// Which spend a threshold watches: actual (default) or forecasted.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Default,
-    Deserialize,
-    Serialize,
-    JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Basis {
-    /// Spend so far in the period.
-    #[default]
-    Actual,
-    /// AWS's forecast of spend by the end of the period.
-    Forecasted,
-}
-
-impl Basis {
-    /// The name AWS uses for it: a notification's `NotificationType`, an alert's `Alert Type`.
-    pub fn as_api(self) -> &'static str {
-        match self {
-            Basis::Actual => "ACTUAL",
-            Basis::Forecasted => "FORECASTED",
-        }
-    }
-}
-
 /// A budget notification: when spend passes `at`, tell `notify` and step `downgrade` down.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -328,7 +295,7 @@ pub struct Threshold {
     pub at: serde_yaml::Value,
     /// Whether the threshold applies to actual spend (default) or to the forecast.
     #[serde(default)]
-    pub on: Basis,
+    pub on: SpendBasis,
     /// Channels to tell.
     #[serde(default)]
     pub notify: Vec<String>,

@@ -17,7 +17,7 @@ use super::model::{
     BudgetSpec, ChannelSpec, DowngradeSpec, Policy, RouteSpec, ScopeSpec, ThresholdSpec,
     ThresholdType, UseCaseSpec,
 };
-use super::raw::{Basis, Budget, Channel, ChatbotChannel, Route, Settings, Threshold, UseCase};
+use super::raw::{Budget, Channel, ChatbotChannel, Route, Settings, Threshold, UseCase};
 use super::schema_check::did_you_mean;
 use super::yaml_tree::{Node, Seg};
 use crate::diagnostic::{Code, Diagnostic, Severity, Span};
@@ -25,8 +25,9 @@ use crate::period::Period;
 use crate::pricing::catalog::{
     Catalog, Lifecycle, ModelPrice, PROFILE_PREFIXES, overrides::PriceOverride, split_profile,
 };
+use crate::spend_basis::SpendBasis;
 use budgets::{check_budget, parse_amount};
-use channels::{check_alarms, check_channels};
+use channels::{check_alarms, check_channels, listed_again};
 use routes::{check_lifecycle, check_model_id_length, check_routes, unknown_model, unpriced_model};
 use rust_decimal::Decimal;
 use settings::check_settings;

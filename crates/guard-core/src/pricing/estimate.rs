@@ -285,8 +285,8 @@ pub fn crossed(thresholds: &[ThresholdSpec], amount: Decimal, spent: Decimal) ->
         .iter()
         .filter(|t| spent > t.dollars(amount))
         .map(|t| match t.basis {
-            crate::policy::raw::Basis::Actual => t.label(),
-            crate::policy::raw::Basis::Forecasted => format!("{} forecasted", t.label()),
+            crate::spend_basis::SpendBasis::Actual => t.label(),
+            crate::spend_basis::SpendBasis::Forecasted => format!("{} forecasted", t.label()),
         })
         .collect()
 }

@@ -105,7 +105,7 @@ type Field = (Terms, Term);
 /// The tier and long-context words (`flex`, `priority`, `longcontext` or `long-context`, `1h`)
 /// follow the shapes of the standard usage types; they are not yet checked against a recorded
 /// page (see tests/fixtures/price-list/README.md).
-fn classify(usage_type: &str) -> Option<(Field, bool)> {
+fn usage_type_field(usage_type: &str) -> Option<(Field, bool)> {
     let u = usage_type.to_ascii_lowercase();
     if !u.contains("token") {
         return None;
@@ -282,7 +282,7 @@ pub fn read_products<'a>(
             .get("usagetype")
             .map(String::as_str)
             .unwrap_or("");
-        let Some((field, global)) = classify(usage_type) else {
+        let Some((field, global)) = usage_type_field(usage_type) else {
             read.skipped += 1;
             continue;
         };

@@ -1,5 +1,5 @@
 //! What the deployed guard itself costs a month: the spend watcher's metric reads (priced by
-//! [`WatcherCost`](crate::spend::cost::WatcherCost) from a simulated month), and everything else the
+//! [`WatcherCost`] from a simulated month), and everything else the
 //! stack keeps running (custom metrics, alarms, the dashboard, KMS keys, secrets, the other two
 //! functions, logs, SNS). Pure arithmetic over counts and list prices, so `scripts/bench.sh` can
 //! print README's table from the same model for any policy.

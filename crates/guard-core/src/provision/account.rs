@@ -3,9 +3,9 @@
 //! policy; the adapters read the live one; `plan` compares the two.
 
 use crate::period::Period;
-use crate::policy::raw::Basis;
 use crate::policy::{BudgetSpec, ChannelSpec, Policy, ThresholdType};
 use crate::provision::budget_action::{BudgetAction, HardStop};
+use crate::spend_basis::SpendBasis;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -124,7 +124,7 @@ pub struct BudgetState {
 /// What identifies a budget notification, as the Budgets API does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct NotificationKey {
-    pub notification_type: Basis,
+    pub notification_type: SpendBasis,
     pub threshold_type: ThresholdType,
     /// `GREATER_THAN`: the guard always alerts when spend goes over.
     #[serde(with = "rust_decimal::serde::float")]

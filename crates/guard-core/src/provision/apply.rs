@@ -5,7 +5,7 @@
 
 use crate::ports::{ErrorKind, PortError};
 use crate::provision::account::{NotificationKey, Subscriber, SubscriberType};
-use crate::provision::change::{Action, Change};
+use crate::provision::change::{Change, Verb};
 use crate::provision::plan::Plan;
 use crate::provision::ports::{BudgetWriter, SubscriptionStore};
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -43,7 +43,7 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 // than the bytes save (as with `Change`).
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub enum ChangeOutcome {
     Applied(Change),
     Failed(Change, PortError),
     /// Not attempted: it needs a change that failed (`because`).
@@ -128,12 +128,12 @@ impl ApplyReport {
         })
     }
 
-    fn record(&mut self, outcome: Outcome, progress: &mut impl FnMut(&Outcome)) {
+    fn record(&mut self, outcome: ChangeOutcome, progress: &mut impl FnMut(&ChangeOutcome)) {
         progress(&outcome);
         match outcome {
-            Outcome::Applied(change) => self.applied.push(change),
-            Outcome::Failed(change, error) => self.failed.push((change, error)),
-            Outcome::Skipped(skipped) => self.skipped.push(skipped),
+            ChangeOutcome::Applied(change) => self.applied.push(change),
+            ChangeOutcome::Failed(change, error) => self.failed.push((change, error)),
+            ChangeOutcome::Skipped(skipped) => self.skipped.push(skipped),
         }
     }
 }
@@ -190,12 +190,12 @@ impl Task {
             self.change,
             Change::CreateAction { .. } | Change::UpdateAction { .. } | Change::DeleteAction { .. }
         );
-        match (&self.change, self.change.action()) {
+        match (&self.change, self.change.verb()) {
             (Change::AdoptBudget { .. }, _) => 0,
-            (_, Action::Create | Action::Update) if !of_action => 1,
-            (_, Action::Create | Action::Update) => 2,
-            (_, Action::Delete) if of_action => 3,
-            (_, Action::Delete) => 4,
+            (_, Verb::Create | Verb::Update) if !of_action => 1,
+            (_, Verb::Create | Verb::Update) => 2,
+            (_, Verb::Delete) if of_action => 3,
+            (_, Verb::Delete) => 4,
         }
     }
 }
@@ -220,7 +220,7 @@ pub async fn apply<W: BudgetWriter, S: SubscriptionStore>(
     budgets: &W,
     subscriptions: &S,
     options: &ApplyOptions,
-    mut progress: impl FnMut(&Outcome),
+    mut progress: impl FnMut(&ChangeOutcome),
 ) -> ApplyReport {
     let tasks = tasks(plan);
     let mut done: Vec<Option<Done>> = vec![None; tasks.len()];
@@ -240,7 +240,7 @@ pub async fn apply<W: BudgetWriter, S: SubscriptionStore>(
                             change,
                             because: tasks[root].change.clone(),
                         };
-                        report.record(Outcome::Skipped(skipped), &mut progress);
+                        report.record(ChangeOutcome::Skipped(skipped), &mut progress);
                     }
                     done[i] = Some(Done::Failed(root));
                 }
@@ -268,8 +268,8 @@ pub async fn apply<W: BudgetWriter, S: SubscriptionStore>(
             });
             for change in task.changes() {
                 let outcome = match &result {
-                    Ok(()) => Outcome::Applied(change),
-                    Err(error) => Outcome::Failed(change, error.clone()),
+                    Ok(()) => ChangeOutcome::Applied(change),
+                    Err(error) => ChangeOutcome::Failed(change, error.clone()),
                 };
                 report.record(outcome, &mut progress);
             }
@@ -303,7 +303,7 @@ fn tasks(plan: &Plan) -> Vec<Task> {
                     .or_default()
                     .push(change.clone());
             }
-            c if c.action() == Action::Delete => second.push(Task::new(c.clone())),
+            c if c.verb() == Verb::Delete => second.push(Task::new(c.clone())),
             c => first.push(Task::new(c.clone())),
         }
     }

@@ -116,7 +116,8 @@ impl BudgetAction {
     }
 }
 
-/// One change to a budget's actions.
+/// One change to a budget's actions; the plan makes it a [`Change`](super::change::Change)
+/// (`CreateAction`, `UpdateAction`, `DeleteAction`) of the budget it belongs to.
 // A plan holds a few of these, built once per run: boxing would cost clarity, not memory that counts.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,14 +176,14 @@ pub fn plan_actions(wanted: &[BudgetAction], live: &[BudgetAction]) -> Vec<Actio
 mod tests {
     use super::*;
     use crate::policy::ThresholdType;
-    use crate::policy::raw::Basis;
+    use crate::spend_basis::SpendBasis;
     use rust_decimal::Decimal;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
 
     fn key(threshold: i64) -> NotificationKey {
         NotificationKey {
-            notification_type: Basis::Actual,
+            notification_type: SpendBasis::Actual,
             threshold_type: ThresholdType::Percentage,
             threshold: Decimal::new(threshold, 0),
         }

@@ -73,25 +73,27 @@ pub enum Change {
     },
 }
 
+/// What a change does to its object: create, update or delete it. (Not a budget action: those are
+/// objects, changed by `CreateAction`, `UpdateAction` and `DeleteAction`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum Verb {
     Create,
     Update,
     Delete,
 }
 
 impl Change {
-    pub fn action(&self) -> Action {
+    pub fn verb(&self) -> Verb {
         match self {
             Change::CreateBudget(_)
             | Change::CreateNotification { .. }
             | Change::CreateSubscriber { .. }
             | Change::CreateAction { .. }
-            | Change::Subscribe(_) => Action::Create,
+            | Change::Subscribe(_) => Verb::Create,
             Change::UpdateBudget { .. }
             | Change::UpdateAction { .. }
-            | Change::AdoptBudget { .. } => Action::Update,
-            _ => Action::Delete,
+            | Change::AdoptBudget { .. } => Verb::Update,
+            _ => Verb::Delete,
         }
     }
 
@@ -129,10 +131,10 @@ impl Change {
 
     /// The JSON form: `{action, kind, name, ...}` with the Budgets API's names and values.
     pub fn to_json(&self) -> Value {
-        let action = match self.action() {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
+        let action = match self.verb() {
+            Verb::Create => "create",
+            Verb::Update => "update",
+            Verb::Delete => "delete",
         };
         let mut value = json!({ "action": action, "kind": self.kind() });
         let obj = value

@@ -5,7 +5,7 @@
 use crate::provision::account::OWNER_TAG;
 use crate::provision::account::{AccountState, BudgetState, EmailSubscription, Expression};
 use crate::provision::budget_action::{ActionChange, plan_actions};
-use crate::provision::change::{Action, Change, FieldChange};
+use crate::provision::change::{Change, FieldChange, Verb};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -60,8 +60,8 @@ impl Plan {
         self.not_ours.iter().filter(|n| n.wanted)
     }
 
-    pub fn count(&self, action: Action) -> usize {
-        self.changes.iter().filter(|c| c.action() == action).count()
+    pub fn count(&self, verb: Verb) -> usize {
+        self.changes.iter().filter(|c| c.verb() == verb).count()
     }
 
     pub fn summary(&self) -> String {
@@ -81,9 +81,9 @@ impl Plan {
         }
         format!(
             "Plan: {} to create, {} to update, {} to delete.",
-            self.count(Action::Create),
-            self.count(Action::Update),
-            self.count(Action::Delete)
+            self.count(Verb::Create),
+            self.count(Verb::Update),
+            self.count(Verb::Delete)
         )
     }
 
@@ -93,9 +93,9 @@ impl Plan {
             "pending_confirmation": self.pending.iter().map(|s| json!({"channel": s.channel, "address": s.address})).collect::<Vec<_>>(),
             "not_ours": self.not_ours.iter().map(|n| json!({"name": n.name, "owner": n.owner, "wanted": n.wanted})).collect::<Vec<_>>(),
             "summary": {
-                "create": self.count(Action::Create),
-                "update": self.count(Action::Update),
-                "delete": self.count(Action::Delete),
+                "create": self.count(Verb::Create),
+                "update": self.count(Verb::Update),
+                "delete": self.count(Verb::Delete),
             },
         })
     }

@@ -33,7 +33,7 @@ pub struct LiveBudget {
 pub enum ReadDepth {
     /// Budgets and their notifications, from list calls that each return many budgets
     /// (DescribeBudgets and DescribeBudgetNotificationsForAccount: a few calls whatever the
-    /// number of budgets). Subscribers are not read: [`read_live`] takes each desired
+    /// number of budgets). Subscribers are not read: [`read_live`](super::live::read_live) takes each desired
     /// notification's subscribers to be the desired ones. Subscriber drift (a subscriber
     /// re-pointed or added by hand, or notifications still on an old alerts topic) is not seen.
     Quick,
@@ -164,7 +164,7 @@ pub trait SubscriptionStore: Sync {
 
 /// Reads the owner tag of budgets.
 pub trait BudgetOwners: Sync {
-    /// The value of the budget's [`OWNER_TAG`] tag; `None` when it has none.
+    /// The value of the budget's [`OWNER_TAG`](super::account::OWNER_TAG) tag; `None` when it has none.
     fn owner_tag(
         &self,
         budget: &str,

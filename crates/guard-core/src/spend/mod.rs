@@ -17,10 +17,10 @@
 //!
 //! GetMetricData is billed per metric requested ($0.01 per 1,000), whatever the time range. A run
 //! that read every model's four metrics every minute would cost 20 models x 4 x 44,640 runs a month
-//! = $35.71. So a budget's metrics are read again only when due ([`next_refresh`]): every minute
+//! = $35.71. So a budget's metrics are read again only when due ([`next_refresh`](refresh::next_refresh)): every minute
 //! while a threshold is within reach of a burst, at most every [`WatchConfig::max_refresh`]
-//! otherwise; cache metrics are read only for models that publish them ([`series_for`]).
-//! [`WatcherCost`] prices a month of runs.
+//! otherwise; cache metrics are read only for models that publish them ([`series_for`](query::series_for)).
+//! [`WatcherCost`](cost::WatcherCost) prices a month of runs.
 
 pub mod cost;
 pub mod measured;

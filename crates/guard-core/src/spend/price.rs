@@ -3,10 +3,10 @@
 use super::WatchConfig;
 use super::query::{TokenData, TokenMetric, covers, day_start, window_for};
 use crate::period::Period;
-use crate::policy::raw::Basis;
 use crate::policy::{BudgetSpec, ThresholdSpec};
 use crate::pricing::catalog::Catalog;
 use crate::pricing::estimate::cents;
+use crate::spend_basis::SpendBasis;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -170,8 +170,8 @@ pub fn budget_spend(
             .iter()
             .filter(|t| reached(t, budget.amount, spent, forecast))
             .map(|t| match t.basis {
-                Basis::Actual => t.label(),
-                Basis::Forecasted => format!("{} forecasted", t.label()),
+                SpendBasis::Actual => t.label(),
+                SpendBasis::Forecasted => format!("{} forecasted", t.label()),
             })
             .collect(),
         observed_at: now,
@@ -187,8 +187,8 @@ pub(super) fn reached(
     forecast: Decimal,
 ) -> bool {
     let value = match t.basis {
-        Basis::Actual => spent,
-        Basis::Forecasted => forecast,
+        SpendBasis::Actual => spent,
+        SpendBasis::Forecasted => forecast,
     };
     value > t.dollars(amount)
 }

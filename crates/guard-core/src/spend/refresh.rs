@@ -5,7 +5,7 @@ use super::price::BudgetSpend;
 use super::query::day_start;
 use super::thresholds::{SpendState, threshold_id};
 use crate::policy::BudgetSpec;
-use crate::policy::raw::Basis;
+use crate::spend_basis::SpendBasis;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 /// When a budget's metrics need reading again: within a minute while a burst could reach its next
@@ -36,7 +36,7 @@ pub fn next_refresh(
     for t in budget
         .thresholds
         .iter()
-        .filter(|t| t.basis == Basis::Actual)
+        .filter(|t| t.basis == SpendBasis::Actual)
     {
         if state.tripped.contains(&threshold_id(t)) {
             continue;

@@ -1,9 +1,9 @@
 //! Which thresholds a budget's spend has crossed, and which alerts that calls for.
 
 use super::price::{BudgetSpend, reached};
-use crate::alerts::parse::{AlertType, spend_alert::SpendAlert};
-use crate::policy::raw::Basis;
+use crate::alerts::parse::spend_alert::SpendAlert;
 use crate::policy::{BudgetSpec, ThresholdSpec};
+use crate::spend_basis::SpendBasis;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -79,8 +79,8 @@ pub fn decide(budget: &BudgetSpec, spend: &BudgetSpend, previous: Option<&SpendS
         }
         if reached(t, budget.amount, spend.spent, spend.forecast) || state.pending.contains(&id) {
             let (alert_type, amount) = match t.basis {
-                Basis::Actual => (AlertType::Actual, spend.spent),
-                Basis::Forecasted => (AlertType::Forecasted, spend.forecast),
+                SpendBasis::Actual => (SpendBasis::Actual, spend.spent),
+                SpendBasis::Forecasted => (SpendBasis::Forecasted, spend.forecast),
             };
             state.pending.insert(id.clone());
             alerts.push((

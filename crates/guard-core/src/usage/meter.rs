@@ -20,9 +20,7 @@
 //! confirmed; a claim left unconfirmed by a failed publish is claimed again by the next batch.
 //! Forecasted thresholds stay with the spend watcher, which has the rate to forecast from.
 
-use crate::alerts::parse::AlertType;
 use crate::alerts::parse::spend_alert::SpendAlert;
-use crate::policy::raw::Basis;
 use crate::policy::{BudgetSpec, Policy, ScopeSpec, ThresholdSpec};
 use crate::ports::PortError;
 use crate::pricing::catalog::Catalog;
@@ -30,6 +28,7 @@ use crate::pricing::estimate::cents;
 use crate::spend::ports::AlertSink;
 use crate::spend::query::{covers, day_start, watched};
 use crate::spend::thresholds::threshold_id;
+use crate::spend_basis::SpendBasis;
 use crate::usage::awslogs::LogEvent;
 use crate::usage::chunks::{Chunk, TooManyCounters, chunk};
 use crate::usage::record::{InvocationRecord, RecordError, invoked_id, parse_record};
@@ -156,7 +155,7 @@ pub fn crossed(budget: &BudgetSpec, total: Decimal) -> Vec<&ThresholdSpec> {
     budget
         .thresholds
         .iter()
-        .filter(|t| t.basis == Basis::Actual && total > t.dollars(budget.amount))
+        .filter(|t| t.basis == SpendBasis::Actual && total > t.dollars(budget.amount))
         .collect()
 }
 
@@ -170,7 +169,7 @@ pub fn alert_for(
 ) -> SpendAlert {
     SpendAlert {
         budget_name: budget.name.clone(),
-        alert_type: AlertType::Actual,
+        alert_type: SpendBasis::Actual,
         threshold: threshold.dollars(budget.amount),
         budgeted: budget.amount,
         amount: cents(total),

@@ -284,7 +284,7 @@ pub fn simulate(
         for t in b
             .thresholds
             .iter()
-            .filter(|t| t.basis == guard_core::policy::raw::Basis::Actual)
+            .filter(|t| t.basis == guard_core::spend_basis::SpendBasis::Actual)
         {
             thresholds.push((b.name.clone(), b.amount, t.dollars(b.amount)));
         }

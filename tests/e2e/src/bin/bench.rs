@@ -10,10 +10,8 @@
 //! It prints figures; it asserts nothing about time.
 
 use anyhow::{Context, Result, bail};
-use guard_e2e::{
-    INVOKE_TIMEOUT, Stage, StageOptions, budgets_alert_text, event_of_notification, function_binary,
-};
-use guard_testkit::{Script, workspace_root};
+use guard_e2e::{INVOKE_TIMEOUT, Stage, StageOptions, event_of_notification, function_binary};
+use guard_testkit::{Script, budgets_alert_text, workspace_root};
 use serde_json::json;
 use std::time::{Duration, Instant};
 

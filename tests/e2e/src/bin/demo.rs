@@ -7,7 +7,8 @@
 
 use anyhow::{Context, Result, bail};
 use chrono::{Datelike, TimeZone, Utc};
-use guard_e2e::{Stage, StageOptions, budgets_alert_text};
+use guard_e2e::{Stage, StageOptions};
+use guard_testkit::budgets_alert_text;
 use serde_json::Value;
 use std::time::Instant;
 

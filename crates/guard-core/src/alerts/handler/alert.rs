@@ -10,7 +10,7 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         inbound: &Inbound<'_>,
         now: DateTime<Utc>,
         deadline: Deadline,
-    ) -> Result<Outcome, HandleError> {
+    ) -> Result<JobOutcome, HandleError> {
         if let Some(ours) = &self.trust.alerts_topic
             && inbound.topic_arn != Some(ours.as_str())
         {
@@ -19,9 +19,9 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
                 inbound.topic_arn.unwrap_or("(none)")
             );
             tracing::warn!(message_id = inbound.message_id, %reason, "ignored");
-            return Ok(Outcome {
+            return Ok(JobOutcome {
                 ignored: Some(reason),
-                ..Outcome::new(format!("alerts/{}", key_part(inbound.message_id)))
+                ..JobOutcome::new(format!("alerts/{}", key_part(inbound.message_id)))
             });
         }
         let parsed = parse_message(inbound.message);
@@ -36,7 +36,7 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         alert: &Alert,
         now: DateTime<Utc>,
         deadline: Deadline,
-    ) -> Result<Outcome, HandleError> {
+    ) -> Result<JobOutcome, HandleError> {
         let inbound = Inbound {
             message_id,
             topic_arn: None,
@@ -53,14 +53,14 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         parsed: Result<Alert, crate::alerts::parse::AlertParseError>,
         now: DateTime<Utc>,
         deadline: Deadline,
-    ) -> Result<Outcome, HandleError> {
+    ) -> Result<JobOutcome, HandleError> {
         // A message handled before keeps the meaning it had: one that was not for this policy
         // (say, dated in a period that had not begun) is not acted on when SNS redelivers it later.
         let by_id = format!("alerts/{}", key_part(inbound.message_id));
         match self.load(&by_id).await? {
             Some(job) if job.is_complete() => {
                 tracing::info!(job = %by_id, "already handled; nothing to do");
-                return Ok(Outcome::nothing(by_id));
+                return Ok(JobOutcome::nothing(by_id));
             }
             Some(job) => return self.run(by_id, job, now, deadline).await,
             None => {}
@@ -86,7 +86,7 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         let job = match self.load(&key).await? {
             Some(job) if job.is_complete() => {
                 tracing::info!(job = %key, message_id = inbound.message_id, "already told; logged only");
-                return Ok(Outcome::nothing(key));
+                return Ok(JobOutcome::nothing(key));
             }
             Some(job) => job,
             None => fresh,

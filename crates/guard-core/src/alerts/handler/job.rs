@@ -125,9 +125,9 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         mut job: Job,
         now: DateTime<Utc>,
         deadline: Deadline,
-    ) -> Result<Outcome, HandleError> {
+    ) -> Result<JobOutcome, HandleError> {
         job.attempts += 1;
-        let mut outcome = Outcome::new(key.clone());
+        let mut outcome = JobOutcome::new(key.clone());
         let mut failed: Vec<(String, PortError)> = Vec::new();
         // A tick's job is saved before anything is done, so that the next tick finds it if this
         // invocation dies (an alert's job is made again from its redelivered message).
@@ -227,7 +227,7 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
     pub(super) fn record(
         &self,
         job: &mut Job,
-        outcome: &mut Outcome,
+        outcome: &mut JobOutcome,
         failed: &mut Vec<(String, PortError)>,
         delivery: String,
         result: Result<(), PortError>,

@@ -226,7 +226,7 @@ impl Job {
 
 /// What handling one job did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Outcome {
+pub struct JobOutcome {
     /// The job's key in the state store.
     pub job: String,
     /// Finished before this call: nothing was done.
@@ -243,9 +243,9 @@ pub struct Outcome {
     pub ignored: Option<String>,
 }
 
-impl Outcome {
-    fn new(job: String) -> Outcome {
-        Outcome {
+impl JobOutcome {
+    fn new(job: String) -> JobOutcome {
+        JobOutcome {
             job,
             already_handled: false,
             done: vec![],
@@ -255,10 +255,10 @@ impl Outcome {
         }
     }
 
-    fn nothing(job: String) -> Outcome {
-        Outcome {
+    fn nothing(job: String) -> JobOutcome {
+        JobOutcome {
             already_handled: true,
-            ..Outcome::new(job)
+            ..JobOutcome::new(job)
         }
     }
 }
@@ -273,7 +273,7 @@ pub enum HandleError {
     Incomplete {
         job: String,
         failed: Vec<(String, PortError)>,
-        outcome: Box<Outcome>,
+        outcome: Box<JobOutcome>,
     },
     /// Reading or writing a route's flag or ledger failed.
     #[error("route {route}: {source}")]

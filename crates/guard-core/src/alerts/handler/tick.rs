@@ -10,7 +10,7 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         &self,
         now: DateTime<Utc>,
         deadline: Deadline,
-    ) -> Vec<Result<Outcome, HandleError>> {
+    ) -> Vec<Result<JobOutcome, HandleError>> {
         let mut results = Vec::new();
         // Each kind of job by its own path: the IAM grant covers paths under the state path.
         let mut records = Vec::new();
@@ -54,7 +54,7 @@ impl<F: FlagStore, S: StateStore, K: SlackPoster, E: EmailPublisher> Handler<F, 
         route: &RouteSpec,
         now: DateTime<Utc>,
         deadline: Deadline,
-    ) -> Option<Result<Outcome, HandleError>> {
+    ) -> Option<Result<JobOutcome, HandleError>> {
         let fail = |source| {
             Some(Err(HandleError::Flags {
                 route: route.name.clone(),

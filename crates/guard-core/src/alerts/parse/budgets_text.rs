@@ -1,6 +1,6 @@
 //! AWS Budgets alerts.
 //!
-//! Budgets publishes plain text, not JSON. [`parse_message`] reads its `Key: Value` lines, not the
+//! Budgets publishes plain text, not JSON. [`parse_message`](super::parse_message) reads its `Key: Value` lines, not the
 //! prose:
 //!
 //! ```text
@@ -13,7 +13,7 @@
 //! ```
 //!
 //! The threshold arrives in dollars even when the notification was set as a percentage; see
-//! [`Alert::threshold_percent`]. Amounts may have thousands separators and zero, one or two decimals.
+//! [`Alert::threshold_percent`](super::Alert::threshold_percent). Amounts may have thousands separators and zero, one or two decimals.
 //! Only the budget period, the account, the date and the console link come from elsewhere: the period
 //! from the prose ("for the current month", "per day", ...), the rest from the first lines and the
 //! `[1]` link line. Each of these is optional; a missing or odd one gives `None`, not an error.
@@ -23,14 +23,15 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::{AlertParseError, AlertType, not_an_alert, snippet};
+use super::{AlertParseError, not_an_alert, snippet};
 use crate::period::Period;
+use crate::spend_basis::SpendBasis;
 
 /// An AWS Budgets notification, as read from its plain-text SNS message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BudgetsAlert {
     pub budget_name: String,
-    pub alert_type: AlertType,
+    pub alert_type: SpendBasis,
     /// The threshold crossed, in dollars (Budgets sends dollars even for percentage thresholds).
     pub threshold: Decimal,
     /// The budget limit, in dollars.
@@ -163,13 +164,17 @@ pub(super) fn parse_budgets_text(text: &str) -> Result<BudgetsAlert, AlertParseE
             budget_type: snippet(budget_type),
         });
     }
-    let alert_type: AlertType = require(ALERT_TYPE)?.parse()?;
+    let alert_type_text = require(ALERT_TYPE)?;
+    let alert_type =
+        SpendBasis::from_api(alert_type_text).ok_or_else(|| AlertParseError::UnknownAlertType {
+            value: snippet(alert_type_text.trim()),
+        })?;
     let budgeted = dollars(BUDGETED_AMOUNT, require(BUDGETED_AMOUNT)?)?;
     let threshold_text = require(ALERT_THRESHOLD)?;
     let threshold = dollars(ALERT_THRESHOLD, strip_comparison(threshold_text))?;
     let amount_line = match alert_type {
-        AlertType::Actual => ACTUAL_AMOUNT,
-        AlertType::Forecasted => FORECASTED_AMOUNT,
+        SpendBasis::Actual => ACTUAL_AMOUNT,
+        SpendBasis::Forecasted => FORECASTED_AMOUNT,
     };
     let amount = dollars(amount_line, require(amount_line)?)?;
     let period = period_from_prose(&prose, &budget_name);

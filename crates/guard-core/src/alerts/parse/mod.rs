@@ -11,13 +11,10 @@ pub mod spend_alert;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
-
 use crate::period::Period;
+use crate::spend_basis::SpendBasis;
 use rust_decimal::{Decimal, RoundingStrategy};
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use budgets_text::{BudgetsAlert, parse_budgets_text};
@@ -25,46 +22,6 @@ use spend_alert::SpendAlert;
 
 /// Inputs larger than this (1 MiB) are rejected before any parsing. An SNS message is at most 256 KiB.
 pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
-
-/// Whether an alert is about spend so far or spend forecast to the end of the period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum AlertType {
-    Actual,
-    Forecasted,
-}
-
-impl AlertType {
-    /// `ACTUAL` or `FORECASTED`, as Budgets and the spend alert schema spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertType::Actual => "ACTUAL",
-            AlertType::Forecasted => "FORECASTED",
-        }
-    }
-}
-
-impl fmt::Display for AlertType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for AlertType {
-    type Err = AlertParseError;
-
-    /// Reads `ACTUAL` or `FORECASTED`, ignoring ASCII case and surrounding whitespace.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        if s.eq_ignore_ascii_case("ACTUAL") {
-            Ok(AlertType::Actual)
-        } else if s.eq_ignore_ascii_case("FORECASTED") {
-            Ok(AlertType::Forecasted)
-        } else {
-            Err(AlertParseError::UnknownAlertType { value: snippet(s) })
-        }
-    }
-}
 
 /// An alert from either source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +46,7 @@ impl Alert {
         }
     }
 
-    pub fn alert_type(&self) -> AlertType {
+    pub fn alert_type(&self) -> SpendBasis {
         match self {
             Alert::Budgets(a) => a.alert_type,
             Alert::Spend(a) => a.alert_type,
@@ -156,7 +113,7 @@ impl Alert {
         let mut map = serde_json::Map::new();
         map.insert("kind".into(), Value::from(self.kind()));
         map.insert("budget_name".into(), Value::from(self.budget_name()));
-        map.insert("alert_type".into(), Value::from(self.alert_type().as_str()));
+        map.insert("alert_type".into(), Value::from(self.alert_type().as_api()));
         map.insert("threshold".into(), number(self.threshold()));
         map.insert("budgeted".into(), number(self.budgeted()));
         map.insert("amount".into(), number(self.amount()));

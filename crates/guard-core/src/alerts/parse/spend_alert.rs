@@ -40,8 +40,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{AlertParseError, AlertType, not_an_alert, snippet};
+use super::{AlertParseError, not_an_alert, snippet};
 use crate::period::Period;
+use crate::spend_basis::{self, SpendBasis};
 
 /// The `schema` value of the spend alerts this build reads and writes.
 pub const SPEND_ALERT_SCHEMA: &str = "budget-guard/spend-alert@1";
@@ -53,7 +54,8 @@ pub const SPEND_ALERT_SCHEMA: &str = "budget-guard/spend-alert@1";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpendAlert {
     pub budget_name: String,
-    pub alert_type: AlertType,
+    #[serde(with = "spend_basis::api_form")]
+    pub alert_type: SpendBasis,
     /// Dollars.
     #[serde(with = "rust_decimal::serde::float")]
     pub threshold: Decimal,

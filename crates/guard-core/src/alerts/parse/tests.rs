@@ -69,7 +69,7 @@ fn budgets(text: &str) -> BudgetsAlert {
 fn monthly_80_expected() -> BudgetsAlert {
     BudgetsAlert {
         budget_name: "bg-chatbot-monthly".into(),
-        alert_type: AlertType::Actual,
+        alert_type: SpendBasis::Actual,
         threshold: dec!(400.00),
         budgeted: dec!(500.00),
         amount: dec!(412.37),
@@ -103,7 +103,7 @@ fn monthly_forecasted_100pct() {
         a,
         BudgetsAlert {
             budget_name: "bg-summarizer".into(),
-            alert_type: AlertType::Forecasted,
+            alert_type: SpendBasis::Forecasted,
             threshold: dec!(1200.00),
             budgeted: dec!(1200.00),
             amount: dec!(1388.1),
@@ -123,7 +123,7 @@ fn daily_actual_90pct_name_with_space() {
         a,
         BudgetsAlert {
             budget_name: "bg-batch daily".into(),
-            alert_type: AlertType::Actual,
+            alert_type: SpendBasis::Actual,
             threshold: dec!(45.00),
             budgeted: dec!(50.00),
             amount: dec!(51.9),
@@ -143,7 +143,7 @@ fn quarterly_actual_75pct() {
         a,
         BudgetsAlert {
             budget_name: "bg-research quarterly".into(),
-            alert_type: AlertType::Actual,
+            alert_type: SpendBasis::Actual,
             threshold: dec!(2250.00),
             budgeted: dec!(3000.00),
             amount: dec!(2301.44),
@@ -163,7 +163,7 @@ fn annually_forecasted_50pct_single_digit_day() {
         a,
         BudgetsAlert {
             budget_name: "bg-platform-annual".into(),
-            alert_type: AlertType::Forecasted,
+            alert_type: SpendBasis::Forecasted,
             threshold: dec!(6000.00),
             budgeted: dec!(12000.00),
             amount: dec!(6120.5),
@@ -183,7 +183,7 @@ fn whole_dollars() {
         a,
         BudgetsAlert {
             budget_name: "bg-chatbot-monthly".into(),
-            alert_type: AlertType::Actual,
+            alert_type: SpendBasis::Actual,
             threshold: dec!(500),
             budgeted: dec!(500),
             amount: dec!(501),
@@ -203,7 +203,7 @@ fn thousands_separators_everywhere() {
         a,
         BudgetsAlert {
             budget_name: "bg-enterprise-search".into(),
-            alert_type: AlertType::Actual,
+            alert_type: SpendBasis::Actual,
             threshold: dec!(1125000.00),
             budgeted: dec!(1250000.00),
             amount: dec!(1130412.5),
@@ -232,7 +232,7 @@ fn usage_budget_is_rejected() {
 fn spend_expected() -> SpendAlert {
     SpendAlert {
         budget_name: "bg-chatbot".into(),
-        alert_type: AlertType::Forecasted,
+        alert_type: SpendBasis::Forecasted,
         threshold: dec!(450),
         budgeted: dec!(500),
         amount: dec!(455.12),

@@ -105,7 +105,7 @@ pub(super) fn check_budget(
         );
     }
     let mut thresholds = Vec::new();
-    let mut seen: BTreeMap<(Basis, Option<ThresholdType>, Decimal), usize> = BTreeMap::new();
+    let mut seen: BTreeMap<(SpendBasis, Option<ThresholdType>, Decimal), usize> = BTreeMap::new();
     for (i, threshold) in budget.thresholds.iter().enumerate() {
         let at = thresholds_at.join([Seg::Index(i)]);
         if let Some(spec) = check_threshold(
@@ -133,7 +133,7 @@ pub(super) fn check_budget(
                         i + 1,
                         first + 1,
                         spec.label(),
-                        basis_word(spec.basis)
+                        spec.basis.as_word()
                     ),
                     "each threshold of a budget is unique for actual and for forecasted spend",
                 );
@@ -164,13 +164,6 @@ pub(super) fn check_budget(
 }
 
 pub(super) const BUDGET_NAME_HELP: &str = "AWS budget names, prefix included, are at most 100 characters, and cannot contain `:`, `\\`, `/action/`, or `<script>` with `</script>`";
-
-pub(super) fn basis_word(basis: Basis) -> &'static str {
-    match basis {
-        Basis::Actual => "actual",
-        Basis::Forecasted => "forecasted",
-    }
-}
 
 /// An exact decimal from the text of a YAML number (`500`, `1200.50`, `1_000`).
 pub(super) fn parse_amount(text: &str) -> Result<Decimal, ()> {

@@ -162,13 +162,7 @@ pub(super) fn check_alarms(
                 file,
                 path: vec![key("settings"), key("alarms"), Seg::Index(i)],
             };
-            if !seen.insert(channel.as_str()) {
-                ctx.error(
-                    codes::CHANNEL_LISTED_TWICE,
-                    &at,
-                    format!("channel `{channel}` is listed twice"),
-                    "list each channel once",
-                );
+            if listed_again(ctx, &mut seen, channel, &at) {
                 continue;
             }
             match channels.get(channel) {
@@ -211,6 +205,27 @@ pub(super) fn check_alarms(
             "a failing function, a stopped spend watcher or events left in the dead-letter queue raise CloudWatch alarms; name an email or Slack channel to receive them, e.g. `settings: {alarms: [finops]}`",
         );
     }
+}
+
+/// Whether a list of channels (a threshold's `notify`, `settings.alarms`) named `channel` before,
+/// in `listed`; a repeat is reported here. It is one mistake: the caller checks it no further, so
+/// it is never also reported as unknown.
+pub(super) fn listed_again<'a>(
+    ctx: &mut Ctx<'_>,
+    listed: &mut BTreeSet<&'a str>,
+    channel: &'a str,
+    at: &Origin,
+) -> bool {
+    if listed.insert(channel) {
+        return false;
+    }
+    ctx.error(
+        codes::CHANNEL_LISTED_TWICE,
+        at,
+        format!("channel `{channel}` is listed twice"),
+        "list each channel once",
+    );
+    true
 }
 
 pub fn is_email(email: &str) -> bool {

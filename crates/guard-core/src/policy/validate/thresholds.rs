@@ -101,22 +101,15 @@ pub(super) fn check_threshold(
             ),
         );
     }
-    if threshold.on == Basis::Forecasted && period == Period::Daily {
+    if threshold.on == SpendBasis::Forecasted && period == Period::Daily {
         ctx.error(codes::FORECAST_ON_DAILY, &at.join([key("on")]), format!("budget `{budget}` is daily and cannot alert on forecasted spend"), "AWS Budgets rejects forecasted notifications on daily budgets; use `on: actual` or a monthly budget");
     }
-    let mut notified = HashSet::new();
+    let mut notified = BTreeSet::new();
     // Distinct addresses: a channel listed twice, or two lists sharing an address, send one mail.
     let mut addresses_notified: HashSet<String> = HashSet::new();
     for (i, channel) in threshold.notify.iter().enumerate() {
         let at = at.join([key("notify"), Seg::Index(i)]);
-        // A repeat is one mistake: reported once, not looked up (and maybe "unknown") again.
-        if !notified.insert(channel) {
-            ctx.error(
-                codes::CHANNEL_LISTED_TWICE,
-                &at,
-                format!("channel `{channel}` is listed twice"),
-                "list each channel once",
-            );
+        if listed_again(ctx, &mut notified, channel, &at) {
             continue;
         }
         match channels.get(channel) {

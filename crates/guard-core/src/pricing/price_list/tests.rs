@@ -89,7 +89,7 @@ fn usage_types_map_to_catalog_fields() {
         ("USE1-NovaPro-input-tokens-batch-flex", None),
         ("USE1-NovaCanvas-T2I-1024-Standard", None),
     ] {
-        assert_eq!(classify(usage_type), expected, "{usage_type}");
+        assert_eq!(usage_type_field(usage_type), expected, "{usage_type}");
     }
 }
 

@@ -1,6 +1,5 @@
 use super::*;
 use crate::period::Period;
-use crate::policy::raw::Basis;
 use crate::policy::{SourceFile, ThresholdType, load};
 use crate::provision::account::desired;
 use crate::provision::account::{AccountState, BudgetState};
@@ -8,6 +7,7 @@ use crate::provision::live::read_live;
 use crate::provision::plan::plan;
 use crate::provision::ports::LiveSubscription;
 use crate::provision::ports::{LiveBudget, ReadDepth};
+use crate::spend_basis::SpendBasis;
 use crate::testing::account::InMemoryAccount;
 use futures::executor::block_on;
 use rust_decimal_macros::dec;
@@ -189,7 +189,7 @@ fn a_failure_stops_nothing_else_and_the_next_apply_converges() {
 
 fn key90() -> NotificationKey {
     NotificationKey {
-        notification_type: Basis::Actual,
+        notification_type: SpendBasis::Actual,
         threshold_type: ThresholdType::Percentage,
         threshold: dec!(90),
     }
@@ -252,9 +252,9 @@ fn a_change_that_needs_a_failed_one_is_skipped_and_names_it() {
     let mut heard = Vec::new();
     let report = block_on(apply(&plan, &account, &account, &one_at_a_time(), |o| {
         heard.push(match o {
-            Outcome::Applied(_) => "applied",
-            Outcome::Failed(..) => "failed",
-            Outcome::Skipped(_) => "skipped",
+            ChangeOutcome::Applied(_) => "applied",
+            ChangeOutcome::Failed(..) => "failed",
+            ChangeOutcome::Skipped(_) => "skipped",
         })
     }));
     assert_eq!(heard, ["failed", "skipped", "applied"]);
