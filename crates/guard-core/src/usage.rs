@@ -7,11 +7,14 @@
 //!   gzip of JSON) to its log events.
 //! - [`record`]: one log event's message to an [`record::InvocationRecord`]: metadata and token
 //!   counts only. The prompt and the completion are skipped while parsing and never kept.
+//! - [`attribution`]: a budget scope's `applications` (role, request metadata, application
+//!   inference profile) against a record's caller.
 //! - [`meter`]: a record to its price and budgets, the counters' keys and expiry, and the run over
 //!   a batch that counts each request once and publishes each threshold's spend alert once per
 //!   period, in the spend watcher's vocabulary ([`crate::spend::thresholds::threshold_id`],
 //!   [`crate::alerts::parse::spend_alert::SpendAlert`]).
 
+pub mod attribution;
 pub mod awslogs;
 pub mod meter;
 pub mod record;
