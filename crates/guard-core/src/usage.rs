@@ -5,6 +5,8 @@
 //!
 //! - [`awslogs`]: the `awslogs` event a CloudWatch Logs subscription hands to Lambda (base64 of
 //!   gzip of JSON) to its log events.
+//! - [`reconcile`]: the fast path's counters against the spend watcher's figures from metrics,
+//!   each run of the watcher; drift past 5% logged and shown.
 //! - [`record`]: one log event's message to an [`record::InvocationRecord`]: metadata and token
 //!   counts only. The prompt and the completion are skipped while parsing and never kept.
 //! - [`attribution`]: a budget scope's `applications` (role, request metadata, application
@@ -17,4 +19,5 @@
 pub mod attribution;
 pub mod awslogs;
 pub mod meter;
+pub mod reconcile;
 pub mod record;
