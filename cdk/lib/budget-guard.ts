@@ -158,6 +158,8 @@ export class BudgetGuard extends Construct {
       slackSecretNames: secretNames,
       metricsNamespace: METRICS_NAMESPACE,
       ...(this.budgetAction ? { budgetActionRoleArn: this.budgetAction.role.roleArn } : {}),
+      unresolvedProfiles: model.unresolved_profiles,
+      profilesParameter: model.profiles_parameter,
     };
     const environment: Record<string, string> = {
       BUDGET_GUARD_POLICY_DIR: POLICY_MOUNT,
@@ -165,6 +167,9 @@ export class BudgetGuard extends Construct {
       BUDGET_GUARD_ALERTS_TOPIC_ARN: this.alertsTopic.topicArn,
       BUDGET_GUARD_NOTIFY_TOPIC_ARN: this.notifyTopic.topicArn,
       BUDGET_GUARD_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      // Application inference profiles without a `profiles:` entry: the provisioner resolves them
+      // at deploy and records their models here, where the other two read them at start.
+      ...(model.unresolved_profiles.length > 0 ? { BUDGET_GUARD_PROFILES_PARAMETER: model.profiles_parameter } : {}),
     };
     // The provisioner tags the budgets it creates with their owner (the policy's settings.owner,
     // else the stack's name) and answers only its own stack's Delete.

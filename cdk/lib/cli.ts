@@ -85,9 +85,13 @@ export function runCli(bin: string, args: readonly string[]): CliResult {
   return { status: proc.status ?? -1, stdout: proc.stdout ?? '', stderr: proc.stderr ?? '' };
 }
 
-/** `budget-guard validate <dir>`: exit 0 is valid, anything else stops synth with the CLI's output. */
+/**
+ * `budget-guard validate --resolve-profiles-at-deploy <dir>`: exit 0 is valid, anything else stops
+ * synth with the CLI's output. An application inference profile ARN without a `profiles:` entry is
+ * a warning there: the provisioner resolves it at deploy, and synth stays offline.
+ */
 export function validatePolicy(bin: string, policyDir: string): string {
-  const res = runCli(bin, ['validate', policyDir]);
+  const res = runCli(bin, ['validate', '--resolve-profiles-at-deploy', policyDir]);
   const output = res.stdout + res.stderr;
   if (res.status !== 0) {
     throw new PolicyValidationError(output, res.status);

@@ -17,6 +17,8 @@ export const RESOURCE_KINDS = [
   'notify-topic',
   'slack-secrets',
   'budget-action-role',
+  'profile-mapping',
+  'unresolved-profiles',
   'metrics-namespace',
   'usage-table',
   'any',
@@ -117,6 +119,13 @@ export interface ResourceContext {
   readonly budgetActionRoleArn?: string;
   /** The fast path's DynamoDB table; absent when the fast path is off. */
   readonly usageTableArn?: string;
+  /**
+   * The application inference profiles the provisioner resolves at deploy (export's
+   * `unresolved_profiles`); when there are none, nothing is granted on them or on their record.
+   */
+  readonly unresolvedProfiles?: readonly string[];
+  /** The SSM parameter that records their models (export's `profiles_parameter`). */
+  readonly profilesParameter?: string;
 }
 
 export interface StatementSpec {
@@ -180,6 +189,14 @@ export function resourcesFor(
         resources: [ctx.budgetActionRoleArn],
         conditions: { StringEquals: { 'iam:PassedToService': 'budgets.amazonaws.com' } },
       };
+    case 'profile-mapping':
+      if (!ctx.unresolvedProfiles?.length || ctx.profilesParameter === undefined) return undefined;
+      // One parameter, named in full: the provisioner writes it, the other functions read it.
+      return { resources: [`arn:${ctx.partition}:ssm:${ctx.region}:${ctx.account}:parameter/${ctx.profilesParameter.replace(/^\/+/, '')}`] };
+    case 'unresolved-profiles':
+      if (!ctx.unresolvedProfiles?.length) return undefined;
+      // Each profile by its ARN, which may name another region than the stack's.
+      return { resources: [...ctx.unresolvedProfiles].sort() };
     case 'metrics-namespace':
       return {
         resources: ['*'],
@@ -253,6 +270,8 @@ export const WILDCARD_REASONS: Readonly<Record<ResourceKind, string>> = {
   'slack-secrets':
     'Secrets Manager ARNs end in a random 6-character suffix; -?????? matches exactly the named secret and nothing longer.',
   'budget-action-role': 'The budget action role ARN has no wildcard.',
+  'profile-mapping': 'The recorded profiles parameter ARN has no wildcard.',
+  'unresolved-profiles': 'The application inference profile ARNs have no wildcard.',
   'metrics-namespace':
     'cloudwatch:PutMetricData has no resource-level permissions; the cloudwatch:namespace condition limits it to the BudgetGuard namespace.',
   'usage-table': 'The usage table ARN has no wildcard.',

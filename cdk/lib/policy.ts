@@ -54,6 +54,14 @@ export interface ExportedPolicy {
    * guard's deny-Bedrock policy to them when the threshold is crossed. Empty when none does.
    */
   readonly deny_roles: readonly string[];
+  /**
+   * The application inference profile ARNs the policy names without a `profiles:` entry (sorted,
+   * unique): the provisioner resolves them at deploy with `bedrock:GetInferenceProfile`. Empty
+   * when the policy maps them all.
+   */
+  readonly unresolved_profiles: readonly string[];
+  /** The SSM parameter where the provisioner records those profiles' models for the other functions. */
+  readonly profiles_parameter: string;
 }
 
 function fail(what: string): never {
@@ -77,6 +85,12 @@ function stringList(v: unknown, where: string): string[] {
 
 /** IAM's rule for a role name (no path): 1 to 64 of letters, digits and `+=,.@_-`. */
 const IAM_ROLE_NAME = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
+
+/** An application inference profile's ARN, as Bedrock writes it. */
+const APPLICATION_PROFILE_ARN = /^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:application-inference-profile\/[A-Za-z0-9]+$/;
+
+/** A full SSM parameter name (`/a/b`). */
+const PARAMETER_NAME = /^(\/[A-Za-z0-9_.-]+)+$/;
 
 /** Checks the shape of `budget-guard export` output, so a contract change fails loudly at synth. */
 export function parseExportedPolicy(raw: unknown): ExportedPolicy {
@@ -160,7 +174,23 @@ export function parseExportedPolicy(raw: unknown): ExportedPolicy {
     if (!IAM_ROLE_NAME.test(name)) fail(`deny_roles[${i}] "${name}" is not an IAM role name`);
     if (i > 0 && !(denyRoles[i - 1]! < name)) fail('deny_roles is not sorted and unique');
   }
-  return { settings, channels, routes, budgets, deny_roles: denyRoles };
+  // Checked rather than trusted as well: these ARNs become IAM resources of the provisioner.
+  const unresolvedProfiles = stringList(raw.unresolved_profiles, 'unresolved_profiles');
+  for (const [i, arn] of unresolvedProfiles.entries()) {
+    if (!APPLICATION_PROFILE_ARN.test(arn)) fail(`unresolved_profiles[${i}] "${arn}" is not an application inference profile ARN`);
+    if (i > 0 && !(unresolvedProfiles[i - 1]! < arn)) fail('unresolved_profiles is not sorted and unique');
+  }
+  const profilesParameter = str(raw, 'profiles_parameter', 'export');
+  if (!PARAMETER_NAME.test(profilesParameter)) fail(`profiles_parameter "${profilesParameter}" is not an SSM parameter name`);
+  return {
+    settings,
+    channels,
+    routes,
+    budgets,
+    deny_roles: denyRoles,
+    unresolved_profiles: unresolvedProfiles,
+    profiles_parameter: profilesParameter,
+  };
 }
 
 /** The names of the Secrets Manager secrets that hold the Slack webhook URLs, sorted, unique. */

@@ -164,6 +164,22 @@ describe('resourcesFor', () => {
     });
   });
 
+  it('maps unresolved application inference profiles to their ARNs and their record to its one parameter, and both to nothing without them', () => {
+    const arns = [
+      'arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/b2',
+      'arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/a1',
+    ];
+    const withProfiles = { ...ctx, unresolvedProfiles: arns, profilesParameter: '/budget-guard/state/profiles' };
+    expect(resourcesFor('unresolved-profiles', withProfiles)).toEqual({ resources: [...arns].sort() });
+    expect(resourcesFor('profile-mapping', withProfiles)).toEqual({
+      resources: ['arn:aws:ssm:eu-west-1:123456789012:parameter/budget-guard/state/profiles'],
+    });
+    const none = { ...ctx, unresolvedProfiles: [], profilesParameter: '/budget-guard/state/profiles' };
+    expect(resourcesFor('unresolved-profiles', none)).toBeUndefined();
+    expect(resourcesFor('profile-mapping', none)).toBeUndefined();
+    expect(resourcesFor('profile-mapping', ctx)).toBeUndefined();
+  });
+
   it('gives "any" the wildcard resource', () => {
     expect(resourcesFor('any', ctx)).toEqual({ resources: ['*'] });
   });
@@ -208,13 +224,20 @@ describe('statementsFor', () => {
   });
 
   it('covers every action of every function in the sample, each on its narrowed resource', () => {
+    // A deployment with everything a kind may stand for: a deny, and unmapped profiles.
+    const full: ResourceContext = {
+      ...ctx,
+      budgetActionRoleArn: 'arn:aws:iam::123456789012:role/BudgetActionRole',
+      unresolvedProfiles: ['arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/a1'],
+      profilesParameter: '/budget-guard/state/profiles',
+    };
     for (const fn of FUNCTION_NAMES) {
-      const statements = statementsFor(iam[fn], ctx);
+      const statements = statementsFor(iam[fn], full);
       for (const grant of iam[fn]) {
         const st = statements.find((s) => s.kind === grant.resource);
         expect(st, `${fn} ${grant.resource}`).toBeDefined();
         for (const a of grant.actions) expect(st!.actions).toContain(a);
-        expect(st!.resources).toEqual(resourcesFor(grant.resource, ctx, grant.stateDir)!.resources);
+        expect(st!.resources).toEqual(resourcesFor(grant.resource, full, grant.stateDir)!.resources);
       }
     }
   });
@@ -289,5 +312,22 @@ describe('parseExportedPolicy', () => {
     expect(() => parseExportedPolicy(withRoles(['chatbot-app', 'batch-jobs']))).toThrow(/sorted and unique/);
     expect(() => parseExportedPolicy(withRoles(['a', 'a']))).toThrow(/sorted and unique/);
     expect(() => parseExportedPolicy(withRoles(['role/with-path']))).toThrow(/not an IAM role name/);
+  });
+
+  it('reads unresolved_profiles, sorted, unique application inference profile ARNs, and the parameter that records them', () => {
+    expect(policy.unresolved_profiles).toEqual([]);
+    expect(policy.profiles_parameter).toBe('/budget-guard/state/profiles');
+    const a = 'arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/a1';
+    const b = 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/b2';
+    const withProfiles = (arns: unknown) => ({ ...(fixture('export.sample.json') as object), unresolved_profiles: arns });
+    expect(parseExportedPolicy(withProfiles([a, b])).unresolved_profiles).toEqual([a, b]);
+    expect(() => parseExportedPolicy(withProfiles(undefined))).toThrow(/unresolved_profiles is not a list/);
+    expect(() => parseExportedPolicy(withProfiles([b, a]))).toThrow(/sorted and unique/);
+    expect(() => parseExportedPolicy(withProfiles(['arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.x']))).toThrow(
+      /not an application inference profile ARN/,
+    );
+    expect(() => parseExportedPolicy(withProfiles(['*']))).toThrow(/not an application inference profile ARN/);
+    const badParameter = { ...(fixture('export.sample.json') as object), profiles_parameter: 'profiles*' };
+    expect(() => parseExportedPolicy(badParameter)).toThrow(/not an SSM parameter name/);
   });
 });

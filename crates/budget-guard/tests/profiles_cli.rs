@@ -127,6 +127,53 @@ fn offline_an_unmapped_profile_is_an_unknown_model() {
 }
 
 #[test]
+fn for_the_stack_an_unmapped_profile_is_a_warning_and_export_lists_it() {
+    let dir = folder();
+    let path = dir.path().to_str().unwrap();
+    let env = aws_env("http://127.0.0.1:9");
+
+    let validated = run_env(&["validate", "--resolve-profiles-at-deploy", path], &env);
+    assert_eq!(validated.code, Some(0), "{}", validated.transcript());
+    assert_eq!(
+        validated.stdout.matches("warning[BG801]").count(),
+        3,
+        "each place an unmapped ARN is named: {}",
+        validated.stdout
+    );
+    assert!(
+        validated.stdout.contains("resolves it"),
+        "{}",
+        validated.stdout
+    );
+
+    let exported = run_env(&["export", path], &env);
+    assert_eq!(exported.code, Some(0), "{}", exported.transcript());
+    assert!(
+        exported.stderr.contains("warning[BG801]"),
+        "{}",
+        exported.stderr
+    );
+    let policy: Value = serde_json::from_str(&exported.stdout).unwrap();
+    assert_eq!(
+        policy["unresolved_profiles"],
+        json!([SCOPE_ARN, LADDER_ARN]),
+        "sorted, each once"
+    );
+    assert_eq!(policy["profiles_parameter"], "/budget-guard/state/profiles");
+
+    // Mapped in the policy, a profile is not the stack's to resolve.
+    std::fs::write(
+        dir.path().join("profiles.yaml"),
+        format!("version: 1\nprofiles:\n  {LADDER_ARN}: {SONNET}\n  {SCOPE_ARN}: eu.{NOVA_PRO}\n"),
+    )
+    .unwrap();
+    let exported = run_env(&["export", path], &env);
+    assert_eq!(exported.code, Some(0), "{}", exported.transcript());
+    let policy: Value = serde_json::from_str(&exported.stdout).unwrap();
+    assert_eq!(policy["unresolved_profiles"], json!([]));
+}
+
+#[test]
 fn profiles_asks_bedrock_in_each_arns_region_and_writes_what_it_says() {
     let dir = folder();
     let path = dir.path().to_str().unwrap();

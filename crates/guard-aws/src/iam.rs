@@ -28,6 +28,13 @@ pub enum ResourceKind {
     BudgetActionRole,
     /// The usage meter's DynamoDB table (the fast path's counters).
     UsageTable,
+    /// The parameter where the provisioner records the models of the application inference
+    /// profiles the policy names without a `profiles:` entry (`export`'s `profiles_parameter`).
+    /// Nothing when the policy has none.
+    ProfileMapping,
+    /// Those profiles themselves (`export`'s `unresolved_profiles`), each by its ARN. Nothing
+    /// when the policy has none.
+    UnresolvedProfiles,
     /// Actions without resource-level permissions (cloudwatch:GetMetricData).
     Any,
 }
@@ -67,12 +74,20 @@ pub fn function_needs() -> Vec<(&'static str, Vec<Needs>)> {
                 // The weekly price check: the Price List, and its `PriceChanges` metric.
                 crate::price_list::NEEDS,
                 crate::metrics::WRITE_NEEDS,
+                // Application inference profiles: resolved, then recorded for the others.
+                crate::inference_profiles::NEEDS,
+                crate::profile_mapping::WRITE_NEEDS,
             ],
         ),
-        ("alert-handler", crate::alert_handler::NEEDS.to_vec()),
+        ("alert-handler", {
+            let mut needs = crate::alert_handler::NEEDS.to_vec();
+            needs.push(crate::profile_mapping::READ_NEEDS);
+            needs
+        }),
         (
             "spend-watcher",
             vec![
+                crate::profile_mapping::READ_NEEDS,
                 crate::metrics::READ_NEEDS,
                 crate::metrics::WRITE_NEEDS,
                 crate::spend_state::STATE_NEEDS,

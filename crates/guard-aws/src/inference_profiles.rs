@@ -8,6 +8,12 @@ pub use reader::{InferenceProfileError, InferenceProfileReader};
 /// The SDK operations this module calls, as `service:Action`.
 pub const OPERATIONS: &[&str] = &["bedrock:GetInferenceProfile"];
 
+/// What resolving calls, on the policy's unmapped profiles only (the provisioner at deploy).
+pub const NEEDS: crate::iam::Needs = &[(
+    &["bedrock:GetInferenceProfile"],
+    crate::iam::ResourceKind::UnresolvedProfiles,
+)];
+
 #[cfg(feature = "inference-profiles")]
 mod reader {
     use std::collections::BTreeMap;
@@ -29,6 +35,30 @@ mod reader {
             arn: String,
             source: ProfileModelError,
         },
+    }
+
+    impl InferenceProfileError {
+        /// Whether asking again later may succeed: throttling, a server error, a timeout or a
+        /// connection that failed. A profile that does not exist, access denied, or a profile
+        /// that cannot be priced stay as they are.
+        pub fn is_retryable(&self) -> bool {
+            match self {
+                InferenceProfileError::Get { source, .. } => match source.as_ref() {
+                    SdkError::ServiceError(context) => {
+                        matches!(
+                            context.err(),
+                            GetInferenceProfileError::ThrottlingException(_)
+                                | GetInferenceProfileError::InternalServerException(_)
+                        ) || context.raw().status().is_server_error()
+                    }
+                    SdkError::TimeoutError(_)
+                    | SdkError::DispatchFailure(_)
+                    | SdkError::ResponseError(_) => true,
+                    _ => false,
+                },
+                InferenceProfileError::Model { .. } => false,
+            }
+        }
     }
 
     /// Reads application inference profiles, each in the region its ARN names.

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod notify;
 pub mod policy_files;
 pub mod price_list;
+pub mod profile_mapping;
 pub mod route_metrics;
 pub mod schedule;
 pub mod sdk;

@@ -222,9 +222,13 @@ pub fn render(sources: &[SourceFile], diagnostics: &[Diagnostic]) -> String {
 
 /// The checked policy of `paths`, with its warnings rendered, or every error rendered.
 pub fn load_policy(paths: &[PathBuf]) -> Result<(Policy, String), PolicyError> {
-    let sources = read_sources(paths)?;
-    let (policy, diagnostics) = policy::load(&sources);
-    let rendered = render(&sources, &diagnostics);
+    check_sources(&read_sources(paths)?)
+}
+
+/// The checked policy of `sources`, with its warnings rendered, or every error rendered.
+pub fn check_sources(sources: &[SourceFile]) -> Result<(Policy, String), PolicyError> {
+    let (policy, diagnostics) = policy::load(sources);
+    let rendered = render(sources, &diagnostics);
     policy
         .map(|p| (p, rendered.clone()))
         .ok_or(PolicyError::Invalid(rendered))

@@ -97,8 +97,14 @@ pub async fn init() -> anyhow::Result<LiveHandler> {
 
 async fn init_from(config: &aws_config::SdkConfig) -> anyhow::Result<LiveHandler> {
     let dir: PathBuf = guard_aws::policy_files::policy_dir_from_env();
-    let (policy, warnings) = guard_aws::policy_files::load_policy(std::slice::from_ref(&dir))
-        .with_context(|| format!("loading the policy from {}", dir.display()))?;
+    // Application inference profiles are priced as the provisioner recorded them.
+    let mapping = guard_aws::profile_mapping::ProfileMapping::from_env(config);
+    let (policy, warnings) = guard_aws::profile_mapping::load_deployed_policy(
+        std::slice::from_ref(&dir),
+        mapping.as_ref(),
+    )
+    .await
+    .with_context(|| format!("loading the policy from {}", dir.display()))?;
     if !warnings.is_empty() {
         tracing::warn!(warnings = %warnings, "policy warnings");
     }

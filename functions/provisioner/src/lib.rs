@@ -19,11 +19,14 @@
 
 pub mod cfn;
 pub mod price_check;
+pub mod profiles;
 pub mod reason;
 
 use cfn::{CfnRequest, CfnResponse, RequestType, ResponseUrlPolicy};
 use guard_aws::budgets::BudgetsAdapter;
+use guard_aws::inference_profiles::InferenceProfileReader;
 use guard_aws::policy_files::read_sources;
+use guard_aws::profile_mapping::{PROFILES_PARAMETER_ENV, ProfileMapping};
 use guard_aws::sdk::{
     ACCOUNT_ID_ENV, ALERTS_TOPIC_ENV, BUDGET_ACTION_ROLE_ENV, DENY_POLICY_ENV,
     METRICS_NAMESPACE_ENV, NOTIFY_TOPIC_ENV, STACK_ID_ENV, STACK_NAME_ENV, account_id_from_arn,
@@ -31,7 +34,7 @@ use guard_aws::sdk::{
 };
 use guard_aws::sns_subscriptions::SnsSubscriptions;
 use guard_core::diagnostic::{Diagnostic, Severity};
-use guard_core::policy::{self, Policy};
+use guard_core::policy::{self, LoadOptions, Policy, SourceFile, UnmappedProfiles};
 use guard_core::ports::PortError;
 use guard_core::provision::account::{AccountState, desired};
 use guard_core::provision::apply::{ApplyOptions, ApplyReport, apply};
@@ -168,6 +171,9 @@ pub struct Settings {
     /// The deny policy and Budgets role of the hard stops: set by the stack when the policy has
     /// `deny`.
     pub hard_stop: Option<HardStop>,
+    /// Where the models of the application inference profiles the policy names without a
+    /// `profiles:` entry are recorded: set by the stack when the policy has such profiles.
+    pub profiles_parameter: Option<String>,
 }
 
 impl Settings {
@@ -190,15 +196,30 @@ impl Settings {
                     execution_role_arn,
                 },
             ),
+            profiles_parameter: var(PROFILES_PARAMETER_ENV),
         }
     }
 }
 
-/// The policy, or the errors that make it unusable.
-pub fn load_policy(dir: &Path) -> Result<Policy, PolicyFailure> {
+/// The policy for a Delete, which prices nothing: application inference profiles need not be
+/// resolved (Bedrock may no longer know them). Create, Update and the drift repair load it with
+/// [`Provisioner::load_resolving_profiles`].
+pub fn load_policy_for_delete(dir: &Path) -> Result<Policy, PolicyFailure> {
     let sources =
         read_sources(&[dir.to_path_buf()]).map_err(|e| PolicyFailure::Unreadable(e.report()))?;
-    let (policy, diagnostics) = policy::load(&sources);
+    let options = LoadOptions {
+        unmapped_profiles: UnmappedProfiles::ResolvedAtDeploy,
+    };
+    check_policy(dir, &sources, options)
+}
+
+/// `sources` (the files of `dir`, and any resolved profiles) checked; warnings are logged.
+pub(crate) fn check_policy(
+    dir: &Path,
+    sources: &[SourceFile],
+    options: LoadOptions,
+) -> Result<Policy, PolicyFailure> {
+    let (policy, diagnostics) = policy::load_with(sources, options);
     for d in diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Warning)
@@ -227,6 +248,11 @@ pub fn load_policy(dir: &Path) -> Result<Policy, PolicyFailure> {
 pub enum PolicyFailure {
     Unreadable(String),
     Invalid(Vec<Diagnostic>),
+    /// Its application inference profiles could not be resolved or recorded.
+    Profiles {
+        reason: String,
+        retryable: bool,
+    },
 }
 
 impl PolicyFailure {
@@ -237,6 +263,17 @@ impl PolicyFailure {
                 reason::bounded(&format!("Budget Guard cannot read its policy: {text}"))
             }
             PolicyFailure::Invalid(errors) => reason::policy_errors(errors),
+            PolicyFailure::Profiles { reason, .. } => reason::bounded(reason),
+        }
+    }
+
+    /// The scheduled run's error.
+    fn into_error(self) -> ProvisionerError {
+        match self {
+            PolicyFailure::Profiles { reason, retryable } => {
+                ProvisionerError::Incomplete { reason, retryable }
+            }
+            other => ProvisionerError::Policy(other.reason()),
         }
     }
 }
@@ -251,6 +288,8 @@ pub struct Provisioner {
     http: reqwest::Client,
     responses: ResponseUrlPolicy,
     settings: Settings,
+    inference_profiles: InferenceProfileReader,
+    profile_mapping: Option<ProfileMapping>,
 }
 
 /// What an apply did, and the plan it applied (with the budgets it left alone).
@@ -301,8 +340,19 @@ impl Provisioner {
                 .build()
                 .unwrap_or_default(),
             responses: ResponseUrlPolicy::cloudformation(),
+            inference_profiles: InferenceProfileReader::from_sdk_config(config),
+            profile_mapping: settings
+                .profiles_parameter
+                .as_deref()
+                .map(|name| ProfileMapping::from_config(config, name)),
             settings,
         }
+    }
+
+    /// Asks Bedrock through `reader` (tests point it at a local listener answering as Bedrock).
+    pub fn with_inference_profiles(mut self, reader: InferenceProfileReader) -> Provisioner {
+        self.inference_profiles = reader;
+        self
     }
 
     /// Where answers may go. The Lambda binary keeps [`ResponseUrlPolicy::cloudformation`];
@@ -483,7 +533,6 @@ impl Provisioner {
 
     /// The answer to one custom resource request; never fails (a failure is a FAILED answer).
     pub async fn custom_resource(&self, request: &CfnRequest) -> CfnResponse {
-        let loaded = load_policy(&self.settings.policy_dir);
         match request.request_type {
             RequestType::Create | RequestType::Update => {
                 // A failed answer keeps the id CloudFormation has (an Update), or gets one that
@@ -493,7 +542,7 @@ impl Provisioner {
                     .physical_resource_id
                     .clone()
                     .unwrap_or_else(|| format!("budget-guard-failed-{}", request.request_id));
-                let policy = match loaded {
+                let policy = match self.load_resolving_profiles().await {
                     Ok(policy) => policy,
                     Err(failure) => {
                         return CfnResponse::failed(request, failed_id, failure.reason());
@@ -515,7 +564,10 @@ impl Provisioner {
                     }
                 }
             }
-            RequestType::Delete => self.delete(request, loaded).await,
+            RequestType::Delete => {
+                let loaded = load_policy_for_delete(&self.settings.policy_dir);
+                self.delete(request, loaded).await
+            }
         }
     }
 
@@ -617,8 +669,10 @@ impl Provisioner {
     /// The scheduled run: the same policy as the last deploy, applied again. `drift-repair-full`
     /// reads every subscriber; any other scheduled event reads budgets and notifications only.
     pub async fn drift_repair(&self, detail_type: &str) -> Result<Value, ProvisionerError> {
-        let policy = load_policy(&self.settings.policy_dir)
-            .map_err(|f| ProvisionerError::Policy(f.reason()))?;
+        let policy = self
+            .load_resolving_profiles()
+            .await
+            .map_err(PolicyFailure::into_error)?;
         let target = self.target(None).map_err(ProvisionerError::Config)?;
         let depth = drift_repair_depth(detail_type);
         let applied = self.apply_policy(&policy, &target, depth).await?;

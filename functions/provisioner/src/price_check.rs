@@ -4,7 +4,7 @@
 //! `PriceChanges` metric, whose alarm reaches the alarm channels by the path every other alarm
 //! takes; what changed is logged, and `budget-guard prices refresh` shows it again.
 
-use crate::{Provisioner, ProvisionerError, load_policy};
+use crate::{Provisioner, ProvisionerError};
 use guard_aws::price_list::{PRICE_LIST_ENDPOINT_REGION, PriceListReader};
 use guard_core::policy::Policy;
 use guard_core::pricing::price_list::{
@@ -53,8 +53,13 @@ fn policy_models(policy: &Policy) -> BTreeSet<&str> {
 impl Provisioner {
     /// Runs the check and publishes its metric; the answer says what was found.
     pub async fn price_check(&self) -> Result<Value, ProvisionerError> {
-        let policy = load_policy(&self.settings.policy_dir)
-            .map_err(|f| ProvisionerError::Policy(f.reason()))?;
+        // Profiles are priced as the last deploy or drift repair recorded them.
+        let (policy, _) = guard_aws::profile_mapping::load_deployed_policy(
+            std::slice::from_ref(&self.settings.policy_dir),
+            self.profile_mapping.as_ref(),
+        )
+        .await
+        .map_err(|e| ProvisionerError::Policy(e.to_string()))?;
         let catalog = policy.catalog();
         let region = self.settings.price_region.as_str();
         let reader = PriceListReader::new(self.pricing.clone());

@@ -4,8 +4,13 @@
 //! API) keeps CloudFormation's policy, so it runs the scheduled repairs and shows that a plain
 //! http ResponseURL gets no answer and no work.
 
+use guard_aws::inference_profiles::InferenceProfileReader;
+use guard_aws::profile_mapping::{ProfileMapping, load_deployed_policy};
 use guard_core::provision::budget_action::HardStop;
-use guard_testkit::{ACCOUNT_ID, CfnResponseListener, Emulator, LocalLambda, workspace_root};
+use guard_testkit::{
+    ACCOUNT_ID, CfnResponseListener, Emulator, HttpRecorder, LocalLambda, Reply, Script,
+    workspace_root,
+};
 use provisioner::cfn::ResponseUrlPolicy;
 use provisioner::{Provisioner, Settings};
 use serde_json::{Value, json};
@@ -93,6 +98,7 @@ async fn deploy_with(policy: &str, hard_stop: Option<HardStop>) -> Deployed {
         metrics_namespace: "BudgetGuard".into(),
         price_region: "us-east-1".into(),
         hard_stop,
+        profiles_parameter: None,
     };
     let provisioner =
         Provisioner::new(&config, settings).with_response_urls(ResponseUrlPolicy::loopback_http());
@@ -884,5 +890,188 @@ async fn a_deny_without_the_stacks_deny_policy_fails_the_deploy_and_changes_noth
         stack.aws.write_calls().is_empty(),
         "{:?}",
         stack.aws.write_calls()
+    );
+}
+
+const PROFILES_PARAMETER: &str = "/budget-guard/state/profiles";
+const PROFILE_ARN: &str =
+    "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/chatbot01";
+const SONNET: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+const HAIKU: &str = "anthropic.claude-haiku-4-5-20251001-v1:0";
+const OPUS: &str = "anthropic.claude-opus-4-5-20251101-v1:0";
+
+/// A policy whose route and budget name an application inference profile without a `profiles:`
+/// entry, as a user writes it before any `budget-guard profiles --write`.
+fn with_profile() -> String {
+    format!(
+        "version: 1
+routes:
+  chat:
+    ladder: [{PROFILE_ARN}, us.{HAIKU}]
+budgets:
+  chatbot:
+    amount: 500
+    period: monthly
+    scope:
+      models: [{PROFILE_ARN}, us.{HAIKU}]
+    thresholds:
+      - at: 80%
+        notify: [ops]
+        downgrade: {{route: chat, to: 2}}
+channels:
+  ops:
+    email: [ops@example.com]
+settings:
+  alarms: [ops]
+"
+    )
+}
+
+/// GetInferenceProfile's answer: the profile routes to `model` in the US regions of its
+/// cross-region profile.
+fn profile_reply(model: &str) -> Reply {
+    let models: Vec<Value> = ["us-east-1", "us-east-2", "us-west-2"]
+        .iter()
+        .map(|r| json!({"modelArn": format!("arn:aws:bedrock:{r}::foundation-model/{model}")}))
+        .collect();
+    Reply::ok().header("content-type", "application/json").body(
+        &json!({
+            "inferenceProfileName": "chatbot",
+            "inferenceProfileArn": PROFILE_ARN,
+            "inferenceProfileId": "chatbot01",
+            "models": models,
+            "status": "ACTIVE",
+            "type": "APPLICATION",
+        })
+        .to_string(),
+    )
+}
+
+/// As the stack deploys a policy with unmapped profiles: it names the parameter, and Bedrock is
+/// the local listener `bedrock`.
+async fn deploy_resolving(policy: &str, bedrock: &HttpRecorder) -> Deployed {
+    let mut stack = deploy_with(policy, None).await;
+    let config = stack.aws.sdk_config().await;
+    let settings = Settings {
+        policy_dir: stack.policy.path().to_path_buf(),
+        alerts_topic_arn: Some(stack.alerts.clone()),
+        notify_topic_arn: Some(stack.notify.clone()),
+        account_id: None,
+        stack_name: Some(STACK_NAME.into()),
+        stack_id: Some(STACK_ID.into()),
+        metrics_namespace: "BudgetGuard".into(),
+        price_region: "us-east-1".into(),
+        hard_stop: None,
+        profiles_parameter: Some(PROFILES_PARAMETER.into()),
+    };
+    let bedrock_config = config.to_builder().endpoint_url(bedrock.base_url()).build();
+    stack.provisioner = Provisioner::new(&config, settings)
+        .with_response_urls(ResponseUrlPolicy::loopback_http())
+        .with_inference_profiles(InferenceProfileReader::from_sdk_config(&bedrock_config));
+    stack
+}
+
+impl Deployed {
+    fn mapping(&self, config: &aws_config::SdkConfig) -> ProfileMapping {
+        ProfileMapping::from_config(config, PROFILES_PARAMETER)
+    }
+
+    fn profile_writes(&self) -> usize {
+        self.aws.call_count("ssm", "PutParameter")
+    }
+}
+
+#[tokio::test]
+async fn a_deploy_resolves_unmapped_profiles_records_them_once_and_follows_a_model_change() {
+    let bedrock = HttpRecorder::start(Script::replies([
+        profile_reply(SONNET),
+        profile_reply(SONNET),
+        profile_reply(OPUS),
+    ]))
+    .expect("listener");
+    let stack = deploy_resolving(&with_profile(), &bedrock).await;
+    let config = stack.aws.sdk_config().await;
+    let mapping = stack.mapping(&config);
+
+    let (created, _) = stack.request("Create", None).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    assert_eq!(stack.sorted_budget_names().await, ["bg-chatbot"]);
+    assert_eq!(bedrock.requests().len(), 1, "one GetInferenceProfile");
+    let recorded: Value =
+        serde_json::from_str(&mapping.read().await.unwrap().expect("recorded")).unwrap();
+    assert_eq!(recorded, json!({ PROFILE_ARN: format!("us.{SONNET}") }));
+    assert_eq!(stack.profile_writes(), 1);
+
+    // What the alert handler and the spend watcher load: the ARN priced as us. Sonnet 4.5.
+    let (policy, _) = load_deployed_policy(&[stack.policy.path().to_path_buf()], Some(&mapping))
+        .await
+        .expect("the recorded mapping prices the policy");
+    let catalog = policy.catalog();
+    assert_eq!(
+        catalog.resolve(PROFILE_ARN).map(|r| r.price.output_per_1k),
+        catalog
+            .resolve(&format!("us.{SONNET}"))
+            .map(|r| r.price.output_per_1k)
+    );
+
+    // A redeploy of the same policy asks again and writes nothing.
+    stack.aws.reset_calls();
+    let (same, _) = stack.request("Update", Some("budget-guard:bg-")).await;
+    assert_eq!(same["Status"], "SUCCESS", "{same}");
+    assert_eq!(same["Data"]["Changes"], 0);
+    assert_eq!(bedrock.requests().len(), 2);
+    assert!(
+        stack.aws.write_calls().is_empty(),
+        "{:?}",
+        stack.aws.write_calls()
+    );
+
+    // The profile now runs Opus 4.5: the drift repair records that.
+    stack.aws.reset_calls();
+    let repaired = stack.provisioner.drift_repair("drift-repair").await;
+    assert!(repaired.is_ok(), "{repaired:?}");
+    assert_eq!(bedrock.requests().len(), 3);
+    assert_eq!(stack.profile_writes(), 1);
+    let recorded: Value =
+        serde_json::from_str(&mapping.read().await.unwrap().expect("recorded")).unwrap();
+    assert_eq!(recorded, json!({ PROFILE_ARN: format!("us.{OPUS}") }));
+
+    // A Delete needs no Bedrock: the budget goes.
+    let (deleted, _) = stack.request("Delete", Some("budget-guard:bg-")).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert_eq!(bedrock.requests().len(), 3);
+    assert!(stack.sorted_budget_names().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_profile_bedrock_does_not_know_fails_the_deploy_and_records_nothing() {
+    let bedrock = HttpRecorder::start(Script::replies([Reply::status(404)
+        .header("content-type", "application/json")
+        .header("x-amzn-errortype", "ResourceNotFoundException")
+        .body(r#"{"message":"The specified resource ARN was not found."}"#)]))
+    .expect("listener");
+    let stack = deploy_resolving(&with_profile(), &bedrock).await;
+    let config = stack.aws.sdk_config().await;
+
+    let (created, _) = stack.request("Create", None).await;
+    assert_eq!(created["Status"], "FAILED", "{created}");
+    let reason = created["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains(PROFILE_ARN) && reason.contains("not found"),
+        "{reason}"
+    );
+    assert!(stack.budget_names().await.is_empty());
+    assert_eq!(stack.mapping(&config).read().await.unwrap(), None);
+
+    // Without the stack's parameter, the policy cannot be deployed either, and says why.
+    let unnamed = deploy_with(&with_profile(), None).await;
+    let (created, _) = unnamed.request("Create", None).await;
+    assert_eq!(created["Status"], "FAILED", "{created}");
+    assert!(
+        created["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("BUDGET_GUARD_PROFILES_PARAMETER"),
+        "{created}"
     );
 }

@@ -125,12 +125,18 @@ pub async fn init() -> anyhow::Result<Watcher> {
     let namespace =
         std::env::var(NAMESPACE_ENV).unwrap_or_else(|_| DEFAULT_METRICS_NAMESPACE.to_owned());
     let dir = guard_aws::policy_files::policy_dir_from_env();
-    let (policy, warnings) = guard_aws::policy_files::load_policy(std::slice::from_ref(&dir))
-        .map_err(|e| anyhow::anyhow!("policy at {}: {}", dir.display(), e.report()))?;
+    let sdk = guard_aws::sdk::load().await;
+    // Application inference profiles are priced as the provisioner recorded them.
+    let mapping = guard_aws::profile_mapping::ProfileMapping::from_env(&sdk);
+    let (policy, warnings) = guard_aws::profile_mapping::load_deployed_policy(
+        std::slice::from_ref(&dir),
+        mapping.as_ref(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("policy at {}: {e}", dir.display()))?;
     if !warnings.is_empty() {
         tracing::warn!(warnings = %warnings, "policy warnings");
     }
-    let sdk = guard_aws::sdk::load().await;
     let watched = guard_core::spend::query::watched(&policy).len();
     tracing::info!(policy_dir = %dir.display(), watched, namespace = %namespace, "spend watcher ready");
     Ok(Watcher::new(policy, &sdk, &topic, &namespace))

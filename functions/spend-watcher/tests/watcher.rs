@@ -13,16 +13,10 @@ fn at(d: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap()
 }
 
-#[tokio::test]
-async fn ticks_alert_once_and_publish_the_estimate() {
-    let aws = Emulator::start().expect("emulator");
-    let sdk = aws.sdk_config().await;
-    let topic = aws.create_topic("alerts").await.unwrap();
-    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/example.yaml");
-    let (policy, _) = guard_aws::policy_files::load_policy(&[example]).expect("example policy");
-    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
-    // The chatbot budget ($500): 28M us. Sonnet 4.5 output tokens at $16.50 per 1M = $462.
-    cw.put_metric_data()
+/// Seeds Bedrock's OutputTokenCount for `model` in the minute at 12:05 on 12 November 2026.
+async fn seed_output_tokens(sdk: &aws_config::SdkConfig, model: &str, tokens: f64) {
+    aws_sdk_cloudwatch::Client::new(sdk)
+        .put_metric_data()
         .namespace(BEDROCK_NAMESPACE)
         .metric_data(
             MetricDatum::builder()
@@ -30,10 +24,10 @@ async fn ticks_alert_once_and_publish_the_estimate() {
                 .dimensions(
                     Dimension::builder()
                         .name(MODEL_DIMENSION)
-                        .value("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+                        .value(model)
                         .build(),
                 )
-                .value(28_000_000.0)
+                .value(tokens)
                 .timestamp(aws_smithy_types::DateTime::from_secs(
                     at(12, 5, 0).timestamp(),
                 ))
@@ -42,6 +36,22 @@ async fn ticks_alert_once_and_publish_the_estimate() {
         .send()
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn ticks_alert_once_and_publish_the_estimate() {
+    let aws = Emulator::start().expect("emulator");
+    let sdk = aws.sdk_config().await;
+    let topic = aws.create_topic("alerts").await.unwrap();
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/example.yaml");
+    let (policy, _) = guard_aws::policy_files::load_policy(&[example]).expect("example policy");
+    // The chatbot budget ($500): 28M us. Sonnet 4.5 output tokens at $16.50 per 1M = $462.
+    seed_output_tokens(
+        &sdk,
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        28_000_000.0,
+    )
+    .await;
     let watcher = Watcher::new(policy, &sdk, &topic, "BudgetGuard");
     let first = watcher.tick(at(12, 6, 0)).await.expect("tick");
     let alerts = first["alerts"].as_array().unwrap();
@@ -68,4 +78,83 @@ async fn ticks_alert_once_and_publish_the_estimate() {
 
     let state = aws.state().await.unwrap().to_string();
     assert!(state.contains("EstimatedSpend") && state.contains("bg-chatbot"));
+}
+
+/// A budget scoped to an application inference profile that the policy does not map: the spend
+/// watcher prices the profile's tokens as the model the provisioner recorded for it, and refuses
+/// to start without that record rather than leave the tokens unpriced.
+#[tokio::test]
+async fn a_profile_arn_is_priced_as_the_recorded_model() {
+    use guard_aws::profile_mapping::{DeployedPolicyError, ProfileMapping, load_deployed_policy};
+    use guard_core::pricing::inference_profile::RecordedProfilesError;
+    use std::collections::BTreeMap;
+
+    const PROFILE: &str =
+        "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/chatbot01";
+    const PARAMETER: &str = "/budget-guard/state/profiles";
+    let aws = Emulator::start().expect("emulator");
+    let sdk = aws.sdk_config().await;
+    let topic = aws.create_topic("alerts").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("policy.yaml"),
+        format!(
+            "version: 1
+budgets:
+  chatbot:
+    amount: 500
+    period: monthly
+    watch: true
+    scope:
+      models: [{PROFILE}]
+    thresholds:
+      - at: 90%
+        notify: [ops]
+channels:
+  ops:
+    email: [ops@example.com]
+settings:
+  alarms: [ops]
+"
+        ),
+    )
+    .unwrap();
+    let paths = [dir.path().to_path_buf()];
+    let mapping = ProfileMapping::from_config(&sdk, PARAMETER);
+
+    let unnamed = load_deployed_policy(&paths, None).await.unwrap_err();
+    assert!(
+        matches!(&unnamed, DeployedPolicyError::NoParameter(arns) if arns.contains(PROFILE)),
+        "{unnamed}"
+    );
+    let unrecorded = load_deployed_policy(&paths, Some(&mapping))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            unrecorded,
+            DeployedPolicyError::Recorded(RecordedProfilesError::Missing { .. })
+        ),
+        "{unrecorded}"
+    );
+
+    // What the provisioner records at deploy.
+    mapping
+        .write(&BTreeMap::from([(
+            PROFILE.to_owned(),
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0".to_owned(),
+        )]))
+        .await
+        .unwrap();
+    let (policy, _) = load_deployed_policy(&paths, Some(&mapping))
+        .await
+        .expect("priced from the record");
+    // 28M output tokens through the profile, at us. Sonnet 4.5's $16.50 per 1M: $462.
+    seed_output_tokens(&sdk, PROFILE, 28_000_000.0).await;
+    let watcher = Watcher::new(policy, &sdk, &topic, "BudgetGuard");
+    let run = watcher.tick(at(12, 6, 0)).await.expect("tick");
+    let budgets = run["budgets"].as_array().unwrap();
+    assert_eq!(budgets.len(), 1, "{run:#}");
+    assert_eq!(budgets[0]["spent"].as_f64(), Some(462.0), "{run:#}");
+    assert_eq!(run["alerts"].as_array().unwrap().len(), 1, "{run:#}");
 }

@@ -1,6 +1,7 @@
 use crate::output::{Format, print_json};
 use crate::policy_files::{read_sources, render};
 use guard_core::diagnostic::Severity;
+use guard_core::policy::UnmappedProfiles;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,6 +12,10 @@ pub struct Args {
     /// text: errors with the offending line; json: [{file, line, column, severity, code, message, help}]
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Application inference profile ARNs without a `profiles:` entry are warnings (BG801), not
+    /// errors: the deployed stack resolves them (what the CDK construct checks at synth)
+    #[arg(long)]
+    pub resolve_profiles_at_deploy: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -21,7 +26,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let (policy, diagnostics) = guard_core::policy::load(&sources);
+    let options = guard_core::policy::LoadOptions {
+        unmapped_profiles: if args.resolve_profiles_at_deploy {
+            UnmappedProfiles::ResolvedAtDeploy
+        } else {
+            UnmappedProfiles::Error
+        },
+    };
+    let (policy, diagnostics) = guard_core::policy::load_with(&sources, options);
     match args.format {
         Format::Json => print_json(&diagnostics)?,
         Format::Text => {

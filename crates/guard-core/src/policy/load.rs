@@ -161,9 +161,36 @@ pub fn schema_json() -> String {
     text
 }
 
+/// What an application inference profile ARN that no `profiles:` entry maps is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnmappedProfiles {
+    /// An unknown model (BG801): nothing can price it.
+    #[default]
+    Error,
+    /// Still BG801, as a warning: the deployed stack resolves it with
+    /// `bedrock:GetInferenceProfile` before anything prices it. The policy that comes back leaves
+    /// such an ARN unpriced (its budgets' services miss the model's), so it is fit for what the
+    /// stack is built from (`export`), never for an estimate, a plan or spend.
+    ResolvedAtDeploy,
+}
+
+/// How [`load_with`] loads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub unmapped_profiles: UnmappedProfiles,
+}
+
 /// Loads and checks a whole policy (all files of a folder). Errors come back sorted; warnings come
 /// with a valid policy too.
 pub fn load(sources: &[SourceFile]) -> (Option<Policy>, Vec<Diagnostic>) {
+    load_with(sources, LoadOptions::default())
+}
+
+/// [`load`], with `options`.
+pub fn load_with(
+    sources: &[SourceFile],
+    options: LoadOptions,
+) -> (Option<Policy>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let (price_files, sources): (Vec<&SourceFile>, Vec<&SourceFile>) =
         sources.iter().partition(|s| is_price_file(&s.name));
@@ -188,7 +215,13 @@ pub fn load(sources: &[SourceFile]) -> (Option<Policy>, Vec<Diagnostic>) {
     let (policy, dropped) = if parsed.is_empty() {
         (None, Vec::new())
     } else {
-        validate::validate(&parsed, complete, &catalog_prices, &mut diagnostics)
+        validate::validate(
+            &parsed,
+            complete,
+            &catalog_prices,
+            options,
+            &mut diagnostics,
+        )
     };
     diagnostic::sort(&mut diagnostics);
     let hidden: BTreeMap<&str, usize> = parsed

@@ -12,11 +12,11 @@ mod validate;
 pub mod yaml_tree;
 
 pub use load::{
-    MAX_FILE_BYTES, MAX_SHOWN_PER_FILE, PRICE_FILE_NAMES, Refusal, SourceFile, catalog_of,
-    is_price_file, load, schema, schema_json,
+    LoadOptions, MAX_FILE_BYTES, MAX_SHOWN_PER_FILE, PRICE_FILE_NAMES, Refusal, SourceFile,
+    UnmappedProfiles, catalog_of, is_price_file, load, load_with, schema, schema_json,
 };
 pub use model::*;
-pub use raw::{ALERT_HANDLER_STATE_DIR, SPEND_WATCHER_STATE_DIR};
+pub use raw::{ALERT_HANDLER_STATE_DIR, PROFILES_PARAMETER, SPEND_WATCHER_STATE_DIR};
 pub use validate::channels::is_email;
 pub use validate::thresholds::parse_threshold;
 pub use validate::{

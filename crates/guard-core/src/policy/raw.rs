@@ -106,6 +106,10 @@ fn default_flags_path() -> String {
 pub const ALERT_HANDLER_STATE_DIR: &str = "alert-handler/";
 /// The spend watcher's subtree (named before the split, and kept so its records survive it).
 pub const SPEND_WATCHER_STATE_DIR: &str = "spend/";
+/// The one parameter of the state path that is no function's subtree: the models of the
+/// application inference profiles the policy names without a `profiles:` entry, which the
+/// provisioner resolves at deploy and the other functions read.
+pub const PROFILES_PARAMETER: &str = "profiles";
 
 impl Settings {
     /// `<state_path>alert-handler/`: the alert handler's records (messages, notices, roll-overs,
@@ -117,6 +121,12 @@ impl Settings {
     /// `<state_path>spend/`: the spend watcher's per-budget records.
     pub fn spend_watcher_state_path(&self) -> String {
         state_subtree(&self.state_path, SPEND_WATCHER_STATE_DIR)
+    }
+
+    /// `<state_path>profiles`: the application inference profiles resolved at deploy (JSON, ARN
+    /// to priced model id), written by the provisioner only.
+    pub fn profiles_parameter(&self) -> String {
+        state_subtree(&self.state_path, PROFILES_PARAMETER)
     }
 }
 

@@ -13,7 +13,7 @@ pub(super) mod thresholds;
 
 use super::codes;
 use super::limits::{self, budget_name_problem};
-use super::load::ParsedFile;
+use super::load::{LoadOptions, ParsedFile, UnmappedProfiles};
 use super::model::{
     BudgetSpec, ChannelSpec, DowngradeSpec, Policy, RouteSpec, ScopeSpec, ThresholdSpec,
     ThresholdType, UseCaseSpec,
@@ -28,7 +28,7 @@ use crate::pricing::catalog::{
 };
 use budgets::{check_budget, parse_amount};
 use channels::{check_alarms, check_channels};
-use routes::{check_lifecycle, check_model_id_length, check_routes, unknown_model};
+use routes::{check_lifecycle, check_model_id_length, check_routes, unknown_model, unpriced_model};
 use rust_decimal::Decimal;
 use settings::check_settings;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -92,6 +92,9 @@ struct Ctx<'a> {
     /// False when some file of the policy could not be read: names it defines are then unknown,
     /// and reporting references to them would only be noise beside that file's own errors.
     complete: bool,
+    /// Whether an application inference profile ARN without a `profiles:` entry waits for the
+    /// stack to resolve it (a warning) or is an unknown model (an error).
+    unmapped_profiles: UnmappedProfiles,
     out: &'a mut Vec<Diagnostic>,
 }
 
@@ -316,6 +319,7 @@ pub(crate) fn validate(
     files: &[ParsedFile<'_>],
     complete: bool,
     catalog_prices: &BTreeMap<String, ModelPrice>,
+    options: LoadOptions,
     out: &mut Vec<Diagnostic>,
 ) -> (Option<Policy>, Vec<usize>) {
     let index = files.iter().map(|f| index_sections(&f.tree)).collect();
@@ -326,6 +330,7 @@ pub(crate) fn validate(
         collected: vec![0; files.len()],
         dropped: vec![0; files.len()],
         complete,
+        unmapped_profiles: options.unmapped_profiles,
         out,
     };
 

@@ -176,6 +176,118 @@ pub fn resolved_profiles_source(resolved: &BTreeMap<String, String>) -> SourceFi
     SourceFile::new(RESOLVED_PROFILES_SOURCE, profiles_file(resolved, ""))
 }
 
+/// Why the mapping the provisioner recorded cannot price the policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordedProfilesError {
+    #[error(
+        "no models are recorded in {parameter} for the application inference profiles the policy names without a `profiles:` entry ({}): the provisioner records them when the stack deploys; deploy again, or record them in the policy with `budget-guard profiles --write`",
+        arns.join(", ")
+    )]
+    Missing {
+        parameter: String,
+        arns: Vec<String>,
+    },
+    #[error(
+        "the models recorded in {parameter} are older than the policy: they miss {}; the provisioner records them when the stack deploys and on each drift repair",
+        arns.join(", ")
+    )]
+    Stale {
+        parameter: String,
+        arns: Vec<String>,
+    },
+    #[error("{parameter} does not hold JSON of profile ARN to model id: {reason}")]
+    Unreadable { parameter: String, reason: String },
+}
+
+/// The recorded mapping as the provisioner writes it: JSON of ARN to priced model id.
+pub fn mapping_json(mapping: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(mapping).unwrap_or_default()
+}
+
+/// The name under which a mapping recorded in a parameter joins the policy's files.
+pub fn recorded_profiles_source_name(parameter: &str) -> String {
+    format!("<ssm:{parameter}>")
+}
+
+/// The models recorded in `parameter` (its value, `None` when it does not exist) for the ARNs
+/// the policy names without a `profiles:` entry, as a `profiles:` source to load with the
+/// policy's files. Entries for ARNs the policy no longer names are left out.
+pub fn recorded_profiles_source(
+    parameter: &str,
+    recorded: Option<&str>,
+    unmapped: &BTreeSet<String>,
+) -> Result<SourceFile, RecordedProfilesError> {
+    let Some(text) = recorded else {
+        return Err(RecordedProfilesError::Missing {
+            parameter: parameter.to_owned(),
+            arns: unmapped.iter().cloned().collect(),
+        });
+    };
+    let mut recorded: BTreeMap<String, String> =
+        serde_json::from_str(text).map_err(|e| RecordedProfilesError::Unreadable {
+            parameter: parameter.to_owned(),
+            reason: e.to_string(),
+        })?;
+    recorded.retain(|arn, _| unmapped.contains(arn));
+    let missing: Vec<String> = unmapped
+        .iter()
+        .filter(|arn| !recorded.contains_key(*arn))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(RecordedProfilesError::Stale {
+            parameter: parameter.to_owned(),
+            arns: missing,
+        });
+    }
+    Ok(SourceFile::new(
+        recorded_profiles_source_name(parameter),
+        profiles_file(&recorded, ""),
+    ))
+}
+
+/// How a fresh resolution differs from the recorded mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MappingChanges {
+    /// ARNs resolved for the first time, with their model.
+    pub added: Vec<(String, String)>,
+    /// ARNs whose profile now runs another model: (ARN, recorded, now).
+    pub changed: Vec<(String, String, String)>,
+    /// ARNs recorded that the policy no longer names.
+    pub dropped: Vec<String>,
+}
+
+impl MappingChanges {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.dropped.is_empty()
+    }
+}
+
+/// What recording `resolved` in place of `recorded` changes.
+pub fn mapping_changes(
+    recorded: &BTreeMap<String, String>,
+    resolved: &BTreeMap<String, String>,
+) -> MappingChanges {
+    let mut changes = MappingChanges::default();
+    for (arn, model) in resolved {
+        match recorded.get(arn) {
+            None => changes.added.push((arn.clone(), model.clone())),
+            Some(before) if before != model => {
+                changes
+                    .changed
+                    .push((arn.clone(), before.clone(), model.clone()))
+            }
+            Some(_) => {}
+        }
+    }
+    changes.dropped = recorded
+        .keys()
+        .filter(|arn| !resolved.contains_key(*arn))
+        .cloned()
+        .collect();
+    changes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +408,101 @@ mod tests {
         let policy = policy.expect("loads");
         assert!(policy.catalog().resolve(ladder).is_some());
         assert!(policy.catalog().resolve(scope).is_some());
+    }
+
+    #[test]
+    fn resolved_at_deploy_an_unmapped_arn_is_a_warning_with_the_same_code() {
+        use crate::diagnostic::Severity;
+        use crate::policy::{LoadOptions, UnmappedProfiles, codes};
+        let scope = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/scope";
+        let text = format!(
+            "version: 1\nbudgets:\n  b:\n    amount: 10\n    period: monthly\n    scope:\n      models: [{scope}]\n"
+        );
+        let sources = [SourceFile::new("p.yaml", text)];
+        let deferred = LoadOptions {
+            unmapped_profiles: UnmappedProfiles::ResolvedAtDeploy,
+        };
+        let (policy, diagnostics) = crate::policy::load_with(&sources, deferred);
+        let found: Vec<_> = diagnostics
+            .iter()
+            .filter(|d| d.code == codes::UNKNOWN_MODEL)
+            .map(|d| (d.severity, d.message.contains(scope)))
+            .collect();
+        assert_eq!(found, [(Severity::Warning, true)], "{diagnostics:?}");
+        assert!(policy.is_some(), "{diagnostics:?}");
+
+        // A model that is no profile ARN stays an error, whatever the option.
+        let unknown = "version: 1\nbudgets:\n  b:\n    amount: 10\n    period: monthly\n    scope:\n      models: [acme.no-such-model-v1:0]\n";
+        let (policy, diagnostics) =
+            crate::policy::load_with(&[SourceFile::new("p.yaml", unknown)], deferred);
+        assert!(policy.is_none(), "{diagnostics:?}");
+        // So is a `profiles:` entry whose model is unknown.
+        let bad_entry = format!(
+            "version: 1\nprofiles:\n  {scope}: {scope}\nbudgets:\n  b:\n    amount: 10\n    period: monthly\n    scope:\n      models: [{scope}]\n"
+        );
+        let (policy, _) =
+            crate::policy::load_with(&[SourceFile::new("p.yaml", bad_entry)], deferred);
+        assert!(policy.is_none());
+    }
+
+    #[test]
+    fn a_recorded_mapping_prices_the_policys_arns_or_says_what_it_misses() {
+        let a = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/a";
+        let b = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/b";
+        let old = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/old";
+        let parameter = "/budget-guard/state/profiles";
+        let unmapped: BTreeSet<String> = [a, b].map(str::to_owned).into();
+        let recorded = mapping_json(&BTreeMap::from([
+            (a.to_owned(), format!("us.{SONNET}")),
+            (b.to_owned(), SONNET.to_owned()),
+            (old.to_owned(), SONNET.to_owned()),
+        ]));
+        let source = recorded_profiles_source(parameter, Some(&recorded), &unmapped).unwrap();
+        assert_eq!(source.name, "<ssm:/budget-guard/state/profiles>");
+        let text = String::from_utf8(source.bytes.clone()).unwrap();
+        assert_eq!(
+            parse_profiles_file(&text).unwrap(),
+            BTreeMap::from([
+                (a.to_owned(), format!("us.{SONNET}")),
+                (b.to_owned(), SONNET.to_owned())
+            ]),
+            "the policy's ARNs only"
+        );
+
+        let missing = recorded_profiles_source(parameter, None, &unmapped).unwrap_err();
+        assert!(matches!(&missing, RecordedProfilesError::Missing { arns, .. } if arns.len() == 2));
+        assert!(missing.to_string().contains(parameter), "{missing}");
+        let only_a = mapping_json(&BTreeMap::from([(a.to_owned(), SONNET.to_owned())]));
+        assert_eq!(
+            recorded_profiles_source(parameter, Some(&only_a), &unmapped).unwrap_err(),
+            RecordedProfilesError::Stale {
+                parameter: parameter.to_owned(),
+                arns: vec![b.to_owned()]
+            }
+        );
+        assert!(matches!(
+            recorded_profiles_source(parameter, Some("[1]"), &unmapped),
+            Err(RecordedProfilesError::Unreadable { .. })
+        ));
+    }
+
+    #[test]
+    fn changes_between_the_recorded_and_the_resolved_mapping() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(a, m)| ((*a).to_owned(), (*m).to_owned()))
+                .collect()
+        };
+        let recorded = map(&[("a", "m1"), ("b", "m2"), ("gone", "m3")]);
+        let resolved = map(&[("a", "m1"), ("b", "m4"), ("new", "m5")]);
+        let changes = mapping_changes(&recorded, &resolved);
+        assert_eq!(changes.added, [("new".to_owned(), "m5".to_owned())]);
+        assert_eq!(
+            changes.changed,
+            [("b".to_owned(), "m2".to_owned(), "m4".to_owned())]
+        );
+        assert_eq!(changes.dropped, ["gone".to_owned()]);
+        assert!(mapping_changes(&resolved, &resolved).is_empty());
     }
 }

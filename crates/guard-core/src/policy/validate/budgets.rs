@@ -213,7 +213,7 @@ pub(super) fn check_scope(
         let model_at = at.join([key("models"), Seg::Index(i)]);
         if !check_model_id_length(ctx, &model_at, model, false) && catalog.resolve(model).is_none()
         {
-            unknown_model(ctx, &model_at, model, catalog);
+            unpriced_model(ctx, &model_at, model, catalog);
         }
     }
     for (i, service) in scope.services.iter().enumerate() {
@@ -395,7 +395,7 @@ pub(super) fn check_use_case(
             let model_at = at.join([key("model")]);
             if !check_model_id_length(ctx, &model_at, model, false) {
                 match catalog.resolve(model) {
-                    None => unknown_model(ctx, &model_at, model, catalog),
+                    None => unpriced_model(ctx, &model_at, model, catalog),
                     Some(resolved) => check_lifecycle(ctx, &model_at, model, &resolved.price),
                 }
             }

@@ -2,7 +2,7 @@
 //! `stop` last), that cost falls from step to step at the route's usage, and that the budgets
 //! which step a route down still see its spend on the lower steps.
 
-use super::routes::{check_lifecycle, check_model_id_length, unknown_model};
+use super::routes::{check_lifecycle, check_model_id_length, unpriced_model};
 use super::{Ctx, Origin, key};
 use crate::policy::codes;
 use crate::policy::model::{BudgetSpec, RouteSpec, StepSpec};
@@ -86,7 +86,7 @@ pub(super) fn check_steps(
             continue;
         }
         let Some(resolved) = catalog.resolve(model) else {
-            unknown_model(ctx, &model_at, model, catalog);
+            unpriced_model(ctx, &model_at, model, catalog);
             continue;
         };
         check_lifecycle(ctx, &model_at, model, &resolved.price);

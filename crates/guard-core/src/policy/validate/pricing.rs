@@ -126,7 +126,7 @@ pub(super) fn check_pricing(
 
 /// Why `arn` is not an application inference profile ARN
 /// (`arn:PARTITION:bedrock:REGION:ACCOUNT:application-inference-profile/ID`), if it is not.
-fn application_profile_arn_problem(arn: &str) -> Option<&'static str> {
+pub(super) fn application_profile_arn_problem(arn: &str) -> Option<&'static str> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let [scheme, partition, service, region, account, resource] = parts[..] else {
         return Some("it has fewer than six `:`-separated parts");

@@ -1,5 +1,6 @@
 //! The `routes:` section, and the model ids every section names: known, priced, not retired.
 
+use super::pricing::application_profile_arn_problem;
 use super::settings::{is_ssm_path, levels};
 use super::*;
 
@@ -163,6 +164,24 @@ pub(super) fn check_lifecycle(ctx: &mut Ctx<'_>, at: &Origin, model: &str, price
                 format!("{instead} before it reaches its end of life"),
             );
         }
+    }
+}
+
+/// A model named where the policy uses one (a scope, a ladder step, a use case) that has no
+/// price. An application inference profile ARN may wait for the stack to resolve it.
+pub(super) fn unpriced_model(ctx: &mut Ctx<'_>, at: &Origin, model: &str, catalog: &Catalog) {
+    if ctx.unmapped_profiles == UnmappedProfiles::ResolvedAtDeploy
+        && crate::pricing::inference_profile::is_application_profile_arn(model)
+        && application_profile_arn_problem(model).is_none()
+    {
+        ctx.warning(
+            codes::UNKNOWN_MODEL,
+            at,
+            format!("application inference profile `{model}` is not mapped: no price for it offline"),
+            "the deployed stack resolves it with bedrock:GetInferenceProfile and records the model; offline commands cannot price it until `budget-guard profiles --write policies/profiles.yaml` records it, or `profiles:` names its model",
+        );
+    } else {
+        unknown_model(ctx, at, model, catalog);
     }
 }
 
