@@ -230,6 +230,7 @@ describe('statementsFor', () => {
       budgetActionRoleArn: 'arn:aws:iam::123456789012:role/BudgetActionRole',
       unresolvedProfiles: ['arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/a1'],
       profilesParameter: '/budget-guard/state/profiles',
+      usageTableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/budget-guard-usage',
     };
     for (const fn of FUNCTION_NAMES) {
       const statements = statementsFor(iam[fn], full);

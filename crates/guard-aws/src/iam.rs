@@ -92,6 +92,8 @@ pub fn function_needs() -> Vec<(&'static str, Vec<Needs>)> {
                 crate::metrics::WRITE_NEEDS,
                 crate::spend_state::STATE_NEEDS,
                 crate::spend_state::ALERT_NEEDS,
+                // Reconciliation: the fast path's counters, granted only when its table exists.
+                crate::usage_counters::READ_NEEDS,
             ],
         ),
         (

@@ -1,6 +1,7 @@
 //! CloudWatch for the spend watcher: Bedrock's token metrics in (ListMetrics, GetMetricData with
 //! many queries per call and every NextToken page), the `EstimatedSpend` metric per budget out
-//! (PutMetricData in the guard's namespace, for the dashboard).
+//! (PutMetricData in the guard's namespace, for the dashboard), and with the fast path on, the
+//! reconciliation's `FastPathSpend` and `FastPathDrift` beside it.
 //!
 //! Throttling and transient errors are retried by the client's retry policy (standard mode,
 //! exponential backoff with jitter: build the client from [`crate::sdk::load`]). Gaps are buckets
@@ -24,6 +25,10 @@ use guard_core::spend::{
     query::MODEL_DIMENSION, query::QueryCall, query::SeriesKey, query::SeriesPoints,
     query::TokenMetric, run::BUDGET_DIMENSION, run::ESTIMATE_METRIC, run::MAX_METRICS_PER_PUT,
 };
+use guard_core::usage::reconcile::{
+    DRIFT_METRIC, DriftSink, FAST_PATH_SPEND_METRIC, Reconciliation,
+};
+use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -304,6 +309,71 @@ impl CloudWatchEstimates {
 impl EstimateSink for CloudWatchEstimates {
     async fn put(&self, spends: &[BudgetSpend], at: DateTime<Utc>) -> Result<(), PortError> {
         self.publish(spends, at)
+            .await
+            .map(|_| ())
+            .map_err(MetricsError::into_port_error)
+    }
+}
+
+impl CloudWatchEstimates {
+    /// Per budget compared, its [`FAST_PATH_SPEND_METRIC`] (USD) and, where the metrics figure
+    /// is not zero, its [`DRIFT_METRIC`] (percent, signed); up to 1,000 data per request.
+    pub async fn publish_drift(
+        &self,
+        reconciliations: &[Reconciliation],
+        at: DateTime<Utc>,
+    ) -> Result<usize, MetricsError> {
+        let datum = |metric: &str, budget: &str, value: Decimal, unit: StandardUnit| {
+            MetricDatum::builder()
+                .metric_name(metric)
+                .dimensions(
+                    Dimension::builder()
+                        .name(BUDGET_DIMENSION)
+                        .value(budget)
+                        .build(),
+                )
+                .value(value.to_f64().unwrap_or_default())
+                .unit(unit)
+                .timestamp(to_smithy(at))
+                .build()
+        };
+        let data: Vec<MetricDatum> = reconciliations
+            .iter()
+            .flat_map(|r| {
+                let spend = datum(
+                    FAST_PATH_SPEND_METRIC,
+                    &r.budget,
+                    r.fast_path_usd,
+                    StandardUnit::None,
+                );
+                let drift = r
+                    .drift_pct
+                    .map(|d| datum(DRIFT_METRIC, &r.budget, d, StandardUnit::Percent));
+                std::iter::once(spend).chain(drift)
+            })
+            .collect();
+        let mut requests = 0;
+        for chunk in data.chunks(MAX_METRICS_PER_PUT) {
+            self.client
+                .put_metric_data()
+                .namespace(&self.namespace)
+                .set_metric_data(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(MetricsError::PutMetricData)?;
+            requests += 1;
+        }
+        Ok(requests)
+    }
+}
+
+impl DriftSink for CloudWatchEstimates {
+    async fn put_drift(
+        &self,
+        reconciliations: &[Reconciliation],
+        at: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        self.publish_drift(reconciliations, at)
             .await
             .map(|_| ())
             .map_err(MetricsError::into_port_error)

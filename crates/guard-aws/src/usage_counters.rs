@@ -13,20 +13,26 @@
 //! neither; a request id recorded before cancels the transaction with `ConditionalCheckFailed`
 //! on its first item, which is [`Counted::AlreadyCounted`], not an error. Amounts are DynamoDB
 //! numbers, which are exact decimals (38 digits), so sums do not drift.
+//!
+//! The spend watcher reads the counters back (BatchGetItem, [`READ_NEEDS`]) to compare them with
+//! its figures from token metrics ([`guard_core::usage::reconcile`]).
 
 use std::str::FromStr;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use chrono::SecondsFormat;
 use guard_core::ports::{ErrorKind, PortError};
 use guard_core::usage::meter::{Charge, Counted, CounterKey, UsageCounters};
+use guard_core::usage::reconcile::CounterReader;
 use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::iam::{Needs, ResourceKind};
 use crate::sdk::sdk_error_kind;
@@ -41,6 +47,13 @@ pub const NEEDS: Needs = &[(
     ],
     ResourceKind::UsageTable,
 )];
+/// What the spend watcher calls to read the counters for its reconciliation: reads only.
+pub const READ_NEEDS: Needs = &[(&["dynamodb:BatchGetItem"], ResourceKind::UsageTable)];
+/// BatchGetItem: at most 100 keys per request.
+pub const MAX_KEYS_PER_BATCH_GET: usize = 100;
+/// Rounds of BatchGetItem for the keys DynamoDB left unprocessed (throttled) before giving up; the
+/// watcher's next run reads them again.
+const UNPROCESSED_ROUNDS: usize = 3;
 /// Each API operation this module calls, with the IAM actions it is authorized as.
 pub const OPERATIONS: &[(&str, &[&str])] = &[
     (
@@ -50,6 +63,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("dynamodb:GetItem", &["dynamodb:GetItem"]),
     ("dynamodb:PutItem", &["dynamodb:PutItem"]),
     ("dynamodb:UpdateItem", &["dynamodb:UpdateItem"]),
+    ("dynamodb:BatchGetItem", &["dynamodb:BatchGetItem"]),
 ];
 /// The table's partition key.
 pub const KEY: &str = "pk";
@@ -97,6 +111,13 @@ pub enum UsageTableError {
         pk: String,
         source: SdkError<UpdateItemError, HttpResponse>,
     },
+    #[error("dynamodb:BatchGetItem of {keys} counters failed")]
+    Totals {
+        keys: usize,
+        source: SdkError<BatchGetItemError, HttpResponse>,
+    },
+    #[error("dynamodb:BatchGetItem left {0} counters unread after retries")]
+    Unprocessed(usize),
     #[error("building a DynamoDB request failed: {0}")]
     Build(#[from] aws_sdk_dynamodb::error::BuildError),
 }
@@ -118,6 +139,10 @@ impl UsageTableError {
             UsageTableError::Confirm { source, .. } => {
                 ("dynamodb:UpdateItem", sdk_error_kind(source))
             }
+            UsageTableError::Totals { source, .. } => {
+                ("dynamodb:BatchGetItem", sdk_error_kind(source))
+            }
+            UsageTableError::Unprocessed(_) => ("dynamodb:BatchGetItem", ErrorKind::Throttled),
             UsageTableError::Build(_) => ("build DynamoDB request", ErrorKind::Invalid),
         };
         PortError::from_source(kind, operation, self)
@@ -218,19 +243,69 @@ impl DynamoUsageCounters {
                 pk: pk.clone(),
                 source,
             })?;
-        match out.item().and_then(|i| i.get("spent")) {
-            None => Ok(Decimal::ZERO),
-            Some(AttributeValue::N(v)) => {
-                Decimal::from_str(v).map_err(|_| UsageTableError::Corrupt {
-                    pk,
-                    value: v.clone(),
-                })
+        spent_of(&pk, out.item().and_then(|i| i.get("spent")))
+    }
+
+    /// The totals of the counters that exist among `keys` (BatchGetItem, 100 keys a request,
+    /// eventually consistent: the watcher compares figures minutes apart anyway). Keys that
+    /// DynamoDB leaves unprocessed are asked again, a few rounds at most.
+    pub async fn read_totals(
+        &self,
+        keys: &[CounterKey],
+    ) -> Result<BTreeMap<CounterKey, Decimal>, UsageTableError> {
+        let by_pk: HashMap<String, &CounterKey> = keys.iter().map(|k| (counter_pk(k), k)).collect();
+        let mut totals = BTreeMap::new();
+        let pks: Vec<&String> = by_pk.keys().collect();
+        for chunk in pks.chunks(MAX_KEYS_PER_BATCH_GET) {
+            let mut wanted = KeysAndAttributes::builder()
+                .projection_expression("#pk, #spent")
+                .expression_attribute_names("#pk", KEY)
+                .expression_attribute_names("#spent", "spent");
+            for pk in chunk {
+                wanted = wanted.keys(HashMap::from([(KEY.to_owned(), s(*pk))]));
             }
-            Some(other) => Err(UsageTableError::Corrupt {
-                pk,
-                value: format!("{other:?}"),
-            }),
+            let mut request = HashMap::from([(self.table.clone(), wanted.build()?)]);
+            let mut rounds = 0;
+            while !request.is_empty() {
+                if rounds == UNPROCESSED_ROUNDS {
+                    let left = request.values().map(|k| k.keys().len()).sum();
+                    return Err(UsageTableError::Unprocessed(left));
+                }
+                rounds += 1;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(request))
+                    .send()
+                    .await
+                    .map_err(|source| UsageTableError::Totals {
+                        keys: chunk.len(),
+                        source,
+                    })?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(AttributeValue::S(pk)) = item.get(KEY) else {
+                        continue;
+                    };
+                    let Some(key) = by_pk.get(pk) else {
+                        continue;
+                    };
+                    totals.insert((*key).clone(), spent_of(pk, item.get("spent"))?);
+                }
+                request = out
+                    .unprocessed_keys()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(_, k)| !k.keys().is_empty())
+                    .collect();
+            }
         }
+        Ok(totals)
     }
 
     /// Claims a threshold's alert: true when it was never claimed, or claimed and not confirmed.
@@ -285,6 +360,21 @@ impl DynamoUsageCounters {
     }
 }
 
+/// A counter item's `spent`: zero when absent (an item written before its first ADD).
+fn spent_of(pk: &str, spent: Option<&AttributeValue>) -> Result<Decimal, UsageTableError> {
+    match spent {
+        None => Ok(Decimal::ZERO),
+        Some(AttributeValue::N(v)) => Decimal::from_str(v).map_err(|_| UsageTableError::Corrupt {
+            pk: pk.to_owned(),
+            value: v.clone(),
+        }),
+        Some(other) => Err(UsageTableError::Corrupt {
+            pk: pk.to_owned(),
+            value: format!("{other:?}"),
+        }),
+    }
+}
+
 /// Whether a cancelled transaction failed only because its first item, the request's record,
 /// exists already.
 fn request_seen_before(e: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool {
@@ -332,6 +422,17 @@ impl UsageCounters for DynamoUsageCounters {
     }
 }
 
+impl CounterReader for DynamoUsageCounters {
+    async fn read_totals(
+        &self,
+        keys: &[CounterKey],
+    ) -> Result<BTreeMap<CounterKey, Decimal>, PortError> {
+        DynamoUsageCounters::read_totals(self, keys)
+            .await
+            .map_err(UsageTableError::into_port_error)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,9 +455,16 @@ mod tests {
     #[test]
     fn every_operation_is_authorized_by_the_needs() {
         let granted: Vec<&str> = NEEDS.iter().flat_map(|(a, _)| a.iter().copied()).collect();
+        let granted_read: Vec<&str> = READ_NEEDS
+            .iter()
+            .flat_map(|(a, _)| a.iter().copied())
+            .collect();
         for (_, actions) in OPERATIONS {
             for a in *actions {
-                assert!(granted.contains(a), "{a} is not in NEEDS");
+                assert!(
+                    granted.contains(a) || granted_read.contains(a),
+                    "{a} is in neither NEEDS nor READ_NEEDS"
+                );
             }
         }
     }

@@ -281,3 +281,56 @@ async fn a_batch_delivered_twice_alerts_once_and_calls_only_what_iam_grants() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_watcher_reads_the_counters_that_exist_in_batches_with_only_its_read_grant() {
+    let aws = Emulator::start().unwrap();
+    let counters = DynamoUsageCounters::new(table(&aws).await, TABLE);
+    counters
+        .count_request(&charge("r1", dec!(0.25), &["bg-chatbot", "bg-all"]))
+        .await
+        .unwrap();
+    counters
+        .count_request(&charge("r2", dec!(0.5), &["bg-all"]))
+        .await
+        .unwrap();
+    aws.reset_calls();
+
+    // More keys than one BatchGetItem takes: most of them have no counter.
+    let mut keys: Vec<CounterKey> = (0..150).map(|i| key(&format!("bg-quiet-{i}"))).collect();
+    keys.push(key("bg-chatbot"));
+    keys.push(key("bg-all"));
+    let mut october = key("bg-all");
+    october.period_start = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    keys.push(october);
+    let totals = counters.read_totals(&keys).await.unwrap();
+    assert_eq!(
+        totals.into_iter().collect::<Vec<_>>(),
+        [(key("bg-all"), dec!(0.75)), (key("bg-chatbot"), dec!(0.25))]
+    );
+    assert_eq!(aws.call_count("dynamodb", "BatchGetItem"), 2);
+
+    let watcher_needs: Vec<(&str, guard_aws::iam::ResourceKind)> = guard_aws::iam::statements()
+        .into_iter()
+        .find(|(f, _)| *f == "spend-watcher")
+        .unwrap()
+        .1
+        .into_iter()
+        .flat_map(|s| s.actions.into_iter().map(move |a| (a, s.resource)))
+        .collect();
+    for (service, action) in aws.calls() {
+        let op = format!("{service}:{action}");
+        assert!(
+            watcher_needs
+                .iter()
+                .any(|(a, r)| *a == op && *r == guard_aws::iam::ResourceKind::UsageTable),
+            "{op} is not in the spend watcher's IAM needs on the usage table: {watcher_needs:?}"
+        );
+    }
+    assert!(
+        !watcher_needs
+            .iter()
+            .any(|(a, _)| matches!(*a, "dynamodb:PutItem" | "dynamodb:UpdateItem")),
+        "the watcher only reads the counters"
+    );
+}

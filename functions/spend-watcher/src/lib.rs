@@ -4,22 +4,32 @@
 //! threshold is crossed in a period. The work is `guard_core::spend::run::run_once`; this crate wires
 //! the AWS adapters and keeps the in-memory schedule of a warm execution environment.
 //!
+//! With the fast path deployed (`BUDGET_GUARD_USAGE_TABLE` names its table), each tick also
+//! compares the fast path's counter of every budget it priced with its own figure
+//! (`guard_core::usage::reconcile`), logs drift above 5% and publishes `FastPathSpend` and
+//! `FastPathDrift` for the dashboard.
+//!
 //! Environment: `BUDGET_GUARD_ALERTS_TOPIC_ARN` (required), `BUDGET_GUARD_METRICS_NAMESPACE`
 //! (default `BudgetGuard`), `BUDGET_GUARD_POLICY_DIR` (default `/opt/policy`, the policy layer),
-//! and the standard AWS environment.
+//! `BUDGET_GUARD_USAGE_TABLE` (optional: the fast path's table), and the standard AWS environment.
 
 use chrono::{DateTime, Utc};
 use guard_aws::metrics::{CloudWatchEstimates, CloudWatchTokenMetrics};
 use guard_aws::spend_state::{SnsSpendAlerts, SsmSpendState};
+use guard_aws::usage_counters::DynamoUsageCounters;
 use guard_core::policy::Policy;
 use guard_core::pricing::catalog::Catalog;
 use guard_core::spend::{
     WatchConfig, run::DEFAULT_METRICS_NAMESPACE, run::RunReport, run::WatchMemory, run::run_once,
 };
+use guard_core::usage::reconcile::{Reconciliation, reconcile_run};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 pub const ALERTS_TOPIC_ENV: &str = "BUDGET_GUARD_ALERTS_TOPIC_ARN";
+/// The fast path's DynamoDB table, set only when the fast path is deployed (the usage meter reads
+/// the same variable).
+pub const USAGE_TABLE_ENV: &str = "BUDGET_GUARD_USAGE_TABLE";
 
 /// A failed run as Lambda hears it. Always retryable: every run reads everything it needs again,
 /// so another attempt, or the next tick, takes up what this one could not finish.
@@ -43,6 +53,8 @@ pub struct Watcher {
     estimates: CloudWatchEstimates,
     config: WatchConfig,
     memory: Mutex<WatchMemory>,
+    /// The fast path's counters, when it is deployed.
+    fast_path: Option<DynamoUsageCounters>,
 }
 
 impl Watcher {
@@ -65,8 +77,18 @@ impl Watcher {
             estimates: CloudWatchEstimates::new(cloudwatch, namespace),
             config: WatchConfig::default(),
             memory: Mutex::new(WatchMemory::default()),
+            fast_path: None,
             policy,
         }
+    }
+
+    /// Reconciles each tick's figures with the fast path's counters in `table`.
+    pub fn with_fast_path(mut self, sdk: &aws_config::SdkConfig, table: &str) -> Watcher {
+        self.fast_path = Some(DynamoUsageCounters::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            table,
+        ));
+        self
     }
 
     /// One run at `now`; a summary for the Lambda's result and logs.
@@ -86,7 +108,41 @@ impl Watcher {
         )
         .await?;
         log(&report);
-        Ok(summary(&report))
+        let mut out = summary(&report);
+        if let Some(counters) = &self.fast_path {
+            // The run's alerts are out already: a failed comparison is told, not retried.
+            match reconcile_run(
+                &self.policy,
+                &report.refreshed,
+                (counters, &self.estimates),
+                now,
+            )
+            .await
+            {
+                Ok(reconciliations) => {
+                    log_drift(&reconciliations);
+                    out["fast_path"] = json!(reconciliations);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "fast path reconciliation failed");
+                    out["fast_path_error"] = json!(e.to_string());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn log_drift(reconciliations: &[Reconciliation]) {
+    for r in reconciliations.iter().filter(|r| r.drifted) {
+        tracing::warn!(
+            budget = %r.budget,
+            fast_path_usd = %r.fast_path_usd,
+            metrics_usd = %r.metrics_usd,
+            drift_pct = ?r.drift_pct,
+            counter_found = r.counter_found,
+            "the fast path's counter and the spend watcher's figure from metrics differ by more than 5%"
+        );
     }
 }
 
@@ -138,8 +194,15 @@ pub async fn init() -> anyhow::Result<Watcher> {
         tracing::warn!(warnings = %warnings, "policy warnings");
     }
     let watched = guard_core::spend::query::watched(&policy).len();
-    tracing::info!(policy_dir = %dir.display(), watched, namespace = %namespace, "spend watcher ready");
-    Ok(Watcher::new(policy, &sdk, &topic, &namespace))
+    let table = std::env::var(USAGE_TABLE_ENV)
+        .ok()
+        .filter(|t| !t.is_empty());
+    tracing::info!(policy_dir = %dir.display(), watched, namespace = %namespace, fast_path = table.is_some(), "spend watcher ready");
+    let watcher = Watcher::new(policy, &sdk, &topic, &namespace);
+    Ok(match table {
+        Some(table) => watcher.with_fast_path(&sdk, &table),
+        None => watcher,
+    })
 }
 
 #[cfg(test)]

@@ -59,7 +59,9 @@ impl RoleArn {
     /// The role an IAM role ARN names, or `None` when `arn` is not one.
     pub fn parse(arn: &str) -> Option<RoleArn> {
         let (partition, service, account, resource) = global_parts(arn)?;
-        let path_and_name = resource.strip_prefix("role/").filter(|_| service == "iam")?;
+        let path_and_name = resource
+            .strip_prefix("role/")
+            .filter(|_| service == "iam")?;
         let mut segments: Vec<&str> = path_and_name.split('/').collect();
         let name = segments.pop()?;
         if !is_name(name) || !segments.iter().all(|s| is_name(s)) {
@@ -101,7 +103,11 @@ mod tests {
     fn a_role_arn_gives_its_partition_account_and_name_without_the_path() {
         let role = RoleArn::parse("arn:aws:iam::123456789012:role/service-role/chatbot").unwrap();
         assert_eq!(
-            (role.partition.as_str(), role.account.as_str(), role.name.as_str()),
+            (
+                role.partition.as_str(),
+                role.account.as_str(),
+                role.name.as_str()
+            ),
             ("aws", "123456789012", "chatbot")
         );
         assert!(RoleArn::parse("arn:aws-us-gov:iam::123456789012:role/chatbot").is_some());

@@ -161,10 +161,7 @@ budgets:
     #[test]
     fn a_record_without_request_metadata_or_identity_counts_only_where_no_application_is_named() {
         let p = policy();
-        assert_eq!(
-            counted_by(&p, &record(None, SONNET_US, None)),
-            ["everyone"]
-        );
+        assert_eq!(counted_by(&p, &record(None, SONNET_US, None)), ["everyone"]);
     }
 
     #[test]
@@ -175,10 +172,7 @@ budgets:
             ["agents", "everyone"]
         );
         // The same model called directly is not the profile's application.
-        assert_eq!(
-            counted_by(&p, &record(None, SONNET_US, None)),
-            ["everyone"]
-        );
+        assert_eq!(counted_by(&p, &record(None, SONNET_US, None)), ["everyone"]);
     }
 
     #[test]
@@ -193,7 +187,11 @@ budgets:
         assert_eq!(counted_by(&p, &by_role), ["everyone", "tagged"]);
         assert_eq!(counted_by(&p, &by_metadata), ["everyone", "tagged"]);
         // Its application on a model outside its scope does not count.
-        let other_model = record(None, "amazon.nova-lite-v1:0", Some(json!({"app": "reports"})));
+        let other_model = record(
+            None,
+            "amazon.nova-lite-v1:0",
+            Some(json!({"app": "reports"})),
+        );
         assert!(counted_by(&p, &other_model).is_empty());
     }
 }

@@ -204,7 +204,10 @@ budgets:
         assert_eq!(at(dec!(94.99)).drift_pct, Some(dec!(-5.01)));
         assert!(at(dec!(94.99)).drifted);
         let same = at(dec!(100.004));
-        assert_eq!((same.fast_path_usd, same.drift_pct), (dec!(100), Some(dec!(0))));
+        assert_eq!(
+            (same.fast_path_usd, same.drift_pct),
+            (dec!(100), Some(dec!(0)))
+        );
     }
 
     #[test]
@@ -238,7 +241,10 @@ budgets:
         let below = reconcile(chatbot, Some(dec!(20)), dec!(100));
         assert!(below.attributed);
         assert_eq!(below.drift_pct, Some(dec!(-80)));
-        assert!(!below.drifted, "the other applications' calls are in the metrics");
+        assert!(
+            !below.drifted,
+            "the other applications' calls are in the metrics"
+        );
         assert!(!reconcile(chatbot, None, dec!(100)).drifted);
         assert!(!reconcile(chatbot, Some(dec!(105)), dec!(100)).drifted);
         assert!(reconcile(chatbot, Some(dec!(105.01)), dec!(100)).drifted);
