@@ -39,6 +39,8 @@ describe('parseIamActions', () => {
     const iam = parseIamActions(fixture('iam-actions.sample.json'));
     expect(Object.keys(iam).sort()).toEqual([...FUNCTION_NAMES].sort());
     expect(iam['spend-watcher']).toContainEqual({ actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], resource: 'any' });
+    // Reconciliation reads the fast path's counters, granted only where the usage table exists.
+    expect(iam['spend-watcher']).toContainEqual({ actions: ['dynamodb:BatchGetItem'], resource: 'usage-table' });
     expect(iam['alert-handler']).toContainEqual(expect.objectContaining({ resource: 'alert-handler-state', stateDir: 'alert-handler/' }));
   });
 
