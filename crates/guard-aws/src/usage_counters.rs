@@ -243,7 +243,8 @@ impl DynamoUsageCounters {
                 pk: pk.clone(),
                 source,
             })?;
-        spent_of(&pk, out.item().and_then(|i| i.get("spent")))
+        spent_of(out.item().and_then(|i| i.get("spent")))
+            .map_err(|value| UsageTableError::Corrupt { pk, value })
     }
 
     /// The totals of the counters that exist among `keys` (BatchGetItem, 100 keys a request,
@@ -294,7 +295,12 @@ impl DynamoUsageCounters {
                     let Some(key) = by_pk.get(pk) else {
                         continue;
                     };
-                    totals.insert((*key).clone(), spent_of(pk, item.get("spent"))?);
+                    let spent =
+                        spent_of(item.get("spent")).map_err(|value| UsageTableError::Corrupt {
+                            pk: pk.clone(),
+                            value,
+                        })?;
+                    totals.insert((*key).clone(), spent);
                 }
                 request = out
                     .unprocessed_keys()
@@ -360,18 +366,13 @@ impl DynamoUsageCounters {
     }
 }
 
-/// A counter item's `spent`: zero when absent (an item written before its first ADD).
-fn spent_of(pk: &str, spent: Option<&AttributeValue>) -> Result<Decimal, UsageTableError> {
+/// A counter item's `spent`: zero when absent (an item written before its first ADD); what it
+/// holds instead, when not a number.
+fn spent_of(spent: Option<&AttributeValue>) -> Result<Decimal, String> {
     match spent {
         None => Ok(Decimal::ZERO),
-        Some(AttributeValue::N(v)) => Decimal::from_str(v).map_err(|_| UsageTableError::Corrupt {
-            pk: pk.to_owned(),
-            value: v.clone(),
-        }),
-        Some(other) => Err(UsageTableError::Corrupt {
-            pk: pk.to_owned(),
-            value: format!("{other:?}"),
-        }),
+        Some(AttributeValue::N(v)) => Decimal::from_str(v).map_err(|_| v.clone()),
+        Some(other) => Err(format!("{other:?}")),
     }
 }
 
