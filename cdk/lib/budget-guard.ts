@@ -19,9 +19,9 @@ import { GuardAlarms } from './alarms';
 import { BudgetActionResources } from './budget-action';
 import { REPO_ROOT } from './cli';
 import { GuardDashboard } from './dashboard';
-import { FastPath, type FastPathOptions } from './fast-path';
+import { FastPath, type FastPathOptions, USAGE_TABLE_ENV } from './fast-path';
 import { FUNCTION_SPECS, GuardFunction } from './guard-function';
-import { FUNCTION_NAMES, topicPublishers, USAGE_METER, type FunctionName, type ResourceContext } from './iam';
+import { FUNCTION_NAMES, statementsFor, topicPublishers, USAGE_METER, type FunctionName, type ResourceContext } from './iam';
 import { estimatedSpendMetric, METRICS_NAMESPACE, routeStepMetric } from './metrics';
 import { loadPolicy, slackSecretNames, type LoadedPolicy } from './policy';
 import { POLICY_MOUNT, PolicyLayer } from './policy-layer';
@@ -237,6 +237,16 @@ export class BudgetGuard extends Construct {
             alertsKey: topics.alertsKey,
           })
         : undefined;
+    if (this.fastPath) {
+      // The spend watcher reconciles with the fast path's counters: it is told the table, and may
+      // make the reads budget-guard iam-actions lists for it on that table (which exists only now).
+      const watcher = guardFunctions['spend-watcher'];
+      watcher.function.addEnvironment(USAGE_TABLE_ENV, this.fastPath.table.tableName);
+      const tableGrants = iamActions['spend-watcher'].filter((g) => g.resource === 'usage-table');
+      for (const st of statementsFor(tableGrants, { ...resourceContext, usageTableArn: this.fastPath.table.tableArn })) {
+        watcher.role.addToPolicy(new iam.PolicyStatement({ sid: st.sid, actions: [...st.actions], resources: [...st.resources] }));
+      }
+    }
     const meterPublishes = (topic: 'alerts-topic' | 'notify-topic') =>
       this.fastPath && meterGrants?.some((g) => g.resource === topic && g.actions.includes('sns:Publish')) ? [this.fastPath.role] : [];
 
@@ -313,6 +323,7 @@ export class BudgetGuard extends Construct {
       policy: model,
       functions: this.functions,
       deadLetterQueue: this.deadLetterQueue,
+      fastPath: this.fastPath !== undefined,
     });
   }
 

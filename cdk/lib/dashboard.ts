@@ -7,7 +7,13 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { FUNCTION_NAMES, type FunctionName } from './iam';
-import { DEFAULT_PERIOD as PERIOD, estimatedSpendMetric, routeStepMetric } from './metrics';
+import {
+  DEFAULT_PERIOD as PERIOD,
+  FAST_PATH_DRIFT_TOLERANCE_PCT,
+  estimatedSpendMetric,
+  fastPathDriftMetric,
+  routeStepMetric,
+} from './metrics';
 import type { ExportedPolicy } from './policy';
 
 export interface GuardDashboardProps {
@@ -15,6 +21,11 @@ export interface GuardDashboardProps {
   readonly policy: ExportedPolicy;
   readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The fast path is deployed (the spend watcher has its table): show how far its counters are
+   * from the spend watcher's figures. @default false
+   */
+  readonly fastPath?: boolean;
 }
 
 /**
@@ -91,6 +102,29 @@ function addWidgets(dashboard: cloudwatch.Dashboard, props: GuardDashboardProps)
         }),
     );
   for (let i = 0; i < budgetWidgets.length; i += 3) dashboard.addWidgets(...budgetWidgets.slice(i, i + 3));
+
+  // The fast path against the token metrics, with the tolerance either side.
+  if (props.fastPath === true) {
+    const watched = Object.values(policy.budgets)
+      .filter((b) => b.watch)
+      .map((b) => b.name)
+      .sort();
+    if (watched.length > 0) {
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Fast path vs token metrics: drift (% of the metrics figure)',
+          left: watched.map((name) => fastPathDriftMetric(name, { label: name })),
+          leftAnnotations: [FAST_PATH_DRIFT_TOLERANCE_PCT, -FAST_PATH_DRIFT_TOLERANCE_PCT].map((value) => ({
+            value,
+            label: `${value > 0 ? '+' : ''}${value}%`,
+            color: cloudwatch.Color.ORANGE,
+          })),
+          leftYAxis: { label: '%', showUnits: false },
+          width: 24,
+        }),
+      );
+    }
+  }
 
   // Where each route is on its ladder.
   const routes = Object.keys(policy.routes).sort();

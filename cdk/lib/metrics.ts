@@ -42,3 +42,22 @@ export function routeStepMetric(route: string, props: cloudwatch.MetricOptions =
     ...props,
   });
 }
+
+/**
+ * With the fast path on: how far the fast path's counter of a budget is from the spend watcher's
+ * figure from token metrics, in percent of the latter (signed; the spend watcher publishes it on
+ * each run that priced the budget). Maximum: the widest gap in the period shows.
+ */
+export function fastPathDriftMetric(budgetName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: 'FastPathDrift',
+    dimensionsMap: { Budget: budgetName },
+    statistic: 'Maximum',
+    period: DEFAULT_PERIOD,
+    ...props,
+  });
+}
+
+/** The drift past which the spend watcher logs a warning, in percent (guard-core's `DRIFT_TOLERANCE_PCT`). */
+export const FAST_PATH_DRIFT_TOLERANCE_PCT = 5;

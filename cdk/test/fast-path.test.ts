@@ -82,6 +82,25 @@ describe.skipIf(!cli.ok)('the fast path (real CLI)', () => {
     expect(JSON.stringify(allow.Principal)).toContain(idOf(on, fp.role));
   });
 
+  it('lets the spend watcher read the counters it reconciles with, and shows the drift, only when on', () => {
+    const watcherStatements = (s: Synthesized): Json[] => {
+      const role = s.stack.guard.roles['spend-watcher'];
+      return resourcesOf(s)[idOf(s, role.node.findChild('DefaultPolicy') as never)]!.Properties.PolicyDocument.Statement as Json[];
+    };
+    const watcherEnv = (s: Synthesized): Json =>
+      resourcesOf(s)[idOf(s, s.stack.guard.functions['spend-watcher'])]!.Properties.Environment.Variables as Json;
+    const fp = on.stack.guard.fastPath!;
+    const read = watcherStatements(on).find((st) => st.Sid === 'BudgetGuardUsageTable')!;
+    expect(read.Action).toBe('dynamodb:BatchGetItem');
+    expect(read.Resource).toEqual({ 'Fn::GetAtt': [idOf(on, fp.table), 'Arn'] });
+    expect(watcherEnv(on).BUDGET_GUARD_USAGE_TABLE).toEqual({ Ref: idOf(on, fp.table) });
+    expect(JSON.stringify(resourcesOf(on)[idOf(on, on.stack.guard.dashboard)]!.Properties.DashboardBody)).toContain('FastPathDrift');
+
+    expect(watcherStatements(off).find((st) => st.Sid === 'BudgetGuardUsageTable')).toBeUndefined();
+    expect(watcherEnv(off).BUDGET_GUARD_USAGE_TABLE).toBeUndefined();
+    expect(JSON.stringify(resourcesOf(off)[idOf(off, off.stack.guard.dashboard)]!.Properties.DashboardBody)).not.toContain('FastPathDrift');
+  });
+
   it('subscribes the meter to the stack-made log group, with the permission Logs invokes it by', () => {
     const r = resourcesOf(on);
     const fp = on.stack.guard.fastPath!;

@@ -39,6 +39,8 @@ describe('parseIamActions', () => {
     const iam = parseIamActions(fixture('iam-actions.sample.json'));
     expect(Object.keys(iam).sort()).toEqual([...FUNCTION_NAMES].sort());
     expect(iam['spend-watcher']).toContainEqual({ actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'], resource: 'any' });
+    // Reconciliation reads the fast path's counters, granted only where the usage table exists.
+    expect(iam['spend-watcher']).toContainEqual({ actions: ['dynamodb:BatchGetItem'], resource: 'usage-table' });
     expect(iam['alert-handler']).toContainEqual(expect.objectContaining({ resource: 'alert-handler-state', stateDir: 'alert-handler/' }));
   });
 
@@ -230,6 +232,7 @@ describe('statementsFor', () => {
       budgetActionRoleArn: 'arn:aws:iam::123456789012:role/BudgetActionRole',
       unresolvedProfiles: ['arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/a1'],
       profilesParameter: '/budget-guard/state/profiles',
+      usageTableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/budget-guard-usage',
     };
     for (const fn of FUNCTION_NAMES) {
       const statements = statementsFor(iam[fn], full);

@@ -5,6 +5,7 @@
 pub mod bedrock;
 pub mod budgets;
 pub mod cloudwatch;
+pub mod dynamodb;
 pub mod iam;
 pub mod lambda;
 pub mod policy_files;
@@ -14,5 +15,4 @@ pub mod secrets;
 pub mod slack;
 pub mod sns;
 pub mod ssm;
-pub mod usage_counters;
 pub mod wiring;

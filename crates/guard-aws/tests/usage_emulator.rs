@@ -8,8 +8,11 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TimeToLiveSpecification,
 };
 use chrono::{DateTime, NaiveDate, Utc};
+mod common;
+use guard_aws::dynamodb::usage_counters::{
+    DynamoUsageCounters, KEY, TTL_ATTRIBUTE, counter_pk, request_pk,
+};
 use guard_aws::sns::spend_alerts::SnsSpendAlerts;
-use guard_aws::usage_counters::{DynamoUsageCounters, KEY, TTL_ATTRIBUTE, counter_pk, request_pk};
 use guard_core::policy::{Policy, SourceFile};
 use guard_core::usage::awslogs::LogEvent;
 use guard_core::usage::chunks::{Chunk, chunk};
@@ -343,7 +346,6 @@ async fn a_batch_delivered_twice_alerts_once_and_calls_only_what_iam_grants() {
     assert_eq!(alert["budget_name"], "bg-chatbot");
     assert_eq!(alert["amount"], 0.99);
 
-    let granted: Vec<_> = guard_aws::wiring::calls_of("usage-meter").collect();
     let calls = aws.calls();
     assert!(
         calls
@@ -351,12 +353,43 @@ async fn a_batch_delivered_twice_alerts_once_and_calls_only_what_iam_grants() {
             .any(|(s, a)| s == "dynamodb" && a == "TransactWriteItems"),
         "{calls:?}"
     );
-    for (service, operation) in &calls {
-        assert!(
-            granted
-                .iter()
-                .any(|c| c.service() == service && c.operation == operation),
-            "{service}:{operation} is not in the usage meter's IAM calls {granted:?}"
-        );
-    }
+    common::assert_calls_listed("usage-meter", &calls);
+}
+
+#[tokio::test]
+async fn the_watcher_reads_the_counters_that_exist_in_batches_with_only_its_read_grant() {
+    let aws = Emulator::start().unwrap();
+    let counters = DynamoUsageCounters::new(table(&aws).await, TABLE);
+    let counted = chunk(vec![
+        charge("r1", dec!(0.25), &["bg-chatbot", "bg-all"]),
+        charge("r2", dec!(0.5), &["bg-all"]),
+    ])
+    .unwrap();
+    counters.count_chunk(&counted.chunks[0]).await.unwrap();
+    aws.reset_calls();
+
+    // More keys than one BatchGetItem takes: most of them have no counter.
+    let mut keys: Vec<CounterKey> = (0..150).map(|i| key(&format!("bg-quiet-{i}"))).collect();
+    keys.push(key("bg-chatbot"));
+    keys.push(key("bg-all"));
+    let mut october = key("bg-all");
+    october.period_start = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    keys.push(october);
+    let totals = counters.read_totals(&keys).await.unwrap();
+    assert_eq!(
+        totals.into_iter().collect::<Vec<_>>(),
+        [(key("bg-all"), dec!(0.75)), (key("bg-chatbot"), dec!(0.25))]
+    );
+    assert_eq!(aws.call_count("dynamodb", "BatchGetItem"), 2);
+
+    common::assert_calls_listed("spend-watcher", &aws.calls());
+    let watcher_table_actions: Vec<&str> = guard_aws::wiring::calls_of("spend-watcher")
+        .filter(|c| c.resource == guard_aws::iam::ResourceKind::UsageTable)
+        .map(|c| c.action)
+        .collect();
+    assert_eq!(
+        watcher_table_actions,
+        ["dynamodb:BatchGetItem"],
+        "the watcher only reads the counters"
+    );
 }

@@ -506,3 +506,47 @@ fn budget_names_are_bounded_in_the_bytes_the_handler_stores() {
     let found = messages(&named(&format!("{}xy", "é".repeat(48))), 1);
     assert!(found[0].ends_with("takes 101 bytes as stored"), "{found:?}");
 }
+
+const TAGGED_AND_WATCHED: &str = "version: 1
+budgets:
+  reports:
+    amount: 100
+    period: monthly
+    watch: true
+    scope:
+      tags:
+        app: [reports]
+APPLICATIONS";
+
+fn warning_codes(text: &str) -> Vec<&'static str> {
+    let (policy, diagnostics) = load(&[SourceFile::new("p.yaml", text)]);
+    assert!(policy.is_some(), "{diagnostics:#?}");
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning && d.code.code.starts_with("BG5"))
+        .map(|d| d.code.code)
+        .collect()
+}
+
+#[test]
+fn a_watched_budget_scoped_by_tag_is_watchable_once_it_names_its_applications() {
+    let unnamed = warning_codes(&TAGGED_AND_WATCHED.replace("APPLICATIONS", ""));
+    assert_eq!(unnamed, ["BG509"]);
+    let (_, d) = load(&[SourceFile::new(
+        "p.yaml",
+        TAGGED_AND_WATCHED.replace("APPLICATIONS", ""),
+    )]);
+    let watch = d.iter().find(|d| d.code.code == "BG509").unwrap();
+    assert!(
+        watch
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("`scope.applications`") && h.contains("fast path")),
+        "{d:#?}"
+    );
+    let named = warning_codes(&TAGGED_AND_WATCHED.replace(
+        "APPLICATIONS",
+        "      applications:\n        - request_metadata: { app: reports }\n",
+    ));
+    assert!(named.is_empty(), "{named:?}");
+}

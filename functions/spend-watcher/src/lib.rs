@@ -4,18 +4,26 @@
 //! threshold is crossed in a period. The work is `guard_core::spend::run::run_once`; this crate wires
 //! the AWS adapters and keeps the in-memory schedule of a warm execution environment.
 //!
+//! With the fast path deployed (`BUDGET_GUARD_USAGE_TABLE` names its table), each tick also
+//! compares the fast path's counter of every budget it priced with its own figure
+//! (`guard_core::usage::reconcile`), logs drift above 5% and publishes `FastPathSpend` and
+//! `FastPathDrift` for the dashboard.
+//!
 //! Environment (see `guard_aws::wiring::env`): `BUDGET_GUARD_ALERTS_TOPIC_ARN` (required),
 //! `BUDGET_GUARD_METRICS_NAMESPACE` (default `BudgetGuard`), `BUDGET_GUARD_POLICY_DIR` (default
-//! `/opt/policy`, the policy layer), and the standard AWS environment.
+//! `/opt/policy`, the policy layer), `BUDGET_GUARD_USAGE_TABLE` (optional: the fast path's table),
+//! and the standard AWS environment.
 
 use chrono::{DateTime, Utc};
 use guard_aws::cloudwatch::{CloudWatchEstimates, CloudWatchTokenMetrics};
+use guard_aws::dynamodb::DynamoUsageCounters;
 use guard_aws::sns::SnsSpendAlerts;
 use guard_aws::ssm::SsmSpendState;
-use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, Env};
+use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, Env, USAGE_TABLE_ENV};
 use guard_core::policy::Policy;
 use guard_core::pricing::catalog::Catalog;
 use guard_core::spend::{WatchConfig, run::RunReport, run::WatchMemory, run::run_once};
+use guard_core::usage::reconcile::{Reconciliation, reconcile_run};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -40,6 +48,8 @@ pub struct Watcher {
     estimates: CloudWatchEstimates,
     config: WatchConfig,
     memory: Mutex<WatchMemory>,
+    /// The fast path's counters, when it is deployed.
+    fast_path: Option<DynamoUsageCounters>,
 }
 
 impl Watcher {
@@ -62,8 +72,18 @@ impl Watcher {
             estimates: CloudWatchEstimates::new(cloudwatch, namespace),
             config: WatchConfig::default(),
             memory: Mutex::new(WatchMemory::default()),
+            fast_path: None,
             policy,
         }
+    }
+
+    /// Reconciles each tick's figures with the fast path's counters in `table`.
+    pub fn with_fast_path(mut self, sdk: &aws_config::SdkConfig, table: &str) -> Watcher {
+        self.fast_path = Some(DynamoUsageCounters::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            table,
+        ));
+        self
     }
 
     /// One run at `now`; a summary for the Lambda's result and logs.
@@ -83,7 +103,41 @@ impl Watcher {
         )
         .await?;
         log(&report);
-        Ok(summary(&report))
+        let mut out = summary(&report);
+        if let Some(counters) = &self.fast_path {
+            // The run's alerts are out already: a failed comparison is told, not retried.
+            match reconcile_run(
+                &self.policy,
+                &report.refreshed,
+                (counters, &self.estimates),
+                now,
+            )
+            .await
+            {
+                Ok(reconciliations) => {
+                    log_drift(&reconciliations);
+                    out["fast_path"] = json!(reconciliations);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "fast path reconciliation failed");
+                    out["fast_path_error"] = json!(e.to_string());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn log_drift(reconciliations: &[Reconciliation]) {
+    for r in reconciliations.iter().filter(|r| r.drifted) {
+        tracing::warn!(
+            budget = %r.budget,
+            fast_path_usd = %r.fast_path_usd,
+            metrics_usd = %r.metrics_usd,
+            drift_pct = ?r.drift_pct,
+            counter_found = r.counter_found,
+            "the fast path's counter and the spend watcher's figure from metrics differ by more than 5%"
+        );
     }
 }
 
@@ -122,8 +176,13 @@ pub async fn init() -> anyhow::Result<Watcher> {
     // Application inference profiles are priced as the provisioner recorded them.
     let policy = env.load_deployed_policy(&sdk).await?;
     let watched = guard_core::spend::query::watched(&policy).len();
-    tracing::info!(policy_dir = %env.policy_dir().display(), watched, namespace = %env.metrics_namespace(), "spend watcher ready");
-    Ok(Watcher::new(policy, &sdk, topic, env.metrics_namespace()))
+    let table = env.get(USAGE_TABLE_ENV);
+    tracing::info!(policy_dir = %env.policy_dir().display(), watched, namespace = %env.metrics_namespace(), fast_path = table.is_some(), "spend watcher ready");
+    let watcher = Watcher::new(policy, &sdk, topic, env.metrics_namespace());
+    Ok(match table {
+        Some(table) => watcher.with_fast_path(&sdk, table),
+        None => watcher,
+    })
 }
 
 #[cfg(test)]

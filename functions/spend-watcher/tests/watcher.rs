@@ -159,3 +159,89 @@ settings:
     assert_eq!(budgets[0]["spent"].as_f64(), Some(462.0), "{run:#}");
     assert_eq!(run["alerts"].as_array().unwrap().len(), 1, "{run:#}");
 }
+
+/// With the fast path's table named, each tick compares the budgets it priced with the fast
+/// path's counters: a counter 13% under the metrics' figure is drift, a budget with no spend on
+/// either side is not, and both figures go to CloudWatch for the dashboard.
+#[tokio::test]
+async fn with_the_fast_path_a_tick_reconciles_its_figures_with_the_counters() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    use guard_aws::dynamodb::usage_counters::{DynamoUsageCounters, KEY};
+    use guard_core::usage::meter::{Charge, Counter, CounterKey};
+
+    const TABLE: &str = "usage";
+    let aws = Emulator::start().expect("emulator");
+    let sdk = aws.sdk_config().await;
+    let topic = aws.create_topic("alerts").await.unwrap();
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    ddb.create_table()
+        .table_name(TABLE)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(KEY)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(KEY)
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    // The usage meter counted $400 of the chatbot's November.
+    let charges = guard_core::usage::chunks::chunk(vec![Charge {
+        request_id: "r1".into(),
+        at: at(12, 5, 0),
+        cost: rust_decimal::Decimal::from(400),
+        counters: vec![Counter {
+            key: CounterKey {
+                budget: "bg-chatbot".into(),
+                period_start: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            },
+            expires_at: at(12, 5, 0).timestamp() + 86_400,
+        }],
+        expires_at: at(12, 5, 0).timestamp() + 86_400,
+    }])
+    .unwrap();
+    DynamoUsageCounters::new(ddb, TABLE)
+        .count_chunk(&charges.chunks[0])
+        .await
+        .unwrap();
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/example.yaml");
+    let (policy, _) = guard_aws::policy_files::load_policy(&[example]).expect("example policy");
+    // $462 from the metrics, as in the first test.
+    seed_output_tokens(
+        &sdk,
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        28_000_000.0,
+    )
+    .await;
+    let watcher = Watcher::new(policy, &sdk, &topic, "BudgetGuard").with_fast_path(&sdk, TABLE);
+    let run = watcher.tick(at(12, 6, 0)).await.expect("tick");
+    let compared = run["fast_path"].as_array().expect("reconciled");
+    let of = |b: &str| compared.iter().find(|r| r["budget"] == b).unwrap();
+    let chatbot = of("bg-chatbot");
+    assert_eq!(chatbot["fast_path_usd"].as_f64(), Some(400.0), "{run:#}");
+    assert_eq!(chatbot["metrics_usd"].as_f64(), Some(462.0), "{run:#}");
+    assert_eq!(chatbot["drift_pct"].as_f64(), Some(-13.42), "{run:#}");
+    assert_eq!(chatbot["drifted"], true);
+    let quiet = of("bg-writing-assistant");
+    assert_eq!(
+        (&quiet["counter_found"], &quiet["drifted"]),
+        (&serde_json::json!(false), &serde_json::json!(false))
+    );
+    let state = aws.state().await.unwrap().to_string();
+    assert!(
+        state.contains("FastPathDrift") && state.contains("FastPathSpend"),
+        "the dashboard's metrics were not published"
+    );
+    assert_eq!(aws.call_count("dynamodb", "BatchGetItem"), 1);
+}

@@ -10,8 +10,8 @@
 //! environment.
 
 use chrono::{DateTime, Utc};
+use guard_aws::dynamodb::usage_counters::DynamoUsageCounters;
 use guard_aws::sns::spend_alerts::SnsSpendAlerts;
-use guard_aws::usage_counters::DynamoUsageCounters;
 use guard_core::policy::Policy;
 use guard_core::pricing::catalog::Catalog;
 use guard_core::usage::awslogs::{AwsLogsError, decode_event};

@@ -19,7 +19,7 @@ pub const LOG_GROUP: &str = "/aws/bedrock/modelinvocations";
 
 /// The usage meter's table, as the stack makes it: partition key `pk`, TTL on `expires_at`.
 pub async fn create_usage_table(config: &aws_config::SdkConfig) -> Result<()> {
-    use guard_aws::usage_counters::{KEY, TTL_ATTRIBUTE};
+    use guard_aws::dynamodb::usage_counters::{KEY, TTL_ATTRIBUTE};
     let ddb = aws_sdk_dynamodb::Client::new(config);
     ddb.create_table()
         .table_name(USAGE_TABLE)

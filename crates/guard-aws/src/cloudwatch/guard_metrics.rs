@@ -2,7 +2,8 @@
 //! - `RouteStep` (dimension `Route`), each route's current ladder step: the alert handler, the
 //!   single writer of flags, publishes it after every event it handles. The roll-over tick runs
 //!   hourly, so the dashboard always has a recent point even when nothing changes.
-//! - `EstimatedSpend` (dimension `BudgetName`), the spend watcher's estimate per budget.
+//! - `EstimatedSpend` (dimension `BudgetName`), the spend watcher's estimate per budget, and with
+//!   the fast path on, its reconciliation's `FastPathSpend` and `FastPathDrift` beside it.
 //! - `PriceChanges`, the provisioner's weekly price check.
 
 use aws_sdk_cloudwatch::config::http::HttpResponse;
@@ -18,6 +19,10 @@ use guard_core::spend::{
     ports::EstimateSink, price::BudgetSpend, run::BUDGET_DIMENSION, run::ESTIMATE_METRIC,
     run::MAX_METRICS_PER_PUT,
 };
+use guard_core::usage::reconcile::{
+    DRIFT_METRIC, DriftSink, FAST_PATH_SPEND_METRIC, Reconciliation,
+};
+use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::to_smithy;
@@ -159,6 +164,60 @@ impl CloudWatchEstimates {
 impl EstimateSink for CloudWatchEstimates {
     async fn put(&self, spends: &[BudgetSpend], at: DateTime<Utc>) -> Result<(), PortError> {
         self.publish(spends, at)
+            .await
+            .map(|_| ())
+            .map_err(PutMetricsError::into_port_error)
+    }
+}
+
+impl CloudWatchEstimates {
+    /// Per budget compared, its [`FAST_PATH_SPEND_METRIC`] (USD) and, where the metrics figure
+    /// is not zero, its [`DRIFT_METRIC`] (percent, signed); up to 1,000 data per request.
+    pub async fn publish_drift(
+        &self,
+        reconciliations: &[Reconciliation],
+        at: DateTime<Utc>,
+    ) -> Result<usize, PutMetricsError> {
+        let datum = |metric: &str, budget: &str, value: Decimal, unit: StandardUnit| {
+            MetricDatum::builder()
+                .metric_name(metric)
+                .dimensions(
+                    Dimension::builder()
+                        .name(BUDGET_DIMENSION)
+                        .value(budget)
+                        .build(),
+                )
+                .value(value.to_f64().unwrap_or_default())
+                .unit(unit)
+                .timestamp(to_smithy(at))
+                .build()
+        };
+        let data: Vec<MetricDatum> = reconciliations
+            .iter()
+            .flat_map(|r| {
+                let spend = datum(
+                    FAST_PATH_SPEND_METRIC,
+                    &r.budget,
+                    r.fast_path_usd,
+                    StandardUnit::None,
+                );
+                let drift = r
+                    .drift_pct
+                    .map(|d| datum(DRIFT_METRIC, &r.budget, d, StandardUnit::Percent));
+                std::iter::once(spend).chain(drift)
+            })
+            .collect();
+        put_all(&self.client, &self.namespace, &data).await
+    }
+}
+
+impl DriftSink for CloudWatchEstimates {
+    async fn put_drift(
+        &self,
+        reconciliations: &[Reconciliation],
+        at: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        self.publish_drift(reconciliations, at)
             .await
             .map(|_| ())
             .map_err(PutMetricsError::into_port_error)

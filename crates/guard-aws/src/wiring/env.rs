@@ -39,12 +39,15 @@ pub const ALERT_HANDLER_ENV: &str = "BUDGET_GUARD_ALERT_HANDLER";
 /// The SSM parameter recording the models of the application inference profiles the policy names
 /// without a `profiles:` entry; set by the stack only when the policy has such profiles.
 pub const PROFILES_PARAMETER_ENV: &str = "BUDGET_GUARD_PROFILES_PARAMETER";
+/// The fast path's DynamoDB table of usage counters, set only when the fast path is deployed: the
+/// usage meter counts into it, the spend watcher reconciles with it.
+pub const USAGE_TABLE_ENV: &str = "BUDGET_GUARD_USAGE_TABLE";
 /// The policy folder; the policy layer mounts at /opt.
 pub const POLICY_DIR_ENV: &str = "BUDGET_GUARD_POLICY_DIR";
 pub const LAMBDA_POLICY_DIR: &str = "/opt/policy";
 
 /// Every variable the functions read.
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 12] = [
     ALERTS_TOPIC_ENV,
     NOTIFY_TOPIC_ENV,
     ACCOUNT_ID_ENV,
@@ -55,6 +58,7 @@ const NAMES: [&str; 11] = [
     METRICS_NAMESPACE_ENV,
     PRICE_REGION_ENV,
     PROFILES_PARAMETER_ENV,
+    USAGE_TABLE_ENV,
     POLICY_DIR_ENV,
 ];
 

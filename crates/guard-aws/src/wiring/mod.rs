@@ -7,6 +7,7 @@ pub mod env;
 pub mod provisioner;
 pub mod schedule;
 pub mod spend_watcher;
+pub mod usage_meter;
 
 use crate::iam::{Call, Statement, statements};
 
@@ -15,14 +16,7 @@ pub const FUNCTIONS: [(&str, &[crate::iam::Calls]); 4] = [
     ("provisioner", provisioner::CALLS),
     ("alert-handler", alert_handler::CALLS),
     ("spend-watcher", spend_watcher::CALLS),
-    // The fast path's function: its counters and the alerts topic.
-    (
-        "usage-meter",
-        &[
-            crate::usage_counters::CALLS,
-            crate::sns::spend_alerts::CALLS,
-        ],
-    ),
+    ("usage-meter", usage_meter::CALLS),
 ];
 
 /// The calls of the function `name` (none for a name that is no function).

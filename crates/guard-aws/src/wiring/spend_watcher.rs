@@ -11,4 +11,6 @@ pub const CALLS: &[Calls] = &[
     crate::ssm::spend_state::CALLS,
     crate::sns::spend_alerts::CALLS,
     crate::ssm::profile_mapping::READ_CALLS,
+    // Reconciliation with the fast path's counters: granted only where its table exists.
+    crate::dynamodb::usage_counters::READ_CALLS,
 ];

@@ -124,7 +124,7 @@ codes! {
     AMOUNT_NOT_POSITIVE = "BG506", "amount-not-positive", "A budget's amount is zero or less.";
     AMOUNT_NOT_A_NUMBER = "BG507", "amount-not-a-number", "A budget's amount is not a plain number of USD.";
     TOO_MANY_THRESHOLDS = "BG508", "too-many-thresholds", "A budget has more thresholds than AWS Budgets takes notifications.";
-    WATCH_IGNORES_TAGS = "BG509", "watch-ignores-tags", "A watched budget is scoped by tags or services only, which the spend watcher cannot see.";
+    WATCH_IGNORES_TAGS = "BG509", "watch-ignores-tags", "A watched budget is scoped by tags or services only, which the spend watcher cannot see, and names no applications for the fast path.";
     SERVICES_AND_MODELS = "BG510", "services-and-models", "A scope lists both `services` and `models`.";
     EMPTY_SERVICE_NAME = "BG511", "empty-service-name", "A scope lists an empty service name.";
     FILTER_VALUE_TOO_LONG = "BG512", "filter-value-too-long", "A service, region or tag value of a scope is longer than AWS Budgets filters on.";
@@ -134,6 +134,11 @@ codes! {
     TAG_KEY_TOO_LONG = "BG516", "tag-key-too-long", "A scope's tag key is longer than AWS Budgets filters on.";
     TAG_WITHOUT_VALUES = "BG517", "tag-without-values", "A scope's tag lists no values.";
     SCOPE_MISSES_DOWNGRADE = "BG518", "scope-misses-downgrade", "A budget steps a route down to a model its scope does not cover, so it stops counting the spend.";
+    INVALID_ROLE_ARN = "BG519", "invalid-role-arn", "A scope's application `role` is not an IAM role ARN.";
+    EMPTY_REQUEST_METADATA_KEY = "BG520", "empty-request-metadata-key", "A scope's application `request_metadata` lists no key, or an empty one.";
+    INVALID_INFERENCE_PROFILE_ARN = "BG521", "invalid-inference-profile-arn", "A scope's application `inference_profile` is not an application inference profile ARN.";
+    DUPLICATE_APPLICATION = "BG522", "duplicate-application", "A scope names the same application twice.";
+    APPLICATION_NOT_ONE_SELECTOR = "BG523", "application-not-one-selector", "A scope's application gives none, or more than one, of `role`, `request_metadata` and `inference_profile`.";
 
     INVALID_THRESHOLD = "BG601", "invalid-threshold", "A threshold's `at` is neither a percentage (`90%`) nor an amount (`$450`).";
     THRESHOLD_NOT_POSITIVE = "BG602", "threshold-not-positive", "A threshold is zero or less.";

@@ -6,6 +6,7 @@ pub mod limits;
 mod load;
 pub mod model;
 pub mod raw;
+pub mod role_arn;
 mod schema_check;
 mod validate;
 pub mod yaml_tree;

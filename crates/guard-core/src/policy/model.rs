@@ -5,6 +5,7 @@
 //! in step.
 
 use super::raw::{ChatbotChannel, Settings};
+use super::role_arn::RoleArn;
 use crate::period::Period;
 use crate::pricing::catalog::{Catalog, ModelPrice};
 use crate::spend_basis::SpendBasis;
@@ -147,6 +148,20 @@ pub struct ScopeSpec {
     pub tags: BTreeMap<String, Vec<String>>,
     pub accounts: Vec<String>,
     pub regions: Vec<String>,
+    /// The applications whose calls the fast path counts (any one); empty: every caller.
+    pub applications: Vec<ApplicationSpec>,
+}
+
+/// An application of a budget's scope, checked: how an invocation log record names its caller.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationSpec {
+    /// Calls made as this role (any session of it).
+    Role(RoleArn),
+    /// Calls whose `requestMetadata` holds every one of these keys with its value.
+    RequestMetadata(BTreeMap<String, String>),
+    /// Calls made through this application inference profile (the record's `modelId`).
+    InferenceProfile(String),
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]

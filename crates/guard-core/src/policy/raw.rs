@@ -281,6 +281,30 @@ pub struct Scope {
     /// AWS regions, e.g. `us-east-1`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
+    /// The applications whose calls count, as Bedrock's model invocation logs name them: a call
+    /// counts when it matches any one. Only the fast path reads invocation logs, so only it can
+    /// tell applications apart; AWS Budgets and the spend watcher see the scope's other filters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applications: Vec<Application>,
+}
+
+/// One application a budget counts the calls of, as Bedrock's invocation logs name the caller.
+/// Give exactly one of the three.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    /// An IAM role ARN (`arn:aws:iam::123456789012:role/chatbot`): calls made by any session of
+    /// the role (the log's `identity.arn` is `arn:aws:sts::123456789012:assumed-role/chatbot/...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Keys and values of the `requestMetadata` the application sends with each call (Converse,
+    /// InvokeModel): a call matches when it carries every one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_metadata: Option<BTreeMap<String, String>>,
+    /// An application inference profile ARN the application calls through
+    /// (`arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_profile: Option<String>,
 }
 
 /// A budget notification: when spend passes `at`, tell `notify` and step `downgrade` down.

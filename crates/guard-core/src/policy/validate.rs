@@ -2,6 +2,7 @@
 //! Budgets. It turns the raw files into the checked `Policy`, reporting every problem at the place
 //! in the file that causes it.
 
+mod applications;
 mod budgets;
 pub(super) mod channels;
 mod ladder;

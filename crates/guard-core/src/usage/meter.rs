@@ -4,8 +4,9 @@
 //! A record counts against every watched budget whose scope covers it: its model as the spend
 //! watcher matches models ([`crate::spend::query::covers`], on the id as invoked and on the id
 //! inside a profile ARN), its account when the scope lists accounts, its region when the scope
-//! lists regions. Tags are not in a record; a budget scoped by tag counts by its models, as the
-//! spend watcher does.
+//! lists regions, and, when the scope names `applications`, the caller of one of them
+//! ([`crate::usage::attribution`]). Tags are not in a record; a budget scoped by tag counts by its
+//! models, as the spend watcher does, unless it names its applications.
 //!
 //! A record is priced per request ([`crate::pricing::catalog::ModelPrice::request_cost`]), so a
 //! prompt above a long-context tier's size costs that tier's price, which summed metrics cannot
@@ -29,6 +30,7 @@ use crate::spend::ports::AlertSink;
 use crate::spend::query::{covers, day_start, watched};
 use crate::spend::thresholds::threshold_id;
 use crate::spend_basis::SpendBasis;
+use crate::usage::attribution::counts_caller;
 use crate::usage::awslogs::LogEvent;
 use crate::usage::chunks::{Chunk, TooManyCounters, chunk};
 use crate::usage::record::{InvocationRecord, RecordError, invoked_id, parse_record};
@@ -125,6 +127,7 @@ pub fn in_scope(scope: &ScopeSpec, record: &InvocationRecord) -> bool {
     model
         && (scope.accounts.is_empty() || scope.accounts.contains(&record.account_id))
         && (scope.regions.is_empty() || scope.regions.contains(&record.region))
+        && counts_caller(&scope.applications, record)
 }
 
 /// The watched budgets a record counts against.

@@ -1,5 +1,6 @@
 //! The `budgets:` section: names, amounts, periods, the scope of spend, and the use cases of the estimate.
 
+use super::applications::check_applications;
 use super::thresholds::check_threshold;
 use super::*;
 
@@ -185,15 +186,17 @@ pub(super) fn check_scope(
     let at = origin.join([key("scope")]);
     if budget.watch
         && scope.models.is_empty()
+        && scope.applications.is_empty()
         && (!scope.tags.is_empty() || !scope.services.is_empty())
     {
         // Token metrics carry a model id and nothing else: the spend watcher can narrow a budget
-        // by model, never by tag or service.
+        // by model, never by tag or service. Invocation logs name the caller, so the fast path
+        // can narrow it by application when the scope names them.
         ctx.warning(
             codes::WATCH_IGNORES_TAGS,
             &origin.join([key("watch")]),
             "the spend watcher cannot see tags or services: it will count every model of the policy against this budget",
-            "list the models (or application inference profile ARNs) this budget covers under `scope.models`",
+            "list the models (or application inference profile ARNs) this budget covers under `scope.models`; or name its applications under `scope.applications` (a role, request metadata, or an application inference profile) and deploy the fast path, which alone tells applications apart (it needs Bedrock model invocation logging on)",
         );
     }
     if !scope.services.is_empty() && !scope.models.is_empty() {
@@ -279,6 +282,7 @@ pub(super) fn check_scope(
             filter_value_length(ctx, &tag_at.join([Seg::Index(i)]), "tag value", value);
         }
     }
+    let applications = check_applications(ctx, &at, &scope.applications);
     let models: Vec<String> = if scope.models.is_empty() {
         all_models.iter().cloned().collect()
     } else {
@@ -298,6 +302,7 @@ pub(super) fn check_scope(
         tags: scope.tags.clone(),
         accounts: scope.accounts.clone(),
         regions: scope.regions.clone(),
+        applications,
     }
 }
 

@@ -21,6 +21,9 @@
 //! - anything else is an error.
 //!
 //! Amounts are DynamoDB numbers, which are exact decimals (38 digits), so sums do not drift.
+//!
+//! The spend watcher reads the counters back (BatchGetItem, [`READ_CALLS`]) to compare them with
+//! its figures from token metrics ([`guard_core::usage::reconcile`]).
 
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
@@ -29,16 +32,19 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use chrono::SecondsFormat;
 use guard_core::ports::{ErrorKind, PortError};
 use guard_core::usage::chunks::{Chunk, MAX_TRANSACTION_ITEMS};
 use guard_core::usage::meter::{ChunkCounted, CounterKey, UsageCounters};
+use guard_core::usage::reconcile::CounterReader;
 use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::iam::{Call, Calls, ResourceKind};
 use crate::sdk::sdk_error_kind;
@@ -64,6 +70,17 @@ pub const CALLS: Calls = &[
         ResourceKind::UsageTable,
     ),
 ];
+/// What the spend watcher calls to read the counters for its reconciliation: reads only.
+pub const READ_CALLS: Calls = &[Call::new(
+    "BatchGetItem",
+    "dynamodb:BatchGetItem",
+    ResourceKind::UsageTable,
+)];
+/// BatchGetItem: at most 100 keys per request.
+pub const MAX_KEYS_PER_BATCH_GET: usize = 100;
+/// Rounds of BatchGetItem for the keys DynamoDB left unprocessed (throttled) before giving up; the
+/// watcher's next run reads them again.
+const UNPROCESSED_ROUNDS: usize = 3;
 /// The table's partition key.
 pub const KEY: &str = "pk";
 /// The table's TTL attribute: epoch seconds.
@@ -129,6 +146,13 @@ pub enum UsageTableError {
         pk: String,
         source: SdkError<UpdateItemError, HttpResponse>,
     },
+    #[error("dynamodb:BatchGetItem of {keys} counters failed")]
+    Totals {
+        keys: usize,
+        source: SdkError<BatchGetItemError, HttpResponse>,
+    },
+    #[error("dynamodb:BatchGetItem left {0} counters unread after retries")]
+    Unprocessed(usize),
     #[error("building a DynamoDB request failed: {0}")]
     Build(#[from] aws_sdk_dynamodb::error::BuildError),
 }
@@ -151,6 +175,10 @@ impl UsageTableError {
             UsageTableError::Confirm { source, .. } => {
                 ("dynamodb:UpdateItem", sdk_error_kind(source))
             }
+            UsageTableError::Totals { source, .. } => {
+                ("dynamodb:BatchGetItem", sdk_error_kind(source))
+            }
+            UsageTableError::Unprocessed(_) => ("dynamodb:BatchGetItem", ErrorKind::Throttled),
             UsageTableError::Build(_) => ("build DynamoDB request", ErrorKind::Invalid),
         };
         PortError::from_source(kind, operation, self)
@@ -309,19 +337,75 @@ impl DynamoUsageCounters {
                 pk: pk.clone(),
                 source,
             })?;
-        match out.item().and_then(|i| i.get("spent")) {
-            None => Ok(Decimal::ZERO),
-            Some(AttributeValue::N(v)) => {
-                Decimal::from_str(v).map_err(|_| UsageTableError::Corrupt {
-                    pk,
-                    value: v.clone(),
-                })
+        spent_of(out.item().and_then(|i| i.get("spent")))
+            .map_err(|value| UsageTableError::Corrupt { pk, value })
+    }
+
+    /// The totals of the counters that exist among `keys` (BatchGetItem, 100 keys a request,
+    /// eventually consistent: the watcher compares figures minutes apart anyway). Keys that
+    /// DynamoDB leaves unprocessed are asked again, a few rounds at most.
+    pub async fn read_totals(
+        &self,
+        keys: &[CounterKey],
+    ) -> Result<BTreeMap<CounterKey, Decimal>, UsageTableError> {
+        let by_pk: HashMap<String, &CounterKey> = keys.iter().map(|k| (counter_pk(k), k)).collect();
+        let mut totals = BTreeMap::new();
+        let pks: Vec<&String> = by_pk.keys().collect();
+        for chunk in pks.chunks(MAX_KEYS_PER_BATCH_GET) {
+            let mut wanted = KeysAndAttributes::builder()
+                .projection_expression("#pk, #spent")
+                .expression_attribute_names("#pk", KEY)
+                .expression_attribute_names("#spent", "spent");
+            for pk in chunk {
+                wanted = wanted.keys(HashMap::from([(KEY.to_owned(), s(*pk))]));
             }
-            Some(other) => Err(UsageTableError::Corrupt {
-                pk,
-                value: format!("{other:?}"),
-            }),
+            let mut request = HashMap::from([(self.table.clone(), wanted.build()?)]);
+            let mut rounds = 0;
+            while !request.is_empty() {
+                if rounds == UNPROCESSED_ROUNDS {
+                    let left = request.values().map(|k| k.keys().len()).sum();
+                    return Err(UsageTableError::Unprocessed(left));
+                }
+                rounds += 1;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(request))
+                    .send()
+                    .await
+                    .map_err(|source| UsageTableError::Totals {
+                        keys: chunk.len(),
+                        source,
+                    })?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(AttributeValue::S(pk)) = item.get(KEY) else {
+                        continue;
+                    };
+                    let Some(key) = by_pk.get(pk) else {
+                        continue;
+                    };
+                    let spent =
+                        spent_of(item.get("spent")).map_err(|value| UsageTableError::Corrupt {
+                            pk: pk.clone(),
+                            value,
+                        })?;
+                    totals.insert((*key).clone(), spent);
+                }
+                request = out
+                    .unprocessed_keys()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(_, k)| !k.keys().is_empty())
+                    .collect();
+            }
         }
+        Ok(totals)
     }
 
     /// Claims a threshold's alert: true when it was never claimed, or claimed and not confirmed.
@@ -436,6 +520,16 @@ fn backoff(attempt: u32) -> Duration {
     ceiling.mul_f64((random % 1_000_000) as f64 / 1_000_000.0)
 }
 
+/// A counter item's `spent`: zero when absent (an item written before its first ADD); what it
+/// holds instead, when not a number.
+fn spent_of(spent: Option<&AttributeValue>) -> Result<Decimal, String> {
+    match spent {
+        None => Ok(Decimal::ZERO),
+        Some(AttributeValue::N(v)) => Decimal::from_str(v).map_err(|_| v.clone()),
+        Some(other) => Err(format!("{other:?}")),
+    }
+}
+
 impl UsageCounters for DynamoUsageCounters {
     async fn count(&self, chunk: &Chunk) -> Result<ChunkCounted, PortError> {
         self.count_chunk(chunk)
@@ -462,6 +556,17 @@ impl UsageCounters for DynamoUsageCounters {
 
     async fn confirm_alert(&self, key: &CounterKey, threshold: &str) -> Result<(), PortError> {
         self.confirm(key, threshold)
+            .await
+            .map_err(UsageTableError::into_port_error)
+    }
+}
+
+impl CounterReader for DynamoUsageCounters {
+    async fn read_totals(
+        &self,
+        keys: &[CounterKey],
+    ) -> Result<BTreeMap<CounterKey, Decimal>, PortError> {
+        DynamoUsageCounters::read_totals(self, keys)
             .await
             .map_err(UsageTableError::into_port_error)
     }
