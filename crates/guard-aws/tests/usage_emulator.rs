@@ -3,10 +3,7 @@
 //! atomically, request records carry their TTL, a threshold's alert is claimed once per period,
 //! and every call made is in the usage meter's IAM needs.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
 mod common;
 use guard_aws::dynamodb::usage_counters::{
@@ -23,40 +20,9 @@ use rust_decimal_macros::dec;
 const TABLE: &str = "budget-guard-usage";
 
 async fn table(aws: &Emulator) -> aws_sdk_dynamodb::Client {
-    let ddb = aws_sdk_dynamodb::Client::new(&aws.sdk_config().await);
-    ddb.create_table()
-        .table_name(TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(KEY)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(KEY)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+    guard_testkit::create_ttl_table(&aws.sdk_config().await, TABLE, KEY, TTL_ATTRIBUTE)
         .await
-        .unwrap();
-    ddb.update_time_to_live()
-        .table_name(TABLE)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name(TTL_ATTRIBUTE)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    ddb
+        .unwrap()
 }
 
 fn key(budget: &str) -> CounterKey {

@@ -165,35 +165,14 @@ settings:
 /// either side is not, and both figures go to CloudWatch for the dashboard.
 #[tokio::test]
 async fn with_the_fast_path_a_tick_reconciles_its_figures_with_the_counters() {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    use guard_aws::dynamodb::usage_counters::{DynamoUsageCounters, KEY};
+    use guard_aws::dynamodb::usage_counters::{DynamoUsageCounters, KEY, TTL_ATTRIBUTE};
     use guard_core::usage::meter::{Charge, Counter, CounterKey};
 
     const TABLE: &str = "usage";
     let aws = Emulator::start().expect("emulator");
     let sdk = aws.sdk_config().await;
     let topic = aws.create_topic("alerts").await.unwrap();
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    ddb.create_table()
-        .table_name(TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(KEY)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(KEY)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
+    let ddb = guard_testkit::create_ttl_table(&sdk, TABLE, KEY, TTL_ATTRIBUTE)
         .await
         .unwrap();
     // The usage meter counted $400 of the chatbot's November.

@@ -3,11 +3,7 @@
 //! (base64 of gzip of JSON).
 
 use crate::{INVOKE_TIMEOUT, Stage, function_binary};
-use anyhow::{Context, Result};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
+use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 use guard_core::usage::awslogs::{LogEvent, LogsBatch, encode_event};
 use guard_testkit::LocalLambda;
@@ -20,36 +16,7 @@ pub const LOG_GROUP: &str = "/aws/bedrock/modelinvocations";
 /// The usage meter's table, as the stack makes it: partition key `pk`, TTL on `expires_at`.
 pub async fn create_usage_table(config: &aws_config::SdkConfig) -> Result<()> {
     use guard_aws::dynamodb::usage_counters::{KEY, TTL_ATTRIBUTE};
-    let ddb = aws_sdk_dynamodb::Client::new(config);
-    ddb.create_table()
-        .table_name(USAGE_TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(KEY)
-                .attribute_type(ScalarAttributeType::S)
-                .build()?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(KEY)
-                .key_type(KeyType::Hash)
-                .build()?,
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .context("creating the usage table")?;
-    ddb.update_time_to_live()
-        .table_name(USAGE_TABLE)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name(TTL_ATTRIBUTE)
-                .build()?,
-        )
-        .send()
-        .await
-        .context("turning the usage table's TTL on")?;
+    guard_testkit::create_ttl_table(config, USAGE_TABLE, KEY, TTL_ATTRIBUTE).await?;
     Ok(())
 }
 

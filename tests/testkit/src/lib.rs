@@ -40,6 +40,7 @@ mod fork_server;
 mod http;
 mod lambda;
 mod policies;
+mod tables;
 
 pub use alerts::{BudgetsAlert, budgets_alert_text};
 pub use clock::{FakeClock, libfaketime};
@@ -50,3 +51,4 @@ pub use emulator::{
 pub use http::{CfnResponseListener, HttpRecorder, RecordedRequest, Reply, Script, SlackListener};
 pub use lambda::{Invocation, LocalLambda, sns_event};
 pub use policies::{example_policy, policy_fixture, policy_fixture_path};
+pub use tables::create_ttl_table;
