@@ -1,7 +1,8 @@
 // A policy that names an application inference profile ARN without a `profiles:` entry: synth
 // stays offline and accepts it, the provisioner may ask Bedrock about exactly that ARN and record
-// the answer in one parameter, the other two functions may read that parameter, and all three are
-// told its name. A policy that maps its profiles (the example) gets none of it.
+// the answer in one parameter, the other functions (the fast path's usage meter among them) may read
+// that parameter, and all are told its name. A policy that maps its profiles (the example) gets none
+// of it.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -67,9 +68,12 @@ const parameterArn = {
 describe.skipIf(!cli.ok)('application inference profiles resolved at deploy (real CLI)', () => {
   let s: Synthesized;
   let plain: Synthesized;
+  let fast: Synthesized;
   beforeAll(() => {
-    s = synth({ policyDir: policyWithProfile() });
+    const dir = policyWithProfile();
+    s = synth({ policyDir: dir });
     plain = synth();
+    fast = synth({ policyDir: dir, fastPath: true });
   });
 
   it('synthesizes offline, with the unmapped ARN a warning of validate', () => {
@@ -106,6 +110,20 @@ describe.skipIf(!cli.ok)('application inference profiles resolved at deploy (rea
       });
       expect(JSON.stringify(st), fn).not.toContain('bedrock:');
     }
+  });
+
+  it('lets the usage meter read the record and names the parameter to it, when the fast path is on', () => {
+    const meter = fast.stack.guard.fastPath!;
+    const r = resourcesOf(fast);
+    const st = r[idOf(fast, meter.role.node.findChild('DefaultPolicy') as never)]!.Properties.PolicyDocument.Statement as Json[];
+    expect(st.find((x) => x.Sid === 'BudgetGuardProfileMapping')).toEqual({
+      Sid: 'BudgetGuardProfileMapping',
+      Effect: 'Allow',
+      Action: 'ssm:GetParameter',
+      Resource: parameterArn,
+    });
+    expect(JSON.stringify(st)).not.toContain('bedrock:');
+    expect(r[idOf(fast, meter.function)]!.Properties.Environment.Variables.BUDGET_GUARD_PROFILES_PARAMETER).toBe(PARAMETER);
   });
 
   it('names the parameter to every function', () => {

@@ -898,34 +898,15 @@ const PROFILES_PARAMETER: &str = "/budget-guard/state/profiles";
 const PROFILE_ARN: &str =
     "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/chatbot01";
 const SONNET: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
-const HAIKU: &str = "anthropic.claude-haiku-4-5-20251001-v1:0";
 const OPUS: &str = "anthropic.claude-opus-4-5-20251101-v1:0";
 
-/// A policy whose route and budget name an application inference profile without a `profiles:`
-/// entry, as a user writes it before any `budget-guard profiles --write`.
+/// A policy whose route and budget name [`PROFILE_ARN`] without a `profiles:` entry, as a user
+/// writes it before any `budget-guard profiles --write`.
 fn with_profile() -> String {
-    format!(
-        "version: 1
-routes:
-  chat:
-    ladder: [{PROFILE_ARN}, us.{HAIKU}]
-budgets:
-  chatbot:
-    amount: 500
-    period: monthly
-    scope:
-      models: [{PROFILE_ARN}, us.{HAIKU}]
-    thresholds:
-      - at: 80%
-        notify: [ops]
-        downgrade: {{route: chat, to: 2}}
-channels:
-  ops:
-    email: [ops@example.com]
-settings:
-  alarms: [ops]
-"
-    )
+    std::fs::read_to_string(guard_testkit::policy_fixture_path(
+        "unmapped-profile/policy.yaml",
+    ))
+    .expect("the fixture")
 }
 
 /// GetInferenceProfile's answer: the profile routes to `model` in the US regions of its

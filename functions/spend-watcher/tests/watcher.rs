@@ -96,31 +96,9 @@ async fn a_profile_arn_is_priced_as_the_recorded_model() {
     let aws = Emulator::start().expect("emulator");
     let sdk = aws.sdk_config().await;
     let topic = aws.create_topic("alerts").await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("policy.yaml"),
-        format!(
-            "version: 1
-budgets:
-  chatbot:
-    amount: 500
-    period: monthly
-    watch: true
-    scope:
-      models: [{PROFILE}]
-    thresholds:
-      - at: 90%
-        notify: [ops]
-channels:
-  ops:
-    email: [ops@example.com]
-settings:
-  alarms: [ops]
-"
-        ),
-    )
-    .unwrap();
-    let paths = dir.path();
+    // A watched budget of the profile and us. Haiku 4.5, with an 80% threshold.
+    let dir = guard_testkit::policy_fixture_path("unmapped-profile");
+    let paths = dir.as_path();
     let mapping = ProfileMapping::from_config(&sdk, PARAMETER);
 
     let unnamed = load_deployed_policy(paths, None).await.unwrap_err();

@@ -6,20 +6,20 @@
 //! wires the adapters.
 //!
 //! Environment: `BUDGET_GUARD_ALERTS_TOPIC_ARN` and `BUDGET_GUARD_USAGE_TABLE` (required),
-//! `BUDGET_GUARD_POLICY_DIR` (default `/opt/policy`, the policy layer), and the standard AWS
+//! `BUDGET_GUARD_POLICY_DIR` (default `/opt/policy`, the policy layer),
+//! `BUDGET_GUARD_PROFILES_PARAMETER` (the provisioner's record of application inference profiles'
+//! models, when the policy names such profiles without a `profiles:` entry), and the standard AWS
 //! environment.
 
 use chrono::{DateTime, Utc};
 use guard_aws::dynamodb::usage_counters::DynamoUsageCounters;
 use guard_aws::sns::spend_alerts::SnsSpendAlerts;
+use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, Env, USAGE_TABLE_ENV};
 use guard_core::policy::Policy;
 use guard_core::pricing::catalog::Catalog;
 use guard_core::usage::awslogs::{AwsLogsError, decode_event};
 use guard_core::usage::meter::{MeterError, MeterReport, meter_batch};
 use serde_json::{Value, json};
-
-pub const ALERTS_TOPIC_ENV: &str = "BUDGET_GUARD_ALERTS_TOPIC_ARN";
-pub const TABLE_ENV: &str = "BUDGET_GUARD_USAGE_TABLE";
 
 /// Why a batch failed.
 #[derive(Debug, thiserror::Error)]
@@ -123,22 +123,19 @@ fn summary(report: &MeterReport) -> Value {
     })
 }
 
-/// Builds the meter from the environment: the policy layer, the topic, the table.
+/// Builds the meter from the environment: the policy layer (with the recorded models of its
+/// application inference profiles), the topic, the table.
 pub async fn init() -> anyhow::Result<Meter> {
-    use anyhow::Context;
-    let topic = std::env::var(ALERTS_TOPIC_ENV)
-        .with_context(|| format!("{ALERTS_TOPIC_ENV} is not set"))?;
-    let table = std::env::var(TABLE_ENV).with_context(|| format!("{TABLE_ENV} is not set"))?;
-    let dir = guard_aws::wiring::env::Env::from_process().policy_dir();
-    let (policy, warnings) = guard_aws::policy_files::load_policy(std::slice::from_ref(&dir))
-        .map_err(|e| anyhow::anyhow!("policy at {}: {}", dir.display(), e.report()))?;
-    if !warnings.is_empty() {
-        tracing::warn!(warnings = %warnings, "policy warnings");
-    }
+    let env = Env::from_process();
+    let topic = env.require(ALERTS_TOPIC_ENV)?;
+    let table = env.require(USAGE_TABLE_ENV)?;
     let sdk = guard_aws::sdk::load().await;
+    // A call through an application inference profile names the profile: it is priced as the
+    // model the provisioner recorded for it.
+    let policy = env.load_deployed_policy(&sdk).await?;
     let watched = guard_core::spend::query::watched(&policy).len();
-    tracing::info!(policy_dir = %dir.display(), watched, table = %table, "usage meter ready");
-    Ok(Meter::new(policy, &sdk, &topic, &table))
+    tracing::info!(policy_dir = %env.policy_dir().display(), watched, table = %table, "usage meter ready");
+    Ok(Meter::new(policy, &sdk, topic, table))
 }
 
 #[cfg(test)]

@@ -14,10 +14,11 @@ pub mod fast_path;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, TimeZone, Utc};
 use guard_testkit::{
-    Emulator, FakeClock, HttpRecorder, LocalLambda, Script, SlackListener, sns_event,
+    Emulator, FakeClock, HttpRecorder, Invocation, LocalLambda, Script, SlackListener, sns_event,
     workspace_root,
 };
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -27,6 +28,8 @@ pub const FUNCTIONS: [&str; 3] = ["provisioner", "alert-handler", "spend-watcher
 pub const STACK_NAME: &str = "BudgetGuard";
 pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/BudgetGuard/00000000-0000-4000-8000-000000000001";
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Where the stage's provisioner would record the models of application inference profiles.
+pub const PROFILES_PARAMETER: &str = "/budget-guard/state/profiles";
 
 /// A function binary of the workspace, built by `cargo build --workspace`.
 pub fn function_binary(name: &str) -> Result<PathBuf> {
@@ -50,6 +53,11 @@ pub struct StageOptions {
     pub slack: Script,
     /// Where the stage's clock starts.
     pub clock_start: DateTime<Utc>,
+    /// The models of the application inference profiles the policy names without a `profiles:`
+    /// entry (ARN to model id), as the provisioner records them at deploy. When there are any,
+    /// they are in [`PROFILES_PARAMETER`] before the functions start, and every function is told
+    /// its name, as the stack does.
+    pub recorded_profiles: BTreeMap<String, String>,
 }
 
 /// When the stories start: 20 November 2026, 09:00 UTC.
@@ -65,6 +73,7 @@ impl Default for StageOptions {
             policy_dir: workspace_root().join("policies"),
             slack: Script::always(200),
             clock_start: story_start(),
+            recorded_profiles: BTreeMap::new(),
         }
     }
 }
@@ -87,6 +96,7 @@ pub struct Stage {
     pub provisioner: LocalLambda,
     pub alert_handler: LocalLambda,
     pub spend_watcher: LocalLambda,
+    function_env: Vec<(String, String)>,
 }
 
 impl Stage {
@@ -98,8 +108,22 @@ impl Stage {
         let alerts_topic_arn = create_topic(&sns, "budget-guard-alerts").await?;
         let notify_topic_arn = create_topic(&sns, "budget-guard-notify").await?;
 
-        let (policy, _warnings) =
-            guard_aws::policy_files::load_policy(std::slice::from_ref(&options.policy_dir))?;
+        // The policy as the functions load it: with the recorded profiles, when it needs them.
+        let profiles = (!options.recorded_profiles.is_empty()).then(|| {
+            guard_aws::ssm::profile_mapping::ProfileMapping::from_config(
+                &config,
+                PROFILES_PARAMETER,
+            )
+        });
+        if let Some(mapping) = &profiles {
+            mapping
+                .write(&options.recorded_profiles)
+                .await
+                .context("recording the application inference profiles")?;
+        }
+        let policy =
+            guard_aws::wiring::env::load_deployed_policy(&options.policy_dir, profiles.as_ref())
+                .await?;
 
         // The Slack webhook secrets hold the listener's URL, as an operator would put the real one.
         let secrets = aws_sdk_secretsmanager::Client::new(&config);
@@ -132,6 +156,12 @@ impl Stage {
             &notify_topic_arn,
         ));
         env.extend(clock.env_vars());
+        if profiles.is_some() {
+            env.push((
+                guard_aws::wiring::env::PROFILES_PARAMETER_ENV.to_owned(),
+                PROFILES_PARAMETER.to_owned(),
+            ));
+        }
         let start = |name: &str| {
             let lambda = LocalLambda::start(&function_binary(name)?, name, &env)?;
             lambda.use_clock(&clock);
@@ -152,20 +182,14 @@ impl Stage {
             sns_bridge,
             delivered: Mutex::new(0),
             last_event: Mutex::new(None),
+            function_env: env,
         })
     }
 
-    /// The environment the functions run with here: the emulator's AWS settings and the
-    /// stack's variables.
+    /// The environment the functions run with here: the emulator's AWS settings, the stack's
+    /// variables and the clock's.
     pub fn function_env(&self) -> Vec<(String, String)> {
-        let mut env = self.aws.env_vars();
-        env.extend(function_settings(
-            &self.policy_dir,
-            &self.alerts_topic_arn,
-            &self.notify_topic_arn,
-        ));
-        env.extend(self.clock.env_vars());
-        env
+        self.function_env.clone()
     }
 
     /// Moves the clock of the functions and the CLI to `at`.
@@ -176,6 +200,16 @@ impl Stage {
     /// Hands every message the alerts topic delivered since the last call to the alert handler,
     /// one Lambda event per message as SNS does, and returns the handler's answers.
     pub async fn deliver_alerts(&self) -> Result<Vec<Result<Value, Value>>> {
+        Ok(self
+            .deliver_alert_invocations()
+            .await?
+            .into_iter()
+            .map(|i| i.result)
+            .collect())
+    }
+
+    /// [`Stage::deliver_alerts`], with how long each invocation took.
+    pub async fn deliver_alert_invocations(&self) -> Result<Vec<Invocation>> {
         let requests = self.sns_bridge.requests();
         let start = {
             let mut delivered = self
@@ -186,7 +220,7 @@ impl Stage {
             *delivered = requests.len();
             start
         };
-        let mut answers = Vec::new();
+        let mut invocations = Vec::new();
         for request in &requests[start..] {
             let notification = request
                 .json
@@ -197,14 +231,9 @@ impl Stage {
                 .last_event
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(event.clone());
-            answers.push(
-                self.alert_handler
-                    .invoke(&event, INVOKE_TIMEOUT)
-                    .await?
-                    .result,
-            );
+            invocations.push(self.alert_handler.invoke(&event, INVOKE_TIMEOUT).await?);
         }
-        Ok(answers)
+        Ok(invocations)
     }
 
     /// The Lambda event of the last message delivered to the alert handler, to deliver it again

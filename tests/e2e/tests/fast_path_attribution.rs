@@ -1,12 +1,13 @@
 //! Attribution on the fast path end to end: two applications call the same model, each sending
 //! its own `requestMetadata`; two budgets scoped by tag name one application each. A burst from
-//! one application moves its budget's flag and leaves the other's alone. Build the binaries first
-//! (`cargo build --workspace`).
+//! one application moves its budget's flag and leaves the other's alone. A call through an
+//! application inference profile that the policy does not map is priced as the model the
+//! provisioner recorded for it. Build the binaries first (`cargo build --workspace`).
 
 use chrono::Duration;
 use guard_e2e::fast_path::{awslogs_event, invocation_record};
 use guard_e2e::{Stage, StageOptions};
-use guard_testkit::workspace_root;
+use guard_testkit::policy_fixture_path;
 use serde_json::Value;
 
 const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
@@ -30,7 +31,7 @@ fn call_of(app: &str, request_id: &str, stage: &Stage, output_tokens: u64) -> St
 #[tokio::test]
 async fn request_metadata_tells_two_applications_on_one_model_apart() {
     let stage = Stage::start(StageOptions {
-        policy_dir: workspace_root().join("tests/fixtures/policies/two-applications"),
+        policy_dir: policy_fixture_path("two-applications"),
         ..StageOptions::default()
     })
     .await
@@ -87,4 +88,37 @@ async fn request_metadata_tells_two_applications_on_one_model_apart() {
         stage.flag("support-chatbot").await.unwrap().is_none(),
         "the chatbot's flag never moved"
     );
+}
+
+/// The profile of `tests/fixtures/policies/unmapped-profile`.
+const PROFILE: &str =
+    "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/chatbot01";
+
+#[tokio::test]
+async fn a_call_through_an_unmapped_profile_is_priced_as_the_model_the_provisioner_recorded() {
+    let stage = Stage::start(StageOptions {
+        policy_dir: policy_fixture_path("unmapped-profile"),
+        recorded_profiles: [(PROFILE.to_owned(), SONNET.to_owned())].into(),
+        ..StageOptions::default()
+    })
+    .await
+    .expect("stage");
+    // The meter starts only if it reads the record: the policy alone cannot price the profile.
+    let meter = stage.start_usage_meter().await.unwrap();
+
+    let at = stage.clock.now() - Duration::seconds(20);
+    let record = invocation_record("chat-1", PROFILE, at, 1_000, 2_000);
+    let event = awslogs_event(&[record], stage.clock.now());
+    let (answer, _) = stage.meter_usage(&meter, &event).await.unwrap();
+    assert_eq!(answer["counted"], 1, "{answer}");
+    assert_eq!(answer["unpriced"], serde_json::json!([]), "{answer}");
+    // The recorded model's price, us. Sonnet 4.5: 1,000 input tokens at $3.30 and 2,000 output
+    // tokens at $16.50 a million.
+    assert_eq!(answer["totals"][0]["budget"], "bg-chatbot", "{answer}");
+    let spent: f64 = answer["totals"][0]["spent"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(spent, 0.0363, "{answer}");
 }

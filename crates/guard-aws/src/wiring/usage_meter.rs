@@ -1,6 +1,7 @@
 //! The usage meter, the fast path's function: Bedrock's invocation log records in, counted into
-//! the usage table, and the spend alerts of the thresholds they cross to the alerts topic. The
-//! function itself is `functions/usage-meter`.
+//! the usage table, and the spend alerts of the thresholds they cross to the alerts topic; it reads
+//! the recorded models of application inference profiles at start. The function itself is
+//! `functions/usage-meter`.
 
 use crate::iam::Calls;
 
@@ -8,4 +9,5 @@ use crate::iam::Calls;
 pub const CALLS: &[Calls] = &[
     crate::dynamodb::usage_counters::CALLS,
     crate::sns::spend_alerts::CALLS,
+    crate::ssm::profile_mapping::READ_CALLS,
 ];
