@@ -139,6 +139,7 @@ codes! {
     INVALID_INFERENCE_PROFILE_ARN = "BG521", "invalid-inference-profile-arn", "A scope's application `inference_profile` is not an application inference profile ARN.";
     DUPLICATE_APPLICATION = "BG522", "duplicate-application", "A scope names the same application twice.";
     APPLICATION_NOT_ONE_SELECTOR = "BG523", "application-not-one-selector", "A scope's application gives none, or more than one, of `role`, `request_metadata` and `inference_profile`.";
+    APPLICATIONS_NOT_WATCHED = "BG524", "applications-not-watched", "A budget names applications but is not watched: only the fast path reads them, and it counts watched budgets only.";
 
     INVALID_THRESHOLD = "BG601", "invalid-threshold", "A threshold's `at` is neither a percentage (`90%`) nor an amount (`$450`).";
     THRESHOLD_NOT_POSITIVE = "BG602", "threshold-not-positive", "A threshold is zero or less.";

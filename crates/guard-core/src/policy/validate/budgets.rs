@@ -283,6 +283,16 @@ pub(super) fn check_scope(
         }
     }
     let applications = check_applications(ctx, &at, &scope.applications);
+    if !budget.watch && !scope.applications.is_empty() {
+        // AWS Budgets filters by tag, never by caller: the applications narrow only the fast
+        // path's counters, which exist for watched budgets alone.
+        ctx.warning(
+            codes::APPLICATIONS_NOT_WATCHED,
+            &at.join([key("applications")]),
+            "this budget is not watched, so its `applications` change nothing: only the fast path reads them, and it counts watched budgets only",
+            "add `watch: true` to the budget and deploy the fast path (`-c fastPath=true`); or remove `applications` and scope the AWS budget by `tags`",
+        );
+    }
     let models: Vec<String> = if scope.models.is_empty() {
         all_models.iter().cloned().collect()
     } else {
