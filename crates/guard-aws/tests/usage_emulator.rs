@@ -11,9 +11,10 @@ use guard_aws::dynamodb::usage_counters::{
 };
 use guard_aws::sns::spend_alerts::SnsSpendAlerts;
 use guard_core::policy::{Policy, SourceFile};
+use guard_core::testing::usage::{charge, counter_key as key};
 use guard_core::usage::awslogs::LogEvent;
 use guard_core::usage::chunks::{Chunk, chunk};
-use guard_core::usage::meter::{Charge, ChunkCounted, Counter, CounterKey, meter_batch};
+use guard_core::usage::meter::{Charge, ChunkCounted, CounterKey, meter_batch};
 use guard_testkit::Emulator;
 use rust_decimal_macros::dec;
 
@@ -23,29 +24,6 @@ async fn table(aws: &Emulator) -> aws_sdk_dynamodb::Client {
     guard_testkit::create_ttl_table(&aws.sdk_config().await, TABLE, KEY, TTL_ATTRIBUTE)
         .await
         .unwrap()
-}
-
-fn key(budget: &str) -> CounterKey {
-    CounterKey {
-        budget: budget.into(),
-        period_start: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-    }
-}
-
-fn charge(request_id: &str, cost: rust_decimal::Decimal, budgets: &[&str]) -> Charge {
-    Charge {
-        request_id: request_id.into(),
-        at: "2026-11-20T14:00:03Z".parse().unwrap(),
-        cost,
-        counters: budgets
-            .iter()
-            .map(|b| Counter {
-                key: key(b),
-                expires_at: 1_798_000_000,
-            })
-            .collect(),
-        expires_at: 1_795_800_000,
-    }
 }
 
 fn one(charge: Charge) -> Chunk {

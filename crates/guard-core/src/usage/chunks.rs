@@ -137,31 +137,8 @@ pub fn chunk(charges: Vec<Charge>) -> Result<Chunks, TooManyCounters> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
+    use crate::testing::usage::charge;
     use rust_decimal_macros::dec;
-
-    fn key(budget: &str) -> CounterKey {
-        CounterKey {
-            budget: budget.into(),
-            period_start: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-        }
-    }
-
-    fn charge(request_id: &str, cost: Decimal, budgets: &[&str]) -> Charge {
-        Charge {
-            request_id: request_id.into(),
-            at: "2026-11-20T14:00:03Z".parse().unwrap(),
-            cost,
-            counters: budgets
-                .iter()
-                .map(|b| Counter {
-                    key: key(b),
-                    expires_at: 1_798_000_000,
-                })
-                .collect(),
-            expires_at: 1_795_800_000,
-        }
-    }
 
     fn ids(chunk: &Chunk) -> Vec<&str> {
         chunk
