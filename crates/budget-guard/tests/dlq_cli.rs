@@ -86,11 +86,7 @@ async fn dlq_list_shows_without_consuming_and_replay_handles_and_deletes() {
     let aws = Emulator::start().expect("emulator");
     let slack = SlackListener::start(Script::always(200)).expect("slack");
     let config = aws.sdk_config().await;
-    aws_sdk_secretsmanager::Client::new(&config)
-        .create_secret()
-        .name("budget-guard/slack/platform-alerts")
-        .secret_string(slack.url())
-        .send()
+    aws.create_webhook_secret(guard_testkit::EXAMPLE_WEBHOOK_SECRET, &slack.url())
         .await
         .unwrap();
     let notify = aws.create_topic("notify").await.unwrap();

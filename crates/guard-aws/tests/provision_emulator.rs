@@ -118,19 +118,7 @@ impl Account {
 
     /// A budget someone else made, without the guard's prefix.
     async fn make_unowned(&self) {
-        let budget = sdk::Budget::builder()
-            .budget_name("team-budget")
-            .budget_limit(
-                sdk::Spend::builder()
-                    .amount("10")
-                    .unit("USD")
-                    .build()
-                    .unwrap(),
-            )
-            .time_unit(sdk::TimeUnit::Monthly)
-            .budget_type(sdk::BudgetType::Cost)
-            .build()
-            .unwrap();
+        let budget = guard_testkit::hand_made_budget("team-budget", "10");
         let notification = sdk::NotificationWithSubscribers::builder()
             .notification(
                 sdk::Notification::builder()
@@ -449,26 +437,7 @@ async fn budgets_are_created_tagged_and_a_hand_made_one_is_left_alone_until_adop
         Some(OWNER)
     );
     // Someone makes a budget with the prefix by hand.
-    account
-        .raw
-        .create_budget()
-        .account_id(ACCOUNT_ID)
-        .budget(
-            sdk::Budget::builder()
-                .budget_name("bg-handmade")
-                .budget_limit(
-                    sdk::Spend::builder()
-                        .amount("7")
-                        .unit("USD")
-                        .build()
-                        .unwrap(),
-                )
-                .time_unit(sdk::TimeUnit::Monthly)
-                .budget_type(sdk::BudgetType::Cost)
-                .build()
-                .unwrap(),
-        )
-        .send()
+    guard_testkit::create_hand_made_budget(&account.raw, "bg-handmade", "7", &[])
         .await
         .unwrap();
     assert_eq!(

@@ -34,11 +34,7 @@ async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
     let aws = Emulator::start().expect("emulator");
     let slack = SlackListener::start(Script::always(200)).expect("slack");
     let config = aws.sdk_config().await;
-    aws_sdk_secretsmanager::Client::new(&config)
-        .create_secret()
-        .name("budget-guard/slack/platform-alerts")
-        .secret_string(slack.url())
-        .send()
+    aws.create_webhook_secret(guard_testkit::EXAMPLE_WEBHOOK_SECRET, &slack.url())
         .await
         .unwrap();
     let topic = aws.create_topic("budget-guard-notify").await.unwrap();

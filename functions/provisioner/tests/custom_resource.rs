@@ -202,35 +202,9 @@ impl Deployed {
 
     /// A budget made outside this deployment: `name`, tagged with `owner` if any.
     async fn make_budget(&self, name: &str, owner: Option<&str>) {
-        use aws_sdk_budgets::types as sdk;
-        let budget = sdk::Budget::builder()
-            .budget_name(name)
-            .budget_limit(
-                sdk::Spend::builder()
-                    .amount("10")
-                    .unit("USD")
-                    .build()
-                    .unwrap(),
-            )
-            .time_unit(sdk::TimeUnit::Monthly)
-            .budget_type(sdk::BudgetType::Cost)
-            .build()
-            .unwrap();
-        let tags = owner.map(|owner| {
-            vec![
-                sdk::ResourceTag::builder()
-                    .key("budget-guard:owner")
-                    .value(owner)
-                    .build()
-                    .unwrap(),
-            ]
-        });
-        self.budgets
-            .create_budget()
-            .account_id(ACCOUNT_ID)
-            .budget(budget)
-            .set_resource_tags(tags)
-            .send()
+        use guard_core::provision::account::OWNER_TAG;
+        let tags: Vec<(&str, &str)> = owner.map(|o| (OWNER_TAG, o)).into_iter().collect();
+        guard_testkit::create_hand_made_budget(&self.budgets, name, "10", &tags)
             .await
             .unwrap();
         self.aws.reset_calls();

@@ -126,16 +126,10 @@ impl Stage {
                 .await?;
 
         // The Slack webhook secrets hold the listener's URL, as an operator would put the real one.
-        let secrets = aws_sdk_secretsmanager::Client::new(&config);
         for channel in policy.channels.values() {
             if let guard_core::policy::ChannelSpec::Slack { webhook_secret, .. } = channel {
-                secrets
-                    .create_secret()
-                    .name(webhook_secret)
-                    .secret_string(slack.url())
-                    .send()
-                    .await
-                    .context("creating a Slack webhook secret")?;
+                aws.create_webhook_secret(webhook_secret, &slack.url())
+                    .await?;
             }
         }
 

@@ -63,26 +63,8 @@ async fn sns_subscribers(stage: &Stage, budget: &str) -> Vec<String> {
 }
 
 async fn make_budget(stage: &Stage, name: &str, amount: &str) {
-    use aws_sdk_budgets::types as sdk;
-    aws_sdk_budgets::Client::new(&stage.config)
-        .create_budget()
-        .account_id(ACCOUNT_ID)
-        .budget(
-            sdk::Budget::builder()
-                .budget_name(name)
-                .budget_limit(
-                    sdk::Spend::builder()
-                        .amount(amount)
-                        .unit("USD")
-                        .build()
-                        .unwrap(),
-                )
-                .time_unit(sdk::TimeUnit::Monthly)
-                .budget_type(sdk::BudgetType::Cost)
-                .build()
-                .unwrap(),
-        )
-        .send()
+    let budgets = aws_sdk_budgets::Client::new(&stage.config);
+    guard_testkit::create_hand_made_budget(&budgets, name, amount, &[])
         .await
         .unwrap();
 }

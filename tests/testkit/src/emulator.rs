@@ -220,6 +220,19 @@ impl Emulator {
             .with_context(|| format!("CreateTopic {name} answered no TopicArn"))
     }
 
+    /// Stores `url` as the Slack webhook secret `name`, as an operator stores the real webhook
+    /// (the URL of a [`crate::SlackListener`], in tests).
+    pub async fn create_webhook_secret(&self, name: &str, url: &str) -> Result<()> {
+        aws_sdk_secretsmanager::Client::new(&self.sdk_config().await)
+            .create_secret()
+            .name(name)
+            .secret_string(url)
+            .send()
+            .await
+            .with_context(|| format!("CreateSecret {name}"))?;
+        Ok(())
+    }
+
     /// SDK config for this emulator: us-east-1, static test credentials, its endpoint URL,
     /// and nothing read from the ambient environment or profile files.
     pub async fn sdk_config(&self) -> SdkConfig {

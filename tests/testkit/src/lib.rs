@@ -34,6 +34,7 @@
 //! `.venv` at the workspace root; env `BUDGET_GUARD_PYTHON` points elsewhere.
 
 mod alerts;
+mod budgets;
 mod clock;
 mod emulator;
 mod fork_server;
@@ -43,6 +44,7 @@ mod policies;
 mod tables;
 
 pub use alerts::{BudgetsAlert, budgets_alert_text};
+pub use budgets::{create_hand_made_budget, hand_made_budget};
 pub use clock::{FakeClock, libfaketime};
 pub use emulator::{
     ACCESS_KEY_ID, ACCOUNT_ID, Emulator, REGION, SECRET_ACCESS_KEY, SnsPublished, is_write_action,
@@ -50,5 +52,5 @@ pub use emulator::{
 };
 pub use http::{CfnResponseListener, HttpRecorder, RecordedRequest, Reply, Script, SlackListener};
 pub use lambda::{Invocation, LocalLambda, sns_event};
-pub use policies::{example_policy, policy_fixture, policy_fixture_path};
+pub use policies::{EXAMPLE_WEBHOOK_SECRET, example_policy, policy_fixture, policy_fixture_path};
 pub use tables::create_ttl_table;

@@ -11,6 +11,9 @@ pub const fn example_policy() -> &'static str {
     include_str!("../../../policies/example.yaml")
 }
 
+/// The Slack webhook secret of the example policy's `platform-alerts` channel.
+pub const EXAMPLE_WEBHOOK_SECRET: &str = "budget-guard/slack/platform-alerts";
+
 /// Where `tests/fixtures/policies/<name>` is: a `.yaml` file (give the extension), or a folder of
 /// files for suites that load a directory.
 pub fn policy_fixture_path(name: &str) -> PathBuf {
