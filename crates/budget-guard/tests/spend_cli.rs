@@ -1,7 +1,6 @@
 //! `budget-guard spend` and `estimate --from-metrics` end to end: the built binary against the
 //! local emulator's CloudWatch, seeded with Bedrock token metrics.
 
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use chrono::{DateTime, TimeZone, Utc};
 use guard_testkit::Emulator;
 use serde_json::Value;
@@ -14,23 +13,8 @@ fn at(d: u32, h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap()
 }
 
-async fn seed(cw: &aws_sdk_cloudwatch::Client, when: DateTime<Utc>, metric: &str, tokens: f64) {
-    cw.put_metric_data()
-        .namespace("AWS/Bedrock")
-        .metric_data(
-            MetricDatum::builder()
-                .metric_name(metric)
-                .dimensions(
-                    Dimension::builder()
-                        .name("ModelId")
-                        .value(SONNET_US)
-                        .build(),
-                )
-                .value(tokens)
-                .timestamp(aws_smithy_types::DateTime::from_secs(when.timestamp()))
-                .build(),
-        )
-        .send()
+async fn seed(aws: &Emulator, when: DateTime<Utc>, metric: &str, tokens: f64) {
+    aws.put_bedrock_metrics(SONNET_US, &[(metric, tokens)], when)
         .await
         .unwrap();
 }
@@ -55,13 +39,12 @@ fn cli(aws: &Emulator, args: &[&str]) -> (i32, String, String) {
 #[tokio::test]
 async fn spend_and_estimate_from_metrics() {
     let aws = Emulator::start().expect("emulator");
-    let cw = aws_sdk_cloudwatch::Client::new(&aws.sdk_config().await);
     // 28M output ($462) and 1M input ($3.30) of us. Sonnet 4.5 this month, 2M output in October.
-    seed(&cw, at(3, 10), "OutputTokenCount", 20_000_000.0).await;
-    seed(&cw, at(11, 10), "OutputTokenCount", 8_000_000.0).await;
-    seed(&cw, at(11, 11), "InputTokenCount", 1_000_000.0).await;
+    seed(&aws, at(3, 10), "OutputTokenCount", 20_000_000.0).await;
+    seed(&aws, at(11, 10), "OutputTokenCount", 8_000_000.0).await;
+    seed(&aws, at(11, 11), "InputTokenCount", 1_000_000.0).await;
     seed(
-        &cw,
+        &aws,
         Utc.with_ymd_and_hms(2026, 10, 20, 0, 0, 0).unwrap(),
         "OutputTokenCount",
         2_000_000.0,

@@ -4,16 +4,14 @@
 
 mod common;
 
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use chrono::{DateTime, TimeZone, Utc};
 use guard_aws::cloudwatch::{CloudWatchEstimates, CloudWatchTokenMetrics};
 use guard_aws::sns::SnsSpendAlerts;
 use guard_aws::ssm::spend_state::{SsmSpendState, parameter_name};
 use guard_core::policy::{Policy, SourceFile};
 use guard_core::spend::{
-    WatchConfig, price::budget_spend, query::BEDROCK_NAMESPACE, query::MODEL_DIMENSION,
-    query::TokenData, query::TokenMetric, query::plan_queries, query::watched, run::WatchMemory,
-    run::run_once,
+    WatchConfig, price::budget_spend, query::TokenData, query::TokenMetric, query::plan_queries,
+    query::watched, run::WatchMemory, run::run_once,
 };
 use guard_testkit::Emulator;
 use rust_decimal_macros::dec;
@@ -48,29 +46,8 @@ fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
 }
 
-async fn seed(
-    cw: &aws_sdk_cloudwatch::Client,
-    when: DateTime<Utc>,
-    model: &str,
-    metric: TokenMetric,
-    tokens: f64,
-) {
-    cw.put_metric_data()
-        .namespace(BEDROCK_NAMESPACE)
-        .metric_data(
-            MetricDatum::builder()
-                .metric_name(metric.name())
-                .dimensions(
-                    Dimension::builder()
-                        .name(MODEL_DIMENSION)
-                        .value(model)
-                        .build(),
-                )
-                .value(tokens)
-                .timestamp(aws_smithy_types::DateTime::from_secs(when.timestamp()))
-                .build(),
-        )
-        .send()
+async fn seed(aws: &Emulator, when: DateTime<Utc>, model: &str, metric: TokenMetric, tokens: f64) {
+    aws.put_bedrock_metrics(model, &[(metric.name(), tokens)], when)
         .await
         .expect("seed a data point");
 }
@@ -82,7 +59,7 @@ async fn seeded_token_counts_give_the_spend_to_the_cent() {
     let cw = aws_sdk_cloudwatch::Client::new(&config);
     // Points in several hours, one of them two points in one hour, one in October (not counted).
     seed(
-        &cw,
+        &aws,
         at(2026, 11, 2, 3, 10),
         SONNET_US,
         TokenMetric::Input,
@@ -90,7 +67,7 @@ async fn seeded_token_counts_give_the_spend_to_the_cent() {
     )
     .await;
     seed(
-        &cw,
+        &aws,
         at(2026, 11, 9, 5, 1),
         SONNET_US,
         TokenMetric::Input,
@@ -98,7 +75,7 @@ async fn seeded_token_counts_give_the_spend_to_the_cent() {
     )
     .await;
     seed(
-        &cw,
+        &aws,
         at(2026, 11, 9, 5, 59),
         SONNET_US,
         TokenMetric::Input,
@@ -106,7 +83,7 @@ async fn seeded_token_counts_give_the_spend_to_the_cent() {
     )
     .await;
     seed(
-        &cw,
+        &aws,
         at(2026, 11, 3, 0, 0),
         SONNET_US,
         TokenMetric::Output,
@@ -114,7 +91,7 @@ async fn seeded_token_counts_give_the_spend_to_the_cent() {
     )
     .await;
     seed(
-        &cw,
+        &aws,
         at(2026, 11, 4, 0, 0),
         SONNET_US,
         TokenMetric::CacheRead,
@@ -122,7 +99,7 @@ async fn seeded_token_counts_give_the_spend_to_the_cent() {
     )
     .await;
     seed(
-        &cw,
+        &aws,
         at(2026, 11, 4, 0, 0),
         SONNET_US,
         TokenMetric::CacheWrite,
@@ -130,7 +107,7 @@ async fn seeded_token_counts_give_the_spend_to_the_cent() {
     )
     .await;
     seed(
-        &cw,
+        &aws,
         at(2026, 11, 5, 0, 0),
         NOVA_US,
         TokenMetric::Input,
@@ -138,7 +115,7 @@ async fn seeded_token_counts_give_the_spend_to_the_cent() {
     )
     .await;
     seed(
-        &cw,
+        &aws,
         at(2026, 11, 5, 0, 0),
         NOVA_US,
         TokenMetric::Output,
@@ -146,7 +123,7 @@ async fn seeded_token_counts_give_the_spend_to_the_cent() {
     )
     .await;
     seed(
-        &cw,
+        &aws,
         at(2026, 10, 30, 0, 0),
         NOVA_US,
         TokenMetric::Output,
@@ -212,7 +189,7 @@ async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
 
     // $264 of us. Sonnet output ($16.50 per 1M): past 50%.
     seed(
-        &cw,
+        &aws,
         at(2026, 11, 5, 10, 0),
         SONNET_US,
         TokenMetric::Output,
@@ -244,7 +221,7 @@ async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
 
     // A burst: +$198 in an hour, $462 in all: past 90%, not 100%. One alert.
     seed(
-        &cw,
+        &aws,
         at(2026, 11, 12, 6, 5),
         SONNET_US,
         TokenMetric::Output,
@@ -325,7 +302,7 @@ async fn a_burst_past_90_percent_publishes_one_alert_once_per_period() {
 
     // December starts fresh: the same burst alerts at 50% and 90% again.
     seed(
-        &cw,
+        &aws,
         at(2026, 12, 1, 0, 5),
         SONNET_US,
         TokenMetric::Output,

@@ -2,9 +2,7 @@
 //! seeded Bedrock token metrics, one tick that alerts, the next that does not, and the estimate
 //! metric the dashboard reads.
 
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use chrono::{DateTime, TimeZone, Utc};
-use guard_core::spend::{query::BEDROCK_NAMESPACE, query::MODEL_DIMENSION};
 use guard_testkit::Emulator;
 use spend_watcher::Watcher;
 use std::path::PathBuf;
@@ -14,26 +12,8 @@ fn at(d: u32, h: u32, m: u32) -> DateTime<Utc> {
 }
 
 /// Seeds Bedrock's OutputTokenCount for `model` in the minute at 12:05 on 12 November 2026.
-async fn seed_output_tokens(sdk: &aws_config::SdkConfig, model: &str, tokens: f64) {
-    aws_sdk_cloudwatch::Client::new(sdk)
-        .put_metric_data()
-        .namespace(BEDROCK_NAMESPACE)
-        .metric_data(
-            MetricDatum::builder()
-                .metric_name("OutputTokenCount")
-                .dimensions(
-                    Dimension::builder()
-                        .name(MODEL_DIMENSION)
-                        .value(model)
-                        .build(),
-                )
-                .value(tokens)
-                .timestamp(aws_smithy_types::DateTime::from_secs(
-                    at(12, 5, 0).timestamp(),
-                ))
-                .build(),
-        )
-        .send()
+async fn seed_output_tokens(aws: &Emulator, model: &str, tokens: f64) {
+    aws.put_bedrock_metrics(model, &[("OutputTokenCount", tokens)], at(12, 5, 0))
         .await
         .unwrap();
 }
@@ -47,7 +27,7 @@ async fn ticks_alert_once_and_publish_the_estimate() {
     let (policy, _) = guard_aws::policy_files::load_policy(&[example]).expect("example policy");
     // The chatbot budget ($500): 28M us. Sonnet 4.5 output tokens at $16.50 per 1M = $462.
     seed_output_tokens(
-        &sdk,
+        &aws,
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
         28_000_000.0,
     )
@@ -129,7 +109,7 @@ async fn a_profile_arn_is_priced_as_the_recorded_model() {
         .await
         .expect("priced from the record");
     // 28M output tokens through the profile, at us. Sonnet 4.5's $16.50 per 1M: $462.
-    seed_output_tokens(&sdk, PROFILE, 28_000_000.0).await;
+    seed_output_tokens(&aws, PROFILE, 28_000_000.0).await;
     let watcher = Watcher::new(policy, &sdk, &topic, "BudgetGuard");
     let run = watcher.tick(at(12, 6, 0)).await.expect("tick");
     let budgets = run["budgets"].as_array().unwrap();
@@ -176,7 +156,7 @@ async fn with_the_fast_path_a_tick_reconciles_its_figures_with_the_counters() {
     let (policy, _) = guard_aws::policy_files::load_policy(&[example]).expect("example policy");
     // $462 from the metrics, as in the first test.
     seed_output_tokens(
-        &sdk,
+        &aws,
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
         28_000_000.0,
     )

@@ -420,28 +420,18 @@ impl Stage {
         output_tokens: f64,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
-        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-        let cloudwatch = aws_sdk_cloudwatch::Client::new(&self.config);
-        let timestamp = aws_smithy_types::DateTime::from_secs(at.timestamp());
-        let datum = |name: &str, value: f64| {
-            MetricDatum::builder()
-                .metric_name(name)
-                .dimensions(Dimension::builder().name("ModelId").value(model_id).build())
-                .timestamp(timestamp)
-                .value(value)
-                .unit(StandardUnit::Count)
-                .build()
-        };
-        cloudwatch
-            .put_metric_data()
-            .namespace("AWS/Bedrock")
-            .metric_data(datum("InputTokenCount", input_tokens))
-            .metric_data(datum("OutputTokenCount", output_tokens))
-            .metric_data(datum("Invocations", 1.0))
-            .send()
+        self.aws
+            .put_bedrock_metrics(
+                model_id,
+                &[
+                    ("InputTokenCount", input_tokens),
+                    ("OutputTokenCount", output_tokens),
+                    ("Invocations", 1.0),
+                ],
+                at,
+            )
             .await
-            .context("seeding Bedrock token metrics")?;
-        Ok(())
+            .context("seeding Bedrock token metrics")
     }
 
     /// Runs the spend watcher once, as its schedule does, at `now`, then delivers what it published.

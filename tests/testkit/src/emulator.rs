@@ -233,6 +233,40 @@ impl Emulator {
         Ok(())
     }
 
+    /// Puts Bedrock's runtime metrics for `model_id` at `at`, as Bedrock publishes them: each
+    /// (metric name, value) pair of `metrics` (`InputTokenCount`, `OutputTokenCount`, ...) in
+    /// `AWS/Bedrock` by `ModelId`. Real CloudWatch refuses `AWS/` namespaces to callers; the
+    /// emulator takes them.
+    pub async fn put_bedrock_metrics(
+        &self,
+        model_id: &str,
+        metrics: &[(&str, f64)],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+        let timestamp = aws_smithy_types::DateTime::from_secs(at.timestamp());
+        let data = metrics
+            .iter()
+            .map(|(name, value)| {
+                MetricDatum::builder()
+                    .metric_name(*name)
+                    .dimensions(Dimension::builder().name("ModelId").value(model_id).build())
+                    .timestamp(timestamp)
+                    .value(*value)
+                    .unit(StandardUnit::Count)
+                    .build()
+            })
+            .collect();
+        aws_sdk_cloudwatch::Client::new(&self.sdk_config().await)
+            .put_metric_data()
+            .namespace("AWS/Bedrock")
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .with_context(|| format!("PutMetricData AWS/Bedrock for {model_id}"))?;
+        Ok(())
+    }
+
     /// SDK config for this emulator: us-east-1, static test credentials, its endpoint URL,
     /// and nothing read from the ambient environment or profile files.
     pub async fn sdk_config(&self) -> SdkConfig {

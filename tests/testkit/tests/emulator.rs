@@ -438,12 +438,10 @@ fn drop_stops_the_process() -> Result {
 }
 
 /// Token metrics can be seeded with PutMetricData into `AWS/Bedrock` (real CloudWatch
-/// refuses `AWS/` namespaces; moto does not), and read back with GetMetricData.
+/// refuses `AWS/` namespaces; moto does not), and read back with GetMetricData by `ModelId`.
 #[tokio::test]
 async fn cloudwatch_bedrock_metrics_can_be_seeded() -> Result {
-    use aws_sdk_cloudwatch::types::{
-        Dimension, Metric, MetricDataQuery, MetricDatum, MetricStat, StandardUnit,
-    };
+    use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
     use aws_smithy_types::DateTime;
 
     let aws = Emulator::start()?;
@@ -455,19 +453,12 @@ async fn cloudwatch_bedrock_metrics_can_be_seeded() -> Result {
     // A fixed instant (20 November 2026, 12:00 UTC): the emulator keeps any timestamp, and the
     // query window is around it, so nothing here depends on today's date.
     let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_176_000);
-    cw.put_metric_data()
-        .namespace("AWS/Bedrock")
-        .metric_data(
-            MetricDatum::builder()
-                .metric_name("InputTokenCount")
-                .dimensions(model.clone())
-                .value(1_000.0)
-                .unit(StandardUnit::Count)
-                .timestamp(DateTime::from(now))
-                .build(),
-        )
-        .send()
-        .await?;
+    aws.put_bedrock_metrics(
+        "anthropic.claude-sonnet-4-5",
+        &[("InputTokenCount", 1_000.0)],
+        chrono::DateTime::from(now),
+    )
+    .await?;
     let out = cw
         .get_metric_data()
         .start_time(DateTime::from(now - std::time::Duration::from_secs(3600)))
