@@ -6,7 +6,6 @@ mod common;
 use common::{run, workspace};
 use guard_testkit::{Emulator, Script, SlackListener};
 use serde_json::Value;
-use std::process::Command;
 
 const FIXTURES: &str = "tests/fixtures/alerts";
 const NOT_ALERTS: [&str; 3] = [
@@ -191,22 +190,7 @@ fn simulate_says_what_would_happen() {
 }
 
 fn run_env(aws: &Emulator, args: &[&str]) -> common::Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_budget-guard"));
-    cmd.args(args)
-        .current_dir(workspace())
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN");
-    for (k, v) in aws.env_vars() {
-        cmd.env(k, v);
-    }
-    cmd.env("USER", "ci-bot");
-    let output = cmd.output().unwrap();
-    common::Run {
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    common::run_on_emulator(aws, args, &[("USER", "ci-bot")])
 }
 
 #[tokio::test]

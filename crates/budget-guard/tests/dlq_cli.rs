@@ -38,22 +38,7 @@ fn destination_record(function_arn: &str, payload: Value) -> Value {
 }
 
 fn run_env(aws: &Emulator, queue: &str, args: &[&str]) -> common::Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_budget-guard"));
-    cmd.args(args)
-        .current_dir(workspace())
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("BUDGET_GUARD_DLQ_URL", queue);
-    for (k, v) in aws.env_vars() {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().unwrap();
-    common::Run {
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    common::run_on_emulator(aws, args, &[("BUDGET_GUARD_DLQ_URL", queue)])
 }
 
 fn list_json(aws: &Emulator, queue: &str) -> Vec<Value> {
@@ -63,21 +48,19 @@ fn list_json(aws: &Emulator, queue: &str) -> Vec<Value> {
 }
 
 fn flag_step(aws: &Emulator) -> i64 {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_budget-guard"));
-    cmd.args([
-        "flags",
-        "list",
-        "--policy",
-        "policies/example.yaml",
-        "--format",
-        "json",
-    ])
-    .current_dir(workspace());
-    for (k, v) in aws.env_vars() {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let r = common::run_on_emulator(
+        aws,
+        &[
+            "flags",
+            "list",
+            "--policy",
+            "policies/example.yaml",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
     rows[0]["step"].as_i64().unwrap()
 }
 

@@ -1,11 +1,11 @@
 //! `budget-guard spend` and `estimate --from-metrics` end to end: the built binary against the
 //! local emulator's CloudWatch, seeded with Bedrock token metrics.
 
+mod common;
+
 use chrono::{DateTime, TimeZone, Utc};
 use guard_testkit::Emulator;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
 
 const SONNET_US: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
@@ -20,20 +20,8 @@ async fn seed(aws: &Emulator, when: DateTime<Utc>, metric: &str, tokens: f64) {
 }
 
 fn cli(aws: &Emulator, args: &[&str]) -> (i32, String, String) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new(env!("CARGO_BIN_EXE_budget-guard"))
-        .args(args)
-        .current_dir(root)
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .envs(aws.env_vars())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let run = common::run_on_emulator(aws, args, &[]);
+    (run.code.unwrap_or(-1), run.stdout, run.stderr)
 }
 
 #[tokio::test]

@@ -67,6 +67,25 @@ pub fn run_in_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .envs(env.iter().copied())
         .output()
         .expect("the budget-guard binary runs");
+    finished(args, &output)
+}
+
+/// As [`run_with_env`], against the emulator `aws`: its endpoint and credentials, none of the
+/// developer's own profile or session.
+pub fn run_on_emulator(aws: &guard_testkit::Emulator, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_budget-guard"))
+        .args(args)
+        .current_dir(workspace())
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .envs(aws.env_vars())
+        .envs(env.iter().copied())
+        .output()
+        .expect("the budget-guard binary runs");
+    finished(args, &output)
+}
+
+fn finished(args: &[&str], output: &std::process::Output) -> Run {
     Run {
         args: args.iter().map(|a| (*a).to_owned()).collect(),
         code: output.status.code(),
