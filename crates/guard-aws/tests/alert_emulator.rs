@@ -7,7 +7,7 @@ mod common;
 use chrono::{DateTime, TimeZone, Utc};
 use guard_aws::wiring::alert_handler::{EventError, EventReport, LiveHandler, live_handler};
 use guard_core::alerts::flags::Flag;
-use guard_core::policy::{self, Policy, SourceFile};
+use guard_core::policy::Policy;
 use guard_testkit::{BudgetsAlert, Emulator, Script, SlackListener};
 use serde_json::{Value, json};
 
@@ -28,9 +28,7 @@ async fn handle_event(
 }
 
 fn policy() -> Policy {
-    let source = SourceFile::new("example.yaml", guard_testkit::example_policy());
-    let (policy, diagnostics) = policy::load(&[source]);
-    policy.unwrap_or_else(|| panic!("{diagnostics:?}"))
+    guard_core::testing::policy::checked(guard_testkit::example_policy())
 }
 
 struct Env {

@@ -18,7 +18,7 @@ use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingSlack};
 use guard_core::alerts::ports::{FlagStore, StateStore};
 use guard_core::ports::ErrorKind;
 
-use guard_core::policy::{self, Policy, SourceFile};
+use guard_core::policy::Policy;
 
 fn inbound<'a>(message_id: &'a str, message: &'a str) -> Inbound<'a> {
     Inbound {
@@ -55,8 +55,7 @@ fn rules<'a>(rules: &'a [&'a Rule]) -> impl Iterator<Item = &'a Rule> {
 }
 
 fn policy() -> Policy {
-    let source = SourceFile::new("example.yaml", guard_testkit::example_policy());
-    policy::load(&[source]).0.expect("example policy")
+    guard_core::testing::policy::checked(guard_testkit::example_policy())
 }
 
 fn throttled() -> HttpResponse {

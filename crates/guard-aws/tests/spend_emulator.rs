@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use guard_aws::cloudwatch::{CloudWatchEstimates, CloudWatchTokenMetrics};
 use guard_aws::sns::SnsSpendAlerts;
 use guard_aws::ssm::spend_state::{SsmSpendState, parameter_name};
-use guard_core::policy::{Policy, SourceFile};
+use guard_core::policy::Policy;
 use guard_core::spend::{
     WatchConfig, price::budget_spend, query::TokenData, query::TokenMetric, query::plan_queries,
     query::watched, run::WatchMemory, run::run_once,
@@ -37,9 +37,7 @@ budgets:
 "#;
 
 fn policy() -> Policy {
-    let (policy, d) =
-        guard_core::policy::load(&[SourceFile::new("p.yaml", POLICY.as_bytes().to_vec())]);
-    policy.unwrap_or_else(|| panic!("{d:#?}"))
+    guard_core::testing::policy::checked(POLICY)
 }
 
 fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {

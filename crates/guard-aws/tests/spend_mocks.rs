@@ -52,13 +52,9 @@ fn hour(d: u32, h: u32) -> i64 {
 }
 
 fn policy() -> guard_core::policy::Policy {
-    let yaml = "version: 1\nbudgets:\n  chatbot:\n    amount: 500\n    period: monthly\n    watch: true\n    scope:\n      models: [us.anthropic.claude-sonnet-4-5-20250929-v1:0]\n";
-    guard_core::policy::load(&[guard_core::policy::SourceFile::new(
-        "p.yaml",
-        yaml.as_bytes().to_vec(),
-    )])
-    .0
-    .unwrap()
+    guard_core::testing::policy::checked(
+        "version: 1\nbudgets:\n  chatbot:\n    amount: 500\n    period: monthly\n    watch: true\n    scope:\n      models: [us.anthropic.claude-sonnet-4-5-20250929-v1:0]\n",
+    )
 }
 
 #[tokio::test]

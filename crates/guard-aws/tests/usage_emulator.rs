@@ -10,7 +10,7 @@ use guard_aws::dynamodb::usage_counters::{
     DynamoUsageCounters, KEY, TTL_ATTRIBUTE, counter_pk, request_pk,
 };
 use guard_aws::sns::spend_alerts::SnsSpendAlerts;
-use guard_core::policy::{Policy, SourceFile};
+use guard_core::policy::Policy;
 use guard_core::testing::usage::{charge, counter_key as key};
 use guard_core::usage::awslogs::LogEvent;
 use guard_core::usage::chunks::{Chunk, chunk};
@@ -236,9 +236,7 @@ budgets:
 "#;
 
 fn policy() -> Policy {
-    let (policy, d) =
-        guard_core::policy::load(&[SourceFile::new("p.yaml", POLICY.as_bytes().to_vec())]);
-    policy.unwrap_or_else(|| panic!("{d:#?}"))
+    guard_core::testing::policy::checked(POLICY)
 }
 
 fn record(request_id: &str, output_tokens: u64) -> LogEvent {

@@ -6,14 +6,13 @@ use chrono::{TimeZone, Utc};
 use guard_core::alerts::flags::Flag;
 use guard_core::alerts::handler::Handler;
 use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
-use guard_core::policy::{self, Policy, SourceFile};
+use guard_core::policy::Policy;
 use guard_testkit::{Emulator, Script, SlackListener};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
 fn policy() -> Policy {
-    let source = SourceFile::new("example.yaml", guard_testkit::example_policy());
-    policy::load(&[source]).0.expect("example policy")
+    guard_core::testing::policy::checked(guard_testkit::example_policy())
 }
 
 const ALERTS_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:budget-guard-alerts";

@@ -3,4 +3,5 @@
 //! feature, for the other crates' tests; never in a release build.
 
 pub mod account;
+pub mod policy;
 pub mod usage;

@@ -27,7 +27,7 @@ pub fn counts_caller(applications: &[ApplicationSpec], record: &InvocationRecord
 
 #[cfg(test)]
 mod tests {
-    use crate::policy::{Policy, SourceFile};
+    use crate::policy::Policy;
     use crate::usage::meter::budgets_for;
     use crate::usage::record::parse_record;
     use serde_json::{Value, json};
@@ -87,8 +87,7 @@ budgets:
       models: [{SONNET_US}, "{PROFILE}"]
 "#
         );
-        let (policy, d) = crate::policy::load(&[SourceFile::new("p.yaml", yaml.into_bytes())]);
-        policy.unwrap_or_else(|| panic!("{d:#?}"))
+        crate::testing::policy::checked(&yaml)
     }
 
     fn record(caller: Option<&str>, model_id: &str, metadata: Option<Value>) -> String {

@@ -421,9 +421,7 @@ budgets:
 "#;
 
     fn policy() -> Policy {
-        let (policy, d) =
-            crate::policy::load(&[SourceFile::new("p.yaml", POLICY.as_bytes().to_vec())]);
-        policy.unwrap_or_else(|| panic!("{d:#?}"))
+        crate::testing::policy::checked(POLICY)
     }
 
     fn record(request_id: &str, model_id: &str, region: &str, tokens: [u64; 4]) -> String {

@@ -161,7 +161,6 @@ pub async fn reconcile_run<R: CounterReader, D: DriftSink>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::SourceFile;
     use rust_decimal_macros::dec;
     use std::sync::Mutex;
 
@@ -185,8 +184,7 @@ budgets:
 "#;
 
     fn policy() -> Policy {
-        let (p, d) = crate::policy::load(&[SourceFile::new("p.yaml", POLICY)]);
-        p.unwrap_or_else(|| panic!("{d:#?}"))
+        crate::testing::policy::checked(POLICY)
     }
 
     fn shared(fast: Option<Decimal>, metrics: Decimal) -> Reconciliation {
