@@ -1,11 +1,11 @@
-// The one slow test (`npm run test:bundle`, not part of `npm test`): really builds the three Rust
-// functions with cargo-lambda (zig as the linker) for arm64, as `cdk deploy` does, and checks that
-// each function's asset holds an aarch64 ELF `bootstrap`.
+// The one slow test (`npm run test:bundle`, not part of `npm test`): really builds the Rust
+// functions (the fast path's usage meter too) with cargo-lambda (zig as the linker) for arm64, as
+// `cdk deploy` does, and checks that each function's asset holds an aarch64 ELF `bootstrap`.
 import { spawnSync } from 'node:child_process';
 import { openSync, readSync, closeSync, existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES } from '../lib/iam';
+import { FUNCTION_NAMES, USAGE_METER } from '../lib/iam';
 import { CDK_DIR, cliContract, synth, type Synthesized } from './helpers';
 
 // cargo-lambda from the repository's virtualenv (pip install -r cdk/requirements-bundle.txt), which
@@ -50,11 +50,11 @@ describe.skipIf(!cli.ok)('bundling with cargo-lambda (slow)', () => {
     process.stderr.write(`bundling with ${version.stdout.trim()}\n`);
     // BUDGET_GUARD_BUNDLE_PROFILE lets `make test` build with the quick `bundle-check` profile: the
     // test checks what bundling produces, not how fast the code runs.
-    s = synth({ bundle: true, cargoProfile: process.env.BUDGET_GUARD_BUNDLE_PROFILE ?? 'release' });
+    s = synth({ bundle: true, fastPath: true, cargoProfile: process.env.BUDGET_GUARD_BUNDLE_PROFILE ?? 'release' });
   });
 
-  it.each(FUNCTION_NAMES)('%s: the asset holds an aarch64 ELF bootstrap', (name) => {
-    const fn = s.stack.guard.functions[name];
+  it.each([...FUNCTION_NAMES, USAGE_METER])('%s: the asset holds an aarch64 ELF bootstrap', (name) => {
+    const fn = name === USAGE_METER ? s.stack.guard.fastPath!.function : s.stack.guard.functions[name];
     const logicalId = s.stack.getLogicalId(fn.node.defaultChild as never);
     const template = JSON.parse(readFileSync(path.join(s.outdir, s.stack.templateFile), 'utf8')) as {
       Resources: Record<string, { Metadata: Record<string, string> }>;
