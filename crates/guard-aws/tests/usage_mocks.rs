@@ -9,7 +9,7 @@ mod mocks;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::{
-    TransactWriteItemsError, TransactWriteItemsOutput,
+    TransactWriteItemsError, TransactWriteItemsInput, TransactWriteItemsOutput,
 };
 use aws_sdk_dynamodb::types::CancellationReason;
 use aws_sdk_dynamodb::types::error::TransactionCanceledException;
@@ -69,6 +69,15 @@ fn cancelled(codes: &[&str]) -> TransactWriteItemsError {
 /// The item count of each transaction sent, in order.
 type Sent = Arc<Mutex<Vec<usize>>>;
 
+/// Matches every transaction, recording its item count in `sent`.
+fn recording(sent: &Sent) -> impl Fn(&TransactWriteItemsInput) -> bool + Send + Sync + 'static {
+    let sent = sent.clone();
+    move |r| {
+        sent.lock().unwrap().push(r.transact_items().len());
+        true
+    }
+}
+
 fn transactions(sent: &Sent) -> Vec<usize> {
     sent.lock().unwrap().clone()
 }
@@ -80,12 +89,8 @@ fn ids(ids: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn a_transaction_cancelled_by_a_conflict_is_sent_again_whole() {
     let sent: Sent = Arc::default();
-    let seen = sent.clone();
     let rule = mock!(Client::transact_write_items)
-        .match_requests(move |r| {
-            seen.lock().unwrap().push(r.transact_items().len());
-            true
-        })
+        .match_requests(recording(&sent))
         .sequence()
         .error(|| cancelled(&["None", "None", "None", "TransactionConflict"]))
         .output(|| TransactWriteItemsOutput::builder().build())
@@ -107,12 +112,8 @@ async fn a_transaction_cancelled_by_a_conflict_is_sent_again_whole() {
 #[tokio::test]
 async fn a_request_counted_before_is_dropped_and_the_rest_sent_again_after_the_conflict() {
     let sent: Sent = Arc::default();
-    let seen = sent.clone();
     let rule = mock!(Client::transact_write_items)
-        .match_requests(move |r| {
-            seen.lock().unwrap().push(r.transact_items().len());
-            true
-        })
+        .match_requests(recording(&sent))
         .sequence()
         .error(|| {
             cancelled(&[
