@@ -86,19 +86,29 @@ fn ids(ids: &[&str]) -> Vec<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
-#[tokio::test]
-async fn a_transaction_cancelled_by_a_conflict_is_sent_again_whole() {
+/// [`three_requests`] counted when DynamoDB cancels the first transaction with `codes` and takes
+/// the next one: what came back, and each transaction's item count.
+async fn counted_after_one_cancellation(
+    codes: &'static [&'static str],
+) -> (ChunkCounted, Vec<usize>) {
     let sent: Sent = Arc::default();
     let rule = mock!(Client::transact_write_items)
         .match_requests(recording(&sent))
         .sequence()
-        .error(|| cancelled(&["None", "None", "None", "TransactionConflict"]))
+        .error(move || cancelled(codes))
         .output(|| TransactWriteItemsOutput::builder().build())
         .build();
     let counted = counters(&[&rule])
         .count_chunk(&three_requests())
         .await
         .unwrap();
+    (counted, transactions(&sent))
+}
+
+#[tokio::test]
+async fn a_transaction_cancelled_by_a_conflict_is_sent_again_whole() {
+    let (counted, sent) =
+        counted_after_one_cancellation(&["None", "None", "None", "TransactionConflict"]).await;
     assert_eq!(
         counted,
         ChunkCounted {
@@ -106,29 +116,18 @@ async fn a_transaction_cancelled_by_a_conflict_is_sent_again_whole() {
             already_counted: vec![],
         }
     );
-    assert_eq!(transactions(&sent), [4, 4]);
+    assert_eq!(sent, [4, 4]);
 }
 
 #[tokio::test]
 async fn a_request_counted_before_is_dropped_and_the_rest_sent_again_after_the_conflict() {
-    let sent: Sent = Arc::default();
-    let rule = mock!(Client::transact_write_items)
-        .match_requests(recording(&sent))
-        .sequence()
-        .error(|| {
-            cancelled(&[
-                "None",
-                "ConditionalCheckFailed",
-                "None",
-                "TransactionConflict",
-            ])
-        })
-        .output(|| TransactWriteItemsOutput::builder().build())
-        .build();
-    let counted = counters(&[&rule])
-        .count_chunk(&three_requests())
-        .await
-        .unwrap();
+    let (counted, sent) = counted_after_one_cancellation(&[
+        "None",
+        "ConditionalCheckFailed",
+        "None",
+        "TransactionConflict",
+    ])
+    .await;
     assert_eq!(
         counted,
         ChunkCounted {
@@ -137,7 +136,7 @@ async fn a_request_counted_before_is_dropped_and_the_rest_sent_again_after_the_c
         }
     );
     // The second transaction: the two other markers and the one addition, of their costs only.
-    assert_eq!(transactions(&sent), [4, 3]);
+    assert_eq!(sent, [4, 3]);
 }
 
 #[tokio::test]
