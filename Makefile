@@ -15,6 +15,9 @@ PY          := $(VENV)/bin/python
 SCAN_VENV   := .venv-scan
 CLI         := target/debug/budget-guard
 CARGO_TEST  := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "cargo nextest run --no-fail-fast" || echo "cargo test --no-fail-fast")
+# Two tests a core: most of a suite's time is spent waiting on its emulator process, and one
+# test a core leaves a third of the CPU idle (on 2 cores, 42 s a run instead of 58 s).
+export NEXTEST_TEST_THREADS ?= $(shell echo $$(( $$(nproc) * 2 )))
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: help demo test unused-deps deps venv scan-venv cdk-deps faketime rust-targets build lint fmt-check clippy doc rust-test shifted-clock-test cdk-test cfn-lint checkov synth bundle-test python-client-test typescript-client-deps typescript-client-test bench oracle clean
@@ -112,7 +115,9 @@ SHIFTS ?= +400d -400d
 shifted-clock-test: venv faketime build
 	BUDGET_GUARD_PYTHON=$(abspath $(PY)) scripts/test-shifted-clock.sh $(SHIFTS)
 
+# The type check covers the tests too (the package build checks only lib/ and bin/).
 cdk-test: cdk-deps venv build
+	cd cdk && npm run --silent typecheck
 	cd cdk && BUDGET_GUARD_REQUIRE_CLI=1 BUDGET_GUARD_BIN=$(abspath $(CLI)) npm test --silent
 
 cfn-lint: synth
