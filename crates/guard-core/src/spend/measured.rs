@@ -1,6 +1,6 @@
 //! Usage measured from the token metrics, projected over a budget's period (`estimate --from-metrics`).
 
-use super::price::{ModelSpend, Tokens};
+use super::price::{ModelSpend, PricedModels, Tokens, price_models};
 use super::query::{TokenData, Window, covers};
 use crate::policy::BudgetSpec;
 use crate::pricing::catalog::Catalog;
@@ -61,27 +61,11 @@ pub fn measured_estimate(
             }
         }
     }
-    let mut measured = Decimal::ZERO;
-    let mut by_model = Vec::new();
-    let mut unpriced = Vec::new();
-    for (model, t) in totals.into_iter().filter(|(_, t)| !t.is_zero()) {
-        let cost = catalog
-            .resolve(model)
-            .map(|r| r.price.cost(t.input, t.output, t.cache_read, t.cache_write));
-        if cost.is_none() {
-            unpriced.push(model.to_owned());
-        }
-        measured += cost.unwrap_or_default();
-        by_model.push(ModelSpend {
-            model_id: model.to_owned(),
-            input_tokens: t.input,
-            output_tokens: t.output,
-            cache_read_tokens: t.cache_read,
-            cache_write_tokens: t.cache_write,
-            cost: cost.unwrap_or_default(),
-            priced: cost.is_some(),
-        });
-    }
+    let PricedModels {
+        total: measured,
+        by_model,
+        unpriced,
+    } = price_models(catalog, &totals);
     let window_days =
         Decimal::from((window.end - window.start).num_seconds()) / Decimal::from(86_400);
     let projected = if window_days.is_zero() {

@@ -34,6 +34,47 @@ impl Tokens {
     pub fn is_zero(&self) -> bool {
         *self == Tokens::default()
     }
+
+    /// What these tokens of `model` cost, or `None` when the catalog has no price for it.
+    fn cost(&self, catalog: &Catalog, model: &str) -> Option<Decimal> {
+        catalog.resolve(model).map(|r| {
+            r.price
+                .cost(self.input, self.output, self.cache_read, self.cache_write)
+        })
+    }
+}
+
+/// Each model's tokens priced: the models with tokens, in order, what they cost in all, and the
+/// models without a price (counted at zero, and named so that the missing cost is seen).
+pub(super) struct PricedModels {
+    pub total: Decimal,
+    pub by_model: Vec<ModelSpend>,
+    pub unpriced: Vec<String>,
+}
+
+pub(super) fn price_models(catalog: &Catalog, tokens: &BTreeMap<&str, Tokens>) -> PricedModels {
+    let mut priced = PricedModels {
+        total: Decimal::ZERO,
+        by_model: Vec::new(),
+        unpriced: Vec::new(),
+    };
+    for (&model, t) in tokens.iter().filter(|(_, t)| !t.is_zero()) {
+        let cost = t.cost(catalog, model);
+        if cost.is_none() {
+            priced.unpriced.push(model.to_owned());
+        }
+        priced.total += cost.unwrap_or_default();
+        priced.by_model.push(ModelSpend {
+            model_id: model.to_owned(),
+            input_tokens: t.input,
+            output_tokens: t.output,
+            cache_read_tokens: t.cache_read,
+            cache_write_tokens: t.cache_write,
+            cost: cost.unwrap_or_default(),
+            priced: cost.is_some(),
+        });
+    }
+    priced
 }
 
 /// A model's share of a budget's spend so far.
@@ -120,34 +161,15 @@ pub fn budget_spend(
             }
         }
     }
-    let price = |model: &str, t: &Tokens| {
-        catalog
-            .resolve(model)
-            .map(|r| r.price.cost(t.input, t.output, t.cache_read, t.cache_write))
-    };
-    let mut by_model = Vec::new();
-    let mut unpriced = Vec::new();
-    let mut spent = Decimal::ZERO;
-    for (model, t) in &period_tokens {
-        if t.is_zero() {
-            continue;
-        }
-        let cost = price(model, t);
-        if cost.is_none() {
-            unpriced.push((*model).to_owned());
-        }
-        spent += cost.unwrap_or_default();
-        by_model.push(ModelSpend {
-            model_id: (*model).to_owned(),
-            input_tokens: t.input,
-            output_tokens: t.output,
-            cache_read_tokens: t.cache_read,
-            cache_write_tokens: t.cache_write,
-            cost: cost.unwrap_or_default(),
-            priced: cost.is_some(),
-        });
-    }
-    let recent_cost: Decimal = recent_tokens.iter().filter_map(|(m, t)| price(m, t)).sum();
+    let PricedModels {
+        total: spent,
+        by_model,
+        unpriced,
+    } = price_models(catalog, &period_tokens);
+    let recent_cost: Decimal = recent_tokens
+        .iter()
+        .filter_map(|(m, t)| t.cost(catalog, m))
+        .sum();
     let recent_seconds = (now - recent_from).num_seconds().max(1);
     let rate_per_second = recent_cost / Decimal::from(recent_seconds);
     let remaining = (to - now).num_seconds().max(0);
