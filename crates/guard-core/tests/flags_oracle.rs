@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use futures::executor::block_on;
 use guard_core::alerts::flags::RouteState;
 use guard_core::alerts::handler::{Command, Handler, Inbound};
-use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::alerts::in_memory::InMemoryHandler;
 use guard_core::alerts::parse::spend_alert::SpendAlert;
 use guard_core::alerts::routing::{Trust, threshold_title};
 use guard_core::period::Period;
@@ -24,8 +24,6 @@ use proptest::prelude::*;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:budget-guard-alerts";
 const ACCOUNT: &str = "123456789012";
-
-type TestHandler = Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail>;
 
 fn base_policy() -> Policy {
     // Loaded once: validation is the slow part of a case, and the long run has 100,000 of them.
@@ -178,7 +176,7 @@ fn failure() -> impl Strategy<Value = Failure> {
     ]
 }
 
-fn inject(h: &TestHandler, failure: Failure) {
+fn inject(h: &InMemoryHandler, failure: Failure) {
     match failure {
         Failure::None => {}
         Failure::FlagPut => h.flags.fail_puts([ErrorKind::Throttled]),
@@ -205,7 +203,7 @@ fn retried<T, E: std::fmt::Debug>(mut attempt: impl FnMut() -> Result<T, E>) {
     panic!("still failing after 6 attempts: {last:?}");
 }
 
-fn tick(h: &TestHandler, now: DateTime<Utc>) {
+fn tick(h: &InMemoryHandler, now: DateTime<Utc>) {
     retried(|| {
         let results = block_on(h.handle_tick(now, None));
         match results.iter().find(|r| r.is_err()) {
@@ -215,7 +213,7 @@ fn tick(h: &TestHandler, now: DateTime<Utc>) {
     });
 }
 
-fn command(h: &TestHandler, command: &Command, now: DateTime<Utc>) {
+fn command(h: &InMemoryHandler, command: &Command, now: DateTime<Utc>) {
     retried(|| block_on(h.handle_command(command, now)));
 }
 
@@ -253,7 +251,7 @@ fn budgets_text(spec: &BudgetSpec, dollars: &str, date: NaiveDate, account: &str
 }
 
 struct Run {
-    h: TestHandler,
+    h: InMemoryHandler,
     oracle: Oracle,
     /// The last alert delivered, and when: (id, message, topic, at).
     last: Option<(String, String, Option<String>, DateTime<Utc>)>,
@@ -498,14 +496,7 @@ proptest! {
         steps in proptest::collection::vec((0..(24 * 40u32), event(), failure()), 1..60),
     ) {
         let mut run = Run {
-            h: Handler::new(
-                base_policy(),
-                Trust::for_alerts_topic(TOPIC),
-                MemoryFlags::default(),
-                MemoryState::default(),
-                RecordingSlack::default(),
-                RecordingEmail::default(),
-            ),
+            h: Handler::in_memory(base_policy(), Trust::for_alerts_topic(TOPIC)),
             oracle: Oracle::default(),
             last: None,
             next_id: 0,

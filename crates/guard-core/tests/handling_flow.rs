@@ -5,7 +5,9 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures::executor::block_on;
 use guard_core::alerts::flags::{ALERT_HANDLER, Flag};
 use guard_core::alerts::handler::{Command, HandleError, Handler, Inbound};
-use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::alerts::in_memory::{
+    InMemoryHandler, MemoryFlags, MemoryState, RecordingEmail, RecordingSlack,
+};
 use guard_core::alerts::routing::Trust;
 use guard_core::policy::{self, Policy, SourceFile, limits};
 use guard_core::ports::{ErrorKind, PortError};
@@ -16,27 +18,18 @@ const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const NOVA_LITE: &str = "us.amazon.nova-lite-v1:0";
 const PARAM: &str = "/budget-guard/routes/support-chatbot";
 
-type TestHandler = Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail>;
-
 fn policy() -> Policy {
     let (policy, diagnostics) = policy::load(&[SourceFile::new("example.yaml", example_policy())]);
     policy.unwrap_or_else(|| panic!("{diagnostics:?}"))
 }
 
-fn handler() -> TestHandler {
+fn handler() -> InMemoryHandler {
     handler_for(policy())
 }
 
 /// A handler on `policy` over fresh in-memory ports, trusting every topic and account.
-fn handler_for(policy: Policy) -> TestHandler {
-    Handler::new(
-        policy,
-        Trust::default(),
-        MemoryFlags::default(),
-        MemoryState::default(),
-        RecordingSlack::default(),
-        RecordingEmail::default(),
-    )
+fn handler_for(policy: Policy) -> InMemoryHandler {
+    Handler::in_memory(policy, Trust::default())
 }
 
 fn nov(day: u32) -> DateTime<Utc> {
@@ -74,7 +67,7 @@ fn at_80_forecast() -> String {
 }
 
 fn handle(
-    h: &TestHandler,
+    h: &InMemoryHandler,
     id: &str,
     message: &str,
     now: DateTime<Utc>,
@@ -88,7 +81,7 @@ fn handle(
     block_on(h.handle_message(&inbound, now, None))
 }
 
-fn flag(h: &TestHandler) -> Option<Flag> {
+fn flag(h: &InMemoryHandler) -> Option<Flag> {
     h.flags.get(PARAM)
 }
 
@@ -252,7 +245,7 @@ fn dated(message: &str, date: &str) -> String {
     message.replace("November 12, 2026", date)
 }
 
-fn pin(h: &TestHandler, step: usize, at: DateTime<Utc>) {
+fn pin(h: &InMemoryHandler, step: usize, at: DateTime<Utc>) {
     let command = Command::Pin {
         route: "support-chatbot".into(),
         step: Some(step),
@@ -299,16 +292,12 @@ fn unmatched_alerts_change_nothing_and_are_only_logged_by_default() {
 fn unmatched_alerts_go_to_the_unmatched_notify_channels_once() {
     let mut p = policy();
     p.settings.unmatched_notify = vec!["platform-alerts".into()];
-    let h = Handler::new(
+    let h = Handler::in_memory(
         p,
         Trust {
             alerts_topic: None,
             account: Some("111122223333".into()),
         },
-        MemoryFlags::default(),
-        MemoryState::default(),
-        RecordingSlack::default(),
-        RecordingEmail::default(),
     );
     let unknown_budget = budgets_message("bg-someone-else", "ACTUAL", "90.00", "100.00", "95");
     handle(&h, "m-x", &unknown_budget, nov(12)).unwrap();

@@ -12,7 +12,7 @@ use chrono::{TimeZone, Utc};
 use futures::executor::block_on;
 use guard_core::alerts::handler::Handler;
 use guard_core::alerts::handler::Inbound;
-use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::alerts::in_memory::InMemoryHandler;
 use guard_core::alerts::routing::Trust;
 use guard_core::policy::{SourceFile, load};
 use guard_testkit::BudgetsAlert;
@@ -28,23 +28,14 @@ const NOVA_PRO: &str = "us.amazon.nova-pro-v1:0";
 /// output tokens, Nova Pro on Flex, stop; one threshold per step (50%, 70%, 90%, 100% of $1,000).
 const POLICY: &str = include_str!("../../../policies/examples/ladder-rungs.yaml");
 
-type TestHandler = Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail>;
-
-fn handler() -> TestHandler {
+fn handler() -> InMemoryHandler {
     let (policy, diagnostics) = load(&[SourceFile::new("ladder-rungs.yaml", POLICY)]);
     let policy = policy.unwrap_or_else(|| panic!("{diagnostics:?}"));
-    Handler::new(
-        policy,
-        Trust::default(),
-        MemoryFlags::default(),
-        MemoryState::default(),
-        RecordingSlack::default(),
-        RecordingEmail::default(),
-    )
+    Handler::in_memory(policy, Trust::default())
 }
 
 /// An AWS Budgets alert of bg-chatbot at `threshold` dollars, in AWS's layout.
-fn alert(handler: &TestHandler, threshold: u32) {
+fn alert(handler: &InMemoryHandler, threshold: u32) {
     let message = BudgetsAlert {
         budgeted: "1000.00",
         threshold: &format!("{threshold}.00"),
@@ -64,7 +55,7 @@ fn alert(handler: &TestHandler, threshold: u32) {
 }
 
 /// What the router makes of the flag the handler wrote.
-async fn route_for(handler: &TestHandler) -> Result<Route, RouteBlocked> {
+async fn route_for(handler: &InMemoryHandler) -> Result<Route, RouteBlocked> {
     let value = handler.flags.get(PARAM).expect("a flag").to_json();
     let rule = mock!(Client::get_parameter)
         .match_requests(|r| r.name() == Some(PARAM))

@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use guard_aws::wiring::env::{ALERTS_TOPIC_ENV, NOTIFY_TOPIC_ENV};
 use guard_core::alerts::flags::Flag;
 use guard_core::alerts::handler::{Handler, ledger_key};
-use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
 use guard_core::alerts::ledger::{Ledger, Pin, Requirement};
 use guard_core::alerts::notice::Notice;
 use guard_core::alerts::parse::{Alert, sns::parse_input};
@@ -261,26 +260,18 @@ pub async fn decision_json(
     flags: &BTreeMap<String, Flag>,
     now: DateTime<Utc>,
 ) -> Value {
-    let memory_flags = MemoryFlags::default();
+    let handler = Handler::in_memory(policy.clone(), Trust::default());
     for (route, flag) in flags {
         if let Some(spec) = policy.routes.get(route) {
-            memory_flags.insert(&spec.parameter, flag.clone());
+            handler.flags.insert(&spec.parameter, flag.clone());
         }
     }
-    let state = MemoryState::default();
     for ledger in ledgers_of(policy, flags) {
-        let _ = state
+        let _ = handler
+            .state
             .put_state(&ledger_key(&ledger.route), &ledger.to_json())
             .await;
     }
-    let handler = Handler::new(
-        policy.clone(),
-        Trust::default(),
-        memory_flags,
-        state,
-        RecordingSlack::default(),
-        RecordingEmail::default(),
-    );
     let outcome = handler.handle_alert("simulation", alert, now, None).await;
     let job = outcome
         .as_ref()

@@ -10,12 +10,31 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use crate::alerts::flags::Flag;
-use crate::alerts::handler::Job;
+use crate::alerts::handler::{Handler, Job};
 use crate::alerts::ports::{Deadline, EmailPublisher, FlagStore, SlackPoster, StateStore};
+use crate::alerts::routing::Trust;
+use crate::policy::Policy;
 use crate::ports::{ErrorKind, PortError};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The handler with every port in memory: a dry run's, and the tests'.
+pub type InMemoryHandler = Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail>;
+
+impl InMemoryHandler {
+    /// The handler of `policy`, trusting what `trust` trusts, over empty in-memory ports.
+    pub fn in_memory(policy: Policy, trust: Trust) -> Self {
+        Handler::new(
+            policy,
+            trust,
+            MemoryFlags::default(),
+            MemoryState::default(),
+            RecordingSlack::default(),
+            RecordingEmail::default(),
+        )
+    }
 }
 
 /// Pops the next scripted failure, if any.
