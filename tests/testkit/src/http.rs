@@ -1,26 +1,22 @@
 //! Local HTTP/1.1 listeners that record every request and answer per a script: a Slack
 //! incoming webhook, a CloudFormation custom resource ResponseURL, or anything else.
 //!
-//! Each listener runs on its own thread with its own tokio runtime, so it keeps answering
-//! even while the test blocks its own thread (for example on a child process).
+//! Each listener is a [`LoopbackServer`]: it keeps answering while the test blocks its thread.
 
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::sync::{oneshot, watch};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
+
+use crate::loopback::LoopbackServer;
 
 /// One answer: status, extra headers, body, and how long to wait before sending it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,11 +150,9 @@ struct Shared {
 /// [`Script`]. Stops on drop.
 #[derive(Debug)]
 pub struct HttpRecorder {
-    addr: SocketAddr,
+    server: LoopbackServer,
     path: String,
     shared: Arc<Shared>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl HttpRecorder {
@@ -170,46 +164,34 @@ impl HttpRecorder {
     /// Listens on 127.0.0.1:0; [`HttpRecorder::url`] has `path_and_query` (it answers on
     /// every path all the same).
     pub fn start_at(path_and_query: &str, script: Script) -> Result<Self> {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .context("binding a listener on 127.0.0.1")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             script,
             requests: Mutex::new(Vec::new()),
             count: watch::Sender::new(0),
         });
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("building the listener's runtime")?;
-        let (shutdown, shutdown_rx) = oneshot::channel();
         let serving = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name(format!("http-recorder-{}", addr.port()))
-            .spawn(move || runtime.block_on(serve(listener, serving, shutdown_rx)))
-            .context("spawning the listener thread")?;
+        let server = LoopbackServer::start("http-recorder", move |request| {
+            answer(Arc::clone(&serving), request)
+        })?;
         Ok(HttpRecorder {
-            addr,
+            server,
             path: path_and_query.to_owned(),
             shared,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
         })
     }
 
     /// `http://127.0.0.1:PORT` + the path given at start.
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.addr, self.path)
+        format!("http://{}{}", self.server.addr(), self.path)
     }
 
     /// `http://127.0.0.1:PORT`
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// Every request received so far, oldest first.
@@ -238,45 +220,6 @@ impl HttpRecorder {
                 .map(|r| format!("{} {} {}", r.method, r.path, r.body))
                 .collect::<Vec<_>>()
         )
-    }
-}
-
-impl Drop for HttpRecorder {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
-    shared: Arc<Shared>,
-    mut shutdown: oneshot::Receiver<()>,
-) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-        return;
-    };
-    // Dropping the set at the end aborts connections still open.
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let shared = Arc::clone(&shared);
-                connections.spawn(async move {
-                    let service = service_fn(move |request| answer(Arc::clone(&shared), request));
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
     }
 }
 

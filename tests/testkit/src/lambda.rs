@@ -6,22 +6,19 @@
 use anyhow::{Context, Result, bail};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot};
 
 use crate::FakeClock;
+use crate::loopback::LoopbackServer;
 
 const API_PREFIX: &str = "/2018-06-01/runtime";
 /// Lambda's Invoke API, which the runtime API's port also serves.
@@ -65,15 +62,14 @@ struct Shared {
 #[derive(Debug)]
 pub struct LocalLambda {
     name: String,
-    addr: SocketAddr,
     sender: mpsc::UnboundedSender<Pending>,
     shared: Arc<SharedHandle>,
     child: Child,
     started_at: Instant,
     first_answer: Mutex<Option<Instant>>,
     next_id: Mutex<u64>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    /// The runtime API, which the process polls; dropped after the process is stopped.
+    server: LoopbackServer,
 }
 
 /// `Shared` without Debug noise.
@@ -95,10 +91,6 @@ impl LocalLambda {
                 binary.display()
             );
         }
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .context("binding the runtime API on 127.0.0.1")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let (sender, receiver) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             function_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
@@ -112,16 +104,11 @@ impl LocalLambda {
             first_poll: Mutex::new(None),
             init_error: Mutex::new(None),
         });
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("building the runtime API's runtime")?;
-        let (shutdown, shutdown_rx) = oneshot::channel();
         let serving = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name(format!("lambda-runtime-{name}"))
-            .spawn(move || runtime.block_on(serve(listener, serving, shutdown_rx)))
-            .context("spawning the runtime API thread")?;
+        let server = LoopbackServer::start(&format!("lambda-runtime-{name}"), move |request| {
+            answer(Arc::clone(&serving), request)
+        })?;
+        let addr = server.addr();
 
         let started_at = Instant::now();
         let mut command = Command::new(binary);
@@ -151,15 +138,13 @@ impl LocalLambda {
             .with_context(|| format!("starting {}", binary.display()))?;
         Ok(LocalLambda {
             name: name.to_owned(),
-            addr,
             sender,
             shared: Arc::new(SharedHandle(shared)),
             child,
             started_at,
             first_answer: Mutex::new(None),
             next_id: Mutex::new(0),
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            server,
         })
     }
 
@@ -269,12 +254,12 @@ impl LocalLambda {
 
     /// `127.0.0.1:PORT` of the runtime API.
     pub fn runtime_api(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The endpoint of Lambda's Invoke API for this function (`AWS_ENDPOINT_URL_LAMBDA`).
     pub fn invoke_endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 }
 
@@ -282,37 +267,6 @@ impl Drop for LocalLambda {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
-    shared: Arc<Shared>,
-    mut shutdown: oneshot::Receiver<()>,
-) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-        return;
-    };
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let shared = Arc::clone(&shared);
-                connections.spawn(async move {
-                    let service = service_fn(move |request| answer(Arc::clone(&shared), request));
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
     }
 }
 

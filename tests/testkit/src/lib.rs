@@ -40,6 +40,7 @@ mod emulator;
 mod fork_server;
 mod http;
 mod lambda;
+mod loopback;
 mod policies;
 mod tables;
 
