@@ -4,15 +4,10 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { heartbeatMinutes, scheduleMinutes } from '../lib/alarms';
-import { cliContract, copyPolicyDir, synth, type Synthesized } from './helpers';
+import { cliContract, copyPolicyDir, synth, type Synthesized, resourcesOf, type Json } from './helpers';
 
 const cli = cliContract();
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function resourcesOf(s: Synthesized): Record<string, Json> {
-  return (JSON.parse(readFileSync(path.join(s.outdir, s.stack.templateFile), 'utf8')) as Json).Resources as Record<string, Json>;
-}
 
 const idOf = (s: Synthesized, c: { node: { defaultChild?: unknown } }): string =>
   s.stack.getLogicalId((c.node.defaultChild ?? c) as never);

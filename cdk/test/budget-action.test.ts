@@ -1,15 +1,13 @@
 // A threshold's `deny: {roles: [...]}`: the hard-stop policy, the role AWS Budgets applies it with,
 // and what the provisioner is told and allowed; and none of it for a policy that denies nothing.
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CDK_DIR, cliContract, copyPolicyDir, synth, type Synthesized } from './helpers';
+import { CFN_LINT, expectCfnLintClean, cliContract, copyPolicyDir, synth, type Synthesized, resourcesOf, type Json } from './helpers';
 
 const cli = cliContract();
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** A copy of the policy whose last threshold of the first budget also denies `roles`. */
 function policyDenying(roles: readonly string[]): string {
@@ -24,10 +22,6 @@ function policyDenying(roles: readonly string[]): string {
   if (changed === text) throw new Error(`could not add a deny to ${file}`);
   writeFileSync(path.join(dir, file), changed);
   return dir;
-}
-
-function resourcesOf(s: Synthesized): Record<string, Json> {
-  return (JSON.parse(readFileSync(path.join(s.outdir, s.stack.templateFile), 'utf8')) as Json).Resources as Record<string, Json>;
 }
 
 const idOf = (s: Synthesized, c: { node: { defaultChild?: unknown } }): string =>
@@ -134,15 +128,8 @@ describe.skipIf(!cli.ok)('budget action resources (real CLI)', () => {
     expect(report.violations).toEqual([]);
   });
 
-  const cfnLint = spawnSync(process.execPath, ['-e', "import('./scripts/cfn-lint.mjs').then(m => console.log(m.findCfnLint() ?? ''))"], {
-    cwd: CDK_DIR,
-    encoding: 'utf8',
-  }).stdout.trim();
-  it.skipIf(cfnLint === '')('passes cfn-lint', () => {
-    const template = path.join(denying.outdir, denying.stack.templateFile);
-    const proc = spawnSync(process.execPath, ['scripts/cfn-lint.mjs', template], { cwd: CDK_DIR, encoding: 'utf8' });
-    expect(proc.stdout + proc.stderr).toContain('clean');
-    expect(proc.status).toBe(0);
+  it.skipIf(CFN_LINT === '')('passes cfn-lint', () => {
+    expectCfnLintClean(denying);
   });
 
   it('makes none of it, and sets no variable, when no threshold denies', () => {

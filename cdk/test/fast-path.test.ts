@@ -1,21 +1,13 @@
 // The invocation-log fast path in the stack: nothing of it by default; turned on, the counters
 // table, the usage meter with its IAM from iam-actions, the subscription filter, and Bedrock's
 // invocation logging set metadata only; with an existing log group, no logging resources at all.
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INVOCATION_LOGGING_HANDLER } from '../lib/invocation-logging-handler';
-import { CDK_DIR, cliContract, synth, type Synthesized } from './helpers';
+import { CFN_LINT, expectCfnLintClean, cliContract, synth, type Synthesized, resourcesOf, type Json } from './helpers';
 
 const cli = cliContract();
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function resourcesOf(s: Synthesized): Record<string, Json> {
-  return (JSON.parse(readFileSync(path.join(s.outdir, s.stack.templateFile), 'utf8')) as Json).Resources as Record<string, Json>;
-}
 
 const ofType = (r: Record<string, Json>, type: string): Array<[string, Json]> => Object.entries(r).filter(([, v]) => v.Type === type);
 
@@ -166,16 +158,7 @@ describe.skipIf(!cli.ok)('the fast path (real CLI)', () => {
     }
   });
 
-  const cfnLint = spawnSync(process.execPath, ['-e', "import('./scripts/cfn-lint.mjs').then(m => console.log(m.findCfnLint() ?? ''))"], {
-    cwd: CDK_DIR,
-    encoding: 'utf8',
-  }).stdout.trim();
-  it.skipIf(cfnLint === '')('passes cfn-lint', () => {
-    for (const s of [on, existing]) {
-      const template = path.join(s.outdir, s.stack.templateFile);
-      const proc = spawnSync(process.execPath, ['scripts/cfn-lint.mjs', template], { cwd: CDK_DIR, encoding: 'utf8' });
-      expect(proc.stdout + proc.stderr).toContain('clean');
-      expect(proc.status).toBe(0);
-    }
+  it.skipIf(CFN_LINT === '')('passes cfn-lint', () => {
+    expectCfnLintClean(on, existing);
   });
 });

@@ -1,8 +1,10 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { expect } from 'vitest';
 import { buildApp, skipBundlingUnlessAsked } from '../lib/app';
 import type { BudgetGuardStack } from '../lib/budget-guard-stack';
 import { resolveCli, runCli } from '../lib/cli';
@@ -39,6 +41,14 @@ export interface Synthesized {
   readonly outdir: string;
 }
 
+/** A template's JSON, as the tests read it. */
+export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The resources of the template `s` wrote to its output directory, by logical id. */
+export function resourcesOf(s: Synthesized): Record<string, Json> {
+  return (JSON.parse(readFileSync(path.join(s.outdir, s.stack.templateFile), 'utf8')) as Json).Resources as Record<string, Json>;
+}
+
 /** Synthesizes the app as `npm run synth` does (bundling skipped), into a fresh output directory. */
 export function synth(context: Record<string, unknown> = {}): Synthesized {
   const outdir = tempDir('cdkout');
@@ -57,6 +67,26 @@ export function synth(context: Record<string, unknown> = {}): Synthesized {
   const stack = buildApp(app);
   app.synth();
   return { app, stack, template: Template.fromStack(stack), outdir };
+}
+
+/**
+ * Where cfn-lint is, as `scripts/cfn-lint.mjs` finds it (the repository's .venv, then PATH), or ''
+ * when it is not installed: the template suites then skip their cfn-lint case.
+ */
+export const CFN_LINT: string = spawnSync(
+  process.execPath,
+  ['-e', "import('./scripts/cfn-lint.mjs').then(m => console.log(m.findCfnLint() ?? ''))"],
+  { cwd: CDK_DIR, encoding: 'utf8' },
+).stdout.trim();
+
+/** Expects `scripts/cfn-lint.mjs` to find nothing in the template of each of `synthesized`. */
+export function expectCfnLintClean(...synthesized: Synthesized[]): void {
+  for (const s of synthesized) {
+    const template = path.join(s.outdir, s.stack.templateFile);
+    const proc = spawnSync(process.execPath, ['scripts/cfn-lint.mjs', template], { cwd: CDK_DIR, encoding: 'utf8' });
+    expect(proc.stdout + proc.stderr, template).toContain('clean');
+    expect(proc.status, template).toBe(0);
+  }
 }
 
 let cliCheck: { ok: boolean; why: string } | undefined;

@@ -7,11 +7,9 @@ import { App, Names, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeUniqueId, stackLayout } from '../lib/legacy-ids';
-import { cliContract, CDK_DIR, POLICY_DIR, synth, type Synthesized } from './helpers';
+import { cliContract, CDK_DIR, POLICY_DIR, resourcesOf, synth, type Synthesized } from './helpers';
 
 const cli = cliContract();
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 describe('makeUniqueId', () => {
   it("agrees with CDK's own unique ids", () => {
@@ -56,7 +54,7 @@ describe.skipIf(!cli.ok || !defaultPolicy)('BudgetGuardStack logical ids (real C
 
   it('has every resource of the stack before the construct, under the same logical id and type', () => {
     const before = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'logical-ids.before-construct.json'), 'utf8')) as Record<string, string>;
-    const now = (JSON.parse(readFileSync(path.join(s.outdir, s.stack.templateFile), 'utf8')) as Json).Resources as Record<string, Json>;
+    const now = resourcesOf(s);
     expect(Object.keys(before).length).toBeGreaterThan(50);
     const missing = Object.entries(before).filter(([id, type]) => now[id]?.Type !== type);
     expect(missing).toEqual([]);

@@ -3,17 +3,15 @@
 // the answer in one parameter, the other functions (the fast path's usage meter among them) may read
 // that parameter, and all are told its name. A policy that maps its profiles (the example) gets none
 // of it.
-import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES, type FunctionName } from '../lib/iam';
-import { CDK_DIR, cliContract, synth, tempDir, type Synthesized } from './helpers';
+import { CFN_LINT, expectCfnLintClean, cliContract, synth, tempDir, type Synthesized, resourcesOf, type Json } from './helpers';
 
 const cli = cliContract();
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const PROFILE = 'arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/chatbot01';
 const PARAMETER = '/budget-guard/state/profiles';
@@ -44,10 +42,6 @@ settings:
 `,
   );
   return dir;
-}
-
-function resourcesOf(s: Synthesized): Record<string, Json> {
-  return (JSON.parse(readFileSync(path.join(s.outdir, s.stack.templateFile), 'utf8')) as Json).Resources as Record<string, Json>;
 }
 
 const idOf = (s: Synthesized, c: { node: { defaultChild?: unknown } }): string =>
@@ -146,14 +140,7 @@ describe.skipIf(!cli.ok)('application inference profiles resolved at deploy (rea
     expect(report.violations).toEqual([]);
   });
 
-  const lint = spawnSync(process.execPath, ['-e', "import('./scripts/cfn-lint.mjs').then(m => console.log(m.findCfnLint() ?? ''))"], {
-    cwd: CDK_DIR,
-    encoding: 'utf8',
-  });
-  it.skipIf(lint.stdout.trim() === '')('passes cfn-lint', () => {
-    const template = path.join(s.outdir, s.stack.templateFile);
-    const proc = spawnSync(process.execPath, ['scripts/cfn-lint.mjs', template], { cwd: CDK_DIR, encoding: 'utf8' });
-    expect(proc.stdout + proc.stderr).toContain('clean');
-    expect(proc.status).toBe(0);
+  it.skipIf(CFN_LINT === '')('passes cfn-lint', () => {
+    expectCfnLintClean(s);
   });
 });
