@@ -4,7 +4,7 @@
 mod common;
 
 use common::{run, workspace};
-use guard_testkit::{Emulator, Script, SlackListener};
+use guard_testkit::{Emulator, ExampleAlertAccount, Script};
 use serde_json::Value;
 
 const FIXTURES: &str = "tests/fixtures/alerts";
@@ -195,12 +195,10 @@ fn run_env(aws: &Emulator, args: &[&str]) -> common::Run {
 
 #[tokio::test]
 async fn flags_commands_and_alert_handle_on_the_emulator() {
-    let aws = Emulator::start().expect("emulator");
-    let slack = SlackListener::start(Script::always(200)).expect("slack");
-    aws.create_webhook_secret(guard_testkit::EXAMPLE_WEBHOOK_SECRET, &slack.url())
+    let account = ExampleAlertAccount::start(Script::always(200))
         .await
         .unwrap();
-    let topic = aws.create_topic("notify").await.unwrap();
+    let (aws, slack, notify_topic) = (&account.aws, &account.slack, &account.notify_topic);
     let p = ["--policy", "policies/example.yaml"];
 
     let list = |aws: &Emulator| {
@@ -208,7 +206,7 @@ async fn flags_commands_and_alert_handle_on_the_emulator() {
         assert_eq!(r.code, Some(0), "{}", r.transcript());
         serde_json::from_str::<Vec<Value>>(&r.stdout).unwrap()
     };
-    let rows = list(&aws);
+    let rows = list(aws);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["route"], "support-chatbot");
     assert_eq!(rows[0]["step"], 1);
@@ -216,7 +214,7 @@ async fn flags_commands_and_alert_handle_on_the_emulator() {
 
     // Changes go to the alert handler, the one writer of flags: without its name, nothing changes.
     let r = run_env(
-        &aws,
+        aws,
         &[
             "flags",
             "pin",
@@ -233,9 +231,9 @@ async fn flags_commands_and_alert_handle_on_the_emulator() {
         "{}",
         r.transcript()
     );
-    assert_eq!(list(&aws)[0]["pinned"], false);
+    assert_eq!(list(aws)[0]["pinned"], false);
     let r = run_env(
-        &aws,
+        aws,
         &["flags", "set", "support-chatbot", "gpt-5", p[0], p[1]],
     );
     assert_ne!(r.code, Some(0), "{}", r.transcript());
@@ -258,15 +256,15 @@ async fn flags_commands_and_alert_handle_on_the_emulator() {
         "--alerts-topic-arn",
         alerts,
         "--notify-topic-arn",
-        &topic,
+        notify_topic,
     ];
-    let r = run_env(&aws, &args);
+    let r = run_env(aws, &args);
     assert_eq!(r.code, Some(0), "{}", r.transcript());
-    assert_eq!(list(&aws)[0]["step"], 2);
+    assert_eq!(list(aws)[0]["step"], 2);
     assert!(slack.posted_json()[0].to_string().contains("stepped down"));
-    assert_eq!(aws.sns_published(&topic).await.unwrap().len(), 1);
+    assert_eq!(aws.sns_published(notify_topic).await.unwrap().len(), 1);
     // Again: already handled, nothing new.
-    let r = run_env(&aws, &args);
+    let r = run_env(aws, &args);
     assert_eq!(r.code, Some(0), "{}", r.transcript());
     assert!(
         r.stdout.contains("\"already_handled\": true"),
@@ -275,7 +273,7 @@ async fn flags_commands_and_alert_handle_on_the_emulator() {
     );
     assert_eq!(slack.posted_json().len(), 1);
 
-    let r = run_env(&aws, &["flags", "show", "support-chatbot", p[0], p[1]]);
+    let r = run_env(aws, &["flags", "show", "support-chatbot", p[0], p[1]]);
     assert!(r.stdout.contains("-> 2."), "{}", r.transcript());
 }
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::workspace;
-use guard_testkit::{Emulator, Script, SlackListener};
+use guard_testkit::{Emulator, ExampleAlertAccount, Script};
 use serde_json::{Value, json};
 use std::process::Command;
 
@@ -66,13 +66,11 @@ fn flag_step(aws: &Emulator) -> i64 {
 
 #[tokio::test]
 async fn dlq_list_shows_without_consuming_and_replay_handles_and_deletes() {
-    let aws = Emulator::start().expect("emulator");
-    let slack = SlackListener::start(Script::always(200)).expect("slack");
-    let config = aws.sdk_config().await;
-    aws.create_webhook_secret(guard_testkit::EXAMPLE_WEBHOOK_SECRET, &slack.url())
+    let account = ExampleAlertAccount::start(Script::always(200))
         .await
         .unwrap();
-    let notify = aws.create_topic("notify").await.unwrap();
+    let (aws, slack, notify_topic) = (&account.aws, &account.slack, &account.notify_topic);
+    let config = aws.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let queue = sqs
         .create_queue()
@@ -107,9 +105,9 @@ async fn dlq_list_shows_without_consuming_and_replay_handles_and_deletes() {
     }
 
     // list: every record, unwrapped; listing twice shows the same, so nothing was consumed.
-    let listed = list_json(&aws, &queue);
+    let listed = list_json(aws, &queue);
     assert_eq!(listed.len(), 3, "{listed:#?}");
-    assert_eq!(list_json(&aws, &queue).len(), 3);
+    assert_eq!(list_json(aws, &queue).len(), 3);
     let by_summary = |s: &str| {
         listed
             .iter()
@@ -130,7 +128,7 @@ async fn dlq_list_shows_without_consuming_and_replay_handles_and_deletes() {
     assert_eq!(watcher["function"], "BudgetGuard-SpendWatcher-X2");
     assert_eq!(by_summary("rollover-tick")["replayable"], true);
 
-    let r = run_env(&aws, &queue, &["dlq", "list"]);
+    let r = run_env(aws, &queue, &["dlq", "list"]);
     assert_eq!(r.code, Some(0), "{}", r.transcript());
     assert!(r.stdout.contains("SOURCE"), "{}", r.transcript());
     assert!(
@@ -150,12 +148,12 @@ async fn dlq_list_shows_without_consuming_and_replay_handles_and_deletes() {
             "--alerts-topic-arn",
             ALERTS,
             "--notify-topic-arn",
-            &notify,
+            notify_topic,
         ];
         if dry_run {
             args.push("--dry-run");
         }
-        run_env(&aws, &queue, &args)
+        run_env(aws, &queue, &args)
     };
 
     // A dry run handles and deletes nothing.
@@ -166,9 +164,9 @@ async fn dlq_list_shows_without_consuming_and_replay_handles_and_deletes() {
         "{}",
         r.transcript()
     );
-    assert_eq!(flag_step(&aws), 1);
+    assert_eq!(flag_step(aws), 1);
     assert!(slack.posted_json().is_empty());
-    assert_eq!(list_json(&aws, &queue).len(), 3);
+    assert_eq!(list_json(aws, &queue).len(), 3);
 
     // The replay: the alert is handled by the alert handler's code (the flag steps down, Slack is
     // told) and deleted; the refused tick stays and makes the exit code 1; the watcher's tick stays.
@@ -181,9 +179,9 @@ async fn dlq_list_shows_without_consuming_and_replay_handles_and_deletes() {
         r.transcript()
     );
     assert!(r.stdout.contains("refused"), "{}", r.transcript());
-    assert_eq!(flag_step(&aws), 2);
+    assert_eq!(flag_step(aws), 2);
     assert!(slack.posted_json()[0].to_string().contains("stepped down"));
-    let left = list_json(&aws, &queue);
+    let left = list_json(aws, &queue);
     let mut summaries: Vec<&str> = left
         .iter()
         .map(|m| m["event_summary"].as_str().unwrap())

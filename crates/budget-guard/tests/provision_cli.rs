@@ -243,11 +243,7 @@ async fn a_failed_change_stops_nothing_else_exits_1_and_the_next_apply_converges
             .await
             .unwrap();
     }
-    budgets
-        .delete_budget()
-        .account_id(ACCOUNT_ID)
-        .budget_name("bg-writing-assistant")
-        .send()
+    guard_testkit::delete_budget_by_hand(&budgets, "bg-writing-assistant")
         .await
         .unwrap();
     cli.aws.reset_calls();

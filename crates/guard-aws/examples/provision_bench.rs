@@ -32,34 +32,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (example, _) =
         guard_aws::policy_files::load_policy(&[workspace_root().join("policies/example.yaml")])?;
-    let mut policy = example.clone();
-    let template = example.budgets["chatbot"].clone();
-    policy.budgets.clear();
-    for i in 0..count {
-        let mut budget = template.clone();
-        budget.key = format!("load-{i:04}");
-        budget.name = format!("{}{}", policy.settings.budget_prefix, budget.key);
-        budget.amount = Decimal::from(100 + i as i64);
-        policy.budgets.insert(budget.key.clone(), budget);
-    }
+    let mut policy = guard_core::testing::policy::copies_of_budget(&example, "chatbot", count);
+    let template = &example.budgets["chatbot"];
 
     let aws = Emulator::start()?;
     let config = aws.sdk_config().await;
     let sns = aws_sdk_sns::Client::new(&config);
-    let alerts = sns
-        .create_topic()
-        .name("alerts")
-        .send()
-        .await?
-        .topic_arn
-        .unwrap_or_default();
-    let notify = sns
-        .create_topic()
-        .name("notify")
-        .send()
-        .await?
-        .topic_arn
-        .unwrap_or_default();
+    let alerts = aws.create_topic("alerts").await?;
+    let notify = aws.create_topic("notify").await?;
     let budgets = BudgetsAdapter::from_sdk_config(&config, ACCOUNT_ID);
     let subscriptions = SnsSubscriptions::new(sns, notify);
     let options = ApplyOptions {

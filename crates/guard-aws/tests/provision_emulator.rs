@@ -483,18 +483,7 @@ async fn budgets_are_created_tagged_and_a_hand_made_one_is_left_alone_until_adop
 
 /// The example's `chatbot` budget `count` times (4 notifications each), amounts 100, 101, ...
 fn many(count: usize) -> Policy {
-    let example = example();
-    let template = example.budgets["chatbot"].clone();
-    let mut policy = example.clone();
-    policy.budgets.clear();
-    for i in 0..count {
-        let mut budget = template.clone();
-        budget.key = format!("load-{i:02}");
-        budget.name = format!("{}{}", policy.settings.budget_prefix, budget.key);
-        budget.amount = Decimal::from(100 + i as i64);
-        policy.budgets.insert(budget.key.clone(), budget);
-    }
-    policy
+    guard_core::testing::policy::copies_of_budget(&example(), "chatbot", count)
 }
 
 /// The calls since the last reset, per action.

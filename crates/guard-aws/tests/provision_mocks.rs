@@ -66,6 +66,7 @@ fn client(rules: &[&Rule]) -> Client {
     mock_client!(aws_sdk_budgets, RuleMode::MatchAny, rules, retry)
 }
 
+/// A monthly cost budget of Amazon Bedrock, as Budgets lists it.
 fn sdk_budget(name: &str, amount: &str) -> sdk::Budget {
     let service = sdk::ExpressionDimensionValues::builder()
         .key(sdk::Dimension::Service)
@@ -73,20 +74,9 @@ fn sdk_budget(name: &str, amount: &str) -> sdk::Budget {
         .match_options(sdk::MatchOption::Equals)
         .build()
         .unwrap();
-    sdk::Budget::builder()
-        .budget_name(name)
-        .budget_limit(
-            sdk::Spend::builder()
-                .amount(amount)
-                .unit("USD")
-                .build()
-                .unwrap(),
-        )
-        .time_unit(sdk::TimeUnit::Monthly)
-        .budget_type(sdk::BudgetType::Cost)
-        .filter_expression(sdk::Expression::builder().dimensions(service).build())
-        .build()
-        .unwrap()
+    let mut budget = guard_testkit::hand_made_budget(name, amount);
+    budget.filter_expression = Some(sdk::Expression::builder().dimensions(service).build());
+    budget
 }
 
 fn budget(name: &str, amount: i64) -> BudgetState {

@@ -221,22 +221,8 @@ async fn an_alert_is_claimed_until_it_is_confirmed_then_never_again() {
     );
 }
 
-const POLICY: &str = r#"
-version: 1
-budgets:
-  chatbot:
-    amount: 1
-    period: monthly
-    watch: true
-    scope:
-      models: [us.anthropic.claude-sonnet-4-5-20250929-v1:0]
-    thresholds:
-      - at: 50%
-      - at: 100%
-"#;
-
 fn policy() -> Policy {
-    guard_core::testing::policy::checked(POLICY)
+    guard_core::testing::policy::checked(&guard_testkit::policy_fixture("metered"))
 }
 
 fn record(request_id: &str, output_tokens: u64) -> LogEvent {

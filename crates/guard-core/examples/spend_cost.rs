@@ -12,7 +12,10 @@ use guard_core::spend::{
     query::metrics_requested, query::plan_queries, query::watched,
 };
 use rust_decimal::Decimal;
-use sim::{at, load_policy, model_ids, policy_yaml, simulate};
+use sim::{
+    at, burst_start, load_policy, model_ids, policy_yaml, runaway_burst, spread_budgets,
+    steady_month, steady_traffic,
+};
 use std::collections::BTreeSet;
 
 fn main() {
@@ -63,39 +66,11 @@ fn main() {
     );
 
     // 2. A month of runs every minute: 20 models, 20 budgets, traffic at a steady rate that takes
-    // the budgets from 60% to 250% of their amount (so every threshold is crossed by some of them).
+    // the budgets from 40% to 230% of their amount (so every threshold is crossed by some of them).
     let models = model_ids(20);
-    let per_minute: Vec<(String, u64, u64)> =
-        models.iter().map(|m| (m.clone(), 1_000, 250)).collect();
-    let catalog = guard_core::pricing::catalog::Catalog::bundled();
-    let month_cost: Decimal = per_minute
-        .iter()
-        .map(|(m, i, o)| {
-            catalog
-                .resolve(m)
-                .map(|r| r.price.cost(*i, *o, 0, 0))
-                .unwrap_or_default()
-        })
-        .sum::<Decimal>()
-        * Decimal::from(43_200);
-    let amounts: Vec<Decimal> = (0..20)
-        .map(|i| {
-            (month_cost * Decimal::new(40 + 10 * i, 2))
-                .round_dp(0)
-                .max(Decimal::ONE)
-        })
-        .collect();
-    let policy = load_policy(&policy_yaml(&models, &amounts));
-    let traffic = |_t| per_minute.clone();
-    let outcome = simulate(
-        &policy,
-        &traffic,
-        at(2026, 11, 1, 0, 0),
-        at(2026, 11, 1, 0, 0),
-        at(2026, 12, 1, 0, 0),
-        Duration::minutes(2),
-        &config,
-    );
+    let per_minute = steady_traffic(models.iter().cloned());
+    let policy = spread_budgets(&models, &per_minute);
+    let outcome = steady_month(&policy, &per_minute, &config);
     let mut cost = outcome.cost.clone();
     // Lambda: 128 MB; a run that reads ~300 ms, a run with nothing due ~20 ms.
     let reads = Decimal::from(outcome.refresh_runs);
@@ -129,27 +104,9 @@ fn main() {
     println!("  with prompt caching on every model (four metrics each): ${with_cache} a month\n");
 
     // 3. Delay: a runaway burst on the example's chatbot budget.
-    let policy = load_policy(
-        "version: 1\nbudgets:\n  chatbot:\n    amount: 500\n    period: monthly\n    watch: true\n    scope:\n      models: [us.anthropic.claude-sonnet-4-5-20250929-v1:0]\n    thresholds:\n      - at: 50%\n      - at: 80%\n        on: forecasted\n      - at: 90%\n      - at: 100%\n",
-    );
-    let burst = at(2026, 11, 10, 12, 0);
-    let traffic = |t| {
-        let k = if t >= burst { 50 } else { 1 };
-        vec![(
-            "us.anthropic.claude-sonnet-4-5-20250929-v1:0".to_owned(),
-            1_000 * k,
-            300 * k,
-        )]
-    };
-    let outcome = simulate(
-        &policy,
-        &traffic,
-        at(2026, 11, 1, 0, 0),
-        at(2026, 11, 10, 0, 0),
-        at(2026, 11, 11, 6, 0),
-        Duration::minutes(2),
-        &config,
-    );
+    let policy = load_policy(&guard_testkit::policy_fixture("watched-chatbot"));
+    let burst = burst_start();
+    let outcome = runaway_burst(&policy, &config);
     println!(
         "delay: $500/month budget at 71% of its pace, then a 50x burst from {burst}; token metrics visible 2 minutes after their minute starts:"
     );

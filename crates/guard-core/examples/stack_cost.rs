@@ -6,12 +6,11 @@
 #[path = "../tests/support/spend_sim.rs"]
 mod sim;
 
-use chrono::Duration;
 use guard_core::policy::Policy;
 use guard_core::pricing::running_cost::{StackFixed, StackPrices, StackShape, stack_cost};
 use guard_core::spend::{WatchConfig, cost::WatcherCost, query::watched};
 use rust_decimal::Decimal;
-use sim::{at, load_policy, model_ids, policy_yaml, simulate};
+use sim::{load_policy, model_ids, spread_budgets, steady_month, steady_traffic};
 use std::collections::BTreeSet;
 
 /// The stack's fixed parts, as `cdk/lib` declares them: the alerts, notify and alarms topics'
@@ -45,20 +44,7 @@ fn main() {
     // The spend_cost example's month: budgets from 40% to 230% of the traffic's cost, so that
     // every threshold is crossed by some of them and the watcher's figures are the same.
     let models = model_ids(20);
-    let catalog = guard_core::pricing::catalog::Catalog::bundled();
-    let month_cost: Decimal = models
-        .iter()
-        .filter_map(|m| catalog.resolve(m).map(|r| r.price.cost(1_000, 250, 0, 0)))
-        .sum::<Decimal>()
-        * Decimal::from(43_200);
-    let amounts: Vec<Decimal> = (0..20)
-        .map(|i| {
-            (month_cost * Decimal::new(40 + 10 * i, 2))
-                .round_dp(0)
-                .max(Decimal::ONE)
-        })
-        .collect();
-    let policy = load_policy(&policy_yaml(&models, &amounts));
+    let policy = spread_budgets(&models, &steady_traffic(models.iter().cloned()));
     // One route per budget and one Slack channel, as a team with 20 applications might have.
     let shape = StackShape {
         routes: 20,
@@ -77,17 +63,7 @@ fn watcher_month(policy: &Policy) -> WatcherCost {
         .iter()
         .flat_map(|b| b.scope.models.iter().cloned())
         .collect();
-    let per_minute: Vec<(String, u64, u64)> = models.into_iter().map(|m| (m, 1_000, 250)).collect();
-    let traffic = |_t| per_minute.clone();
-    let outcome = simulate(
-        policy,
-        &traffic,
-        at(2026, 11, 1, 0, 0),
-        at(2026, 11, 1, 0, 0),
-        at(2026, 12, 1, 0, 0),
-        Duration::minutes(2),
-        &WatchConfig::default(),
-    );
+    let outcome = steady_month(policy, &steady_traffic(models), &WatchConfig::default());
     let mut cost = outcome.cost.clone();
     // Lambda at 256 MB: a run that reads ~300 ms, a run with nothing due ~20 ms.
     let reads = Decimal::from(outcome.refresh_runs);

@@ -5,33 +5,8 @@
 //! `cargo run --release -p guard-core --example validate_timing`
 
 use guard_core::policy::{MAX_FILE_BYTES, SourceFile, load};
+use guard_testkit::{alias_bomb, aliased_notify_lists};
 use std::time::{Duration, Instant};
-
-fn alias_bomb() -> String {
-    let mut text = String::from(
-        "version: 1\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
-    );
-    let names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
-    for pair in names.windows(2) {
-        let refs = vec![format!("*{}", pair[0]); 9].join(",");
-        text.push_str(&format!("{}: &{} [{refs}]\n", pair[1], pair[1]));
-    }
-    text
-}
-
-/// A list of channel names anchored once and referred to from many thresholds: well typed, so
-/// only the bound on expanded nodes stops it (60 million strings at 20,000 x 3,000).
-fn aliased(names: usize, refs: usize) -> String {
-    let mut text = String::from(
-        "version: 1\nchannels:\n  c:\n    email: [a@example.com]\nbudgets:\n  b:\n    amount: 5\n    period: monthly\n    thresholds:\n",
-    );
-    text.push_str(&format!(
-        "      - {{at: 1%, notify: &n [{}]}}\n",
-        vec!["c"; names].join(",")
-    ));
-    text.push_str(&"      - {at: 2%, notify: *n}\n".repeat(refs));
-    text
-}
 
 /// Valid budgets up to one byte under the size limit.
 fn largest_valid() -> String {
@@ -131,11 +106,11 @@ fn main() {
     time("alias bomb (9^9 if expanded)", alias_bomb().into_bytes());
     time(
         "aliases: 20,000 names x 3,000 refs",
-        aliased(20_000, 3_000).into_bytes(),
+        aliased_notify_lists(20_000, 3_000).into_bytes(),
     );
     time(
         "aliases: 900 names x 1,000 refs",
-        aliased(900, 1_000).into_bytes(),
+        aliased_notify_lists(900, 1_000).into_bytes(),
     );
     time("100,000 open brackets", "[".repeat(100_000).into_bytes());
     time("1,400 nested block mappings", deep_block().into_bytes());

@@ -4,6 +4,7 @@
 
 use guard_core::diagnostic::Severity;
 use guard_core::policy::{MAX_FILE_BYTES, Policy, SourceFile, limits, load};
+use guard_testkit::{alias_bomb, aliased_notify_lists};
 
 fn run(bytes: impl Into<Vec<u8>>) -> (Option<Policy>, Vec<guard_core::diagnostic::Diagnostic>) {
     load(&[SourceFile::new("p.yaml", bytes)])
@@ -74,17 +75,7 @@ fn tabs_are_refused_with_a_hint() {
 
 #[test]
 fn alias_bomb_is_refused_without_expanding() {
-    // "Billion laughs": nine levels of nine aliases, 9^9 strings if expanded.
-    let mut text = String::from(
-        "version: 1\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
-    );
-    let mut previous = 'a';
-    for name in ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] {
-        let refs = vec![format!("*{previous}"); 9].join(",");
-        text.push_str(&format!("{name}: &{name} [{refs}]\n"));
-        previous = name;
-    }
-    refused(text);
+    refused(alias_bomb());
 }
 
 #[test]
@@ -107,20 +98,6 @@ fn alias_bomb_inside_a_known_field_is_refused() {
     let policy = "version: 1\nchannels:\n  ops:\n    email: &a [a@example.com, a@example.com]\n  ops2:\n    email: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n  ops3:\n    email: [*b, *b, *b, *b, *b, *b, *b, *b]\n";
     refused(text);
     refused(policy);
-}
-
-/// A list of `names` channel names, anchored once and referred to from `refs` thresholds: every
-/// value of the right type, so only the count of expanded nodes can stop it.
-fn aliased_notify_lists(names: usize, refs: usize) -> String {
-    let mut text = String::from(
-        "version: 1\nchannels:\n  c:\n    email: [a@example.com]\nbudgets:\n  b:\n    amount: 5\n    period: monthly\n    thresholds:\n",
-    );
-    text.push_str(&format!(
-        "      - {{at: 1%, notify: &n [{}]}}\n",
-        vec!["c"; names].join(",")
-    ));
-    text.push_str(&"      - {at: 2%, notify: *n}\n".repeat(refs));
-    text
 }
 
 #[test]

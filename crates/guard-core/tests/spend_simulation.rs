@@ -8,28 +8,12 @@ use chrono::Duration;
 use guard_core::spend::WatchConfig;
 use guard_testkit::policy_fixture;
 use rust_decimal_macros::dec;
-use sim::{at, load_policy, simulate};
-
-const SONNET_US: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+use sim::{load_policy, runaway_burst};
 
 #[test]
 fn a_runaway_burst_is_alerted_within_minutes_of_crossing() {
     let policy = load_policy(&policy_fixture("watched-chatbot"));
-    let burst_start = at(2026, 11, 10, 12, 0);
-    // $0.00825 a minute (71% of the budget's pace), then 50x from the burst on.
-    let traffic = |t: chrono::DateTime<chrono::Utc>| {
-        let k = if t >= burst_start { 50 } else { 1 };
-        vec![(SONNET_US.to_owned(), 1_000 * k, 300 * k)]
-    };
-    let outcome = simulate(
-        &policy,
-        &traffic,
-        at(2026, 11, 1, 0, 0),
-        at(2026, 11, 10, 0, 0),
-        at(2026, 11, 11, 6, 0),
-        Duration::minutes(2),
-        &WatchConfig::default(),
-    );
+    let outcome = runaway_burst(&policy, &WatchConfig::default());
     let alerted = |threshold| {
         outcome
             .alerts

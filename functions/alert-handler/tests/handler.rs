@@ -5,9 +5,9 @@ use alert_handler::{HandlerError, handle};
 use chrono::{TimeZone, Utc};
 use guard_core::alerts::flags::Flag;
 use guard_core::alerts::handler::Handler;
-use guard_core::alerts::in_memory::{MemoryFlags, MemoryState, RecordingEmail, RecordingSlack};
+use guard_core::alerts::in_memory::InMemoryHandler;
 use guard_core::policy::Policy;
-use guard_testkit::{Emulator, Script, SlackListener};
+use guard_testkit::{ExampleAlertAccount, Script};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
@@ -30,16 +30,18 @@ fn message_90() -> String {
 
 #[tokio::test]
 async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
-    let aws = Emulator::start().expect("emulator");
-    let slack = SlackListener::start(Script::always(200)).expect("slack");
-    let config = aws.sdk_config().await;
-    aws.create_webhook_secret(guard_testkit::EXAMPLE_WEBHOOK_SECRET, &slack.url())
+    let account = ExampleAlertAccount::start(Script::always(200))
         .await
         .unwrap();
-    let topic = aws.create_topic("budget-guard-notify").await.unwrap();
-    let handler =
-        guard_aws::wiring::alert_handler::live_handler(&config, policy(), ALERTS_TOPIC, &topic)
-            .unwrap();
+    let (aws, slack, notify_topic) = (&account.aws, &account.slack, &account.notify_topic);
+    let config = aws.sdk_config().await;
+    let handler = guard_aws::wiring::alert_handler::live_handler(
+        &config,
+        policy(),
+        ALERTS_TOPIC,
+        notify_topic,
+    )
+    .unwrap();
 
     let nov12 = Utc.with_ymd_and_hms(2026, 11, 12, 6, 41, 9).unwrap();
     let answer = handle(&handler, sns_event("m-90", &message_90()), nov12, None)
@@ -102,14 +104,10 @@ async fn the_function_body_handles_alerts_and_ticks_against_the_emulator() {
     assert_eq!(slack.posted_json().len(), 2);
 }
 
-fn fakes() -> Handler<MemoryFlags, MemoryState, RecordingSlack, RecordingEmail> {
-    Handler::new(
+fn fakes() -> InMemoryHandler {
+    Handler::in_memory(
         policy(),
         guard_core::alerts::routing::Trust::for_alerts_topic(ALERTS_TOPIC),
-        MemoryFlags::default(),
-        MemoryState::default(),
-        RecordingSlack::default(),
-        RecordingEmail::default(),
     )
 }
 

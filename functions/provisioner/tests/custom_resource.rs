@@ -499,12 +499,7 @@ async fn a_new_prefix_is_a_new_resource_and_the_old_delete_removes_only_the_old_
 async fn the_scheduled_run_repairs_drift_with_the_deployed_policy() {
     let stack = deploy(&example()).await;
     assert_eq!(stack.request("Create", None).await.0["Status"], "SUCCESS");
-    stack
-        .budgets
-        .delete_budget()
-        .account_id(ACCOUNT_ID)
-        .budget_name("bg-chatbot")
-        .send()
+    guard_testkit::delete_budget_by_hand(&stack.budgets, "bg-chatbot")
         .await
         .unwrap();
 

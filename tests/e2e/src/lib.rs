@@ -28,6 +28,8 @@ pub const FUNCTIONS: [&str; 3] = ["provisioner", "alert-handler", "spend-watcher
 pub const STACK_NAME: &str = "BudgetGuard";
 pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/BudgetGuard/00000000-0000-4000-8000-000000000001";
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The model of the example chatbot route's top rung.
+pub const SONNET_4_5: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 /// Where the stage's provisioner would record the models of application inference profiles.
 pub const PROFILES_PARAMETER: &str = "/budget-guard/state/profiles";
 
@@ -432,6 +434,21 @@ impl Stage {
             )
             .await
             .context("seeding Bedrock token metrics")
+    }
+
+    /// The example policy's chatbot budget at 92% of its $500: 10M input and 26M output tokens on
+    /// Sonnet 4.5 ($3.30 and $16.50 a million, so $462), published three minutes before `now`.
+    pub async fn seed_chatbot_at_92_percent(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        self.seed_tokens(
+            SONNET_4_5,
+            10_000_000.0,
+            26_000_000.0,
+            now - chrono::Duration::minutes(3),
+        )
+        .await
     }
 
     /// Runs the spend watcher once, as its schedule does, at `now`, then delivers what it published.

@@ -9,7 +9,7 @@ use guard_e2e::{Stage, StageOptions};
 use serde_json::Value;
 
 const ROUTE: &str = "support-chatbot";
-const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+use guard_e2e::SONNET_4_5 as SONNET;
 const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 
 async fn applied() -> Stage {

@@ -10,7 +10,7 @@ use guard_e2e::{Stage, StageOptions};
 use guard_testkit::policy_fixture_path;
 use serde_json::Value;
 
-const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+use guard_e2e::SONNET_4_5 as SONNET;
 const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 
 /// A record of `app`'s call: the stage's record with the application's own request metadata.

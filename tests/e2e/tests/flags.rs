@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const ROUTE: &str = "support-chatbot";
-const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+use guard_e2e::SONNET_4_5 as SONNET;
 const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const NOVA_LITE: &str = "us.amazon.nova-lite-v1:0";
 
@@ -305,16 +305,8 @@ async fn a_flag_off_its_ladder_is_shown_as_such_and_rewritten_at_the_next_tick()
 async fn a_threshold_is_told_once_whichever_source_comes_first() {
     let stage = stage(workspace_root().join("policies"), Script::always(200)).await;
     let now = at(2026, 11, 20, 14, 0);
-    // $462 of the $500 chatbot budget, seen by the spend watcher first.
-    stage
-        .seed_tokens(
-            SONNET,
-            10_000_000.0,
-            26_000_000.0,
-            now - chrono::Duration::minutes(3),
-        )
-        .await
-        .unwrap();
+    // Seen by the spend watcher first.
+    stage.seed_chatbot_at_92_percent(now).await.unwrap();
     let (_, handled) = stage.spend_tick(now).await.unwrap();
     assert!(handled.iter().all(Result::is_ok), "{handled:?}");
     assert_eq!(stage.model_of(ROUTE).await.unwrap(), HAIKU);

@@ -231,12 +231,8 @@ async fn a_hand_made_budget_with_the_prefix_is_left_alone_until_adopted() {
 
     // A hand-made budget under a name the policy wants: left alone, and apply says it cannot
     // match the policy until it is adopted.
-    let client = aws_sdk_budgets::Client::new(&stage.config);
-    client
-        .delete_budget()
-        .account_id(ACCOUNT_ID)
-        .budget_name("bg-chatbot")
-        .send()
+    let budgets = aws_sdk_budgets::Client::new(&stage.config);
+    guard_testkit::delete_budget_by_hand(&budgets, "bg-chatbot")
         .await
         .unwrap();
     make_budget(&stage, "bg-chatbot", "123").await;

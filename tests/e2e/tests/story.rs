@@ -11,7 +11,7 @@ use guard_testkit::budgets_alert_text;
 use serde_json::Value;
 
 const ROUTE: &str = "support-chatbot";
-const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+use guard_e2e::SONNET_4_5 as SONNET;
 const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 const NOVA_LITE: &str = "us.amazon.nova-lite-v1:0";
 const SUBJECT: &str = "AWS Budgets: bg-chatbot has exceeded your alert threshold";
@@ -79,15 +79,7 @@ async fn a_day_in_the_life() {
 
     // Bedrock tokens worth $462 of the $500 chatbot budget, seen by the spend watcher in minutes.
     let now = at(2026, 11, 20, 14, 0);
-    stage
-        .seed_tokens(
-            SONNET,
-            10_000_000.0,
-            26_000_000.0,
-            now - chrono::Duration::minutes(3),
-        )
-        .await
-        .unwrap();
+    stage.seed_chatbot_at_92_percent(now).await.unwrap();
     let (watch, handled) = stage.spend_tick(now).await.unwrap();
     assert!(handled.iter().all(Result::is_ok), "{handled:?}");
     let published: Vec<String> = watch["alerts"]

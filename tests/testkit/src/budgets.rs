@@ -44,3 +44,15 @@ pub async fn create_hand_made_budget(
         .with_context(|| format!("creating the budget {name} by hand"))?;
     Ok(())
 }
+
+/// Deletes the budget `name` from the emulator's account, as a person does in the console.
+pub async fn delete_budget_by_hand(budgets: &aws_sdk_budgets::Client, name: &str) -> Result<()> {
+    budgets
+        .delete_budget()
+        .account_id(ACCOUNT_ID)
+        .budget_name(name)
+        .send()
+        .await
+        .with_context(|| format!("deleting the budget {name} by hand"))?;
+    Ok(())
+}

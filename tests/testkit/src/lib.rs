@@ -8,7 +8,7 @@
 //!   HTTP/1.1 listeners that record every request and answer per a [`Script`].
 //! - [`BudgetsAlert`] and [`budgets_alert_text`]: an AWS Budgets alert in AWS's plain-text layout.
 //! - [`example_policy`] and [`policy_fixture`]: the example policy, and the shared policies of
-//!   `tests/fixtures/policies/`.
+//!   `tests/fixtures/policies/`; [`ExampleAlertAccount`], the account its alert handler finds.
 //! - [`LocalLambda`]: a function binary in its own process behind a local Lambda Runtime API,
 //!   invoked with real Lambda events ([`sns_event`]), timed from process start; on a
 //!   [`FakeClock`], so that stories run on fixed dates.
@@ -33,6 +33,7 @@
 //! The emulator needs the Python venv: `scripts/emulator.sh setup` (or `make test`) makes
 //! `.venv` at the workspace root; env `BUDGET_GUARD_PYTHON` points elsewhere.
 
+mod alert_account;
 mod alerts;
 mod budgets;
 mod clock;
@@ -44,8 +45,9 @@ mod loopback;
 mod policies;
 mod tables;
 
+pub use alert_account::ExampleAlertAccount;
 pub use alerts::{BudgetsAlert, budgets_alert_text};
-pub use budgets::{create_hand_made_budget, hand_made_budget};
+pub use budgets::{create_hand_made_budget, delete_budget_by_hand, hand_made_budget};
 pub use clock::{FakeClock, libfaketime};
 pub use emulator::{
     ACCESS_KEY_ID, ACCOUNT_ID, Emulator, REGION, SECRET_ACCESS_KEY, SnsPublished, is_write_action,
@@ -53,5 +55,8 @@ pub use emulator::{
 };
 pub use http::{CfnResponseListener, HttpRecorder, RecordedRequest, Reply, Script, SlackListener};
 pub use lambda::{Invocation, LocalLambda, sns_event};
-pub use policies::{EXAMPLE_WEBHOOK_SECRET, example_policy, policy_fixture, policy_fixture_path};
+pub use policies::{
+    EXAMPLE_WEBHOOK_SECRET, alias_bomb, aliased_notify_lists, example_policy, policy_fixture,
+    policy_fixture_path,
+};
 pub use tables::create_ttl_table;

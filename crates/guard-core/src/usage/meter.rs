@@ -388,40 +388,8 @@ mod tests {
 
     const SONNET_US: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
-    const POLICY: &str = r#"
-version: 1
-budgets:
-  chatbot:
-    amount: 1
-    period: monthly
-    watch: true
-    scope:
-      models: [us.anthropic.claude-sonnet-4-5-20250929-v1:0]
-    thresholds:
-      - at: 50%
-      - at: 90%
-        on: forecasted
-      - at: 100%
-  nova-eu:
-    amount: 100
-    period: daily
-    watch: true
-    scope:
-      models: [amazon.nova-lite-v1:0]
-      regions: [eu-west-1]
-    thresholds:
-      - at: 80%
-  unwatched:
-    amount: 1
-    period: monthly
-    scope:
-      models: [us.anthropic.claude-sonnet-4-5-20250929-v1:0]
-    thresholds:
-      - at: 50%
-"#;
-
     fn policy() -> Policy {
-        crate::testing::policy::checked(POLICY)
+        crate::testing::policy::checked(&guard_testkit::policy_fixture("metered"))
     }
 
     fn record(request_id: &str, model_id: &str, region: &str, tokens: [u64; 4]) -> String {
@@ -575,7 +543,7 @@ budgets:
         let arn = "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abc123";
         let yaml = format!(
             "{}pricing:\n  \"{arn}\":\n    input_per_1k: 0.001\n    output_per_1k: 0.002\n",
-            POLICY.replace(
+            guard_testkit::policy_fixture("metered").replace(
                 "models: [amazon.nova-lite-v1:0]",
                 &format!("models: [\"{arn}\"]")
             )

@@ -1,6 +1,6 @@
 //! Simulated time for the spend watcher: an in-memory CloudWatch that shows each minute's tokens
 //! only after an ingestion delay, in-memory state and alert sinks, and scenarios. Shared by
-//! `tests/spend_simulation.rs` and `examples/spend_cost.rs`.
+//! `tests/spend_simulation.rs` and the examples `spend_cost` and `stack_cost`.
 
 #![allow(dead_code)]
 
@@ -245,6 +245,75 @@ pub fn model_ids(n: usize) -> Vec<String> {
         .take(n)
         .collect()
 }
+
+/// Steady traffic: each of `models` at 1,000 input and 250 output tokens a minute.
+pub fn steady_traffic(models: impl IntoIterator<Item = String>) -> Vec<(String, u64, u64)> {
+    models.into_iter().map(|m| (m, 1_000, 250)).collect()
+}
+
+/// Twenty monthly budgets over all of `models`, from 40% to 230% of what `per_minute` costs in
+/// 30 days, so that every threshold is crossed by some of them.
+pub fn spread_budgets(models: &[String], per_minute: &[(String, u64, u64)]) -> Policy {
+    let catalog = guard_core::pricing::catalog::Catalog::bundled();
+    let month_cost = per_minute
+        .iter()
+        .filter_map(|(m, i, o)| catalog.resolve(m).map(|r| r.price.cost(*i, *o, 0, 0)))
+        .sum::<Decimal>()
+        * Decimal::from(43_200);
+    let amounts: Vec<Decimal> = (0..20)
+        .map(|i| {
+            (month_cost * Decimal::new(40 + 10 * i, 2))
+                .round_dp(0)
+                .max(Decimal::ONE)
+        })
+        .collect();
+    load_policy(&policy_yaml(models, &amounts))
+}
+
+/// The watcher over November 2026 with `per_minute` traffic all month.
+pub fn steady_month(
+    policy: &Policy,
+    per_minute: &[(String, u64, u64)],
+    config: &WatchConfig,
+) -> SimOutcome {
+    let traffic = |_t| per_minute.to_vec();
+    simulate(
+        policy,
+        &traffic,
+        at(2026, 11, 1, 0, 0),
+        at(2026, 11, 1, 0, 0),
+        at(2026, 12, 1, 0, 0),
+        Duration::minutes(2),
+        config,
+    )
+}
+
+/// When the runaway burst of [`runaway_burst`] starts.
+pub fn burst_start() -> DateTime<Utc> {
+    at(2026, 11, 10, 12, 0)
+}
+
+/// A runaway burst on `policy`'s chatbot budget ($500 a month on Sonnet 4.5): $0.00825 a minute
+/// from 1 November (71% of the budget's pace), then 50 times that from [`burst_start`]. The
+/// watcher runs from 10 November to 06:00 on the 11th, with token metrics visible 2 minutes after
+/// their minute starts.
+pub fn runaway_burst(policy: &Policy, config: &WatchConfig) -> SimOutcome {
+    let traffic = |t| {
+        let k = if t >= burst_start() { 50 } else { 1 };
+        vec![(SONNET_US.to_owned(), 1_000 * k, 300 * k)]
+    };
+    simulate(
+        policy,
+        &traffic,
+        at(2026, 11, 1, 0, 0),
+        at(2026, 11, 10, 0, 0),
+        at(2026, 11, 11, 6, 0),
+        Duration::minutes(2),
+        config,
+    )
+}
+
+const SONNET_US: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
 /// The outcome of one watcher over simulated time.
 #[derive(Debug, Clone, Default)]

@@ -12,7 +12,6 @@ use guard_testkit::budgets_alert_text;
 use serde_json::Value;
 use std::time::Instant;
 
-const CHATBOT_ROUTE: &str = "support-chatbot";
 const CHATBOT_BUDGET: &str = "bg-chatbot";
 
 struct Timeline {
@@ -128,18 +127,11 @@ async fn run() -> Result<()> {
     heading("2. The spend watcher sees Bedrock tokens cross 90% of the chatbot budget");
     // The story's own date, whatever today's is: the functions run on the stage's clock.
     let now = guard_e2e::story_start() + chrono::Duration::hours(5);
-    let model = stage.policy.routes[CHATBOT_ROUTE].model_at(1).to_owned();
     // $3.30 per 1M input and $16.50 per 1M output tokens: 10M in + 26M out = $462, 92% of $500.
-    stage
-        .seed_tokens(
-            &model,
-            10_000_000.0,
-            26_000_000.0,
-            now - chrono::Duration::minutes(3),
-        )
-        .await?;
+    stage.seed_chatbot_at_92_percent(now).await?;
     timeline.note(format!(
-        "Bedrock published 10M input and 26M output tokens on {model}"
+        "Bedrock published 10M input and 26M output tokens on {}",
+        guard_e2e::SONNET_4_5
     ));
     let (answer, handled) = stage.spend_tick(now).await?;
     timeline.note(format!("spend watcher: {}", compact(&Ok(answer))));
