@@ -5,10 +5,9 @@
 mod sim;
 
 use chrono::Duration;
-use guard_core::spend::{WatchConfig, price::*, query::*, refresh::*, run::*, thresholds::*};
+use guard_core::spend::{WatchConfig, price::*, query::*, run::*, thresholds::*};
 use guard_core::spend_basis::SpendBasis;
 use guard_testkit::policy_fixture;
-use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sim::{at, block_on, load_policy};
 use std::collections::BTreeSet;
@@ -308,44 +307,6 @@ budgets:
     let second = decide(budget, &spend, Some(&first.state));
     assert!(second.report_unpriced.is_empty());
     assert!(!second.changed);
-}
-
-#[test]
-fn reads_every_minute_only_near_a_threshold() {
-    let policy = load_policy(&policy_fixture("watched-chatbot"));
-    let budget = &policy.budgets["chatbot"];
-    let now = at(2026, 11, 12, 6, 0);
-    let config = WatchConfig::default();
-    let base = |spent: Decimal| BudgetSpend {
-        name: budget.name.clone(),
-        amount: budget.amount,
-        period: budget.period,
-        period_start: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-        period_end: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-        spent,
-        forecast: spent,
-        rate_per_hour: Decimal::ZERO,
-        by_model: vec![],
-        unpriced: vec![],
-        crossed: vec![],
-        observed_at: now,
-    };
-    let state = SpendState::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
-    assert_eq!(
-        next_refresh(budget, &base(dec!(10)), &state, now, &config),
-        now + Duration::minutes(12)
-    );
-    assert_eq!(
-        next_refresh(budget, &base(dec!(249.9)), &state, now, &config),
-        now + Duration::minutes(1)
-    );
-    // Past 50%, already alerted: the next actual threshold (90%) is far again.
-    let mut tripped = state.clone();
-    tripped.confirm("ACTUAL>50%");
-    assert_eq!(
-        next_refresh(budget, &base(dec!(251)), &tripped, now, &config),
-        now + Duration::minutes(12)
-    );
 }
 
 #[test]

@@ -55,3 +55,38 @@ pub fn next_refresh(
     // Never later than the period's end: the new period starts fresh.
     (now + wait.max(minute)).min(day_start(spend.period_end))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::spend::flat_spend;
+    use chrono::{NaiveDate, TimeZone};
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn reads_every_minute_only_near_a_threshold() {
+        let policy =
+            crate::testing::policy::checked(&guard_testkit::policy_fixture("watched-chatbot"));
+        let budget = &policy.budgets["chatbot"];
+        let now = Utc.with_ymd_and_hms(2026, 11, 12, 6, 0, 0).unwrap();
+        let config = WatchConfig::default();
+        let november = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let spend = |spent| flat_spend(&budget.name, budget.amount, spent, november, now);
+        let state = SpendState::new(november);
+        assert_eq!(
+            next_refresh(budget, &spend(dec!(10)), &state, now, &config),
+            now + Duration::minutes(12)
+        );
+        assert_eq!(
+            next_refresh(budget, &spend(dec!(249.9)), &state, now, &config),
+            now + Duration::minutes(1)
+        );
+        // Past 50%, already alerted: the next actual threshold (90%) is far again.
+        let mut tripped = state.clone();
+        tripped.confirm("ACTUAL>50%");
+        assert_eq!(
+            next_refresh(budget, &spend(dec!(251)), &tripped, now, &config),
+            now + Duration::minutes(12)
+        );
+    }
+}

@@ -4,4 +4,5 @@
 
 pub mod account;
 pub mod policy;
+pub mod spend;
 pub mod usage;

@@ -275,20 +275,7 @@ budgets:
 
     fn spend(name: &str, spent: Decimal, period_start: &str) -> BudgetSpend {
         let start = period_start.parse().unwrap();
-        BudgetSpend {
-            name: name.into(),
-            amount: dec!(100),
-            period: crate::period::Period::Monthly,
-            period_start: start,
-            period_end: start,
-            spent,
-            forecast: spent,
-            rate_per_hour: Decimal::ZERO,
-            by_model: vec![],
-            unpriced: vec![],
-            crossed: vec![],
-            observed_at: DateTime::UNIX_EPOCH,
-        }
+        crate::testing::spend::flat_spend(name, dec!(100), spent, start, DateTime::UNIX_EPOCH)
     }
 
     #[test]
