@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { heartbeatMinutes, scheduleMinutes } from '../lib/alarms';
-import { cliContract, copyPolicyDir, synth, type Synthesized, resourcesOf, type Json } from './helpers';
+import { cliContract, copyPolicyDir, expectServiceMayUseKey, resourcesOf, synth, type Json, type Synthesized } from './helpers';
 
 const cli = cliContract();
 
@@ -159,15 +159,7 @@ describe.skipIf(!cli.ok)('alarms (real CLI)', () => {
   it('the alarms topic is encrypted with a key CloudWatch may use, and only this account’s alarms publish', () => {
     const topic = resources[idOf(s, s.stack.guard.alarms.topic)]!;
     expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [idOf(s, s.stack.guard.alarms.key!), 'Arn'] });
-    const key = resources[idOf(s, s.stack.guard.alarms.key!)]!;
-    expect(key.Properties.EnableKeyRotation).toBe(true);
-    expect(key.Properties.KeyPolicy.Statement).toContainEqual(
-      expect.objectContaining({
-        Effect: 'Allow',
-        Principal: { Service: 'cloudwatch.amazonaws.com' },
-        Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-      }),
-    );
+    expectServiceMayUseKey(resources[idOf(s, s.stack.guard.alarms.key!)]!, 'cloudwatch.amazonaws.com');
     const [, policy] = ofType('AWS::SNS::TopicPolicy').find(([, p]) => p.Properties.Topics[0].Ref === idOf(s, s.stack.guard.alarms.topic))!;
     const statements = policy.Properties.PolicyDocument.Statement as Json[];
     const allow = statements.find((st) => st.Sid === 'AllowServiceToPublish')!;

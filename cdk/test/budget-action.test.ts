@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CFN_LINT, expectCfnLintClean, cliContract, copyPolicyDir, synth, type Synthesized, resourcesOf, type Json } from './helpers';
+import { CFN_LINT, cliContract, copyPolicyDir, expectCfnLintClean, resourcesOf, synth, type Json, type Synthesized } from './helpers';
 
 const cli = cliContract();
 

@@ -4,7 +4,7 @@
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INVOCATION_LOGGING_HANDLER } from '../lib/invocation-logging-handler';
-import { CFN_LINT, expectCfnLintClean, cliContract, synth, type Synthesized, resourcesOf, type Json } from './helpers';
+import { CFN_LINT, cliContract, expectCfnLintClean, resourcesOf, synth, type Json, type Synthesized } from './helpers';
 
 const cli = cliContract();
 

@@ -49,6 +49,22 @@ export function resourcesOf(s: Synthesized): Record<string, Json> {
   return (JSON.parse(readFileSync(path.join(s.outdir, s.stack.templateFile), 'utf8')) as Json).Resources as Record<string, Json>;
 }
 
+/**
+ * Expects `key` (a template's AWS::KMS::Key) to rotate and to let `service` encrypt and decrypt
+ * with it, on `condition` when one is given.
+ */
+export function expectServiceMayUseKey(key: Json, service: string, condition?: Json): void {
+  expect(key.Properties.EnableKeyRotation).toBe(true);
+  expect(key.Properties.KeyPolicy.Statement).toContainEqual(
+    expect.objectContaining({
+      Effect: 'Allow',
+      Principal: { Service: service },
+      Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      ...(condition === undefined ? {} : { Condition: expect.objectContaining(condition) }),
+    }),
+  );
+}
+
 /** Synthesizes the app as `npm run synth` does (bundling skipped), into a fresh output directory. */
 export function synth(context: Record<string, unknown> = {}): Synthesized {
   const outdir = tempDir('cdkout');

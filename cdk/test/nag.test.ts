@@ -5,7 +5,7 @@ import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CFN_LINT, expectCfnLintClean, cliContract, synth, type Synthesized } from './helpers';
+import { CFN_LINT, cliContract, expectCfnLintClean, synth, type Synthesized } from './helpers';
 
 const cli = cliContract();
 

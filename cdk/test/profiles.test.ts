@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES, type FunctionName } from '../lib/iam';
-import { CFN_LINT, expectCfnLintClean, cliContract, synth, tempDir, type Synthesized, resourcesOf, type Json } from './helpers';
+import { CFN_LINT, cliContract, expectCfnLintClean, resourcesOf, synth, tempDir, type Json, type Synthesized } from './helpers';
 
 const cli = cliContract();
 
