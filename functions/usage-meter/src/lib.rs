@@ -34,11 +34,13 @@ pub enum HandleError {
 /// A failed batch as Lambda hears it. Counting and publishing failures are retryable: a retry
 /// counts nothing twice and publishes what was left. An event that is not an `awslogs` event
 /// never will be.
-pub fn diagnostic(error: &HandleError) -> lambda_runtime::Diagnostic {
-    use guard_aws::lambda::error::{USAGE_METER, error_type};
-    lambda_runtime::Diagnostic {
-        error_type: error_type(USAGE_METER, matches!(error, HandleError::Meter(_))),
-        error_message: error.to_string(),
+impl From<HandleError> for lambda_runtime::Diagnostic {
+    fn from(error: HandleError) -> Self {
+        use guard_aws::lambda::error::{USAGE_METER, error_type};
+        lambda_runtime::Diagnostic {
+            error_type: error_type(USAGE_METER, matches!(error, HandleError::Meter(_))),
+            error_message: error.to_string(),
+        }
     }
 }
 
@@ -153,9 +155,10 @@ mod tests {
                 "throttled",
             ),
         });
-        assert_eq!(diagnostic(&counting).error_type, "UsageMeter.Retryable");
-        assert!(diagnostic(&counting).error_message.contains("r1"));
-        let foreign = HandleError::Event(AwsLogsError::NoData);
-        assert_eq!(diagnostic(&foreign).error_type, "UsageMeter.NotRetryable");
+        let counting = lambda_runtime::Diagnostic::from(counting);
+        assert_eq!(counting.error_type, "UsageMeter.Retryable");
+        assert!(counting.error_message.contains("r1"));
+        let foreign = lambda_runtime::Diagnostic::from(HandleError::Event(AwsLogsError::NoData));
+        assert_eq!(foreign.error_type, "UsageMeter.NotRetryable");
     }
 }

@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         meter
             .handle(&event.payload, chrono::Utc::now())
             .await
-            .map_err(|e| usage_meter::diagnostic(&e))
+            .map_err(lambda_runtime::Diagnostic::from)
     }))
     .await
 }
