@@ -17,7 +17,7 @@ CLI         := target/debug/budget-guard
 CARGO_TEST  := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "cargo nextest run --no-fail-fast" || echo "cargo test --no-fail-fast")
 # Two tests a core: most of a suite's time is spent waiting on its emulator process, and one
 # test a core leaves a third of the CPU idle (on 2 cores, 42 s a run instead of 58 s).
-export NEXTEST_TEST_THREADS ?= $(shell echo $$(( $$(nproc) * 2 )))
+export NEXTEST_TEST_THREADS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN) * 2 )))
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: help demo test unused-deps deps venv scan-venv cdk-deps faketime rust-targets build lint fmt-check clippy doc rust-test shifted-clock-test cdk-test cfn-lint checkov synth bundle-test python-client-test typescript-client-deps typescript-client-test bench oracle clean

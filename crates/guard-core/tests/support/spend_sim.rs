@@ -21,6 +21,8 @@ use std::pin::pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
+const SONNET_US: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+
 /// Runs a future whose ports never wait (every port here answers at once).
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
@@ -312,8 +314,6 @@ pub fn runaway_burst(policy: &Policy, config: &WatchConfig) -> SimOutcome {
         config,
     )
 }
-
-const SONNET_US: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 
 /// The outcome of one watcher over simulated time.
 #[derive(Debug, Clone, Default)]
